@@ -1,0 +1,160 @@
+"""JSON encoding and decoding for every wire model, with errors in the house style.
+
+* :func:`encode` writes compact JSON: ``CiString`` as its original spelling, ``DateTime`` as UTC with
+  ``Z``, ``Decimal`` as a JSON number (never a float on the way).
+* :func:`decode` / :func:`convert` read JSON bytes / already-parsed Python values into a type.
+  Malformed JSON raises :class:`~evroam.core.errors.InvalidJson` (HTTP 400); JSON that does not fit
+  the type raises one :class:`~evroam.core.errors.ValidationFailed` (OCPI 2001) listing *every*
+  violation with its JSON path, not only the first one msgspec stops at.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from decimal import Decimal
+from typing import Any, TypeVar, get_args, get_origin
+
+import msgspec
+
+from evroam.core.errors import InvalidJson, ValidationFailed, Violation
+from evroam.core.types import CiString, DateTime
+
+__all__ = ["collect_violations", "convert", "dec_hook", "decode", "decoder_for", "enc_hook", "encode"]
+
+T = TypeVar("T")
+
+
+def enc_hook(obj: Any) -> Any:
+    if isinstance(obj, DateTime):
+        return obj.to_json()
+    if isinstance(obj, CiString):
+        return str.__str__(obj)
+    raise NotImplementedError(f"cannot encode objects of type {type(obj).__name__}")
+
+
+def dec_hook(tp: type, obj: Any) -> Any:
+    if isinstance(tp, type):
+        if issubclass(tp, CiString):
+            return tp.parse(obj)
+        if issubclass(tp, DateTime):
+            return DateTime.parse(obj)
+    raise NotImplementedError(f"cannot decode objects of type {tp!r}")
+
+
+_encoder = msgspec.json.Encoder(enc_hook=enc_hook, decimal_format="number")
+_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
+_generic = msgspec.json.Decoder(float_hook=Decimal)
+
+
+def encode(obj: Any) -> bytes:
+    """Compact JSON bytes of a wire model (or any structure of them)."""
+    return _encoder.encode(obj)
+
+
+def decoder_for(tp: Any) -> msgspec.json.Decoder[Any]:
+    """A cached msgspec decoder for ``tp`` that knows evroam's scalar types."""
+    dec = _decoders.get(tp)
+    if dec is None:
+        dec = msgspec.json.Decoder(tp, dec_hook=dec_hook, float_hook=Decimal)
+        _decoders[tp] = dec
+    return dec
+
+
+def decode(data: bytes | str, tp: type[T] | Any) -> T:
+    """Decode JSON into ``tp``; raises InvalidJson or ValidationFailed (every violation listed)."""
+    try:
+        return typing.cast(T, decoder_for(tp).decode(data))
+    except msgspec.ValidationError as first:
+        try:
+            raw = _generic.decode(data)
+        except msgspec.DecodeError:  # pragma: no cover - valid JSON for one decoder is valid for the other
+            raise InvalidJson() from None
+        raise _failure(raw, tp, first) from None
+    except msgspec.DecodeError as exc:
+        raise InvalidJson(f"The body is not valid JSON: {exc}") from None
+
+
+def convert(obj: Any, tp: type[T] | Any) -> T:
+    """Validate already-parsed JSON values (dicts, lists, str ...) into ``tp``."""
+    try:
+        return typing.cast(T, msgspec.convert(obj, tp, dec_hook=dec_hook))
+    except msgspec.ValidationError as first:
+        raise _failure(obj, tp, first) from None
+
+
+def _failure(raw: Any, tp: Any, first: msgspec.ValidationError) -> ValidationFailed:
+    violations = collect_violations(raw, tp)
+    if not violations:  # pragma: no cover - defensive: never lose msgspec's own finding
+        violations = [_violation_from(first, "$")]
+    return ValidationFailed(violations)
+
+
+_AT = re.compile(r" - at `(\$[^`]*)`$")
+
+
+def _violation_from(exc: msgspec.ValidationError, base: str) -> Violation:
+    text = str(exc)
+    m = _AT.search(text)
+    if m:
+        inner = m.group(1)[1:]  # drop the leading "$"
+        return Violation(base + inner, text[: m.start()])
+    return Violation(base, text)
+
+
+def collect_violations(raw: Any, tp: Any) -> list[Violation]:
+    """Every place where ``raw`` (parsed JSON) does not fit ``tp``, with JSON paths."""
+    out: list[Violation] = []
+    _walk(raw, tp, "$", out)
+    return out
+
+
+def _check(raw: Any, tp: Any) -> msgspec.ValidationError | None:
+    try:
+        msgspec.convert(raw, tp, dec_hook=dec_hook)
+    except msgspec.ValidationError as exc:
+        return exc
+    return None
+
+
+def _strip_annotated(tp: Any) -> Any:
+    while get_origin(tp) is typing.Annotated:
+        tp = get_args(tp)[0]
+    return tp
+
+
+def _walk(raw: Any, tp: Any, path: str, out: list[Violation]) -> None:
+    error = _check(raw, tp)
+    if error is None:
+        return
+    base = _strip_annotated(tp)
+    origin = get_origin(base)
+    before = len(out)
+    if isinstance(base, type) and issubclass(base, msgspec.Struct) and isinstance(raw, dict):
+        for field in msgspec.structs.fields(base):
+            name = field.encode_name
+            if name not in raw:
+                if field.required:
+                    out.append(Violation(f"{path}.{name}", "Object missing required field"))
+                continue
+            _walk(raw[name], field.type, f"{path}.{name}", out)
+    elif origin in (list, set, frozenset) and isinstance(raw, list) and base is not tp:
+        # Constraints on the list itself (e.g. min_length) are reported by msgspec's message below.
+        out.append(_violation_from(error, path))
+        return
+    elif origin in (list, set, frozenset) and isinstance(raw, list):
+        (item_tp,) = get_args(base) or (Any,)
+        for i, item in enumerate(raw):
+            _walk(item, item_tp, f"{path}[{i}]", out)
+    elif origin is dict and isinstance(raw, dict):
+        _, value_tp = get_args(base) or (Any, Any)
+        for key, item in raw.items():
+            _walk(item, value_tp, f"{path}.{key}", out)
+    elif origin in (typing.Union, types.UnionType):
+        members = [m for m in get_args(base) if m is not type(None)]
+        if raw is not None and len(members) == 1:
+            _walk(raw, members[0], path, out)
+            return
+    if len(out) == before:
+        out.append(_violation_from(error, path))

@@ -1,0 +1,219 @@
+"""The one exception tree of evroam.
+
+Every error that can reach a partner knows both numbers it is answered with: the HTTP status and the
+OCPI ``status_code`` of the envelope. Handlers raise these; the HTTP layer turns them into responses;
+the HTTP client turns partner answers back into them. ``tests/unit/test_errors.py`` holds the whole
+mapping as a table.
+
+    EvroamError
+    ├── ClientError                 HTTP 400  OCPI 2000
+    │   ├── InvalidJson             HTTP 400  OCPI 2000  body is not JSON at all
+    │   ├── ValidationFailed        HTTP 400  OCPI 2001  every violation of the model, listed
+    │   ├── NotEnoughInformation    HTTP 400  OCPI 2002
+    │   ├── UnknownLocation         HTTP 404  OCPI 2003
+    │   ├── NotFound                HTTP 404  OCPI 2003  unknown object on GET
+    │   ├── UnknownToken            HTTP 404  OCPI 2004
+    │   ├── Unauthorized            HTTP 401  OCPI 2000  missing or unknown token
+    │   ├── Forbidden               HTTP 403  OCPI 2000  known caller, not allowed here
+    │   ├── MethodNotAllowed        HTTP 405  OCPI 2000
+    │   └── Conflict                HTTP 409  OCPI 2000  e.g. a second POST of an immutable CDR
+    ├── ServerError                 HTTP 500  OCPI 3000
+    │   ├── ClientApiUnreachable    HTTP 502  OCPI 3001  we could not use the partner's API
+    │   ├── UnsupportedVersion      HTTP 400  OCPI 3002  no mutual version
+    │   └── NoMatchingEndpoints     HTTP 400  OCPI 3003  required endpoints missing
+    └── HubError                    HTTP 502  OCPI 4000
+        ├── HubUnknownReceiver      HTTP 404  OCPI 4001
+        ├── HubTimeout              HTTP 504  OCPI 4002
+        └── HubConnectionProblem    HTTP 502  OCPI 4003
+
+``PartnerError`` (not in the tree above: it is raised on *our* side as a client) wraps a partner's
+non-success answer with the HTTP status and OCPI code the partner sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from evroam.core.status import StatusCode
+
+__all__ = [
+    "ClientApiUnreachable",
+    "ClientError",
+    "Conflict",
+    "EvroamError",
+    "Forbidden",
+    "HubConnectionProblem",
+    "HubError",
+    "HubTimeout",
+    "HubUnknownReceiver",
+    "InvalidJson",
+    "MethodNotAllowed",
+    "NoMatchingEndpoints",
+    "NotEnoughInformation",
+    "NotFound",
+    "PartnerError",
+    "ServerError",
+    "Unauthorized",
+    "UnknownLocation",
+    "UnknownToken",
+    "UnsupportedVersion",
+    "ValidationFailed",
+    "Violation",
+]
+
+
+class EvroamError(Exception):
+    """Base of every error evroam raises on purpose."""
+
+    http_status: int = 500
+    ocpi_status: int = StatusCode.SERVER_ERROR
+    default_message: str = "Internal error"
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class ClientError(EvroamError):
+    http_status = 400
+    ocpi_status = StatusCode.CLIENT_ERROR
+    default_message = "Client error"
+
+
+class InvalidJson(ClientError):
+    http_status = 400
+    ocpi_status = StatusCode.CLIENT_ERROR
+    default_message = "The body is not valid JSON"
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One thing wrong with a payload: where (a JSON path such as ``$.evses[0].uid``) and what."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class ValidationFailed(ClientError):
+    """A payload that is JSON but does not fit the model. Lists every violation at once."""
+
+    http_status = 400
+    ocpi_status = StatusCode.INVALID_OR_MISSING_PARAMETERS
+    default_message = "Invalid or missing parameters"
+
+    def __init__(self, violations: Iterable[Violation] | str, message: str | None = None) -> None:
+        if isinstance(violations, str):
+            violations = [Violation("$", violations)]
+        self.violations: Sequence[Violation] = tuple(violations)
+        text = message or "; ".join(str(v) for v in self.violations) or self.default_message
+        super().__init__(text)
+
+    @property
+    def paths(self) -> list[str]:
+        return [v.path for v in self.violations]
+
+
+class NotEnoughInformation(ClientError):
+    ocpi_status = StatusCode.NOT_ENOUGH_INFORMATION
+    default_message = "Not enough information"
+
+
+class UnknownLocation(ClientError):
+    http_status = 404
+    ocpi_status = StatusCode.UNKNOWN_LOCATION
+    default_message = "Unknown location"
+
+
+class NotFound(ClientError):
+    http_status = 404
+    ocpi_status = StatusCode.UNKNOWN_LOCATION
+    default_message = "Unknown object"
+
+
+class UnknownToken(ClientError):
+    http_status = 404
+    ocpi_status = StatusCode.UNKNOWN_TOKEN
+    default_message = "Unknown token"
+
+
+class Unauthorized(ClientError):
+    http_status = 401
+    default_message = "Missing or unknown credentials token"
+
+
+class Forbidden(ClientError):
+    http_status = 403
+    default_message = "Not allowed"
+
+
+class MethodNotAllowed(ClientError):
+    http_status = 405
+    default_message = "Method not allowed"
+
+
+class Conflict(ClientError):
+    http_status = 409
+    default_message = "Conflict with the stored object"
+
+
+class ServerError(EvroamError):
+    http_status = 500
+    ocpi_status = StatusCode.SERVER_ERROR
+    default_message = "Server error"
+
+
+class ClientApiUnreachable(ServerError):
+    http_status = 502
+    ocpi_status = StatusCode.UNABLE_TO_USE_CLIENT_API
+    default_message = "Unable to use the client's API"
+
+
+class UnsupportedVersion(ServerError):
+    http_status = 400
+    ocpi_status = StatusCode.UNSUPPORTED_VERSION
+    default_message = "Unsupported version"
+
+
+class NoMatchingEndpoints(ServerError):
+    http_status = 400
+    ocpi_status = StatusCode.NO_MATCHING_ENDPOINTS
+    default_message = "No matching endpoints"
+
+
+class HubError(EvroamError):
+    http_status = 502
+    ocpi_status = StatusCode.HUB_ERROR
+    default_message = "Hub error"
+
+
+class HubUnknownReceiver(HubError):
+    http_status = 404
+    ocpi_status = StatusCode.HUB_UNKNOWN_RECEIVER
+    default_message = "Unknown receiver"
+
+
+class HubTimeout(HubError):
+    http_status = 504
+    ocpi_status = StatusCode.HUB_TIMEOUT
+    default_message = "Timeout on forwarded request"
+
+
+class HubConnectionProblem(HubError):
+    http_status = 502
+    ocpi_status = StatusCode.HUB_CONNECTION_PROBLEM
+    default_message = "Connection problem with the receiving party"
+
+
+class PartnerError(EvroamError):
+    """A partner answered with an HTTP error or a non-success OCPI status (raised on the client side)."""
+
+    def __init__(self, http_status: int, ocpi_status: int | None, message: str, url: str = "") -> None:
+        self.http_status = http_status
+        self.ocpi_status = ocpi_status if ocpi_status is not None else StatusCode.SERVER_ERROR
+        self.url = url
+        where = f" from {url}" if url else ""
+        super().__init__(f"partner answered HTTP {http_status} / OCPI {ocpi_status}{where}: {message}")

@@ -1,0 +1,1 @@
+"""evroam.http."""
