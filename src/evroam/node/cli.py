@@ -1,0 +1,70 @@
+"""The ``evroam`` command line.
+
+Every option can also be given as an environment variable: ``EVROAM_<OPTION>`` for the top-level
+options (``EVROAM_DATA_DIR``, ``EVROAM_DATABASE_URL``, ``EVROAM_LOG_LEVEL``) and
+``EVROAM_<COMMAND>_<OPTION>`` for a command's own options (click's ``auto_envvar_prefix``).
+Every command that prints data also takes ``--json``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from evroam import __version__
+from evroam.node.settings import DEFAULT_DATA_DIR, Settings
+from evroam.ocpi.registry import MODELLED_VERSIONS
+
+__all__ = ["cli", "main"]
+
+
+def emit(data: Any, as_json: bool, text: str) -> None:
+    """Print ``data`` as JSON (``--json``) or the human-readable ``text``."""
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+    else:
+        click.echo(text)
+
+
+@click.group(context_settings={"auto_envvar_prefix": "EVROAM", "help_option_names": ["-h", "--help"]})
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_DATA_DIR,
+    show_default=True,
+    help="Folder of the node's configuration and embedded database [env EVROAM_DATA_DIR].",
+)
+@click.option(
+    "--database-url",
+    default=None,
+    help="PostgreSQL URL (postgresql+asyncpg://...) instead of embedded SQLite [env EVROAM_DATABASE_URL].",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    default="INFO",
+    show_default=True,
+    help="Logging level [env EVROAM_LOG_LEVEL].",
+)
+@click.version_option(__version__, "-V", "--version-flag", prog_name="evroam")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path, database_url: str | None, log_level: str) -> None:
+    """evroam: an EV-roaming node and library for OCPI 2.1.1 / 2.2.1 / 2.3.0."""
+    ctx.obj = Settings(data_dir=data_dir, database_url=database_url, log_level=log_level.upper())
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def version(as_json: bool) -> None:
+    """Print the package version and the OCPI versions evroam models."""
+    data = {"evroam": __version__, "ocpi_versions": list(MODELLED_VERSIONS)}
+    emit(data, as_json, f"evroam {__version__}\nOCPI versions modelled: {', '.join(MODELLED_VERSIONS)}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="evroam")
