@@ -254,7 +254,8 @@ class DateTime(datetime):
 
     def to_json(self) -> str:
         """``YYYY-MM-DDTHH:MM:SS[.fff]Z``; fractional digits only when there are any, trailing zeros cut."""
-        base = f"{self.year:04d}-{self.month:02d}-{self.day:02d}T{self.hour:02d}:{self.minute:02d}:{self.second:02d}"
+        date = f"{self.year:04d}-{self.month:02d}-{self.day:02d}"
+        base = f"{date}T{self.hour:02d}:{self.minute:02d}:{self.second:02d}"
         if self.microsecond:
             return base + "." + f"{self.microsecond:06d}".rstrip("0") + "Z"
         return base + "Z"
