@@ -250,7 +250,10 @@ class DateTime(datetime):
         offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
         if offset >= timedelta(hours=24):
             raise ValueError("Invalid UTC offset")
-        return cls.from_datetime(naive.replace(tzinfo=UTC) - sign * offset)
+        try:
+            return cls.from_datetime(naive.replace(tzinfo=UTC) - sign * offset)
+        except OverflowError:
+            raise ValueError("Invalid datetime: out of range once converted to UTC") from None
 
     def to_json(self) -> str:
         """``YYYY-MM-DDTHH:MM:SS[.fff]Z``; fractional digits only when there are any, trailing zeros cut."""
