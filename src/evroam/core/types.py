@@ -50,6 +50,7 @@ __all__ = [
     "String36",
     "String39",
     "String45",
+    "String48",
     "String50",
     "String64",
     "String100",
@@ -183,6 +184,7 @@ String25 = Annotated[str, msgspec.Meta(max_length=25)]
 String36 = Annotated[str, msgspec.Meta(max_length=36)]
 String39 = Annotated[str, msgspec.Meta(max_length=39)]
 String45 = Annotated[str, msgspec.Meta(max_length=45)]
+String48 = Annotated[str, msgspec.Meta(max_length=48)]
 String50 = Annotated[str, msgspec.Meta(max_length=50)]
 String64 = Annotated[str, msgspec.Meta(max_length=64)]
 String100 = Annotated[str, msgspec.Meta(max_length=100)]
