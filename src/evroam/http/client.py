@@ -1,0 +1,482 @@
+"""The outbound OCPI client: one per partner connection, wrapping an injected ``httpx.AsyncClient``.
+
+This is the only module of evroam that imports httpx. Everything protocol-specific (envelope, token
+encoding, tracing and routing headers, pagination links) comes from :mod:`evroam.ocpi.transport`;
+this module only moves bytes and maps failures onto the error tree:
+
+* connection errors, timeouts, invalid URLs → :class:`~evroam.core.errors.ClientApiUnreachable` (3001);
+* a non-2xx HTTP answer, a body that is not an envelope, a non-1xxx ``status_code``, or ``data`` that
+  does not fit the expected model → :class:`~evroam.core.errors.PartnerError` carrying the partner's
+  HTTP status and OCPI status code.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar, overload
+from urllib.parse import urljoin
+
+import httpx
+import msgspec
+
+from evroam.core.clock import Clock, IdGenerator
+from evroam.core.codec import encode
+from evroam.core.errors import ClientApiUnreachable, PartnerError
+from evroam.core.types import DateTime
+from evroam.ocpi.table import ModuleSpec, VersionSpec
+from evroam.ocpi.transport import (
+    LINK,
+    X_LIMIT,
+    X_TOTAL_COUNT,
+    PartyRef,
+    RequestIds,
+    Routing,
+    TokenEncoding,
+    decode_envelope,
+    encode_authorization,
+    next_link,
+    outgoing_request_ids,
+    parse_total_count,
+    request_id_headers,
+    require_data,
+    routing_headers,
+    uses_request_ids,
+    uses_routing,
+)
+
+__all__ = ["OcpiClient", "OcpiResponse", "Pages", "ParamValue"]
+
+T = TypeVar("T")
+
+#: A query parameter value; timestamps go out as UTC with ``Z``.
+ParamValue = str | int | datetime
+_Params = Mapping[str, ParamValue] | Iterable[tuple[str, ParamValue]] | None
+
+_EXCERPT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class OcpiResponse(Generic[T]):
+    """A successful OCPI answer: the envelope's fields plus what HTTP said."""
+
+    data: T
+    status_code: int
+    status_message: str | None
+    timestamp: DateTime
+    http_status: int
+    headers: httpx.Headers
+    url: str
+    request_ids: RequestIds | None
+
+
+class _ErrorBody(msgspec.Struct):
+    # Whatever OCPI fields an error answer happens to carry; everything optional.
+    status_code: int | None = None
+    status_message: str | None = None
+
+
+def _param_value(value: ParamValue) -> str:
+    if isinstance(value, datetime):
+        return DateTime.from_datetime(value).to_json()
+    return str(value)
+
+
+def _query(params: _Params) -> list[tuple[str, str]]:
+    if params is None:
+        return []
+    pairs = params.items() if isinstance(params, Mapping) else params
+    return [(name, _param_value(value)) for name, value in pairs]
+
+
+def _partner_error(response: httpx.Response) -> PartnerError:
+    status: int | None = None
+    message = ""
+    try:
+        body = msgspec.json.decode(response.content, type=_ErrorBody)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        message = response.text[:_EXCERPT].strip()
+    else:
+        status = body.status_code
+        message = body.status_message or ""
+    return PartnerError(response.status_code, status, message or response.reason_phrase, str(response.url))
+
+
+class OcpiClient:
+    """Talks OCPI to one partner in one version.
+
+    ``spec`` is the version table of the connection's version (it decides whether tracing and routing
+    headers are sent); ``token`` is the credentials token we use towards the partner and
+    ``token_encoding`` how it goes into ``Authorization`` (``TokenEncoding.for_spec(spec)`` unless the
+    partner needs the other form). ``us`` / ``them`` fill ``OCPI-from-*`` / ``OCPI-to-*`` on requests of
+    functional modules (2.2+); ``them`` may be ``None`` for open routing, and ``to=`` overrides it per call.
+    Every request names its ``module`` (``"locations"``, ``"credentials"``, ...) or its ``ModuleSpec``.
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        spec: VersionSpec,
+        token: str,
+        token_encoding: TokenEncoding,
+        us: PartyRef | None,
+        them: PartyRef | None,
+        ids: IdGenerator,
+        clock: Clock,
+    ) -> None:
+        self._http = http
+        self.spec = spec
+        self.us = us
+        self.them = them
+        self._authorization = encode_authorization(token, token_encoding)
+        self._ids = ids
+        self._clock = clock
+
+    @property
+    def version(self) -> str:
+        return self.spec.number
+
+    def _headers(
+        self, module: str | ModuleSpec, correlation_id: str | None, to: PartyRef | None, with_body: bool
+    ) -> tuple[dict[str, str], RequestIds | None]:
+        headers = {"Authorization": self._authorization, "Accept": "application/json"}
+        if with_body:
+            headers["Content-Type"] = "application/json"
+        request_ids = None
+        if uses_request_ids(self.spec):
+            request_ids = outgoing_request_ids(self._ids, correlation_id)
+            headers.update(request_id_headers(request_ids))
+        if uses_routing(self.spec, module):
+            if self.us is None:
+                raise ValueError(f"OCPI {self.version} routing headers need our own party (us=)")
+            headers.update(routing_headers(Routing(sender=self.us, receiver=to or self.them)))
+        return headers, request_ids
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        module: str | ModuleSpec,
+        data_type: Any = None,
+        body: Any = None,
+        params: _Params = None,
+        correlation_id: str | None = None,
+        to: PartyRef | None = None,
+    ) -> OcpiResponse[Any]:
+        """Send one request and return the decoded answer.
+
+        ``data_type`` is the wire type of the envelope's ``data``; ``None`` means the data is not
+        wanted (the answer's ``data`` is then ``None``). Absent ``data`` is accepted only when
+        ``data_type`` admits ``None``. ``body`` is any value :func:`evroam.core.codec.encode` takes.
+        """
+        headers, request_ids = self._headers(module, correlation_id, to, body is not None)
+        content = encode(body) if body is not None else None
+        try:
+            response = await self._http.request(
+                method, url, content=content, params=tuple(_query(params)) or None, headers=headers
+            )
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise ClientApiUnreachable(f"{method} {url} failed: {type(exc).__name__}: {exc}") from exc
+        where = str(response.url)
+        if not response.is_success:
+            raise _partner_error(response)
+        envelope = decode_envelope(
+            response.content,
+            Any if data_type is None else data_type,
+            http_status=response.status_code,
+            url=where,
+        )
+        data = (
+            None
+            if data_type is None
+            else require_data(envelope, data_type, http_status=response.status_code, url=where)
+        )
+        return OcpiResponse(
+            data=data,
+            status_code=envelope.status_code,
+            status_message=envelope.status_message,
+            timestamp=envelope.timestamp,
+            http_status=response.status_code,
+            headers=response.headers,
+            url=where,
+            request_ids=request_ids,
+        )
+
+    async def get(
+        self,
+        url: str,
+        data_type: type[T],
+        *,
+        module: str | ModuleSpec,
+        params: _Params = None,
+        correlation_id: str | None = None,
+        to: PartyRef | None = None,
+    ) -> T:
+        """GET one object (or one unpaginated list) and return the envelope's ``data`` as ``data_type``."""
+        answer = await self.request(
+            "GET",
+            url,
+            module=module,
+            data_type=data_type,
+            params=params,
+            correlation_id=correlation_id,
+            to=to,
+        )
+        result: T = answer.data
+        return result
+
+    @overload
+    async def put(
+        self,
+        url: str,
+        body: Any,
+        data_type: None = None,
+        *,
+        module: str | ModuleSpec,
+        correlation_id: str | None = None,
+        to: PartyRef | None = None,
+    ) -> None: ...
+    @overload
+    async def put(
+        self,
+        url: str,
+        body: Any,
+        data_type: type[T],
+        *,
+        module: str | ModuleSpec,
+        correlation_id: str | None = None,
+        to: PartyRef | None = None,
+    ) -> T: ...
+    async def put(
+        self,
+        url: str,
+        body: Any,
+        data_type: type[T] | None = None,
+        *,
+        module: str | ModuleSpec,
+        correlation_id: str | None = None,
+        to: PartyRef | None = None,
+    ) -> T | None:
+        """PUT ``body``; the answer's ``data`` as ``data_type``, or ``None`` when no type is given."""
+        answer = await self.request(
+            "PUT", url, module=module, data_type=data_type, body=body, correlation_id=correlation_id, to=to
+        )
+        result: T | None = answer.data
+        return result
+
+    @overload
+    async def patch(
+        self,
+        url: str,
+        body: Any,
+        data_type: None = None,
+        *,
+        module: str | ModuleSpec,
+        correlation_id: str | None = None,
+        to: PartyRef | None = None,
+    ) -> None: ...
+    @overload
+    async def patch(
+        self,
+        url: str,
+        body: Any,
+        data_type: type[T],
+        *,
+        module: str | ModuleSpec,
+        correlation_id: str | None = None,
+        to: PartyRef | None = None,
+    ) -> T: ...
+    async def patch(
+        self,
+        url: str,
+        body: Any,
+        data_type: type[T] | None = None,
+        *,
+        module: str | ModuleSpec,
+        correlation_id: str | None = None,
+        to: PartyRef | None = None,
+    ) -> T | None:
+        """PATCH with ``body``; the answer's ``data`` as ``data_type``, or ``None`` when no type is given."""
+        answer = await self.request(
+            "PATCH", url, module=module, data_type=data_type, body=body, correlation_id=correlation_id, to=to
+        )
+        result: T | None = answer.data
+        return result
+
+    @overload
+    async def post(
+        self,
+        url: str,
+        body: Any,
+        data_type: None = None,
+        *,
+        module: str | ModuleSpec,
+        correlation_id: str | None = None,
+        to: PartyRef | None = None,
+    ) -> None: ...
+    @overload
+    async def post(
+        self,
+        url: str,
+        body: Any,
+        data_type: type[T],
+        *,
+        module: str | ModuleSpec,
+        correlation_id: str | None = None,
+        to: PartyRef | None = None,
+    ) -> T: ...
+    async def post(
+        self,
+        url: str,
+        body: Any,
+        data_type: type[T] | None = None,
+        *,
+        module: str | ModuleSpec,
+        correlation_id: str | None = None,
+        to: PartyRef | None = None,
+    ) -> T | None:
+        """POST ``body``; the answer's ``data`` as ``data_type``, or ``None`` when no type is given.
+
+        Use :meth:`request` when the answer's headers matter (e.g. ``Location`` after a CDR POST).
+        """
+        answer = await self.request(
+            "POST", url, module=module, data_type=data_type, body=body, correlation_id=correlation_id, to=to
+        )
+        result: T | None = answer.data
+        return result
+
+    @overload
+    async def delete(
+        self,
+        url: str,
+        data_type: None = None,
+        *,
+        module: str | ModuleSpec,
+        correlation_id: str | None = None,
+        to: PartyRef | None = None,
+    ) -> None: ...
+    @overload
+    async def delete(
+        self,
+        url: str,
+        data_type: type[T],
+        *,
+        module: str | ModuleSpec,
+        correlation_id: str | None = None,
+        to: PartyRef | None = None,
+    ) -> T: ...
+    async def delete(
+        self,
+        url: str,
+        data_type: type[T] | None = None,
+        *,
+        module: str | ModuleSpec,
+        correlation_id: str | None = None,
+        to: PartyRef | None = None,
+    ) -> T | None:
+        """DELETE; the answer's ``data`` as ``data_type``, or ``None`` when no type is given."""
+        answer = await self.request(
+            "DELETE", url, module=module, data_type=data_type, correlation_id=correlation_id, to=to
+        )
+        result: T | None = answer.data
+        return result
+
+    def iterate(
+        self,
+        url: str,
+        params: _Params,
+        item_type: type[T],
+        *,
+        module: str | ModuleSpec,
+        correlation_id: str | None = None,
+        to: PartyRef | None = None,
+    ) -> Pages[T]:
+        """Every object of a paginated GET-list, page after page, following ``Link: <...>; rel="next"``.
+
+        ``params`` (``date_from``, ``limit``, filters ...) go on the first request only; later requests
+        use the partner's next link as given. The returned :class:`Pages` reports ``total_count``.
+        """
+        return Pages(self, url, _query(params), item_type, module, correlation_id, to)
+
+
+class Pages(Generic[T]):
+    """Async iterator over every item of a paginated list; progress in its attributes.
+
+    * ``total_count`` — the latest ``X-Total-Count`` (``None`` until the first page or if not sent);
+    * ``limit`` — the latest ``X-Limit``; ``pages`` / ``fetched`` — pages and items received so far;
+    * ``started_at`` — our clock when the first request went out (the ``date_from`` of the next sync).
+
+    A next link that points to a page already fetched raises :class:`PartnerError` instead of looping.
+    """
+
+    def __init__(
+        self,
+        client: OcpiClient,
+        url: str,
+        params: list[tuple[str, str]],
+        item_type: type[T],
+        module: str | ModuleSpec,
+        correlation_id: str | None,
+        to: PartyRef | None,
+    ) -> None:
+        self._client = client
+        self._next_url: str | None = url
+        self._params: list[tuple[str, str]] | None = params
+        self._list_type: Any = list[item_type]  # type: ignore[valid-type]
+        self._module = module
+        self._correlation_id = correlation_id
+        self._to = to
+        self._buffer: deque[T] = deque()
+        self._visited: set[str] = set()
+        self.total_count: int | None = None
+        self.limit: int | None = None
+        self.pages = 0
+        self.fetched = 0
+        self.started_at: DateTime | None = None
+
+    def __aiter__(self) -> Pages[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        while not self._buffer:
+            if self._next_url is None:
+                raise StopAsyncIteration
+            await self._fetch(self._next_url)
+        return self._buffer.popleft()
+
+    async def _fetch(self, url: str) -> None:
+        client = self._client
+        if self.started_at is None:
+            self.started_at = client._clock.now()
+            if self._correlation_id is None and uses_request_ids(client.spec):
+                self._correlation_id = client._ids.new_id()  # one chain for the whole listing
+        answer = await client.request(
+            "GET",
+            url,
+            module=self._module,
+            data_type=self._list_type | None,
+            params=self._params,
+            correlation_id=self._correlation_id,
+            to=self._to,
+        )
+        self._params = None
+        self._visited.add(answer.url)
+        items: list[T] = answer.data or []
+        self._buffer.extend(items)
+        self.pages += 1
+        self.fetched += len(items)
+        self.total_count = parse_total_count(answer.headers.get(X_TOTAL_COUNT))
+        self.limit = parse_total_count(answer.headers.get(X_LIMIT))
+        link = next_link(answer.headers.get_list(LINK))
+        self._next_url = None if link is None else urljoin(answer.url, link)
+        if self._next_url is not None and self._next_url in self._visited:
+            raise PartnerError(
+                answer.http_status,
+                answer.status_code,
+                f"pagination loops back to {self._next_url}",
+                answer.url,
+            )
