@@ -26,12 +26,14 @@ __all__ = [
     "CiString3",
     "CiString4",
     "CiString5",
+    "CiString10",
     "CiString16",
     "CiString20",
     "CiString25",
     "CiString32",
     "CiString36",
     "CiString39",
+    "CiString45",
     "CiString48",
     "CiString50",
     "CiString64",
@@ -121,6 +123,11 @@ class CiString5(CiString):
     max_length = 5
 
 
+class CiString10(CiString):
+    __slots__ = ()
+    max_length = 10
+
+
 class CiString16(CiString):
     __slots__ = ()
     max_length = 16
@@ -149,6 +156,11 @@ class CiString36(CiString):
 class CiString39(CiString):
     __slots__ = ()
     max_length = 39
+
+
+class CiString45(CiString):
+    __slots__ = ()
+    max_length = 45
 
 
 class CiString48(CiString):
