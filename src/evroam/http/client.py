@@ -13,7 +13,7 @@ this module only moves bytes and maps failures onto the error tree:
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar, overload
@@ -51,9 +51,9 @@ __all__ = ["OcpiClient", "OcpiResponse", "Pages", "ParamValue"]
 
 T = TypeVar("T")
 
-#: A query parameter value; timestamps go out as UTC with ``Z``.
-ParamValue = str | int | datetime
-_Params = Mapping[str, ParamValue] | Iterable[tuple[str, ParamValue]] | None
+#: A query parameter value; timestamps go out as UTC with ``Z``; a sequence repeats the parameter.
+ParamValue = str | int | datetime | Sequence[str | int | datetime]
+_Params = Mapping[str, ParamValue] | None
 
 _EXCERPT = 200
 
@@ -78,17 +78,20 @@ class _ErrorBody(msgspec.Struct):
     status_message: str | None = None
 
 
-def _param_value(value: ParamValue) -> str:
+def _param_value(value: str | int | datetime) -> str:
     if isinstance(value, datetime):
         return DateTime.from_datetime(value).to_json()
     return str(value)
 
 
 def _query(params: _Params) -> list[tuple[str, str]]:
-    if params is None:
-        return []
-    pairs = params.items() if isinstance(params, Mapping) else params
-    return [(name, _param_value(value)) for name, value in pairs]
+    pairs: list[tuple[str, str]] = []
+    for name, value in (params or {}).items():
+        if isinstance(value, str | int | datetime):
+            pairs.append((name, _param_value(value)))
+        else:
+            pairs.extend((name, _param_value(item)) for item in value)
+    return pairs
 
 
 def _partner_error(response: httpx.Response) -> PartnerError:
@@ -400,7 +403,7 @@ class OcpiClient:
         ``params`` (``date_from``, ``limit``, filters ...) go on the first request only; later requests
         use the partner's next link as given. The returned :class:`Pages` reports ``total_count``.
         """
-        return Pages(self, url, _query(params), item_type, module, correlation_id, to)
+        return Pages(self, url, params, item_type, module, correlation_id, to)
 
 
 class Pages(Generic[T]):
@@ -417,7 +420,7 @@ class Pages(Generic[T]):
         self,
         client: OcpiClient,
         url: str,
-        params: list[tuple[str, str]],
+        params: _Params,
         item_type: type[T],
         module: str | ModuleSpec,
         correlation_id: str | None,
@@ -425,7 +428,7 @@ class Pages(Generic[T]):
     ) -> None:
         self._client = client
         self._next_url: str | None = url
-        self._params: list[tuple[str, str]] | None = params
+        self._params: _Params = params
         self._list_type: Any = list[item_type]  # type: ignore[valid-type]
         self._module = module
         self._correlation_id = correlation_id

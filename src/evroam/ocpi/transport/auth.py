@@ -39,7 +39,7 @@ class TokenEncoding(StrEnum):
 
 def encode_authorization(token: str, encoding: TokenEncoding) -> str:
     """The ``Authorization`` header value for ``token``."""
-    if not _TOKEN_RE.match(token):
+    if not _TOKEN_RE.fullmatch(token):
         raise ValueError("a credentials token is printable non-whitespace ASCII")
     if encoding is TokenEncoding.BASE64:
         return f"{_SCHEME} {base64.b64encode(token.encode('utf-8')).decode('ascii')}"
@@ -48,7 +48,7 @@ def encode_authorization(token: str, encoding: TokenEncoding) -> str:
 
 def _from_base64(value: str) -> str | None:
     """The token ``value`` is the Base64 of, when it is Base64 of printable non-whitespace ASCII."""
-    if not _BASE64_RE.match(value):
+    if not _BASE64_RE.fullmatch(value):
         return None
     padded = value + "=" * (-len(value) % 4)  # tolerate stripped padding
     try:
@@ -59,7 +59,7 @@ def _from_base64(value: str) -> str | None:
         text = raw.decode("ascii")
     except UnicodeDecodeError:
         return None
-    return text if _TOKEN_RE.match(text) else None
+    return text if _TOKEN_RE.fullmatch(text) else None
 
 
 def candidate_tokens(header: str | None, *, expected: TokenEncoding) -> tuple[str, ...]:
@@ -76,7 +76,7 @@ def candidate_tokens(header: str | None, *, expected: TokenEncoding) -> tuple[st
     if len(parts) != 2 or parts[0].casefold() != _SCHEME.casefold():
         raise Unauthorized("Authorization header is not of the form 'Token <token>'")
     credentials = parts[1].strip()
-    if not _TOKEN_RE.match(credentials):
+    if not _TOKEN_RE.fullmatch(credentials):
         raise Unauthorized("Authorization header carries a malformed token")
     decoded = _from_base64(credentials)
     if decoded is None or decoded == credentials:

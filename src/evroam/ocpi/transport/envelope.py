@@ -89,7 +89,7 @@ def error_envelope(error: EvroamError, clock: Clock) -> Envelope[Any]:
 
 class _ReceivedEnvelope(msgspec.Struct, kw_only=True):
     # ``data`` is kept as raw JSON: it is only decoded (into the caller's type) when the status is a success.
-    data: msgspec.Raw | None = None
+    data: msgspec.Raw = msgspec.Raw()  # empty when absent
     status_code: int
     status_message: str | None = None
     timestamp: DateTime
@@ -112,11 +112,11 @@ def decode_envelope(
     message = received.status_message or ""
     if not is_success(received.status_code):
         raise PartnerError(http_status, received.status_code, message or "no status_message", url)
-    raw = received.data
+    raw = bytes(received.data)
     data: Any = None
-    if raw is not None and bytes(raw).strip() != b"null":
+    if raw.strip() not in (b"", b"null"):
         try:
-            data = decode(bytes(raw), data_type)
+            data = decode(raw, data_type)
         except ValidationFailed as exc:
             raise PartnerError(
                 http_status, received.status_code, f"data does not fit the expected model: {exc.message}", url

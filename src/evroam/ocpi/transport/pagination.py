@@ -90,9 +90,9 @@ def _pairs(params: QueryParams) -> list[tuple[str, str]]:
 
 
 def _count(name: str, value: str, out: list[Violation]) -> int | None:
-    if _DIGITS.match(value):
+    if _DIGITS.fullmatch(value):
         return int(value)
-    if _NEGATIVE.match(value):
+    if _NEGATIVE.fullmatch(value):
         out.append(Violation(name, f"must not be negative, got {value!r}"))
     else:
         out.append(Violation(name, f"must be a whole number, got {value!r}"))
@@ -260,6 +260,6 @@ def next_link(values: str | Iterable[str] | None) -> str | None:
 
 def parse_total_count(value: str | None) -> int | None:
     """``X-Total-Count`` as a number; ``None`` when absent or not a whole number."""
-    if value is None or not _DIGITS.match(value.strip()):
+    if value is None or not _DIGITS.fullmatch(value.strip()):
         return None
     return int(value.strip())
