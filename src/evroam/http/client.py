@@ -47,7 +47,7 @@ from evroam.ocpi.transport import (
     uses_routing,
 )
 
-__all__ = ["OcpiClient", "OcpiResponse", "Pages", "ParamValue"]
+__all__ = ["OcpiClient", "OcpiResponse", "Pages", "ParamValue", "create_http_client"]
 
 T = TypeVar("T")
 
@@ -483,3 +483,12 @@ class Pages(Generic[T]):
                 f"pagination loops back to {self._next_url}",
                 answer.url,
             )
+
+
+def create_http_client(*, timeout: float = 10.0, transport: Any = None) -> httpx.AsyncClient:
+    """The node's one ``httpx.AsyncClient`` (connection pool), shared by every :class:`OcpiClient`.
+
+    ``transport`` replaces the network (e.g. ``httpx.MockTransport`` or ``httpx.ASGITransport`` in tests).
+    Redirects are not followed: an OCPI endpoint answers where it is listed.
+    """
+    return httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False)

@@ -65,6 +65,17 @@ def version(as_json: bool) -> None:
     emit(data, as_json, f"evroam {__version__}\nOCPI versions modelled: {', '.join(MODELLED_VERSIONS)}")
 
 
+def _register_commands() -> None:
+    from evroam.node.commands import init, partners, serve
+
+    cli.add_command(init)
+    cli.add_command(serve)
+    cli.add_command(partners)
+
+
+_register_commands()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="evroam")

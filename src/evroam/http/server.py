@@ -1,0 +1,368 @@
+"""The node's ASGI application. This is the only module of evroam that imports Litestar.
+
+Routes are generated, not written: for every OCPI version the node serves and every
+:class:`ModuleBinding` (a module interface with one handler per endpoint of the version table), each
+:class:`~evroam.ocpi.table.EndpointSpec` of ``SPEC.modules[module].interfaces[role]`` becomes a route
+whose handler is the binding's plain async function taking an :class:`OcpiCall`. The version endpoints
+(``GET /ocpi/versions`` and ``GET /ocpi/{version}/details``) list exactly what is bound.
+
+URL layout (relative to the node's public base URL):
+
+* ``/ocpi/versions`` and ``/ocpi/{version}/details``;
+* configuration modules: ``/ocpi/{version}/{module}`` (e.g. ``/ocpi/2.2.1/credentials``);
+* functional modules: ``/ocpi/{version}/{sender|receiver}/{module}/...``, so that a node hosting a CPO
+  and an eMSP serves both interfaces of a module.
+
+Every route authenticates: the ``Authorization`` header is read tolerantly (Base64 or raw) and the
+registration service decides (token A only on versions, details and credentials). Every
+:class:`~evroam.core.errors.EvroamError` becomes an envelope with its HTTP status and OCPI status code;
+anything else becomes HTTP 500 / OCPI 3000 and is logged (through the token-redacting log filter).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from litestar import Litestar, Request, Response, get, route
+from litestar.exceptions import HTTPException
+
+from evroam.core.clock import Clock, IdGenerator
+from evroam.core.codec import decode, encode
+from evroam.core.errors import EvroamError, MethodNotAllowed, NotFound, ServerError, Unauthorized
+from evroam.core.status import StatusCode
+from evroam.ocpi.registry import spec_for
+from evroam.ocpi.table import EndpointSpec, InterfaceRole, ModuleSpec, VersionSpec
+from evroam.ocpi.transport import (
+    Envelope,
+    MessageHeaders,
+    TokenEncoding,
+    candidate_tokens,
+    error_envelope,
+    incoming_request_ids,
+    parse_routing,
+    response_headers,
+    success_envelope,
+    uses_request_ids,
+    uses_routing,
+)
+from evroam.registration.model import Caller
+from evroam.registration.service import RegistrationService, version_key
+from evroam.registration.wire import endpoint_to_wire, version_details_to_wire, version_to_wire
+
+__all__ = [
+    "AppConfig",
+    "Handler",
+    "ModuleBinding",
+    "OcpiAnswer",
+    "OcpiCall",
+    "create_app",
+    "module_path",
+]
+
+log = logging.getLogger(__name__)
+
+_JSON = "application/json"
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+@dataclass(frozen=True, slots=True)
+class OcpiCall:
+    """One authenticated request to a bound endpoint, free of any web framework."""
+
+    spec: VersionSpec
+    module: ModuleSpec
+    interface: InterfaceRole
+    endpoint: EndpointSpec
+    caller: Caller
+    path_params: Mapping[str, str]
+    query: Mapping[str, str]
+    body: Any
+    """The request body decoded as ``endpoint.request`` (``None`` when the endpoint takes none)."""
+    headers: MessageHeaders
+
+
+@dataclass(frozen=True, slots=True)
+class OcpiAnswer:
+    """What a handler returns: the envelope's ``data`` and codes, and extra response headers."""
+
+    data: Any = None
+    status_code: int = StatusCode.SUCCESS
+    status_message: str | None = None
+    http_status: int = 200
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[[OcpiCall], Awaitable[OcpiAnswer]]
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleBinding:
+    """The handlers of one module interface, by endpoint name (``EndpointSpec.name``)."""
+
+    module: str
+    interface: InterfaceRole
+    handlers: Mapping[str, Handler]
+
+
+@dataclass(frozen=True, slots=True)
+class AppConfig:
+    """Everything the app needs; built by :mod:`evroam.node.wiring`."""
+
+    base_url: str
+    """The node's public base URL (``--url`` of ``evroam init``), without trailing slash."""
+    versions: Sequence[str]
+    registration: RegistrationService
+    clock: Clock
+    ids: IdGenerator
+    bindings: Sequence[ModuleBinding] = ()
+    on_startup: Sequence[Callable[[], Awaitable[None]]] = ()
+    on_shutdown: Sequence[Callable[[], Awaitable[None]]] = ()
+
+
+def module_path(spec: VersionSpec, module: ModuleSpec, interface: InterfaceRole) -> str:
+    """The path of a module interface's base URL (see the module docstring for the layout)."""
+    if module.configuration:
+        return f"/ocpi/{spec.number}/{module.id}"
+    return f"/ocpi/{spec.number}/{interface.value.lower()}/{module.id}"
+
+
+def _route_path(base: str, endpoint: EndpointSpec) -> str:
+    if not endpoint.path:
+        return base
+    return base + "/" + _PLACEHOLDER.sub(lambda m: "{" + m.group(1) + ":str}", endpoint.path)
+
+
+class _Server:
+    def __init__(self, config: AppConfig) -> None:
+        self.config = config
+        self.specs = [spec_for(v) for v in sorted(config.versions, key=version_key)]
+        if not self.specs:
+            raise ValueError("the node serves no OCPI version")
+        self.newest = self.specs[-1]
+
+    # -- responses ------------------------------------------------------------------------------
+
+    def _respond(
+        self, envelope: Envelope[Any], http_status: int, headers: Mapping[str, str]
+    ) -> Response[bytes]:
+        return Response(
+            content=encode(envelope), status_code=http_status, media_type=_JSON, headers=dict(headers)
+        )
+
+    def _error(self, error: EvroamError, headers: Mapping[str, str]) -> Response[bytes]:
+        out = dict(headers)
+        if isinstance(error, Unauthorized):
+            out["WWW-Authenticate"] = "Token"
+        return self._respond(error_envelope(error, self.config.clock), error.http_status, out)
+
+    # -- common steps ---------------------------------------------------------------------------
+
+    def _tracing(self, request: Request[Any, Any, Any], spec: VersionSpec) -> MessageHeaders:
+        if not uses_request_ids(spec):
+            return MessageHeaders()
+        return MessageHeaders(request_ids=incoming_request_ids(request.headers, self.config.ids))
+
+    async def _authenticate(
+        self, request: Request[Any, Any, Any], spec: VersionSpec, *, registration: bool
+    ) -> Caller:
+        candidates = candidate_tokens(
+            request.headers.get("authorization"), expected=TokenEncoding.for_spec(spec)
+        )
+        return await self.config.registration.authenticate(candidates, registration=registration)
+
+    # -- version endpoints ----------------------------------------------------------------------
+
+    async def versions(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        tracing = self._tracing(request, self.newest)
+        headers = response_headers(tracing)
+        try:
+            await self._authenticate(request, self.newest, registration=True)
+            data = [
+                version_to_wire(spec, f"{self.config.base_url}/ocpi/{spec.number}/details")
+                for spec in self.specs
+            ]
+        except EvroamError as error:
+            return self._error(error, headers)
+        return self._respond(success_envelope(data, self.config.clock), 200, headers)
+
+    def details_handler(
+        self, spec: VersionSpec
+    ) -> Callable[[Request[Any, Any, Any]], Awaitable[Response[bytes]]]:
+        async def details(request: Request[Any, Any, Any]) -> Response[bytes]:
+            tracing = self._tracing(request, spec)
+            headers = response_headers(tracing)
+            try:
+                await self._authenticate(request, spec, registration=True)
+                data = version_details_to_wire(spec, self._endpoints(spec))
+            except EvroamError as error:
+                return self._error(error, headers)
+            return self._respond(success_envelope(data, self.config.clock), 200, headers)
+
+        return details
+
+    def _bound(self, spec: VersionSpec) -> list[tuple[ModuleSpec, InterfaceRole, ModuleBinding]]:
+        out = []
+        for binding in self.config.bindings:
+            module = spec.modules.get(binding.module)
+            if module is not None and module.endpoints(binding.interface):
+                out.append((module, binding.interface, binding))
+        return out
+
+    def _endpoints(self, spec: VersionSpec) -> list[Any]:
+        return [
+            endpoint_to_wire(
+                spec, module.id, interface, self.config.base_url + module_path(spec, module, interface)
+            )
+            for module, interface, _ in self._bound(spec)
+        ]
+
+    # -- module endpoints -----------------------------------------------------------------------
+
+    def module_routes(self) -> list[Any]:
+        routes: list[Any] = []
+        for spec in self.specs:
+            for module, interface, binding in self._bound(spec):
+                base = module_path(spec, module, interface)
+                by_path: dict[str, dict[str, tuple[EndpointSpec, Handler]]] = {}
+                for endpoint in module.endpoints(interface):
+                    handler = binding.handlers.get(endpoint.name)
+                    if handler is None:
+                        continue
+                    path = _route_path(base, endpoint)
+                    by_path.setdefault(path, {})[endpoint.method.upper()] = (endpoint, handler)
+                for path, methods in by_path.items():
+                    routes.append(self._route(path, spec, module, interface, methods))
+        return routes
+
+    def _route(
+        self,
+        path: str,
+        spec: VersionSpec,
+        module: ModuleSpec,
+        interface: InterfaceRole,
+        methods: dict[str, tuple[EndpointSpec, Handler]],
+    ) -> Any:
+        server = self
+
+        async def endpoint_handler(request: Request[Any, Any, Any]) -> Response[bytes]:
+            return await server.dispatch(request, spec, module, interface, methods)
+
+        verbs: list[Any] = sorted(methods)
+        return route(path, http_method=verbs)(endpoint_handler)
+
+    async def dispatch(
+        self,
+        request: Request[Any, Any, Any],
+        spec: VersionSpec,
+        module: ModuleSpec,
+        interface: InterfaceRole,
+        methods: dict[str, tuple[EndpointSpec, Handler]],
+    ) -> Response[bytes]:
+        tracing = self._tracing(request, spec)
+        headers = response_headers(tracing)
+        try:
+            endpoint, handler = methods[request.method.upper()]
+            caller = await self._authenticate(request, spec, registration=module.id == "credentials")
+            if uses_routing(spec, module):
+                tracing = MessageHeaders(
+                    request_ids=tracing.request_ids, routing=parse_routing(request.headers)
+                )
+                headers = response_headers(tracing)
+            body = None
+            if endpoint.request is not None:
+                body = decode(await request.body(), endpoint.request)
+            call = OcpiCall(
+                spec=spec,
+                module=module,
+                interface=interface,
+                endpoint=endpoint,
+                caller=caller,
+                path_params={k: str(v) for k, v in request.path_params.items()},
+                query=dict(request.query_params),
+                body=body,
+                headers=tracing,
+            )
+            answer = await handler(call)
+        except EvroamError as error:
+            log.debug(
+                "%s %s answered HTTP %s / OCPI %s: %s",
+                request.method,
+                request.url.path,
+                error.http_status,
+                int(error.ocpi_status),
+                error.message,
+            )
+            return self._error(error, headers)
+        log.debug(
+            "%s %s from partner %s answered OCPI %s",
+            request.method,
+            request.url.path,
+            caller.partner.name,
+            answer.status_code,
+        )
+        envelope = Envelope(
+            data=answer.data,
+            status_code=int(answer.status_code),
+            status_message=answer.status_message,
+            timestamp=self.config.clock.now(),
+        )
+        return self._respond(envelope, answer.http_status, {**headers, **answer.headers})
+
+    # -- framework-level errors -----------------------------------------------------------------
+
+    def http_exception(self, request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+        error: EvroamError
+        if exc.status_code == 404:
+            error = NotFound(f"no OCPI endpoint at {request.url.path}")
+        elif exc.status_code == 405:
+            error = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
+        else:
+            error = EvroamError(exc.detail)
+            error.http_status = exc.status_code
+            error.ocpi_status = StatusCode.CLIENT_ERROR if exc.status_code < 500 else StatusCode.SERVER_ERROR
+        return self._error(error, {})
+
+    def evroam_error(self, request: Request[Any, Any, Any], exc: EvroamError) -> Response[bytes]:
+        return self._error(exc, {})
+
+    def unexpected(self, request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        return self._error(ServerError("Internal error"), {})
+
+
+def create_app(config: AppConfig) -> Litestar:
+    """The node's ASGI app for ``config``."""
+    server = _Server(config)
+
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    async def versions(request: Request[Any, Any, Any]) -> Response[bytes]:
+        return await server.versions(request)
+
+    handlers: list[Any] = [
+        route("/ocpi/versions", http_method=["GET"])(versions),
+        get("/healthz", media_type=_JSON)(health),
+    ]
+    for spec in server.specs:
+        handlers.append(
+            route(f"/ocpi/{spec.number}/details", http_method=["GET"])(server.details_handler(spec))
+        )
+    handlers.extend(server.module_routes())
+    return Litestar(
+        route_handlers=handlers,
+        exception_handlers={
+            HTTPException: server.http_exception,
+            EvroamError: server.evroam_error,
+            Exception: server.unexpected,
+        },
+        on_startup=list(config.on_startup),
+        on_shutdown=list(config.on_shutdown),
+        openapi_config=None,
+        logging_config=None,
+        debug=False,
+    )

@@ -1,0 +1,356 @@
+"""``evroam init``, ``evroam serve`` and ``evroam partners ...``.
+
+Failures print one line (``Error: ...``) saying what failed and why, and exit with status 1.
+No command prints or logs a token, except ``partners invite``, whose point is to hand token A over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import click
+
+from evroam.core.errors import EvroamError
+from evroam.node.config import (
+    ConfigError,
+    NodeConfig,
+    PartyConfig,
+    config_path,
+    normalise_base_url,
+    save_config,
+)
+from evroam.node.logs import configure_logging
+from evroam.node.settings import Settings
+from evroam.node.wiring import Node, build_node
+from evroam.registration.model import Partner
+
+__all__ = ["init", "partner_summary", "partners", "serve"]
+
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+
+def _settings() -> Settings:
+    obj = click.get_current_context().obj
+    return obj if isinstance(obj, Settings) else Settings.from_env()
+
+
+def _emit(data: Any, as_json: bool, text: str) -> None:
+    from evroam.node.cli import emit
+
+    emit(data, as_json, text)
+
+
+def _run(action: Callable[[Node], Awaitable[T]]) -> T:
+    """Build the node for the current settings, run ``action`` on it, close it; errors become one line."""
+    settings = _settings()
+    configure_logging(settings.log_level)
+
+    async def main() -> T:
+        node = build_node(settings)
+        try:
+            await node.start()
+            return await action(node)
+        finally:
+            await node.close()
+
+    try:
+        return asyncio.run(main())
+    except (EvroamError, ConfigError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+# -- init -----------------------------------------------------------------------------------------
+
+
+def _parse_party(value: str) -> tuple[str, str, str]:
+    parts = value.split(":")
+    if len(parts) != 3:
+        raise click.BadParameter(
+            f"{value!r} is not COUNTRY:PARTY:ROLE, e.g. NL:ABC:CPO", param_hint="--party"
+        )
+    return parts[0], parts[1], parts[2].upper()
+
+
+@click.command()
+@click.option("--country-code", help="ISO 3166-1 alpha-2 country code of the party, e.g. NL.")
+@click.option("--party-id", help="The party's 3-character id, e.g. ABC.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    help="A role of --country-code/--party-id (CPO, EMSP, HUB, NAP, NSP, OTHER, SCSP); repeat for several.",
+)
+@click.option(
+    "--party",
+    "parties",
+    multiple=True,
+    metavar="CC:PID:ROLE",
+    help="Another party and role this node hosts, e.g. DE:XYZ:EMSP; repeat for several.",
+)
+@click.option(
+    "--url", required=True, help="Public base URL partners reach this node at, e.g. https://ocpi.example.com."
+)
+@click.option(
+    "--name", "business_name", default=None, help="Business name sent to partners [default: CC PID]."
+)
+@click.option("--website", default=None, help="Business website sent to partners.")
+@click.option(
+    "--ocpi-version",
+    "versions",
+    multiple=True,
+    default=("2.2.1",),
+    show_default=True,
+    help="An OCPI version to serve; repeat for several.",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing node configuration.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def init(
+    country_code: str | None,
+    party_id: str | None,
+    roles: tuple[str, ...],
+    parties: tuple[str, ...],
+    url: str,
+    business_name: str | None,
+    website: str | None,
+    versions: tuple[str, ...],
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Create the node's configuration (node.json) and its database in the data directory."""
+    settings = _settings()
+    triples: list[tuple[str, str, str]] = []
+    if roles and not (country_code and party_id):
+        raise click.UsageError("--role needs --country-code and --party-id")
+    if (country_code or party_id) and not roles:
+        raise click.UsageError("--country-code/--party-id need at least one --role")
+    triples.extend((country_code or "", party_id or "", role.upper()) for role in roles)
+    triples.extend(_parse_party(p) for p in parties)
+    if not triples:
+        raise click.UsageError("give the node a party: --country-code NL --party-id ABC --role CPO")
+    if config_path(settings.data_dir).exists() and not force:
+        raise click.ClickException(
+            f"{config_path(settings.data_dir)} already exists; add --force to overwrite it"
+        )
+    try:
+        config = NodeConfig(
+            url=normalise_base_url(url),
+            parties=[
+                PartyConfig(
+                    country_code=cc.upper(),
+                    party_id=pid.upper(),
+                    role=role,
+                    name=business_name or f"{cc.upper()} {pid.upper()}",
+                    website=website,
+                )
+                for cc, pid, role in triples
+            ],
+            versions=list(versions),
+        )
+        path = save_config(settings.data_dir, config)
+    except (ConfigError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+    async def create_database(node: Node) -> None:
+        return None
+
+    _run(create_database)
+    parties_text = ", ".join(f"{p.country_code}*{p.party_id} ({p.role})" for p in config.parties)
+    data = {
+        "config": str(path),
+        "versions_url": config.versions_url,
+        "parties": [
+            {"country_code": p.country_code, "party_id": p.party_id, "role": p.role} for p in config.parties
+        ],
+        "ocpi_versions": config.versions,
+    }
+    _emit(
+        data,
+        as_json,
+        f"node configured in {settings.data_dir}: {parties_text}\n"
+        f"versions URL: {config.versions_url} (OCPI {', '.join(config.versions)})\n"
+        f"next: evroam --data-dir {settings.data_dir} serve",
+    )
+
+
+# -- serve ----------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--port",
+    type=int,
+    default=None,
+    help="Port to listen on [default: the port of the node's --url, else 8100].",
+)
+def serve(host: str, port: int | None) -> None:
+    """Serve the node's OCPI endpoints (uvicorn)."""
+    import uvicorn
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    try:
+        node = build_node(settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if port is None:
+        port = urlsplit(node.config.url).port or 8100
+    server = uvicorn.Server(
+        uvicorn.Config(
+            node.app(),
+            host=host,
+            port=port,
+            log_config=None,
+            log_level=settings.log_level.lower(),
+            access_log=settings.log_level.upper() == "DEBUG",
+            lifespan="on",
+            server_header=False,
+        )
+    )
+    server.run()
+
+
+# -- partners -------------------------------------------------------------------------------------
+
+
+def partner_summary(partner: Partner) -> dict[str, Any]:
+    """Everything about a partner except token values."""
+    return {
+        "name": partner.name,
+        "id": partner.id,
+        "status": partner.status.value,
+        "initiated_by": partner.initiated_by,
+        "version": partner.version,
+        "versions_url": partner.versions_url,
+        "offered_versions": list(partner.offered_versions),
+        "roles": [
+            {
+                "role": r.role,
+                "country_code": r.country_code,
+                "party_id": r.party_id,
+                "name": r.name,
+                "website": r.website,
+            }
+            for r in partner.roles
+        ],
+        "endpoints": [{"module": e.module, "role": e.role, "url": e.url} for e in partner.endpoints],
+        "has_token": partner.token is not None,
+        "token_encoding": partner.token_encoding,
+        "created": str(partner.created),
+        "updated": str(partner.updated),
+    }
+
+
+def _one_line(partner: Partner) -> str:
+    roles = ", ".join(str(r) for r in partner.roles) or "-"
+    return f"{partner.name}\t{partner.status.value}\tOCPI {partner.version or '-'}\t{roles}"
+
+
+def _details(partner: Partner) -> str:
+    lines = [
+        f"name:          {partner.name}",
+        f"status:        {partner.status.value} (initiated by {partner.initiated_by})",
+        f"OCPI version:  {partner.version or '-'} (offered: {', '.join(partner.offered_versions) or '-'})",
+        f"versions URL:  {partner.versions_url or '-'}",
+        f"roles:         {', '.join(str(r) for r in partner.roles) or '-'}",
+        f"our token:     {'set' if partner.token else 'none'}",
+        "endpoints:",
+    ]
+    lines.extend(f"  {e.module:<18} {e.role or '':<9} {e.url}" for e in partner.endpoints)
+    return "\n".join(lines)
+
+
+@click.group()
+def partners() -> None:
+    """Register, list, rotate and unregister OCPI partners."""
+
+
+@partners.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def invite(name: str, as_json: bool) -> None:
+    """Issue a token A for partner NAME and print it with this node's versions URL."""
+    invitation = _run(lambda node: node.registration.invite(name))
+    data = {
+        "name": invitation.partner.name,
+        "versions_url": invitation.versions_url,
+        "token": invitation.token,
+    }
+    _emit(
+        data,
+        as_json,
+        f"give partner {invitation.partner.name} these two values (token A works once):\n"
+        f"versions URL: {invitation.versions_url}\n"
+        f"token:        {invitation.token}",
+    )
+
+
+@partners.command()
+@click.option("--versions-url", required=True, help="The partner's versions URL.")
+@click.option("--token", "token_a", required=True, help="The token A the partner gave you.")
+@click.option("--name", default=None, help="Name for the partner [default: COUNTRY-PARTY of its first role].")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def register(versions_url: str, token_a: str, name: str | None, as_json: bool) -> None:
+    """Register with a partner using the versions URL and token A it gave you.
+
+    `evroam serve` must be running for the same data directory: the partner calls it back.
+    """
+    partner = _run(lambda node: node.registration.register(versions_url, token_a, name))
+    roles = ", ".join(str(r) for r in partner.roles)
+    _emit(
+        partner_summary(partner),
+        as_json,
+        f"registered with {partner.name} over OCPI {partner.version}: {roles}; "
+        f"{len(partner.endpoints)} endpoints",
+    )
+
+
+@partners.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def rotate(name: str, as_json: bool) -> None:
+    """Renew the tokens with partner NAME (PUT of our credentials with a new token)."""
+    partner = _run(lambda node: node.registration.rotate(name))
+    _emit(
+        partner_summary(partner),
+        as_json,
+        f"tokens with {partner.name} renewed over OCPI {partner.version}; the old ones no longer work",
+    )
+
+
+@partners.command()
+@click.argument("name")
+@click.option(
+    "--force", is_flag=True, help="Stop all traffic on this side even if the partner cannot be told."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def unregister(name: str, force: bool, as_json: bool) -> None:
+    """Unregister partner NAME (DELETE of our credentials at the partner); all traffic stops."""
+    partner = _run(lambda node: node.registration.unregister(name, force=force))
+    _emit(partner_summary(partner), as_json, f"unregistered {partner.name}; no traffic in either direction")
+
+
+@partners.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def list_partners(as_json: bool) -> None:
+    """List partners and the state of each connection."""
+    found = _run(lambda node: node.registration.partners())
+    text = (
+        "\n".join(_one_line(p) for p in found) if found else "no partners yet (see `evroam partners invite`)"
+    )
+    _emit([partner_summary(p) for p in found], as_json, text)
+
+
+@partners.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def show(name: str, as_json: bool) -> None:
+    """Show partner NAME: status, version, roles, endpoints."""
+    partner = _run(lambda node: node.registration.get(name))
+    _emit(partner_summary(partner), as_json, _details(partner))

@@ -1,0 +1,113 @@
+"""Putting a node together: configuration, store, clock, ids, the HTTP client, services and the app."""
+
+from __future__ import annotations
+
+import gc
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from evroam.core.clock import Clock, IdGenerator, SystemClock, UuidIds
+from evroam.http.client import create_http_client
+from evroam.http.server import AppConfig, create_app
+from evroam.node.bindings import credentials_binding
+from evroam.node.config import NodeConfig, load_config
+from evroam.node.settings import Settings
+from evroam.registration.api import HttpPartnerApi
+from evroam.registration.model import PartyRole
+from evroam.registration.repository import StorePartnerRepository
+from evroam.registration.service import OwnPlatform, RegistrationService, version_key
+from evroam.store.factory import create_store
+from evroam.store.port import Store
+
+__all__ = ["Node", "build_node", "own_platform"]
+
+log = logging.getLogger(__name__)
+
+
+def own_platform(config: NodeConfig) -> OwnPlatform:
+    roles = tuple(
+        PartyRole(
+            role=p.role,
+            country_code=p.country_code,
+            party_id=p.party_id,
+            name=p.name,
+            website=p.website,
+        )
+        for p in config.parties
+    )
+    return OwnPlatform(
+        versions_url=config.versions_url,
+        roles=roles,
+        versions=tuple(sorted(config.versions, key=version_key)),
+        required_modules=tuple(config.required_modules),
+    )
+
+
+@dataclass
+class Node:
+    """A configured node: its collaborators, ready for the CLI or for ``serve``."""
+
+    config: NodeConfig
+    store: Store
+    http: Any
+    clock: Clock
+    ids: IdGenerator
+    registration: RegistrationService
+    _closed: bool = field(default=False, repr=False)
+
+    async def start(self) -> None:
+        await self.store.migrate()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self.http.aclose()
+        await self.store.close()
+
+    def app(self) -> Any:
+        """The ASGI app: migrates the store on start-up, freezes the GC, closes everything on shutdown."""
+
+        async def freeze() -> None:
+            gc.collect()
+            gc.freeze()
+            log.info("node ready at %s (OCPI %s)", self.config.versions_url, ", ".join(self.config.versions))
+
+        return create_app(
+            AppConfig(
+                base_url=self.config.url,
+                versions=self.config.versions,
+                registration=self.registration,
+                clock=self.clock,
+                ids=self.ids,
+                bindings=(credentials_binding(self.registration),),
+                on_startup=(self.start, freeze),
+                on_shutdown=(self.close,),
+            )
+        )
+
+
+def build_node(
+    settings: Settings,
+    *,
+    config: NodeConfig | None = None,
+    store: Store | None = None,
+    transport: Any = None,
+    clock: Clock | None = None,
+    ids: IdGenerator | None = None,
+    timeout: float = 10.0,
+) -> Node:
+    """Wire a node from ``settings`` (the data directory's ``node.json`` unless ``config`` is given).
+
+    ``store``, ``transport`` (an httpx transport), ``clock`` and ``ids`` replace the real ones in tests.
+    """
+    config = config or load_config(settings.data_dir)
+    clock = clock or SystemClock()
+    ids = ids or UuidIds()
+    store = store or create_store(settings.database_url, settings.data_dir)
+    http = create_http_client(timeout=timeout, transport=transport)
+    platform = own_platform(config)
+    api = HttpPartnerApi(http, clock=clock, ids=ids, default_version=platform.versions[-1])
+    registration = RegistrationService(platform, StorePartnerRepository(store, clock), api, clock, ids)
+    return Node(config=config, store=store, http=http, clock=clock, ids=ids, registration=registration)
