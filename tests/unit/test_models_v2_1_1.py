@@ -401,9 +401,14 @@ def test_tariff_restriction_formats() -> None:
     assert violations({"type": "TIME", "price": 1, "step_size": -1}, m.PriceComponent) == ["$.step_size"]
 
 
-@pytest.mark.parametrize("percentage", [-1, 100.5, "NaN"])
+@pytest.mark.parametrize("percentage", [-1, 100.5])
 def test_energy_source_percentage_is_between_0_and_100(percentage: Any) -> None:
     assert violations({"source": "SOLAR", "percentage": percentage}, m.EnergySource) == ["$"]
+
+
+@pytest.mark.parametrize("percentage", ["NaN", "Infinity", "-inf", "sNaN", "twelve", True])
+def test_numbers_must_be_finite_numbers(percentage: Any) -> None:
+    assert violations({"source": "SOLAR", "percentage": percentage}, m.EnergySource) == ["$.percentage"]
 
 
 def test_environmental_impact_uses_the_2_1_1_field_name_source() -> None:

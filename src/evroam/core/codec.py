@@ -19,7 +19,7 @@ from typing import Any, TypeVar, get_args, get_origin
 import msgspec
 
 from evroam.core.errors import InvalidJson, ValidationFailed, Violation
-from evroam.core.types import CiString, DateTime
+from evroam.core.types import CiString, DateTime, Number, parse_number
 
 __all__ = ["collect_violations", "convert", "dec_hook", "decode", "decoder_for", "enc_hook", "encode"]
 
@@ -31,6 +31,8 @@ def enc_hook(obj: Any) -> Any:
         return obj.to_json()
     if isinstance(obj, CiString):
         return str.__str__(obj)
+    if isinstance(obj, Decimal):  # Number, the marker subclass
+        return Decimal(obj)
     raise NotImplementedError(f"cannot encode objects of type {type(obj).__name__}")
 
 
@@ -40,6 +42,8 @@ def dec_hook(tp: type, obj: Any) -> Any:
             return tp.parse(obj)
         if issubclass(tp, DateTime):
             return DateTime.parse(obj)
+        if tp is Number:
+            return parse_number(obj)
     raise NotImplementedError(f"cannot decode objects of type {tp!r}")
 
 

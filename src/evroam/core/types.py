@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, ClassVar, Self
+from typing import TYPE_CHECKING, Annotated, ClassVar, Self
 
 import msgspec
 
@@ -40,6 +40,7 @@ __all__ = [
     "CiString255",
     "DateTime",
     "Money",
+    "Number",
     "String2",
     "String3",
     "String4",
@@ -60,9 +61,47 @@ __all__ = [
     "String512",
     "String5000",
     "Url",
+    "parse_number",
 ]
 
 Money = Decimal
+
+if TYPE_CHECKING:
+    Number = Decimal
+else:
+
+    class Number(Decimal):
+        """Marker type of OCPI ``number`` fields; decoded values are plain, finite ``Decimal``s.
+
+        msgspec would otherwise accept strings such as ``"NaN"`` or ``"Infinity"`` for a ``Decimal``
+        field and later write them out as invalid JSON. The codec's decode hook accepts JSON numbers
+        (exactly, no float on the way) and numeric strings, and rejects anything not finite. For type
+        checkers ``Number`` *is* ``Decimal``; arithmetic on it yields plain ``Decimal``s.
+        """
+
+        __slots__ = ()
+
+
+def parse_number(value: object) -> Number:
+    """Validate a decoded JSON value for a ``Number`` field (used by the codec's decode hook)."""
+    if isinstance(value, bool):
+        raise TypeError("Expected `number`, got `bool`")
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        number = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except ArithmeticError:
+            raise ValueError("Expected `number`, got a string that is not a number") from None
+    else:
+        raise TypeError(f"Expected `number`, got `{type(value).__name__}`")
+    if not number.is_finite():
+        raise ValueError("Expected a finite `number`")
+    return Number(number)
 
 
 class CiString(str):

@@ -6,12 +6,11 @@ token by ``auth_id``; ``total_cost`` is a number excluding VAT. CDRs are immutab
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated
 
 import msgspec
 
-from evroam.core.types import CiString36, DateTime, String3, String36, String255
+from evroam.core.types import CiString36, DateTime, Number, String3, String36, String255
 from evroam.ocpi.base import WireModel
 from evroam.ocpi.v2_1_1.enums import AuthMethod, CdrDimensionType
 from evroam.ocpi.v2_1_1.locations import Location
@@ -22,7 +21,7 @@ __all__ = ["CDR", "CdrDimension", "ChargingPeriod"]
 
 class CdrDimension(WireModel, kw_only=True):
     type: CdrDimensionType
-    volume: Decimal  # unit per type: kWh, A or hours
+    volume: Number  # unit per type: kWh, A or hours
 
 
 class ChargingPeriod(WireModel, kw_only=True):
@@ -43,9 +42,9 @@ class CDR(WireModel, kw_only=True):
     currency: String3  # ISO 4217
     tariffs: list[Tariff] | None = None
     charging_periods: Annotated[list[ChargingPeriod], msgspec.Meta(min_length=1)]
-    total_cost: Decimal  # excluding VAT
-    total_energy: Decimal  # kWh
-    total_time: Decimal  # hours, charging and not charging
-    total_parking_time: Decimal | None = None  # hours
+    total_cost: Number  # excluding VAT
+    total_energy: Number  # kWh
+    total_time: Number  # hours, charging and not charging
+    total_parking_time: Number | None = None  # hours
     remark: String255 | None = None
     last_updated: DateTime

@@ -5,12 +5,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated
 
 import msgspec
 
-from evroam.core.types import String2, String4, String64, String100, String512, Url
+from evroam.core.types import Number, String2, String4, String64, String100, String512, Url
 from evroam.ocpi.base import WireModel
 from evroam.ocpi.v2_1_1.enums import EnergySourceCategory, EnvironmentalImpactCategory, ImageCategory
 
@@ -70,7 +69,7 @@ class BusinessDetails(WireModel, kw_only=True):
 
 class EnergySource(WireModel, kw_only=True):
     source: EnergySourceCategory
-    percentage: Decimal  # 0 to 100
+    percentage: Number  # 0 to 100
 
     def __post_init__(self) -> None:
         if not (self.percentage.is_finite() and 0 <= self.percentage <= 100):
@@ -81,7 +80,7 @@ class EnvironmentalImpact(WireModel, kw_only=True):
     """An amount in g/kWh. The category field is called ``source`` in 2.1.1 (``category`` in 2.2+)."""
 
     source: EnvironmentalImpactCategory
-    amount: Decimal
+    amount: Number
 
 
 class EnergyMix(WireModel, kw_only=True):

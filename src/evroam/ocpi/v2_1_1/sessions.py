@@ -6,9 +6,7 @@ A 2.1.1 Session embeds the Location (with only the relevant EVSE and Connector),
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from evroam.core.types import DateTime, String3, String36, String255
+from evroam.core.types import DateTime, Number, String3, String36, String255
 from evroam.ocpi.base import WireModel
 from evroam.ocpi.v2_1_1.cdrs import ChargingPeriod
 from evroam.ocpi.v2_1_1.enums import AuthMethod, SessionStatus
@@ -21,14 +19,14 @@ class Session(WireModel, kw_only=True):
     id: String36
     start_datetime: DateTime
     end_datetime: DateTime | None = None
-    kwh: Decimal
+    kwh: Number
     auth_id: String36  # Token.auth_id
     auth_method: AuthMethod
     location: Location
     meter_id: String255 | None = None
     currency: String3  # ISO 4217
     charging_periods: list[ChargingPeriod] | None = None
-    total_cost: Decimal | None = None  # excluding VAT; absent is not "free"
+    total_cost: Number | None = None  # excluding VAT; absent is not "free"
     status: SessionStatus
     last_updated: DateTime
 
@@ -39,13 +37,13 @@ class SessionPatch(WireModel, kw_only=True):
     id: String36 | None = None
     start_datetime: DateTime | None = None
     end_datetime: DateTime | None = None
-    kwh: Decimal | None = None
+    kwh: Number | None = None
     auth_id: String36 | None = None
     auth_method: AuthMethod | None = None
     location: Location | None = None
     meter_id: String255 | None = None
     currency: String3 | None = None
     charging_periods: list[ChargingPeriod] | None = None
-    total_cost: Decimal | None = None
+    total_cost: Number | None = None
     status: SessionStatus | None = None
     last_updated: DateTime | None = None

@@ -7,12 +7,11 @@ period. Tariffs are the one module whose 2.1.1 Receiver interface has PATCH (rem
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated
 
 import msgspec
 
-from evroam.core.types import DateTime, String3, String36, Url
+from evroam.core.types import DateTime, Number, String3, String36, Url
 from evroam.ocpi.base import WireModel
 from evroam.ocpi.v2_1_1.common import DisplayText, EnergyMix
 from evroam.ocpi.v2_1_1.enums import DayOfWeek, TariffDimensionType
@@ -36,7 +35,7 @@ StepSize = Annotated[int, msgspec.Meta(ge=0)]
 
 class PriceComponent(WireModel, kw_only=True):
     type: TariffDimensionType
-    price: Decimal  # per unit, excluding VAT
+    price: Number  # per unit, excluding VAT
     step_size: StepSize
 
 
@@ -47,10 +46,10 @@ class TariffRestrictions(WireModel, kw_only=True):
     end_time: HourMinute | None = None
     start_date: LocalDate | None = None
     end_date: LocalDate | None = None  # exclusive
-    min_kwh: Decimal | None = None
-    max_kwh: Decimal | None = None
-    min_power: Decimal | None = None  # kW
-    max_power: Decimal | None = None  # kW
+    min_kwh: Number | None = None
+    max_kwh: Number | None = None
+    min_power: Number | None = None  # kW
+    max_power: Number | None = None  # kW
     min_duration: int | None = None  # seconds
     max_duration: int | None = None  # seconds
     day_of_week: list[DayOfWeek] | None = None
