@@ -1,0 +1,31 @@
+"""Canonical Credentials.
+
+All versions are held as a list of roles:
+
+* 2.1.1 ``{token, url, business_details, party_id, country_code}`` -> one ``CredentialsRole`` whose
+  ``role`` is ``None`` (2.1.1 does not say it) unless the converter is told the role.
+* 2.2.1 ``{token, url, roles[]}`` -> the same roles (a 2.2.1 hub lists itself with role ``HUB``).
+* 2.3.0 ``{token, url, roles[], hub_party_id?}`` -> the same roles and ``hub_party_id``.
+"""
+
+from __future__ import annotations
+
+from evroam.core.types import CiString
+from evroam.model.common import BusinessDetails, CanonicalModel
+from evroam.model.enums import Role
+
+__all__ = ["Credentials", "CredentialsRole"]
+
+
+class CredentialsRole(CanonicalModel, frozen=True):
+    business_details: BusinessDetails
+    party_id: CiString
+    country_code: CiString
+    role: Role | None = None
+
+
+class Credentials(CanonicalModel, frozen=True):
+    token: str
+    url: str
+    roles: tuple[CredentialsRole, ...]
+    hub_party_id: CiString | None = None
