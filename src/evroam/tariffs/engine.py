@@ -1,0 +1,1106 @@
+"""The pricing engine: a tariff (or the applicable tariffs) and a session's facts in, a CDR's periods and
+totals out. Pure: no I/O, no clock.
+
+How it works (DIGEST §6; ``docs/tariffs.md`` tells the same in prose):
+
+1. The session's periods become intervals ``[start, next start)``; the last one ends at the session end.
+2. Intervals are cut wherever a restriction may switch: at every local time of day named by a
+   ``start_time``/``end_time``, at local midnight when days or dates matter, at DST changes, where the
+   session duration reaches a ``min_duration``/``max_duration`` and where the session energy reaches a
+   ``min_kwh``/``max_kwh`` (energy is taken as linear within a period). Within a piece nothing switches.
+3. For each piece and each dimension (ENERGY, TIME or PARKING_TIME, FLAT) the active component is the one
+   of the *first* element, in list order, that has a component of that dimension and whose restrictions
+   all match. Reservation pieces only see elements restricted to ``RESERVATION`` (an expired reservation
+   first those restricted to ``RESERVATION_EXPIRES``); other pieces only see elements without a
+   reservation restriction. FLAT is charged once: the first FLAT component found active, once for the
+   session and once for the reservation.
+4. Quantities are summed per component. ``step_size`` rounds up once per group, on the group's total, with
+   the step of the component that priced the group's last piece, and bills the surplus at that
+   component's price: ENERGY once; TIME and PARKING_TIME together (only the dimension of the last priced
+   time piece is rounded: charging followed by parking rounds the parking total only); reservation
+   time once.
+5. Each component's cost gets its taxes (2.2.1 ``vat``; 2.3.0 ``tax_included``), costs are summed per CDR
+   field, and ``min_price``/``max_price`` clamp the total, each side independently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, tzinfo
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Context, Decimal, localcontext
+
+from evroam.tariffs.localtime import US_PER_DAY, US_PER_HOUR, US_PER_SECOND, LocalClock, from_us, to_us, zone
+from evroam.tariffs.model import (
+    Dimension,
+    Period,
+    PriceComponent,
+    ReservationRestriction,
+    Restrictions,
+    Session,
+    State,
+    Tariff,
+    TaxIncluded,
+    TaxRate,
+)
+from evroam.tariffs.result import (
+    CdrDimension,
+    ChargingPeriod,
+    ExplainLine,
+    Price,
+    PricingResult,
+    TaxAmount,
+)
+
+__all__ = [
+    "CompiledTariff",
+    "TariffError",
+    "compile_tariff",
+    "estimate",
+    "price",
+    "select_tariff",
+]
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+HUNDRED = Decimal(100)
+THOUSAND = Decimal(1000)
+_US_PER_HOUR = Decimal(US_PER_HOUR)
+_CONTEXT = Context(prec=34, rounding=ROUND_HALF_EVEN)
+
+ENERGY = Dimension.ENERGY
+FLAT = Dimension.FLAT
+TIME = Dimension.TIME
+PARKING = Dimension.PARKING_TIME
+CHARGING = State.CHARGING
+PARKED = State.PARKING
+RESERVED = State.RESERVATION
+
+_DIMS_CHARGING = (ENERGY, TIME)
+_DIMS_PARKING = (ENERGY, PARKING)
+
+# CDR cost fields
+FIXED_COST, ENERGY_COST, TIME_COST, PARKING_COST, RESERVATION_COST = (
+    "fixed",
+    "energy",
+    "time",
+    "parking",
+    "reservation",
+)
+
+
+class TariffError(ValueError):
+    """The tariff or session cannot be priced (e.g. no tariff given)."""
+
+
+@dataclass(slots=True, eq=False)
+class _Slot:
+    """One price component of one element of one tariff, with where its cost goes."""
+
+    tariff: Tariff
+    element: int
+    index: int
+    component: PriceComponent
+    category: str
+    reservation: bool
+
+    @property
+    def label(self) -> str:
+        return f"elements[{self.element}].price_components[{self.index}]"
+
+
+@dataclass(slots=True, eq=False)
+class _Rule:
+    """A compiled tariff element: restrictions as integers and Decimals, components per dimension."""
+
+    element: int
+    slots: dict[Dimension, _Slot]
+    reservation: ReservationRestriction | None
+    always: bool
+    tod_start: int | None
+    tod_end: int | None
+    date_start: int | None
+    date_end: int | None
+    weekdays: int
+    min_kwh: Decimal | None
+    max_kwh: Decimal | None
+    min_current: Decimal | None
+    max_current: Decimal | None
+    min_power: Decimal | None
+    max_power: Decimal | None
+    min_duration: int | None
+    max_duration: int | None
+    local: bool
+
+
+class CompiledTariff:
+    """A tariff prepared for pricing many sessions: rules per dimension, boundaries to cut at."""
+
+    __slots__ = (
+        "dur_normal",
+        "dur_reserved",
+        "expired",
+        "kwh_thresholds",
+        "needs_local",
+        "normal",
+        "reserved",
+        "tariff",
+        "tods",
+        "uses_current",
+        "uses_power",
+    )
+
+    def __init__(self, tariff: Tariff) -> None:
+        self.tariff = tariff
+        self.normal: dict[Dimension, list[_Rule]] = {}
+        self.reserved: dict[Dimension, list[_Rule]] = {}
+        expires: dict[Dimension, list[_Rule]] = {}
+        tods: set[int] = set()
+        kwh: set[Decimal] = set()
+        self.dur_normal: set[int] = set()
+        self.dur_reserved: set[int] = set()
+        self.needs_local = False
+        self.uses_power = False
+        self.uses_current = False
+        for e_index, element in enumerate(tariff.elements):
+            r = element.restrictions or Restrictions()
+            reservation = r.reservation
+            only_parking = (
+                bool(element.price_components)
+                and all(c.type in (FLAT, PARKING) for c in element.price_components)
+                and any(c.type == PARKING for c in element.price_components)
+            )
+            slots: dict[Dimension, _Slot] = {}
+            for c_index, comp in enumerate(element.price_components):
+                if comp.type in slots:
+                    continue  # a second component of the same dimension in one element is never used
+                if reservation is not None:
+                    if comp.type not in (FLAT, TIME):
+                        continue  # a reservation prices FLAT and TIME only
+                    category = RESERVATION_COST
+                elif comp.type == FLAT:
+                    category = PARKING_COST if only_parking else FIXED_COST
+                else:
+                    category = {ENERGY: ENERGY_COST, TIME: TIME_COST, PARKING: PARKING_COST}[comp.type]
+                slots[comp.type] = _Slot(tariff, e_index, c_index, comp, category, reservation is not None)
+            local = False
+            tod_start = tod_end = None
+            if r.start_time is not None or r.end_time is not None:
+                local = True
+                tod_start = _tod(r.start_time) if r.start_time is not None else 0
+                tod_end = _tod(r.end_time) if r.end_time is not None else US_PER_DAY
+                if tod_end == 0:
+                    tod_end = US_PER_DAY  # "00:00" as end means the end of the day
+                tods.update((tod_start % US_PER_DAY, tod_end % US_PER_DAY))
+            weekdays = 0
+            if r.day_of_week:
+                local = True
+                for day in r.day_of_week:
+                    weekdays |= 1 << day.weekday
+                tods.add(0)
+            date_start = _days(r.start_date) if r.start_date is not None else None
+            date_end = _days(r.end_date) if r.end_date is not None else None
+            if date_start is not None or date_end is not None:
+                local = True
+                tods.add(0)
+            for limit in (r.min_kwh, r.max_kwh):
+                if limit is not None:
+                    kwh.add(limit)
+            durations = self.dur_reserved if reservation is not None else self.dur_normal
+            for seconds in (r.min_duration, r.max_duration):
+                if seconds is not None:
+                    durations.add(seconds * US_PER_SECOND)
+            if r.min_power is not None or r.max_power is not None:
+                self.uses_power = True
+            if r.min_current is not None or r.max_current is not None:
+                self.uses_current = True
+            self.needs_local |= local
+            always = (
+                not local
+                and r.min_kwh is None
+                and r.max_kwh is None
+                and r.min_current is None
+                and r.max_current is None
+                and r.min_power is None
+                and r.max_power is None
+                and r.min_duration is None
+                and r.max_duration is None
+            )
+            rule = _Rule(
+                element=e_index,
+                slots=slots,
+                reservation=reservation,
+                always=always,
+                tod_start=tod_start,
+                tod_end=tod_end,
+                date_start=date_start,
+                date_end=date_end,
+                weekdays=weekdays,
+                min_kwh=r.min_kwh,
+                max_kwh=r.max_kwh,
+                min_current=r.min_current,
+                max_current=r.max_current,
+                min_power=r.min_power,
+                max_power=r.max_power,
+                min_duration=None if r.min_duration is None else r.min_duration * US_PER_SECOND,
+                max_duration=None if r.max_duration is None else r.max_duration * US_PER_SECOND,
+                local=local,
+            )
+            if reservation is None:
+                target = self.normal
+            elif reservation == ReservationRestriction.RESERVATION:
+                target = self.reserved
+            else:
+                target = expires
+            for dim in slots:
+                target.setdefault(dim, []).append(rule)
+        # An expired reservation is priced by RESERVATION_EXPIRES elements first, then RESERVATION ones.
+        self.expired: dict[Dimension, list[_Rule]] = {
+            dim: expires.get(dim, []) + self.reserved.get(dim, []) for dim in (FLAT, TIME)
+        }
+        self.tods = tods
+        self.kwh_thresholds = sorted(kwh)
+
+
+def _tod(value: time) -> int:
+    return ((value.hour * 60 + value.minute) * 60 + value.second) * US_PER_SECOND + value.microsecond
+
+
+def _days(value: date) -> int:
+    return value.toordinal() - 719_163  # days since 1970-01-01
+
+
+_CACHE: dict[int, CompiledTariff] = {}
+
+
+def compile_tariff(tariff: Tariff | CompiledTariff) -> CompiledTariff:
+    """Prepare ``tariff`` for pricing (cached per tariff object)."""
+    if isinstance(tariff, CompiledTariff):
+        return tariff
+    cached = _CACHE.get(id(tariff))
+    if cached is not None and cached.tariff is tariff:
+        return cached
+    if len(_CACHE) >= 512:
+        _CACHE.clear()
+    compiled = CompiledTariff(tariff)
+    _CACHE[id(tariff)] = compiled
+    return compiled
+
+
+def select_tariff(
+    tariffs: Iterable[Tariff | CompiledTariff], at: datetime, tariff_type: str | None = None
+) -> CompiledTariff | None:
+    """The tariff to use for a session starting at ``at`` (DIGEST §6.1).
+
+    Valid means ``start_date_time <= at <= end_date_time`` (each when given). Among the valid ones a
+    tariff of ``tariff_type`` wins; without a type, an untyped or REGULAR one. An untyped tariff is
+    valid for every session. ``None`` when no tariff is valid.
+    """
+    compiled = [compile_tariff(t) for t in tariffs]
+    valid = [
+        c
+        for c in compiled
+        if (c.tariff.start_date_time is None or c.tariff.start_date_time <= at)
+        and (c.tariff.end_date_time is None or at <= c.tariff.end_date_time)
+    ]
+    wanted = (tariff_type or "REGULAR").upper()
+    for c in valid:
+        if (c.tariff.type or "").upper() == wanted:
+            return c
+    for c in valid:
+        if c.tariff.type is None:
+            return c
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# pricing
+
+
+@dataclass(slots=True)
+class _Piece:
+    """One piece of the session within which no restriction switches."""
+
+    start: int
+    end: int
+    state: State
+    energy: Decimal
+    compiled: CompiledTariff
+    slots: tuple[_Slot | None, _Slot | None]  # (ENERGY, TIME/PARKING/reservation TIME)
+    min_power: Decimal | None
+    max_power: Decimal | None
+    min_current: Decimal | None
+    max_current: Decimal | None
+
+
+def price(
+    tariffs: Tariff | CompiledTariff | Sequence[Tariff | CompiledTariff],
+    session: Session,
+    time_zone: str | tzinfo = "UTC",
+    *,
+    taxes: Sequence[TaxRate] = (),
+    tariff_type: str | None = None,
+    provisional: bool = False,
+) -> PricingResult:
+    """Price ``session`` with ``tariffs`` in the location's IANA ``time_zone``.
+
+    With several tariffs, a period whose ``tariff_id`` names one of them is priced with it; every other
+    period with the tariff valid at the session start (see :func:`select_tariff`), which also gives
+    ``min_price``/``max_price``. ``taxes`` are applied to 2.3.0 components without ``vat``.
+    """
+    if isinstance(tariffs, (Tariff, CompiledTariff)):
+        compiled = [compile_tariff(tariffs)]
+    else:
+        compiled = [compile_tariff(t) for t in tariffs]
+    if not compiled:
+        raise TariffError("no tariff given")
+    tz = zone(time_zone) if isinstance(time_zone, str) else time_zone
+    with localcontext(_CONTEXT):
+        return _Pricer(compiled, session, tz, tuple(taxes), tariff_type, provisional).run()
+
+
+def estimate(
+    tariffs: Tariff | CompiledTariff | Sequence[Tariff | CompiledTariff],
+    session: Session,
+    now: datetime,
+    time_zone: str | tzinfo = "UTC",
+    *,
+    taxes: Sequence[TaxRate] = (),
+    tariff_type: str | None = None,
+) -> PricingResult:
+    """The running cost of an ongoing session: priced as if it ended ``now`` (step sizes and
+    ``min_price`` included, as the final CDR would). The result is marked ``provisional``; its
+    ``total_cost`` is what goes in ``Session.total_cost``."""
+    periods = tuple(p for p in session.periods if p.start <= now)
+    ongoing = Session(
+        start=session.start,
+        end=max(now, session.start),
+        periods=periods,
+        reservation_expired=session.reservation_expired,
+    )
+    return price(tariffs, ongoing, time_zone, taxes=taxes, tariff_type=tariff_type, provisional=True)
+
+
+class _Pricer:
+    __slots__ = (
+        "by_id",
+        "compiled",
+        "extra_taxes",
+        "primary",
+        "provisional",
+        "session",
+        "tz",
+    )
+
+    def __init__(
+        self,
+        compiled: list[CompiledTariff],
+        session: Session,
+        tz: tzinfo,
+        extra_taxes: tuple[TaxRate, ...],
+        tariff_type: str | None,
+        provisional: bool,
+    ) -> None:
+        self.compiled = compiled
+        self.session = session
+        self.tz = tz
+        self.extra_taxes = extra_taxes
+        self.provisional = provisional
+        if len(compiled) == 1:
+            self.primary = compiled[0]
+        else:
+            self.primary = select_tariff(compiled, session.start, tariff_type) or compiled[0]
+        self.by_id = {c.tariff.id.casefold(): c for c in compiled}
+
+    def run(self) -> PricingResult:
+        session = self.session
+        periods = sorted(session.periods, key=lambda p: to_us(p.start))
+        session_end = to_us(session.end)
+        # ---- 1. intervals
+        intervals: list[tuple[int, int, int]] = []  # (start, end, period index)
+        starts = [to_us(p.start) for p in periods]
+        for i, p_start in enumerate(starts):
+            p_end = starts[i + 1] if i + 1 < len(starts) else session_end
+            intervals.append((p_start, max(p_start, p_end), i))
+        has_reservation = any(p.state == RESERVED for p in periods)
+        has_session = any(p.state != RESERVED for p in periods)
+        expired = session.reservation_expired
+        if expired is None:
+            expired = has_reservation and not has_session
+        ses_ref = next(
+            (starts[i] for i, p in enumerate(periods) if p.state != RESERVED), to_us(session.start)
+        )
+        res_ref = next(
+            (starts[i] for i, p in enumerate(periods) if p.state == RESERVED), to_us(session.start)
+        )
+        period_tariffs: list[CompiledTariff] = []
+        for p in periods:
+            pick = self.primary
+            if p.tariff_id is not None and len(self.compiled) > 1:
+                pick = self.by_id.get(p.tariff_id.casefold(), self.primary)
+            period_tariffs.append(pick)
+        used = list({id(c): c for c in period_tariffs}.values()) or [self.primary]
+
+        # ---- 2. where restrictions may switch
+        lo = intervals[0][0] if intervals else to_us(session.start)
+        hi = intervals[-1][1] if intervals else lo
+        cuts: set[int] = set()
+        clock: LocalClock | None = None
+        if any(c.needs_local for c in used):
+            clock = LocalClock(self.tz, lo, hi)
+            tods: set[int] = set()
+            for c in used:
+                tods |= c.tods
+            cuts.update(clock.boundaries(tods, lo, hi))
+        for c in used:
+            cuts.update(ses_ref + d for d in c.dur_normal)
+            cuts.update(res_ref + d for d in c.dur_reserved)
+        cut_list = sorted(t for t in cuts if lo < t < hi)
+        kwh_thresholds = sorted({k for c in used for k in c.kwh_thresholds})
+
+        # ---- 3. pieces and active components
+        pieces: list[_Piece] = []
+        energy_total = ZERO  # session energy so far (for min/max_kwh); reservations deliver none
+        flat_normal: _Slot | None = None
+        flat_reserved: _Slot | None = None
+        flat_normal_at: int | None = None
+        flat_reserved_at: int | None = None
+        j = 0
+        n_cuts = len(cut_list)
+        for start, end, index in intervals:
+            period = periods[index]
+            compiled = period_tariffs[index]
+            state = period.state
+            raw_energy = period.energy if state != RESERVED else ZERO
+            energy = raw_energy if raw_energy > 0 else ZERO
+            span = end - start
+            # points inside (start, end) with the session energy there (None = proportional)
+            while j < n_cuts and cut_list[j] <= start:
+                j += 1
+            k = j
+            points: list[tuple[int, Decimal | None]] = []
+            while k < n_cuts and cut_list[k] < end:
+                points.append((cut_list[k], None))
+                k += 1
+            if kwh_thresholds and energy > 0 and span > 0:
+                top = energy_total + energy
+                for threshold in kwh_thresholds:
+                    if energy_total < threshold < top:
+                        at = start + int(((threshold - energy_total) * span / energy).to_integral_value())
+                        if start < at < end:
+                            points.append((at, threshold))
+                # a threshold (exact energy) before a cut at the same instant
+                points.sort(key=lambda point: (point[0], point[1] is None))
+            # derived facts of this period
+            min_power, max_power = period.min_power, period.max_power
+            if compiled.uses_power and min_power is None and max_power is None:
+                if state == CHARGING and span > 0:
+                    min_power = max_power = energy * _US_PER_HOUR / span
+                else:
+                    min_power = max_power = ZERO
+            min_current, max_current = period.min_current, period.max_current
+            if state != CHARGING and min_current is None and max_current is None:
+                min_current = max_current = ZERO
+            if state == RESERVED:
+                table = compiled.expired if expired else compiled.reserved
+                ref = res_ref
+                dims: tuple[Dimension, ...] = (TIME,)
+            else:
+                table = compiled.normal
+                ref = ses_ref
+                dims = _DIMS_CHARGING if state == CHARGING else _DIMS_PARKING
+            piece_start = start
+            e_before = energy_total
+            bounds = [*points, (end, energy_total + energy)]
+            for point, e_at in bounds:
+                if point < piece_start or (point == piece_start and point != end):
+                    continue
+                if e_at is None:
+                    e_at = energy_total + energy * (point - start) / span
+                if e_at < e_before:
+                    e_at = e_before
+                piece_energy = e_at - e_before
+                if clock is not None and compiled.needs_local:
+                    local = clock.local(piece_start)
+                    sod = local % US_PER_DAY
+                    day = local // US_PER_DAY
+                    weekday = (day + 3) % 7
+                else:
+                    sod = day = weekday = 0
+                elapsed = piece_start - ref
+                chosen: list[_Slot | None] = [None, None]
+                memo: dict[int, bool] = {}
+                for d_index, dim in enumerate(dims):
+                    if dim == ENERGY and piece_energy <= 0:
+                        continue
+                    for rule in table.get(dim, ()):
+                        ok = memo.get(rule.element)
+                        if ok is None:
+                            ok = rule.always or _matches(
+                                rule,
+                                sod,
+                                day,
+                                weekday,
+                                e_before,
+                                elapsed,
+                                min_power,
+                                max_power,
+                                min_current,
+                                max_current,
+                            )
+                            memo[rule.element] = ok
+                        if ok:
+                            chosen[d_index if len(dims) == 2 else 1] = rule.slots[dim]
+                            break
+                if state == RESERVED:
+                    if flat_reserved is None:
+                        flat_reserved = self._flat(
+                            table,
+                            memo,
+                            sod,
+                            day,
+                            weekday,
+                            e_before,
+                            elapsed,
+                            min_power,
+                            max_power,
+                            min_current,
+                            max_current,
+                        )
+                        flat_reserved_at = piece_start
+                elif flat_normal is None:
+                    flat_normal = self._flat(
+                        table,
+                        memo,
+                        sod,
+                        day,
+                        weekday,
+                        e_before,
+                        elapsed,
+                        min_power,
+                        max_power,
+                        min_current,
+                        max_current,
+                    )
+                    flat_normal_at = piece_start
+                pieces.append(
+                    _Piece(
+                        piece_start,
+                        point,
+                        state,
+                        piece_energy,
+                        compiled,
+                        (chosen[0], chosen[1]),
+                        period.min_power,
+                        period.max_power,
+                        period.min_current,
+                        period.max_current,
+                    )
+                )
+                piece_start = point
+                e_before = e_at
+            if state != RESERVED:
+                energy_total += energy
+        return self._totals(
+            pieces, periods, intervals, flat_normal, flat_normal_at, flat_reserved, flat_reserved_at
+        )
+
+    @staticmethod
+    def _flat(
+        table: dict[Dimension, list[_Rule]],
+        memo: dict[int, bool],
+        sod: int,
+        day: int,
+        weekday: int,
+        energy: Decimal,
+        elapsed: int,
+        min_power: Decimal | None,
+        max_power: Decimal | None,
+        min_current: Decimal | None,
+        max_current: Decimal | None,
+    ) -> _Slot | None:
+        for rule in table.get(FLAT, ()):
+            ok = memo.get(rule.element)
+            if ok is None:
+                ok = rule.always or _matches(
+                    rule, sod, day, weekday, energy, elapsed, min_power, max_power, min_current, max_current
+                )
+                memo[rule.element] = ok
+            if ok:
+                return rule.slots[FLAT]
+        return None
+
+    # ---- 4./5. step sizes, money, limits, output
+    def _totals(
+        self,
+        pieces: list[_Piece],
+        periods: list[Period],
+        intervals: list[tuple[int, int, int]],
+        flat_normal: _Slot | None,
+        flat_normal_at: int | None,
+        flat_reserved: _Slot | None,
+        flat_reserved_at: int | None,
+    ) -> PricingResult:
+        energy_qty: dict[_Slot, Decimal] = {}
+        time_qty: dict[_Slot, int] = {}
+        last_energy: _Slot | None = None
+        last_time: _Slot | None = None
+        last_reserved: _Slot | None = None
+        for piece in pieces:
+            e_slot, t_slot = piece.slots
+            if e_slot is not None:
+                energy_qty[e_slot] = energy_qty.get(e_slot, ZERO) + piece.energy
+                last_energy = e_slot
+            if t_slot is not None:
+                span = piece.end - piece.start
+                time_qty[t_slot] = time_qty.get(t_slot, 0) + span
+                if span > 0:
+                    if t_slot.reservation:
+                        last_reserved = t_slot
+                    else:
+                        last_time = t_slot
+        lines: list[ExplainLine] = []
+        out_periods = self._periods(pieces, lines)
+
+        # step sizes
+        energy_surplus: dict[_Slot, Decimal] = {}
+        time_surplus: dict[_Slot, int] = {}
+        if last_energy is not None:
+            step = last_energy.component.step_size
+            if step > 0:
+                wh = sum(energy_qty.values(), ZERO) * THOUSAND
+                billed = (wh / step).to_integral_value(ROUND_CEILING) * step
+                if billed > wh:
+                    surplus = (billed - wh) / THOUSAND
+                    energy_surplus[last_energy] = surplus
+        for last in (last_time, last_reserved):
+            if last is None:
+                continue
+            step = last.component.step_size
+            if step <= 0:
+                continue
+            dim = last.component.type
+            total_us = sum(
+                us
+                for slot, us in time_qty.items()
+                if slot.reservation == last.reservation and slot.component.type == dim
+            )
+            step_us = step * US_PER_SECOND
+            billed_us = -(-total_us // step_us) * step_us
+            if billed_us > total_us:
+                time_surplus[last] = billed_us - total_us
+
+        # money per component
+        costs: list[tuple[_Slot, Decimal]] = []
+        for slot, qty in energy_qty.items():
+            surplus = energy_surplus.get(slot, ZERO)
+            costs.append((slot, slot.component.price * (qty + surplus)))
+        for slot, us in time_qty.items():
+            extra = time_surplus.get(slot, 0)
+            costs.append((slot, slot.component.price * Decimal(us + extra) / _US_PER_HOUR))
+        for flat, at in ((flat_normal, flat_normal_at), (flat_reserved, flat_reserved_at)):
+            if flat is not None:
+                slot = flat
+                costs.append((slot, slot.component.price))
+                lines.append(
+                    ExplainLine(
+                        kind="flat",
+                        start=None if at is None else from_us(at),
+                        end=None,
+                        dimension="FLAT",
+                        quantity=ONE,
+                        tariff_id=slot.tariff.id,
+                        component=slot.label,
+                        price=slot.component.price,
+                        cost=slot.component.price,
+                        note="reservation fee" if slot.reservation else f"charged once ({slot.category})",
+                    )
+                )
+        for slot, surplus_kwh in energy_surplus.items():
+            lines.append(
+                ExplainLine(
+                    kind="step_size",
+                    start=None,
+                    end=None,
+                    dimension="ENERGY",
+                    quantity=surplus_kwh,
+                    tariff_id=slot.tariff.id,
+                    component=slot.label,
+                    price=slot.component.price,
+                    cost=slot.component.price * surplus_kwh,
+                    note=f"session total rounded up to a multiple of {slot.component.step_size} Wh",
+                )
+            )
+        for slot, surplus_us in time_surplus.items():
+            hours = Decimal(surplus_us) / _US_PER_HOUR
+            dim_name = "RESERVATION_TIME" if slot.reservation else slot.component.type.value
+            lines.append(
+                ExplainLine(
+                    kind="step_size",
+                    start=None,
+                    end=None,
+                    dimension=dim_name,
+                    quantity=hours,
+                    tariff_id=slot.tariff.id,
+                    component=slot.label,
+                    price=slot.component.price,
+                    cost=slot.component.price * hours,
+                    note=f"{dim_name} total rounded up to a multiple of {slot.component.step_size} s",
+                )
+            )
+
+        # taxes and CDR fields
+        no_vat_info = self.primary.tariff.version == "2.1.1"
+        fields: dict[str, _Sum] = {name: _Sum(no_vat_info) for name in _FIELDS}
+        for slot, cost in costs:
+            fields[slot.category].add(*self._taxed(slot, cost))
+        total = _Sum(no_vat_info)
+        for acc in fields.values():
+            total.merge(acc)
+        total_price = total.price()
+        min_applied = max_applied = False
+        tariff = self.primary.tariff
+        excl, incl = total_price.excl_vat, total_price.incl_vat
+        before = (excl, incl)
+        if tariff.min_price is not None:
+            if excl is not None and excl < tariff.min_price.excl_vat:
+                excl, min_applied = tariff.min_price.excl_vat, True
+            if (
+                incl is not None
+                and tariff.min_price.incl_vat is not None
+                and incl < tariff.min_price.incl_vat
+            ):
+                incl, min_applied = tariff.min_price.incl_vat, True
+        if tariff.max_price is not None:
+            if excl is not None and excl > tariff.max_price.excl_vat:
+                excl, max_applied = tariff.max_price.excl_vat, True
+            if (
+                incl is not None
+                and tariff.max_price.incl_vat is not None
+                and incl > tariff.max_price.incl_vat
+            ):
+                incl, max_applied = tariff.max_price.incl_vat, True
+        if min_applied or max_applied:
+            total_price = Price(excl, incl, _rescale(total_price.taxes, excl, incl))
+            which = " and ".join(n for n, f in (("min_price", min_applied), ("max_price", max_applied)) if f)
+            lines.append(
+                ExplainLine(
+                    kind="limit",
+                    start=None,
+                    end=None,
+                    dimension="TOTAL",
+                    quantity=ONE,
+                    tariff_id=tariff.id,
+                    component=None,
+                    price=None,
+                    cost=(excl or ZERO) - (before[0] or ZERO),
+                    note=f"{which} of the tariff applied: total was {before[0]} excl. / {before[1]} incl.",
+                )
+            )
+
+        # quantities
+        total_us = parking_us = reserved_us = 0
+        total_energy = ZERO
+        for start, end, index in intervals:
+            state = periods[index].state
+            span = end - start
+            if state == RESERVED:
+                reserved_us += span
+                continue
+            total_us += span
+            total_energy += periods[index].energy
+            if state == PARKED:
+                parking_us += span
+        return PricingResult(
+            version=tariff.version,
+            currency=tariff.currency,
+            start=self.session.start,
+            end=self.session.end,
+            charging_periods=out_periods,
+            total_cost=total_price,
+            total_fixed_cost=fields[FIXED_COST].price(),
+            total_energy_cost=fields[ENERGY_COST].price(),
+            total_time_cost=fields[TIME_COST].price(),
+            total_parking_cost=fields[PARKING_COST].price(),
+            total_reservation_cost=fields[RESERVATION_COST].price(),
+            total_energy=total_energy,
+            total_time=Decimal(total_us) / _US_PER_HOUR,
+            total_parking_time=Decimal(parking_us) / _US_PER_HOUR,
+            total_reservation_time=Decimal(reserved_us) / _US_PER_HOUR,
+            lines=tuple(lines),
+            min_price_applied=min_applied,
+            max_price_applied=max_applied,
+            provisional=self.provisional,
+            time_zone=self.tz,
+        )
+
+    def _periods(self, pieces: list[_Piece], lines: list[ExplainLine]) -> tuple[ChargingPeriod, ...]:
+        """Merge consecutive pieces priced alike into CDR charging periods; one explain line per priced
+        dimension of each."""
+        merged: list[_Piece] = []
+        for piece in pieces:
+            if merged:
+                prev = merged[-1]
+                if (
+                    prev.end == piece.start
+                    and prev.state == piece.state
+                    and prev.compiled is piece.compiled
+                    and prev.slots[0] is piece.slots[0]
+                    and prev.slots[1] is piece.slots[1]
+                ):
+                    merged[-1] = _Piece(
+                        prev.start,
+                        piece.end,
+                        prev.state,
+                        prev.energy + piece.energy,
+                        prev.compiled,
+                        prev.slots,
+                        _lowest(prev.min_power, piece.min_power),
+                        _highest(prev.max_power, piece.max_power),
+                        _lowest(prev.min_current, piece.min_current),
+                        _highest(prev.max_current, piece.max_current),
+                    )
+                    continue
+            merged.append(piece)
+        out: list[ChargingPeriod] = []
+        for piece in merged:
+            start, end = from_us(piece.start), from_us(piece.end)
+            hours = Decimal(piece.end - piece.start) / _US_PER_HOUR
+            time_name = {CHARGING: "TIME", PARKED: "PARKING_TIME", RESERVED: "RESERVATION_TIME"}[piece.state]
+            dims: list[CdrDimension] = []
+            if piece.state != RESERVED and (piece.energy or piece.state == CHARGING):
+                dims.append(CdrDimension("ENERGY", piece.energy))
+            dims.append(CdrDimension(time_name, hours))
+            for name, value in (
+                ("MIN_CURRENT", piece.min_current),
+                ("MAX_CURRENT", piece.max_current),
+                ("MIN_POWER", piece.min_power),
+                ("MAX_POWER", piece.max_power),
+            ):
+                if value is not None:
+                    dims.append(CdrDimension(name, value))
+            components: list[tuple[str, str]] = []
+            e_slot, t_slot = piece.slots
+            if e_slot is not None:
+                components.append(("ENERGY", e_slot.label))
+                lines.append(
+                    ExplainLine(
+                        "period",
+                        start,
+                        end,
+                        "ENERGY",
+                        piece.energy,
+                        e_slot.tariff.id,
+                        e_slot.label,
+                        e_slot.component.price,
+                        e_slot.component.price * piece.energy,
+                    )
+                )
+            elif piece.energy > 0:
+                lines.append(
+                    ExplainLine(
+                        "period",
+                        start,
+                        end,
+                        "ENERGY",
+                        piece.energy,
+                        piece.compiled.tariff.id,
+                        None,
+                        None,
+                        ZERO,
+                        "no element prices ENERGY here: free",
+                    )
+                )
+            if t_slot is not None:
+                components.append((time_name, t_slot.label))
+                lines.append(
+                    ExplainLine(
+                        "period",
+                        start,
+                        end,
+                        time_name,
+                        hours,
+                        t_slot.tariff.id,
+                        t_slot.label,
+                        t_slot.component.price,
+                        t_slot.component.price * hours,
+                    )
+                )
+            elif piece.end > piece.start:
+                lines.append(
+                    ExplainLine(
+                        "period",
+                        start,
+                        end,
+                        time_name,
+                        hours,
+                        piece.compiled.tariff.id,
+                        None,
+                        None,
+                        ZERO,
+                        f"no element prices {time_name} here: free",
+                    )
+                )
+            out.append(
+                ChargingPeriod(
+                    start, end, piece.state, tuple(dims), piece.compiled.tariff.id, tuple(components)
+                )
+            )
+        return tuple(out)
+
+    def _taxed(self, slot: _Slot, cost: Decimal) -> tuple[Decimal | None, Decimal | None, list[TaxAmount]]:
+        """(excl, incl, taxes) of one component's cost, per the tariff's version and tax fields."""
+        tariff = slot.tariff
+        vat = slot.component.vat
+        if tariff.version == "2.1.1":
+            return cost, None, []
+        if tariff.version == "2.2.1":
+            if vat is None:
+                return cost, cost, []
+            tax = cost * vat / HUNDRED
+            return cost, cost + tax, [TaxAmount("VAT", tax, vat)]
+        included = tariff.tax_included or TaxIncluded.NO
+        if included == TaxIncluded.NOT_APPLICABLE:
+            return cost, cost, []
+        rates = (
+            [TaxAmount("VAT", ZERO, vat)]
+            if vat is not None
+            else [TaxAmount(r.name, ZERO, r.percentage) for r in self.extra_taxes]
+        )
+        if included == TaxIncluded.NO:
+            if not rates:
+                return (cost, None, []) if cost else (cost, cost, [])
+            amounts = [
+                TaxAmount(r.name, cost * (r.percentage or ZERO) / HUNDRED, r.percentage) for r in rates
+            ]
+            return cost, cost + sum((a.amount for a in amounts), ZERO), amounts
+        # prices include taxes
+        if not rates:
+            return (None, cost, []) if cost else (cost, cost, [])
+        pct = sum((r.percentage or ZERO for r in rates), ZERO)
+        excl = cost * HUNDRED / (HUNDRED + pct)
+        amounts = [TaxAmount(r.name, excl * (r.percentage or ZERO) / HUNDRED, r.percentage) for r in rates]
+        # the taxes make up exactly the difference
+        rest = cost - excl - sum((a.amount for a in amounts[:-1]), ZERO)
+        amounts[-1] = TaxAmount(amounts[-1].name, rest, amounts[-1].percentage)
+        return excl, cost, amounts
+
+
+_FIELDS = (FIXED_COST, ENERGY_COST, TIME_COST, PARKING_COST, RESERVATION_COST)
+
+
+class _Sum:
+    """Running Price sum; ``None`` (unknown) is contagious."""
+
+    __slots__ = ("excl", "incl", "taxes")
+
+    def __init__(self, no_vat_info: bool) -> None:
+        self.excl: Decimal | None = ZERO
+        self.incl: Decimal | None = None if no_vat_info else ZERO
+        self.taxes: dict[tuple[str, Decimal | None], Decimal] = {}
+
+    def add(self, excl: Decimal | None, incl: Decimal | None, taxes: list[TaxAmount]) -> None:
+        self.excl = None if excl is None or self.excl is None else self.excl + excl
+        self.incl = None if incl is None or self.incl is None else self.incl + incl
+        for tax in taxes:
+            key = (tax.name, tax.percentage)
+            self.taxes[key] = self.taxes.get(key, ZERO) + tax.amount
+
+    def merge(self, other: _Sum) -> None:
+        self.add(other.excl, other.incl, [TaxAmount(n, a, p) for (n, p), a in other.taxes.items()])
+
+    def price(self) -> Price:
+        taxes = tuple(
+            TaxAmount(name, amount, pct)
+            for (name, pct), amount in sorted(self.taxes.items(), key=lambda kv: (kv[0][0], kv[0][1] or ZERO))
+        )
+        return Price(self.excl, self.incl, taxes)
+
+
+def _rescale(
+    taxes: tuple[TaxAmount, ...], excl: Decimal | None, incl: Decimal | None
+) -> tuple[TaxAmount, ...]:
+    """Taxes of a clamped total: scaled so that they still make up ``incl - excl``."""
+    if excl is None or incl is None:
+        return taxes
+    target = incl - excl
+    current = sum((t.amount for t in taxes), ZERO)
+    if current == target:
+        return taxes
+    if current == 0:
+        return (TaxAmount("VAT", target, None),) if target else ()
+    factor = target / current
+    scaled = [TaxAmount(t.name, t.amount * factor, t.percentage) for t in taxes]
+    rest = target - sum((t.amount for t in scaled[:-1]), ZERO)
+    scaled[-1] = TaxAmount(scaled[-1].name, rest, scaled[-1].percentage)
+    return tuple(scaled)
+
+
+def _matches(
+    rule: _Rule,
+    sod: int,
+    day: int,
+    weekday: int,
+    energy: Decimal,
+    elapsed: int,
+    min_power: Decimal | None,
+    max_power: Decimal | None,
+    min_current: Decimal | None,
+    max_current: Decimal | None,
+) -> bool:
+    """Do all of the element's restrictions hold at the start of a piece?"""
+    if rule.local:
+        if rule.tod_start is not None and rule.tod_end is not None:
+            s, e = rule.tod_start, rule.tod_end
+            if s < e:
+                if not s <= sod < e:
+                    return False
+            elif s > e and not (sod >= s or sod < e):
+                return False
+        if rule.weekdays and not (rule.weekdays >> weekday) & 1:
+            return False
+        if rule.date_start is not None and day < rule.date_start:
+            return False
+        if rule.date_end is not None and day >= rule.date_end:
+            return False
+    if rule.min_kwh is not None and energy < rule.min_kwh:
+        return False
+    if rule.max_kwh is not None and energy >= rule.max_kwh:
+        return False
+    if rule.min_duration is not None and elapsed < rule.min_duration:
+        return False
+    if rule.max_duration is not None and elapsed >= rule.max_duration:
+        return False
+    if rule.min_power is not None:
+        value = min_power if min_power is not None else max_power
+        if value is None or value < rule.min_power:
+            return False
+    if rule.max_power is not None:
+        value = max_power if max_power is not None else min_power
+        if value is None or value >= rule.max_power:
+            return False
+    if rule.min_current is not None:
+        value = min_current if min_current is not None else max_current
+        if value is None or value < rule.min_current:
+            return False
+    if rule.max_current is not None:
+        value = max_current if max_current is not None else min_current
+        if value is None or value >= rule.max_current:
+            return False
+    return True
+
+
+def _lowest(a: Decimal | None, b: Decimal | None) -> Decimal | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)
+
+
+def _highest(a: Decimal | None, b: Decimal | None) -> Decimal | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
