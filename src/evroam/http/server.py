@@ -32,7 +32,7 @@ from litestar.exceptions import HTTPException
 
 from evroam.core.clock import Clock, IdGenerator
 from evroam.core.codec import decode, encode
-from evroam.core.errors import EvroamError, MethodNotAllowed, NotFound, ServerError, Unauthorized
+from evroam.core.errors import ClientError, EvroamError, MethodNotAllowed, ServerError, Unauthorized
 from evroam.core.status import StatusCode
 from evroam.ocpi.registry import spec_for
 from evroam.ocpi.table import EndpointSpec, InterfaceRole, ModuleSpec, VersionSpec
@@ -317,7 +317,8 @@ class _Server:
     def http_exception(self, request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
         error: EvroamError
         if exc.status_code == 404:
-            error = NotFound(f"no OCPI endpoint at {request.url.path}")
+            error = ClientError(f"no OCPI endpoint at {request.url.path}")
+            error.http_status = 404
         elif exc.status_code == 405:
             error = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
         else:
