@@ -1,0 +1,51 @@
+"""Choosing a store from configuration: :func:`create_store`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import URL
+
+from evroam.store.memory import MemoryStore
+from evroam.store.port import Store
+from evroam.store.sql import SqlStore
+
+__all__ = ["DB_FILE_NAME", "MEMORY_URL", "create_store", "default_sqlite_url"]
+
+DB_FILE_NAME = "evroam.db"
+MEMORY_URL = "memory://"
+"""Selects the in-memory store (nothing persisted): for demos and tests."""
+
+
+def default_sqlite_url(data_dir: Path) -> URL:
+    """``sqlite:///<data_dir>/evroam.db`` (SQLite run inline, see :mod:`evroam.store.sql`)."""
+    return URL.create("sqlite", database=str(Path(data_dir).resolve() / DB_FILE_NAME))
+
+
+def create_store(
+    url: str | None = None,
+    data_dir: Path | None = None,
+    *,
+    schema: str | None = None,
+    engine_options: Mapping[str, Any] | None = None,
+) -> Store:
+    """The store for a node's configuration.
+
+    * ``url`` given: ``memory://`` gives a :class:`MemoryStore`; ``sqlite:///path``,
+      ``sqlite+aiosqlite:///path`` and ``postgresql[+asyncpg]://user:password@host:port/database``
+      give a :class:`SqlStore` (asyncpg is filled in when no driver is named);
+    * otherwise the SQLite file ``evroam.db`` in ``data_dir`` (created if needed).
+
+    ``schema`` (PostgreSQL) and ``engine_options`` are passed to :func:`~evroam.store.sql.make_engine`.
+    The schema is not created or migrated here: call ``await store.migrate()``.
+    """
+    if url is not None and url.strip().rstrip("/:").lower() == "memory":
+        return MemoryStore()
+    if url is None:
+        if data_dir is None:
+            raise ValueError("create_store needs a database URL or a data directory")
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        return SqlStore.from_url(default_sqlite_url(data_dir), schema=schema, engine_options=engine_options)
+    return SqlStore.from_url(url, schema=schema, engine_options=engine_options)
