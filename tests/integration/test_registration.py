@@ -1,0 +1,268 @@
+"""Two evroam nodes as separate processes on 127.0.0.1 register with each other, both ways.
+
+Everything goes through the command line (``python -m evroam ...``) exactly as an operator types it;
+the test reads the SQLite files only to learn the token values, so that it can check which of them the
+other node accepts, and to look for them in the logs (every process runs at DEBUG).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class NodeProcess:
+    name: str
+    data_dir: Path
+    port: int
+    logs: list[Path] = field(default_factory=list)
+    process: subprocess.Popen[bytes] | None = None
+    log_file: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def versions_url(self) -> str:
+        return f"{self.url}/ocpi/versions"
+
+    def evroam(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run one CLI command for this node; its stderr (logs) is kept for the token check."""
+        done = subprocess.run(
+            [sys.executable, "-m", "evroam", "--data-dir", str(self.data_dir), "--log-level", "DEBUG", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        log = self.data_dir.parent / f"{self.name}-cli-{len(self.logs)}.log"
+        log.write_text(done.stderr)
+        self.logs.append(log)
+        if check and done.returncode != 0:
+            pytest.fail(f"evroam {' '.join(args)} failed ({done.returncode}): {done.stderr[-2000:]}")
+        return done
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.evroam(*args, "--json").stdout)
+
+    def start(self) -> None:
+        log = self.data_dir.parent / f"{self.name}-serve.log"
+        self.logs.append(log)
+        self.log_file = log.open("wb")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "evroam",
+                "--data-dir",
+                str(self.data_dir),
+                "--log-level",
+                "DEBUG",
+                "serve",
+                "--port",
+                str(self.port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=self.log_file,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                pytest.fail(f"{self.name} exited early: {self.logs[-1].read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        pytest.fail(f"{self.name} did not become ready within {timeout} s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        if self.log_file is not None:
+            self.log_file.close()
+            self.log_file = None
+
+    def partner_token(self, name: str) -> str | None:
+        """The token this node uses to call partner ``name`` (read from its SQLite database)."""
+        with sqlite3.connect(self.data_dir / "evroam.db") as db:
+            rows = db.execute("SELECT payload FROM evroam_objects WHERE kind = 'partner'").fetchall()
+        for (payload,) in rows:
+            record = json.loads(payload)
+            if record["name"] == name:
+                token: str | None = record.get("token")
+                return token
+        raise AssertionError(f"{self.name} has no partner {name}")
+
+
+def status_with(node: NodeProcess, token: str, path: str = "/ocpi/versions") -> int:
+    header = "Token " + base64.b64encode(token.encode()).decode()
+    return httpx.get(node.url + path, headers={"Authorization": header}, timeout=10).status_code
+
+
+@pytest.fixture
+def nodes(tmp_path: Path) -> Iterator[tuple[NodeProcess, NodeProcess]]:
+    cpo = NodeProcess("cpo", tmp_path / "cpo", free_port())
+    emsp = NodeProcess("emsp", tmp_path / "emsp", free_port())
+    try:
+        cpo.evroam("init", "--country-code", "NL", "--party-id", "CPO", "--role", "CPO", "--url", cpo.url)
+        emsp.evroam("init", "--country-code", "DE", "--party-id", "MSP", "--role", "EMSP", "--url", emsp.url)
+        cpo.start()
+        emsp.start()
+        cpo.wait_ready()
+        emsp.wait_ready()
+        yield cpo, emsp
+    finally:
+        cpo.stop()
+        emsp.stop()
+
+
+def test_two_processes_register_both_ways_rotate_and_unregister(
+    nodes: tuple[NodeProcess, NodeProcess],
+) -> None:
+    cpo, emsp = nodes
+    seen_tokens: set[str] = set()
+
+    # -- the CPO invites, the eMSP registers --------------------------------------------------
+    invitation = cpo.json("partners", "invite", "emsp")
+    assert invitation["versions_url"] == cpo.versions_url
+    token_a = invitation["token"]
+    seen_tokens.add(token_a)
+    registered = emsp.json(
+        "partners", "register", "--versions-url", cpo.versions_url, "--token", token_a, "--name", "cpo"
+    )
+    assert registered["status"] == "REGISTERED"
+    assert "token" not in json.dumps(registered).replace('"has_token"', "").replace('"token_encoding"', "")
+
+    at_emsp = emsp.json("partners", "show", "cpo")
+    at_cpo = cpo.json("partners", "show", "emsp")
+    assert at_emsp["status"] == at_cpo["status"] == "REGISTERED"
+    assert at_emsp["version"] == at_cpo["version"] == "2.2.1"
+    assert at_emsp["endpoints"] == [
+        {"module": "credentials", "role": "SENDER", "url": f"{cpo.url}/ocpi/2.2.1/credentials"}
+    ]
+    assert at_cpo["endpoints"] == [
+        {"module": "credentials", "role": "SENDER", "url": f"{emsp.url}/ocpi/2.2.1/credentials"}
+    ]
+    assert [(r["country_code"], r["party_id"], r["role"]) for r in at_emsp["roles"]] == [("NL", "CPO", "CPO")]
+    assert [(r["country_code"], r["party_id"], r["role"]) for r in at_cpo["roles"]] == [("DE", "MSP", "EMSP")]
+
+    token_c = emsp.partner_token("cpo")  # what the eMSP calls the CPO with
+    token_b = cpo.partner_token("emsp")  # what the CPO calls the eMSP with
+    assert token_b and token_c
+    seen_tokens |= {token_b, token_c}
+    assert status_with(cpo, token_c) == 200
+    assert status_with(emsp, token_b) == 200
+    assert status_with(cpo, token_a) == 401  # token A is retired
+
+    # -- rotation: both tokens renewed, the old ones refused ---------------------------------
+    emsp.evroam("partners", "rotate", "cpo")
+    new_c = emsp.partner_token("cpo")
+    new_b = cpo.partner_token("emsp")
+    assert new_c and new_b and new_c != token_c and new_b != token_b
+    seen_tokens |= {new_b, new_c}
+    assert status_with(cpo, token_c) == 401
+    assert status_with(emsp, token_b) == 401
+    assert status_with(cpo, new_c) == 200
+    assert status_with(emsp, new_b) == 200
+
+    # -- unregister: no traffic either way ----------------------------------------------------
+    emsp.evroam("partners", "unregister", "cpo")
+    assert emsp.json("partners", "show", "cpo")["status"] == "UNREGISTERED"
+    assert cpo.json("partners", "show", "emsp")["status"] == "UNREGISTERED"
+    assert status_with(cpo, new_c) == 401
+    assert status_with(emsp, new_b) == 401
+
+    # -- the other direction: the eMSP invites, the CPO registers -----------------------------
+    invitation = emsp.json("partners", "invite", "cpo")
+    seen_tokens.add(invitation["token"])
+    cpo.json(
+        "partners",
+        "register",
+        "--versions-url",
+        emsp.versions_url,
+        "--token",
+        invitation["token"],
+        "--name",
+        "emsp",
+    )
+    assert cpo.json("partners", "show", "emsp")["status"] == "REGISTERED"
+    assert emsp.json("partners", "show", "cpo")["status"] == "REGISTERED"
+    back_b = cpo.partner_token("emsp")  # issued by the eMSP (token C of this handshake)
+    back_c = emsp.partner_token("cpo")  # issued by the CPO (token B of this handshake)
+    assert back_b and back_c
+    seen_tokens |= {back_b, back_c}
+    assert status_with(emsp, back_b) == 200
+    assert status_with(cpo, back_c) == 200
+    assert status_with(emsp, invitation["token"]) == 401
+
+    listed = cpo.json("partners", "list")
+    assert [(p["name"], p["status"]) for p in listed] == [("emsp", "REGISTERED")]
+
+    # -- no token value in any log line (every process ran at DEBUG) -------------------------
+    cpo.stop()
+    emsp.stop()
+    forms = seen_tokens | {base64.b64encode(t.encode()).decode() for t in seen_tokens}
+    logs = {log.name: log.read_text() for log in cpo.logs + emsp.logs}
+    serve_logs = logs["cpo-serve.log"] + logs["emsp-serve.log"]
+    assert (
+        "DEBUG" in serve_logs and "/ocpi/2.2.1/credentials" in serve_logs
+    )  # the logs did record the traffic
+    for name, text in logs.items():
+        for token in forms:
+            assert token not in text, f"a token value appears in {name}"
+
+
+def test_register_prints_one_actionable_line_when_the_partner_is_unreachable(tmp_path: Path) -> None:
+    node = NodeProcess("lonely", tmp_path / "lonely", free_port())
+    node.evroam("init", "--country-code", "NL", "--party-id", "LON", "--role", "EMSP", "--url", node.url)
+    dead = free_port()
+    done = node.evroam(
+        "partners",
+        "register",
+        "--versions-url",
+        f"http://127.0.0.1:{dead}/ocpi/versions",
+        "--token",
+        "abc123",
+        check=False,
+    )
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1
+    assert f"cannot reach the partner's versions URL http://127.0.0.1:{dead}/ocpi/versions" in errors[0]
+    assert done.stdout == ""
