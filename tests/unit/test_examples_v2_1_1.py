@@ -112,7 +112,15 @@ LENIENT: dict[str, tuple[Any, list[str], str]] = {
 BROKEN: dict[str, tuple[Any, list[str], str]] = {
     "mod_locations__04__example_add_an_evse.json": (
         m.EVSE,
-        ["$.connectors[0]", "$.floor_level", "$.physical_reference", "$.last_updated"],
+        [
+            "$.connectors[0].power_type",
+            "$.connectors[0].voltage",
+            "$.connectors[0].amperage",
+            "$.connectors[0].last_updated",
+            "$.floor_level",
+            "$.physical_reference",
+            "$.last_updated",
+        ],
         "PUT of a new EVSE, but the connector lacks power_type/voltage/amperage/last_updated, "
         "floor_level and physical_reference are numbers instead of strings, and last_updated is missing",
     ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Annotated
 
 import msgspec
 import pytest
@@ -139,3 +140,25 @@ def test_system_clock_is_utc_and_ids_are_unique() -> None:
     assert token.isascii() and token.isprintable() and len(token) <= 64
     seq = SequentialIds("t")
     assert [seq.new_id(), seq.new_id()] == ["t-000001", "t-000002"]
+
+
+class Holder(msgspec.Struct, kw_only=True):
+    probes: Annotated[list[Probe], msgspec.Meta(min_length=1)]
+
+
+def test_violations_inside_a_required_list_are_each_reported() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        decode(b'{"probes":[{"party_id":"ABCD","id":"x"},{"id":5}]}', Holder)
+    assert sorted(caught.value.paths) == [
+        "$.probes[0].at",
+        "$.probes[0].party_id",
+        "$.probes[1].at",
+        "$.probes[1].id",
+        "$.probes[1].party_id",
+    ]
+
+
+def test_an_empty_required_list_is_reported_at_the_list() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        decode(b'{"probes":[]}', Holder)
+    assert caught.value.paths == ["$.probes"]

@@ -128,6 +128,13 @@ def _strip_annotated(tp: Any) -> Any:
     return tp
 
 
+def _with_items_as_any(tp: Any) -> Any:
+    """``Annotated[list[X], Meta(...)]`` as ``Annotated[list[Any], Meta(...)]``: the list's own constraints."""
+    args = get_args(tp)
+    container = get_origin(_strip_annotated(tp))
+    return typing.Annotated[(container[Any], *args[1:])] if container is not None else tp
+
+
 def _walk(raw: Any, tp: Any, path: str, out: list[Violation]) -> None:
     error = _check(raw, tp)
     if error is None:
@@ -143,11 +150,11 @@ def _walk(raw: Any, tp: Any, path: str, out: list[Violation]) -> None:
                     out.append(Violation(f"{path}.{name}", "Object missing required field"))
                 continue
             _walk(raw[name], field.type, f"{path}.{name}", out)
-    elif origin in (list, set, frozenset) and isinstance(raw, list) and base is not tp:
-        # Constraints on the list itself (e.g. min_length) are reported by msgspec's message below.
-        out.append(_violation_from(error, path))
-        return
     elif origin in (list, set, frozenset) and isinstance(raw, list):
+        if base is not tp:  # the list itself is constrained (e.g. "+" cardinality: min_length=1)
+            length_error = _check(raw, _with_items_as_any(tp))
+            if length_error is not None:
+                out.append(_violation_from(length_error, path))
         (item_tp,) = get_args(base) or (Any,)
         for i, item in enumerate(raw):
             _walk(item, item_tp, f"{path}[{i}]", out)

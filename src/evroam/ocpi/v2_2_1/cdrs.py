@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated
 
 import msgspec
@@ -15,6 +14,7 @@ from evroam.core.types import (
     CiString39,
     CiString48,
     DateTime,
+    Number,
     String3,
     String10,
     String20,
@@ -56,7 +56,7 @@ class CdrToken(WireModel, kw_only=True):
 
 class CdrDimension(WireModel, kw_only=True):
     type: CdrDimensionType
-    volume: Decimal
+    volume: Number
 
 
 class ChargingPeriod(WireModel, kw_only=True):
@@ -114,11 +114,11 @@ class CDR(WireModel, kw_only=True):
     signed_data: SignedData | None = None
     total_cost: Price
     total_fixed_cost: Price | None = None
-    total_energy: Decimal
+    total_energy: Number
     total_energy_cost: Price | None = None
-    total_time: Decimal
+    total_time: Number
     total_time_cost: Price | None = None
-    total_parking_time: Decimal | None = None
+    total_parking_time: Number | None = None
     total_parking_cost: Price | None = None
     total_reservation_cost: Price | None = None
     remark: String255 | None = None

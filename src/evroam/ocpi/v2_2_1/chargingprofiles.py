@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from evroam.core.types import DateTime, Url
+from evroam.core.types import DateTime, Number, Url
 from evroam.ocpi.base import WireModel
 from evroam.ocpi.v2_2_1.enums import ChargingProfileResponseType, ChargingProfileResultType, ChargingRateUnit
 
@@ -22,14 +20,14 @@ __all__ = [
 
 class ChargingProfilePeriod(WireModel, kw_only=True):
     start_period: int  # seconds from the start of the profile
-    limit: Decimal  # in the profile's charging_rate_unit
+    limit: Number  # in the profile's charging_rate_unit
 
 
 class ChargingProfile(WireModel, kw_only=True):
     start_date_time: DateTime | None = None
     duration: int | None = None  # seconds
     charging_rate_unit: ChargingRateUnit
-    min_charging_rate: Decimal | None = None
+    min_charging_rate: Number | None = None
     charging_profile_period: list[ChargingProfilePeriod] | None = None
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated
 
 import msgspec
 
-from evroam.core.types import CiString4, String2, String64, String100, String512, Url
+from evroam.core.types import CiString4, Number, String2, String64, String100, String512, Url
 from evroam.ocpi.base import WireModel
 from evroam.ocpi.v2_2_1.enums import EnergySourceCategory, EnvironmentalImpactCategory, ImageCategory
 
@@ -27,7 +26,7 @@ __all__ = [
     "Price",
 ]
 
-#: Decimal degrees as a string, 5 to 7 decimals: the spec's regex, anchored. The spec also says
+#: Number degrees as a string, 5 to 7 decimals: the spec's regex, anchored. The spec also says
 #: string(10) / string(11), which its own regex exceeds by one character for a negative value with
 #: 7 decimals; the regex is the rule here.
 Latitude = Annotated[str, msgspec.Meta(pattern=r"^-?[0-9]{1,2}\.[0-9]{5,7}$")]
@@ -49,8 +48,8 @@ class GeoLocation(WireModel, kw_only=True):
 class Price(WireModel, kw_only=True):
     """An amount of money without VAT and (optionally) with VAT."""
 
-    excl_vat: Decimal
-    incl_vat: Decimal | None = None
+    excl_vat: Number
+    incl_vat: Number | None = None
 
 
 class Image(WireModel, kw_only=True):
@@ -70,12 +69,12 @@ class BusinessDetails(WireModel, kw_only=True):
 
 class EnergySource(WireModel, kw_only=True):
     source: EnergySourceCategory
-    percentage: Decimal
+    percentage: Number
 
 
 class EnvironmentalImpact(WireModel, kw_only=True):
     category: EnvironmentalImpactCategory
-    amount: Decimal
+    amount: Number
 
 
 class EnergyMix(WireModel, kw_only=True):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from evroam.core.types import CiString2, CiString3, CiString36, DateTime, String3, String255
+from evroam.core.types import CiString2, CiString3, CiString36, DateTime, Number, String3, String255
 from evroam.ocpi.base import WireModel
 from evroam.ocpi.v2_2_1.cdrs import CdrToken, ChargingPeriod
 from evroam.ocpi.v2_2_1.common import Price
@@ -19,7 +17,7 @@ class Session(WireModel, kw_only=True):
     id: CiString36
     start_date_time: DateTime
     end_date_time: DateTime | None = None
-    kwh: Decimal
+    kwh: Number
     cdr_token: CdrToken
     auth_method: AuthMethod
     authorization_reference: CiString36 | None = None
@@ -42,7 +40,7 @@ class SessionPatch(WireModel, kw_only=True):
     id: CiString36 | None = None
     start_date_time: DateTime | None = None
     end_date_time: DateTime | None = None
-    kwh: Decimal | None = None
+    kwh: Number | None = None
     cdr_token: CdrToken | None = None
     auth_method: AuthMethod | None = None
     authorization_reference: CiString36 | None = None
@@ -60,5 +58,5 @@ class SessionPatch(WireModel, kw_only=True):
 class ChargingPreferences(WireModel, kw_only=True):
     profile_type: ProfileType
     departure_time: DateTime | None = None
-    energy_need: Decimal | None = None
+    energy_need: Number | None = None
     discharge_allowed: bool | None = None

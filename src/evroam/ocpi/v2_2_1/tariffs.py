@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated
 
 import msgspec
 
-from evroam.core.types import CiString2, CiString3, CiString36, DateTime, String3, Url
+from evroam.core.types import CiString2, CiString3, CiString36, DateTime, Number, String3, Url
 from evroam.ocpi.base import WireModel
 from evroam.ocpi.v2_2_1.common import DisplayText, EnergyMix, LocalDate, LocalTime, Price
 from evroam.ocpi.v2_2_1.enums import DayOfWeek, ReservationRestrictionType, TariffDimensionType, TariffType
@@ -17,8 +16,8 @@ __all__ = ["PriceComponent", "Tariff", "TariffElement", "TariffRestrictions"]
 
 class PriceComponent(WireModel, kw_only=True):
     type: TariffDimensionType
-    price: Decimal  # per unit, excluding VAT
-    vat: Decimal | None = None  # percentage; absent means no VAT applies (not 0 %)
+    price: Number  # per unit, excluding VAT
+    vat: Number | None = None  # percentage; absent means no VAT applies (not 0 %)
     step_size: int
 
 
@@ -27,12 +26,12 @@ class TariffRestrictions(WireModel, kw_only=True):
     end_time: LocalTime | None = None
     start_date: LocalDate | None = None
     end_date: LocalDate | None = None
-    min_kwh: Decimal | None = None
-    max_kwh: Decimal | None = None
-    min_current: Decimal | None = None
-    max_current: Decimal | None = None
-    min_power: Decimal | None = None
-    max_power: Decimal | None = None
+    min_kwh: Number | None = None
+    max_kwh: Number | None = None
+    min_current: Number | None = None
+    max_current: Number | None = None
+    min_power: Number | None = None
+    max_power: Number | None = None
     min_duration: int | None = None
     max_duration: int | None = None
     day_of_week: list[DayOfWeek] | None = None

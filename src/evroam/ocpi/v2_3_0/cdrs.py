@@ -5,7 +5,6 @@ CdrDimension, ChargingPeriod, SignedData and SignedValue are the 2.2.1 classes.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated
 
 import msgspec
@@ -17,6 +16,7 @@ from evroam.core.types import (
     CiString39,
     CiString48,
     DateTime,
+    Number,
     String3,
     String10,
     String20,
@@ -83,11 +83,11 @@ class CDR(WireModel, kw_only=True):
     signed_data: SignedData | None = None
     total_cost: Price
     total_fixed_cost: Price | None = None
-    total_energy: Decimal
+    total_energy: Number
     total_energy_cost: Price | None = None
-    total_time: Decimal
+    total_time: Number
     total_time_cost: Price | None = None
-    total_parking_time: Decimal | None = None
+    total_parking_time: Number | None = None
     total_parking_cost: Price | None = None
     total_reservation_cost: Price | None = None
     remark: String255 | None = None

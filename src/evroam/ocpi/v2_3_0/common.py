@@ -7,9 +7,7 @@ GeoLocation and EnergySource are the 2.2.1 classes.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from evroam.core.types import CiString4, String64, String100, Url
+from evroam.core.types import CiString4, Number, String64, String100, Url
 from evroam.ocpi.base import WireModel
 from evroam.ocpi.v2_2_1.common import (
     DisplayText,
@@ -47,22 +45,22 @@ class TaxAmount(WireModel, kw_only=True):
 
     name: str
     account_number: str | None = None
-    percentage: Decimal | None = None
-    amount: Decimal
+    percentage: Number | None = None
+    amount: Number
 
 
 class Price(WireModel, kw_only=True):
     """An amount before taxes and the taxes that apply to it."""
 
-    before_taxes: Decimal
+    before_taxes: Number
     taxes: list[TaxAmount] | None = None
 
 
 class PriceLimit(WireModel, kw_only=True):
     """Minimum or maximum cost of a Tariff."""
 
-    before_taxes: Decimal
-    after_taxes: Decimal | None = None
+    before_taxes: Number
+    after_taxes: Number | None = None
 
 
 class Image(WireModel, kw_only=True):
@@ -82,7 +80,7 @@ class BusinessDetails(WireModel, kw_only=True):
 
 class EnvironmentalImpact(WireModel, kw_only=True):
     category: OpenEnvironmentalImpactCategory
-    amount: Decimal
+    amount: Number
 
 
 class EnergyMix(WireModel, kw_only=True):

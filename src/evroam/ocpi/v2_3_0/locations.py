@@ -8,7 +8,6 @@ classes.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated
 
 import msgspec
@@ -21,6 +20,7 @@ from evroam.core.types import (
     CiString36,
     CiString48,
     DateTime,
+    Number,
     String3,
     String4,
     String10,
@@ -93,18 +93,18 @@ class Parking(WireModel, kw_only=True):
     id: CiString36
     physical_reference: String12 | None = None
     vehicle_types: Annotated[list[OpenVehicleType], msgspec.Meta(min_length=1)]
-    max_vehicle_weight: Decimal | None = None
-    max_vehicle_height: Decimal | None = None
-    max_vehicle_length: Decimal | None = None
-    max_vehicle_width: Decimal | None = None
-    parking_space_length: Decimal | None = None
-    parking_space_width: Decimal | None = None
+    max_vehicle_weight: Number | None = None
+    max_vehicle_height: Number | None = None
+    max_vehicle_length: Number | None = None
+    max_vehicle_width: Number | None = None
+    parking_space_length: Number | None = None
+    parking_space_width: Number | None = None
     dangerous_goods_allowed: bool | None = None
     direction: ParkingDirection | None = None
     drive_through: bool | None = None
     restricted_to_type: bool
     reservation_required: bool
-    time_limit: Decimal | None = None
+    time_limit: Number | None = None
     roofed: bool | None = None
     images: list[Image] | None = None
     lighting: bool | None = None

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from evroam.core.types import CiString2, CiString3, CiString36, DateTime, String3, String255
+from evroam.core.types import CiString2, CiString3, CiString36, DateTime, Number, String3, String255
 from evroam.ocpi.base import WireModel
 from evroam.ocpi.v2_2_1.cdrs import ChargingPeriod
 from evroam.ocpi.v2_2_1.sessions import ChargingPreferences
@@ -21,7 +19,7 @@ class Session(WireModel, kw_only=True):
     id: CiString36
     start_date_time: DateTime
     end_date_time: DateTime | None = None
-    kwh: Decimal
+    kwh: Number
     cdr_token: CdrToken
     auth_method: AuthMethod
     authorization_reference: CiString36 | None = None
@@ -44,7 +42,7 @@ class SessionPatch(WireModel, kw_only=True):
     id: CiString36 | None = None
     start_date_time: DateTime | None = None
     end_date_time: DateTime | None = None
-    kwh: Decimal | None = None
+    kwh: Number | None = None
     cdr_token: CdrToken | None = None
     auth_method: AuthMethod | None = None
     authorization_reference: CiString36 | None = None

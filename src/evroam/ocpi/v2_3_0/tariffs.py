@@ -6,12 +6,11 @@ TariffElement, PriceComponent and TariffRestrictions are the 2.2.1 classes; in 2
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated
 
 import msgspec
 
-from evroam.core.types import CiString2, CiString3, CiString36, DateTime, String3, Url
+from evroam.core.types import CiString2, CiString3, CiString36, DateTime, Number, String3, Url
 from evroam.ocpi.base import WireModel
 from evroam.ocpi.v2_2_1.tariffs import PriceComponent, TariffElement, TariffRestrictions
 from evroam.ocpi.v2_3_0.common import DisplayText, EnergyMix, PriceLimit
@@ -30,7 +29,7 @@ class Tariff(WireModel, kw_only=True):
     tariff_alt_url: Url | None = None
     min_price: PriceLimit | None = None
     max_price: PriceLimit | None = None
-    preauthorize_amount: Decimal | None = None  # Payments: what a payment terminal should pre-authorise
+    preauthorize_amount: Number | None = None  # Payments: what a payment terminal should pre-authorise
     elements: Annotated[list[TariffElement], msgspec.Meta(min_length=1)]
     tax_included: TaxIncluded
     start_date_time: DateTime | None = None
