@@ -18,7 +18,7 @@ from evroam.core.errors import InvalidJson, ValidationFailed
 from evroam.ocpi.registry import MODELLED_VERSIONS, spec_for
 from tests.conftest import OCPI_EXAMPLES, ocpi_examples
 
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def all_models() -> list[tuple[str, str, Any]]:
@@ -140,7 +140,7 @@ def test_examples_are_available_for_mutation() -> None:
 
 
 @pytest.mark.parametrize(("doc", "models"), [(d, m) for _, d, m in EXAMPLES], ids=[i for i, _, _ in EXAMPLES])
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_mutated_examples(doc: Any, models: list[Any], data: st.DataObject) -> None:
     mutated = mutate(doc, data.draw)

@@ -129,7 +129,7 @@ def _strip_annotated(tp: Any) -> Any:
 
 
 def _with_items_as_any(tp: Any) -> Any:
-    """``Annotated[list[X], Meta(...)]`` as ``Annotated[list[Any], Meta(...)]``: the list's own constraints."""
+    """``Annotated[list[X], Meta]`` as ``Annotated[list[Any], Meta]``: only the list's own constraints."""
     args = get_args(tp)
     container = get_origin(_strip_annotated(tp))
     return typing.Annotated[(container[Any], *args[1:])] if container is not None else tp
