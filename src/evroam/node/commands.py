@@ -138,8 +138,12 @@ def init(
             f"{config_path(settings.data_dir)} already exists; add --force to overwrite it"
         )
     try:
+        base_url = normalise_base_url(url)
+    except ValueError:
+        base_url = url.strip()  # reported with every other problem by validate()
+    try:
         config = NodeConfig(
-            url=normalise_base_url(url),
+            url=base_url,
             parties=[
                 PartyConfig(
                     country_code=cc.upper(),
