@@ -28,6 +28,7 @@ from evroam.ocpi.table import InterfaceRole
 from evroam.registration.model import PartnerStatus
 from evroam.registration.service import RegistrationError
 from evroam.store.memory import MemoryStore
+from evroam.store.port import Store
 
 # -- the in-memory network ------------------------------------------------------------------------
 
@@ -102,7 +103,9 @@ class NodeUnderTest:
         return await self.client.request(method, self.base + path, headers=headers, content=content)
 
 
-def make_node(network: Network, tmp: Path, name: str, host: str, role: str, party: str) -> NodeUnderTest:
+def make_node(
+    network: Network, tmp: Path, name: str, host: str, role: str, party: str, store: Store | None = None
+) -> NodeUnderTest:
     config = NodeConfig(
         url=f"http://{host}",
         parties=[PartyConfig(country_code="NL", party_id=party, role=role, name=f"{name} B.V.")],
@@ -111,7 +114,7 @@ def make_node(network: Network, tmp: Path, name: str, host: str, role: str, part
     node = build_node(
         Settings(data_dir=tmp / name),
         config=config,
-        store=MemoryStore(),
+        store=store if store is not None else MemoryStore(),
         transport=network,
         clock=FixedClock("2026-03-01T12:00:00Z"),
         ids=ids,
