@@ -143,6 +143,9 @@ def make_engine(
         options.update(pool_size=10, max_overflow=10, pool_recycle=1800)
         if schema is not None:
             options["connect_args"] = {"server_settings": {"search_path": schema}}
+    if engine_options and "poolclass" in engine_options:  # sizing is the chosen pool's business
+        for sizing in ("pool_size", "max_overflow", "pool_recycle"):
+            options.pop(sizing, None)
     options.update(engine_options or {})
     if parsed.drivername == "sqlite":
         engine: Engine | AsyncEngine = create_engine(parsed, **options)
