@@ -1,0 +1,84 @@
+"""Small helpers shared by the converters of every OCPI version (``evroam.ocpi.vX_Y_Z.convert``).
+
+They implement the uniform loss rules of ``docs/versions.md``:
+
+* an enum value the target version does not know is dropped from a list (:func:`known`), becomes
+  ``None`` in an optional field (:func:`member`), or raises :class:`NotRepresentable` in a required
+  one (:func:`require`), unless the converter documents a mapping;
+* identifiers are re-checked against the target's ``CiStringNN`` length (:func:`fit`);
+* ``None`` (absent) and an empty list stay different (:func:`tup`, :func:`lst`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from enum import StrEnum
+from typing import TypeVar
+
+from evroam.core.types import CiString
+from evroam.model.common import NotRepresentable
+
+__all__ = ["fit", "known", "lst", "member", "plain", "require", "seq", "tup"]
+
+A = TypeVar("A")
+B = TypeVar("B")
+E = TypeVar("E", bound=StrEnum)
+C = TypeVar("C", bound=CiString)
+
+
+def tup(values: Iterable[A] | None, fn: Callable[[A], B]) -> tuple[B, ...] | None:
+    """``None`` stays ``None``; otherwise a tuple of ``fn`` applied to each value."""
+    return None if values is None else tuple(fn(v) for v in values)
+
+
+def lst(values: Iterable[A] | None, fn: Callable[[A], B]) -> list[B] | None:
+    """``None`` stays ``None``; otherwise a list of ``fn`` applied to each value."""
+    return None if values is None else [fn(v) for v in values]
+
+
+def seq(values: Iterable[A] | None) -> tuple[A, ...] | None:
+    """``None`` stays ``None``; otherwise the values as a tuple."""
+    return None if values is None else tuple(values)
+
+
+def plain(value: str) -> str:
+    """The bare string value of an enum member or CiString (for open-enum canonical fields)."""
+    return str.__str__(value)
+
+
+def member(enum: type[E], value: str | None) -> E | None:
+    """The member of ``enum`` with this value, or ``None`` when absent or unknown to ``enum``."""
+    if value is None:
+        return None
+    try:
+        return enum(value)
+    except ValueError:
+        return None
+
+
+def require(enum: type[E], value: str, version: str, path: str) -> E:
+    """The member of ``enum`` with this value; :class:`NotRepresentable` when the version lacks it."""
+    try:
+        return enum(value)
+    except ValueError:
+        raise NotRepresentable(version, path, f"the value {plain(value)!r} does not exist there") from None
+
+
+def known(enum: type[E], values: Iterable[str] | None) -> list[E] | None:
+    """The values ``enum`` knows, in order; unknown ones are dropped (``None`` stays ``None``)."""
+    if values is None:
+        return None
+    out: list[E] = []
+    for value in values:
+        found = member(enum, value)
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def fit(cls: type[C], value: str, version: str, path: str) -> C:
+    """``value`` as the target's CiString class; :class:`NotRepresentable` if too long or not ASCII."""
+    try:
+        return cls.parse(plain(value))
+    except (TypeError, ValueError) as exc:
+        raise NotRepresentable(version, path, str(exc)) from None
