@@ -96,3 +96,14 @@ def test_rotate_and_unregister_of_a_partner_that_is_not_registered(tmp_path: Pat
     code, _, err = run(tmp_path, "partners", "rotate", "bob")
     assert code == 1
     assert "'bob' is invited, not registered" in err
+
+
+def test_invite_token_only_prints_the_token_alone_and_replaces_the_previous_one(tmp_path: Path) -> None:
+    run(tmp_path, "init", "--country-code", "NL", "--party-id", "ABC", "--role", "CPO", "--url", "http://h:1")
+    code, first, _ = run(tmp_path, "partners", "invite", "bob", "--token-only")
+    assert code == 0
+    assert len(first.splitlines()) == 1 and " " not in first.strip()
+    _, second, _ = run(tmp_path, "partners", "invite", "bob", "--token-only")
+    assert second.strip() != first.strip()
+    _, out, _ = run(tmp_path, "partners", "list", "--json")
+    assert len(json.loads(out)) == 1

@@ -46,10 +46,20 @@ def _emit(data: Any, as_json: bool, text: str) -> None:
     emit(data, as_json, text)
 
 
+def _quiet_level(settings: Settings) -> str:
+    """One-shot commands log warnings only, unless --log-level / EVROAM_LOG_LEVEL asked for more."""
+    ctx = click.get_current_context()
+    root = ctx.find_root()
+    source = root.get_parameter_source("log_level")
+    if source in (None, click.core.ParameterSource.DEFAULT):
+        return "WARNING"
+    return settings.log_level
+
+
 def _run(action: Callable[[Node], Awaitable[T]]) -> T:
     """Build the node for the current settings, run ``action`` on it, close it; errors become one line."""
     settings = _settings()
-    configure_logging(settings.log_level)
+    configure_logging(_quiet_level(settings))
 
     async def main() -> T:
         node = build_node(settings)
@@ -278,9 +288,16 @@ def partners() -> None:
 @partners.command()
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def invite(name: str, as_json: bool) -> None:
-    """Issue a token A for partner NAME and print it with this node's versions URL."""
+@click.option("--token-only", is_flag=True, help="Print token A alone (for scripts).")
+def invite(name: str, as_json: bool, token_only: bool) -> None:
+    """Issue a token A for partner NAME and print it with this node's versions URL.
+
+    Inviting a partner again replaces its unused token A.
+    """
     invitation = _run(lambda node: node.registration.invite(name))
+    if token_only:
+        click.echo(invitation.token)
+        return
     data = {
         "name": invitation.partner.name,
         "versions_url": invitation.versions_url,
@@ -311,7 +328,7 @@ def register(versions_url: str, token_a: str, name: str | None, as_json: bool) -
         partner_summary(partner),
         as_json,
         f"registered with {partner.name} over OCPI {partner.version}: {roles}; "
-        f"{len(partner.endpoints)} endpoints",
+        f"{len(partner.endpoints)} endpoint(s)",
     )
 
 
