@@ -104,11 +104,19 @@ class NodeUnderTest:
 
 
 def make_node(
-    network: Network, tmp: Path, name: str, host: str, role: str, party: str, store: Store | None = None
+    network: Network,
+    tmp: Path,
+    name: str,
+    host: str,
+    role: str,
+    party: str,
+    store: Store | None = None,
+    versions: tuple[str, ...] = ("2.2.1",),
 ) -> NodeUnderTest:
     config = NodeConfig(
         url=f"http://{host}",
         parties=[PartyConfig(country_code="NL", party_id=party, role=role, name=f"{name} B.V.")],
+        versions=list(versions),
     )
     ids = RecordingIds(name)
     node = build_node(
@@ -578,3 +586,45 @@ async def test_a_partner_can_register_again_after_unregistering(pair: Pair) -> N
     again = await pair.emsp.service.register(invitation.versions_url, invitation.token, "cpo")
     assert again.status is PartnerStatus.REGISTERED
     assert len(await pair.emsp.service.partners()) == 1
+
+
+# -- other OCPI versions, from their version tables alone ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cpo_versions", "emsp_versions", "agreed", "raw_token"),
+    [
+        (("2.1.1",), ("2.1.1",), "2.1.1", True),
+        (("2.3.0",), ("2.2.1", "2.3.0"), "2.3.0", False),
+        (("2.1.1", "2.2.1", "2.3.0"), ("2.1.1", "2.2.1"), "2.2.1", False),
+    ],
+)
+async def test_the_highest_mutual_version_is_used_with_its_token_encoding(
+    tmp_path: Path,
+    cpo_versions: tuple[str, ...],
+    emsp_versions: tuple[str, ...],
+    agreed: str,
+    raw_token: bool,
+) -> None:
+    network = Network()
+    cpo = make_node(network, tmp_path, "cpo", "cpo.test", "CPO", "CPO", versions=cpo_versions)
+    emsp = make_node(network, tmp_path, "emsp", "emsp.test", "EMSP", "MSP", versions=emsp_versions)
+    try:
+        invitation = await cpo.service.invite("emsp")
+        at_emsp = await emsp.service.register(invitation.versions_url, invitation.token, "cpo")
+        at_cpo = await cpo.service.get("emsp")
+        assert at_emsp.version == at_cpo.version == agreed
+        assert at_emsp.endpoint("credentials") is not None
+        assert at_emsp.endpoint("credentials").url == f"http://cpo.test/ocpi/{agreed}/credentials"  # type: ignore[union-attr]
+        post = next(r for r in network.requests if r.method == "POST")
+        assert post.url.path == f"/ocpi/{agreed}/credentials"
+        token_b = json.loads(post.content)["token"]
+        callback = next(r for r in network.requests if r.url.host == "emsp.test")
+        expected = token_b if raw_token else base64.b64encode(token_b.encode()).decode()
+        assert callback.headers["authorization"] == f"Token {expected}"
+        await emsp.service.rotate("cpo")
+        assert (await cpo.call("GET", "/ocpi/versions", at_emsp.token)).status_code == 401
+    finally:
+        for n in (cpo, emsp):
+            await n.client.aclose()
+            await n.node.close()
