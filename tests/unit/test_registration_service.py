@@ -455,6 +455,23 @@ async def test_register_reports_no_mutual_version(pair: Pair) -> None:
     assert await pair.emsp.service.partners() == []
 
 
+async def test_versions_are_read_with_the_raw_token_when_base64_is_refused(pair: Pair) -> None:
+    seen: list[str] = []
+
+    def strict_211(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["authorization"])
+        stamp = "2026-03-01T12:00:00Z"
+        if request.headers["authorization"] != "Token raw-only-token":
+            return httpx.Response(401, json={"status_code": 2000, "timestamp": stamp})
+        data = [{"version": "2.1.1", "url": "http://fake.test/ocpi/2.1.1"}]
+        return httpx.Response(200, json={"data": data, "status_code": 1000, "timestamp": stamp})
+
+    pair.network.hosts["fake.test"] = httpx.MockTransport(strict_211)
+    with pytest.raises(UnsupportedVersion):  # got past the 401: the version list was read
+        await pair.emsp.service.register("http://fake.test/ocpi/versions", "raw-only-token", "x")
+    assert seen == ["Token " + base64.b64encode(b"raw-only-token").decode(), "Token raw-only-token"]
+
+
 async def test_register_reports_missing_endpoints_and_does_not_post(pair: Pair) -> None:
     posted: list[httpx.Request] = []
 

@@ -379,9 +379,19 @@ class RegistrationService:
     async def _discover(
         self, versions_url: str, token: str, encoding: str
     ) -> tuple[list[OfferedVersion], str, list[PartnerEndpoint]]:
-        """Versions, the highest mutual version and its endpoints, as the side that starts a handshake."""
+        """Versions, the highest mutual version and its endpoints, as the side that starts a handshake.
+
+        Before a version is agreed the token's encoding is a guess: when the versions URL answers 401 to
+        ``encoding``, the other encoding (Base64 / raw) is tried once.
+        """
         try:
-            offered = await self._api.versions(versions_url, token, encoding=encoding)
+            try:
+                offered = await self._api.versions(versions_url, token, encoding=encoding)
+            except PartnerError as first:
+                if first.http_status != 401:
+                    raise
+                other = TokenEncoding.RAW if encoding == TokenEncoding.BASE64 else TokenEncoding.BASE64
+                offered = await self._api.versions(versions_url, token, encoding=other.value)
         except ClientApiUnreachable as exc:
             raise ClientApiUnreachable(
                 f"cannot reach the partner's versions URL {versions_url}: {exc.message}"
