@@ -5,8 +5,9 @@ Two nets, both applied by :class:`RedactingFilter`:
 1. every token value the process learns (tokens we issue, tokens partners give us, tokens presented to
    us that turned out valid) is registered with :func:`remember_secret`; any occurrence of it — raw, or
    Base64-encoded as it travels in the Authorization header — is replaced in every log record;
-2. patterns that carry a token whatever its value: ``Token <value>`` (an Authorization header),
-   ``"token": "<value>"`` (a credentials body) and ``token=<value>`` are masked.
+2. patterns that carry a token whatever its value: the value of anything named ``Authorization``,
+   ``Token <value>`` (an Authorization header value), ``"token": "<value>"`` (a credentials body) and
+   ``token=<value>`` are masked.
 
 The filter rewrites the record itself (message, arguments, formatted traceback), so attach it to every
 *handler* (:func:`install`) — a filter on a logger does not see records propagated from its children.
