@@ -35,6 +35,7 @@ from evroam.tariffs.model import (
     Dimension,
     Period,
     PriceComponent,
+    PriceLimit,
     ReservationRestriction,
     Restrictions,
     Session,
@@ -763,23 +764,9 @@ class _Pricer:
         excl, incl = total_price.excl_vat, total_price.incl_vat
         before = (excl, incl)
         if tariff.min_price is not None:
-            if excl is not None and excl < tariff.min_price.excl_vat:
-                excl, min_applied = tariff.min_price.excl_vat, True
-            if (
-                incl is not None
-                and tariff.min_price.incl_vat is not None
-                and incl < tariff.min_price.incl_vat
-            ):
-                incl, min_applied = tariff.min_price.incl_vat, True
+            excl, incl, min_applied = _clamp(excl, incl, tariff.min_price, lower=True)
         if tariff.max_price is not None:
-            if excl is not None and excl > tariff.max_price.excl_vat:
-                excl, max_applied = tariff.max_price.excl_vat, True
-            if (
-                incl is not None
-                and tariff.max_price.incl_vat is not None
-                and incl > tariff.max_price.incl_vat
-            ):
-                incl, max_applied = tariff.max_price.incl_vat, True
+            excl, incl, max_applied = _clamp(excl, incl, tariff.max_price, lower=False)
         if min_applied or max_applied:
             total_price = Price(excl, incl, _rescale(total_price.taxes, excl, incl))
             which = " and ".join(n for n, f in (("min_price", min_applied), ("max_price", max_applied)) if f)
@@ -1015,6 +1002,27 @@ class _Sum:
             for (name, pct), amount in sorted(self.taxes.items(), key=lambda kv: (kv[0][0], kv[0][1] or ZERO))
         )
         return Price(self.excl, self.incl, taxes)
+
+
+def _clamp(
+    excl: Decimal | None, incl: Decimal | None, limit: PriceLimit, *, lower: bool
+) -> tuple[Decimal | None, Decimal | None, bool]:
+    """Apply ``min_price`` (``lower``) or ``max_price`` to a total, each side independently.
+
+    A limit without its incl. side moves the incl. total with the excl. one, keeping the session's
+    effective tax rate (from zero, with no rate to keep, the incl. total becomes the excl. limit)."""
+    new_excl = excl
+    if excl is not None and (excl < limit.excl_vat if lower else excl > limit.excl_vat):
+        new_excl = limit.excl_vat
+    new_incl = incl
+    if incl is not None:
+        if limit.incl_vat is not None:
+            if incl < limit.incl_vat if lower else incl > limit.incl_vat:
+                new_incl = limit.incl_vat
+        elif new_excl != excl and new_excl is not None:
+            # the taxes scale with the excl. total (from zero there is no rate to keep)
+            new_incl = new_excl + (incl - excl) * new_excl / excl if excl else new_excl
+    return new_excl, new_incl, (new_excl != excl or new_incl != incl)
 
 
 def _rescale(
