@@ -7,6 +7,7 @@ aiosqlite, and PostgreSQL (``EVROAM_TEST_POSTGRES_URL``; each test gets a schema
 from __future__ import annotations
 
 import asyncio
+import io
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -617,6 +618,22 @@ def test_sync_upgrade_function_migrates_a_sqlite_file(tmp_path: Path) -> None:
     assert asyncio.run(check()) == ([], "0001")
 
 
+def test_alembic_commands_work_from_a_url_without_an_ini_file(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'node.db'}"
+    config = alembic_config(url)
+
+    command.upgrade(config, "head")  # env.py opens the URL itself
+    command.check(config)  # autogenerate finds nothing to do: raises otherwise
+
+    offline = alembic_config("postgresql://u@db.invalid/evroam")
+    offline.output_buffer = io.StringIO()
+    command.upgrade(offline, "head", sql=True)  # writes SQL, connects to nothing
+    script = offline.output_buffer.getvalue()
+    assert "CREATE TABLE evroam_objects" in script
+    assert "BIGSERIAL" in script
+    assert "INSERT INTO evroam_alembic_version (version_num) VALUES ('0001')" in script
+
+
 @pytest.mark.postgres
 def test_sync_upgrade_function_migrates_postgres(postgres_url: str) -> None:
     async def run_in_schema() -> tuple[list[object], str | None]:
@@ -637,7 +654,12 @@ def test_sync_upgrade_function_migrates_postgres(postgres_url: str) -> None:
 @pytest.mark.postgres
 async def test_postgres_schema_option_keeps_stores_apart(postgres_url: str) -> None:
     async with postgres_schema(postgres_url) as first, postgres_schema(postgres_url) as second:
-        a = SqlStore.from_url(postgres_url, schema=first)
+        # other connect arguments do not lose the schema
+        a = SqlStore.from_url(
+            postgres_url,
+            schema=first,
+            engine_options={"connect_args": {"server_settings": {"application_name": "evroam-test"}}},
+        )
         b = SqlStore.from_url(postgres_url, schema=second)
         try:
             await a.migrate()
@@ -649,6 +671,8 @@ async def test_postgres_schema_option_keeps_stores_apart(postgres_url: str) -> N
                 await a.run_sync(lambda conn: conn.exec_driver_sql("SELECT current_schema()").scalar())
                 == first
             )
+            name = await a.run_sync(lambda conn: conn.exec_driver_sql("SHOW application_name").scalar())
+            assert name == "evroam-test"
         finally:
             await a.close()
             await b.close()

