@@ -111,9 +111,12 @@ objects = Table(
     Column("partner_id", String, nullable=True),
     Column("payload", LargeBinary, nullable=False),
     UniqueConstraint("kind", "key_country", "key_party", "key_id"),
-    Index(None, "kind", "seq"),
-    Index(None, "kind", "last_updated"),
-    Index(None, "kind", "partner_id", "last_updated"),
+    # pages walk this one in creation order and test every filter on it without reading rows
+    Index(
+        "ix_evroam_objects_listing", "kind", "seq", "last_updated", "partner_id", "key_country", "key_party"
+    ),
+    Index(None, "kind", "last_updated"),  # selective date windows
+    Index(None, "kind", "partner_id", "last_updated"),  # one partner's objects among many
 )
 
 settings = Table(

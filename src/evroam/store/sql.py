@@ -320,14 +320,15 @@ def _filter_params(
     return shape, params
 
 
-@functools.lru_cache(maxsize=256)
-def _listing(shape: _Shape, dialect: str) -> tuple[Select[Any], Select[Any]]:
+@functools.lru_cache(maxsize=128)
+def _listing(shape: _Shape) -> tuple[Select[Any], Select[Any]]:
     """``(count, page)`` statements for a shape; the page takes ``offset`` and ``limit`` parameters.
 
-    On PostgreSQL the page is a "deferred join": the window is chosen on the narrow ``seq`` column
-    (an index scan), then only those rows are fetched. Sorting whole rows, payload included, is what
-    the planner otherwise tends to pick, spilling to disk (measured 21 ms against 0.5 ms for a page of
-    100 in 3,000 objects). SQLite walks the (kind, seq) index either way; the plain form is faster there.
+    The page is a "deferred join": the window of ``seq`` values is chosen first, on the listing index
+    that holds every filtered column (no row is read for the rows skipped by the offset or rejected by
+    a filter), then only those rows are fetched. Measured on SQLite with 10,000 objects of 2 kB, a
+    page of those updated since a date took 6-8 ms selecting whole rows and 0.8 ms this way;
+    PostgreSQL otherwise tends to sort whole rows, spilling to disk (21 ms against 0.5 ms).
     """
     where: list[ColumnElement[bool]] = [_o.kind == bindparam("kind")]
     if shape.country:
@@ -346,17 +347,15 @@ def _listing(shape: _Shape, dialect: str) -> tuple[Select[Any], Select[Any]]:
     if shape.date_to:
         where.append(_o.last_updated < bindparam("date_to", type_=UtcDateTime))
     count = select(func.count()).select_from(objects).where(*where)
-    offset = bindparam("offset", type_=Integer)
-    limit = bindparam("limit", type_=Integer)
-    if dialect == "postgresql":
-        window = (
-            select(_o.seq).where(*where).order_by(_o.seq).offset(offset).limit(limit).subquery("page_seqs")
-        )
-        page = (
-            select(*_OBJECT_COLUMNS).join_from(window, objects, window.c.seq == _o.seq).order_by(window.c.seq)
-        )
-    else:
-        page = select(*_OBJECT_COLUMNS).where(*where).order_by(_o.seq).offset(offset).limit(limit)
+    window = (
+        select(_o.seq)
+        .where(*where)
+        .order_by(_o.seq)
+        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer))
+        .subquery("page_seqs")
+    )
+    page = select(*_OBJECT_COLUMNS).join_from(window, objects, window.c.seq == _o.seq).order_by(window.c.seq)
     return count, page
 
 
@@ -420,7 +419,7 @@ def _find(
 ) -> Page:
     _check_window(offset, limit)
     shape, params = _filter_params(kind, country_code, party_id, partners, date_from, date_to)
-    count, page = _listing(shape, conn.dialect.name)
+    count, page = _listing(shape)
     total = _count_rows(conn, count, params)
     if limit == 0 or offset >= total:
         return Page([], total)
@@ -439,7 +438,7 @@ def _count(
     date_to: datetime | None,
 ) -> int:
     shape, params = _filter_params(kind, country_code, party_id, partners, date_from, date_to)
-    return _count_rows(conn, _listing(shape, conn.dialect.name)[0], params)
+    return _count_rows(conn, _listing(shape)[0], params)
 
 
 _GET_SETTING = select(settings.c.value).where(settings.c.name == bindparam("name"))
@@ -796,25 +795,25 @@ class SqlStore(_Operations):
     async def _begin_inline(self) -> AsyncIterator[Connection]:
         async with self._serialised():
             conn = self._writer_conn()
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
             try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
                 yield conn
+                conn.commit()
             except BaseException:
-                conn.rollback()
+                conn.rollback()  # also after a failed COMMIT, which may leave the transaction open
                 raise
-            conn.commit()
 
     @asynccontextmanager
     async def _begin_awaited(self, engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         async with self._serialised(), engine.connect() as conn:
-            if self._sqlite:
-                await conn.exec_driver_sql("BEGIN IMMEDIATE")
             try:
+                if self._sqlite:
+                    await conn.exec_driver_sql("BEGIN IMMEDIATE")
                 yield conn
+                await conn.commit()
             except BaseException:
                 await conn.rollback()
                 raise
-            await conn.commit()
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[Transaction]:

@@ -43,7 +43,11 @@ def upgrade() -> None:
             name="uq_evroam_objects_kind_key_country_key_party_key_id",
         ),
     )
-    op.create_index("ix_evroam_objects_kind_seq", "evroam_objects", ["kind", "seq"])
+    op.create_index(
+        "ix_evroam_objects_listing",
+        "evroam_objects",
+        ["kind", "seq", "last_updated", "partner_id", "key_country", "key_party"],
+    )
     op.create_index("ix_evroam_objects_kind_last_updated", "evroam_objects", ["kind", "last_updated"])
     op.create_index(
         "ix_evroam_objects_kind_partner_id_last_updated",
