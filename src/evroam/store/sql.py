@@ -9,10 +9,11 @@ and run in one of two ways:
 * **inline** on the event loop thread with the standard ``sqlite3`` driver (``sqlite://``, the
   default). SQLite calls in WAL mode take microseconds, less than one hop to aiosqlite's thread
   (measured ~90 µs a hop on the 2-core reference machine, and SQLAlchemy's aiosqlite adapter makes
-  about four hops a statement): a PATCH-like transaction costs ~0.16 ms inline against ~2 ms through
-  aiosqlite. The price: a call blocks the loop while it runs (a page of 100 objects: well under a
-  millisecond), and waiting for *another process's* write lock (``busy_timeout``) would block it too,
-  so several worker processes should share PostgreSQL, or use ``sqlite+aiosqlite://``.
+  about four hops a statement): a PATCH-like transaction costs ~0.2 ms inline against 1-2 ms through
+  aiosqlite. The price: a call blocks the loop while it runs (a page of 100 objects of 2 kB with
+  its total count: about a millisecond), and waiting for *another process's* write lock
+  (``busy_timeout``) would block it too, so several worker processes should share PostgreSQL, or use
+  ``sqlite+aiosqlite://``.
 
 SQLite connections run in WAL mode with ``synchronous=NORMAL``, ``foreign_keys=ON`` and a
 ``busy_timeout``. The driver's own transaction handling is switched off (``isolation_level=None``): a
