@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -629,3 +631,16 @@ def test_not_representable_is_a_value_error_naming_version_and_field() -> None:
     error = m.NotRepresentable("2.1.1", "CDR.credit", "2.1.1 has no credit CDRs")
     assert isinstance(error, ValueError)
     assert str(error) == "OCPI 2.1.1 cannot carry CDR.credit: 2.1.1 has no credit CDRs"
+
+
+def test_every_refusal_of_the_converters_is_documented() -> None:
+    root = Path(__file__).resolve().parents[2]
+    doc = (root / "docs" / "versions.md").read_text(encoding="utf-8")
+    paths: set[str] = set()
+    for version in ("v2_1_1", "v2_2_1", "v2_3_0"):
+        source = (root / "src" / "evroam" / "ocpi" / version / "convert.py").read_text(encoding="utf-8")
+        paths.update(re.findall(r'_missing\(\s*"([^"]+)"', source))
+        paths.update(re.findall(r'require\(\s*[\w.]+,\s*[\w.]+,\s*VERSION,\s*"([^"]+)"', source))
+    assert {"Location.time_zone", "CDR.credit", "ClientInfo.role", "CdrLocation.connector_standard"} <= paths
+    undocumented = sorted(p for p in paths if f"`{p}`" not in doc)
+    assert not undocumented
