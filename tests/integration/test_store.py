@@ -735,10 +735,16 @@ async def test_in_memory_sqlite_url_works_for_quick_tests() -> None:
         await store.close()
 
 
-async def test_closed_store_refuses_work(tmp_path: Path) -> None:
-    store = SqlStore.from_url(f"sqlite:///{tmp_path / 'evroam.db'}")
+@pytest.mark.parametrize("driver", ["sqlite", "sqlite+aiosqlite"])
+async def test_closed_store_refuses_work(tmp_path: Path, driver: str) -> None:
+    store = SqlStore.from_url(f"{driver}:///{tmp_path / 'evroam.db'}")
     await store.migrate()
     await store.close()
 
     with pytest.raises(RuntimeError, match="closed"):
         await store.get(key("L1"))
+    with pytest.raises(RuntimeError, match="closed"):
+        await store.put(key("L1"), b"{}", at(0))
+    with pytest.raises(RuntimeError, match="closed"):
+        async with store.transaction():
+            pass

@@ -739,9 +739,12 @@ class SqlStore(_Operations):
     def _serialised(self) -> AbstractAsyncContextManager[object]:
         return self._write_lock if self._write_lock is not None else nullcontext()
 
-    def _writer_conn(self) -> Connection:
+    def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("the store is closed")
+
+    def _writer_conn(self) -> Connection:
+        self._check_open()
         if self._writer is None:
             assert isinstance(self._engine, Engine)
             self._writer = self._engine.connect()
@@ -750,8 +753,7 @@ class SqlStore(_Operations):
     def _reader_conn(self) -> Connection:
         if self._memory:  # one database per connection: read where we write (under the lock)
             return self._writer_conn()
-        if self._closed:
-            raise RuntimeError("the store is closed")
+        self._check_open()
         if self._reader is None:
             assert isinstance(self._engine, Engine)
             self._reader = self._engine.connect()
@@ -777,6 +779,7 @@ class SqlStore(_Operations):
                 async with self._serialised():
                     return self._run_inline(self._reader_conn(), fn, *a, **k)
             return self._run_inline(self._reader_conn(), fn, *a, **k)
+        self._check_open()
         async with self._single_engine.connect() as conn:
             return await conn.run_sync(fn, *a, **k)
 
@@ -784,6 +787,7 @@ class SqlStore(_Operations):
         self, fn: Callable[Concatenate[Connection, _P], _T], /, *a: _P.args, **k: _P.kwargs
     ) -> _T:
         check_no_transaction(self, "writing directly on the store")
+        self._check_open()
         async with self._serialised():
             if self._async_engine is None:
                 return self._run_inline(self._writer_conn(), fn, *a, **k)
@@ -806,6 +810,7 @@ class SqlStore(_Operations):
 
     @asynccontextmanager
     async def _begin_awaited(self, engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+        self._check_open()
         async with self._serialised(), engine.connect() as conn:
             try:
                 if self._sqlite:
