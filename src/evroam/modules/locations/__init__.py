@@ -1,0 +1,1 @@
+"""The locations module: CPO (sender) and eMSP (receiver) sides."""

@@ -1,0 +1,1 @@
+"""The tariffs module: CPO (sender) and eMSP (receiver) sides."""

@@ -1,0 +1,164 @@
+"""Where tariffs live in the store: the one place that knows their document format.
+
+* kind ``"tariff"``: one document per Tariff, the canonical :class:`~evroam.model.Tariff` encoded with
+  :func:`evroam.core.codec.encode`;
+* key: the owner's ``(country_code, party_id, id)``;
+* ``partner_id``: ``None`` for our own tariffs, the sending partner's id for received ones;
+* the store's ``last_updated`` column is the Tariff's ``last_updated``.
+
+Everything that reads or writes tariff documents (the services here, the push worker, the pull sync)
+goes through these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Collection
+from datetime import datetime
+
+import msgspec
+
+from evroam.core.codec import decode, encode
+from evroam.model.tariffs import Tariff
+from evroam.store.port import ObjectKey, Operations, PutOutcome, StoredObject
+
+__all__ = [
+    "TARIFF_KIND",
+    "TariffRecord",
+    "decode_tariff",
+    "delete_tariff",
+    "encode_tariff",
+    "iter_tariffs",
+    "load_tariff",
+    "load_tariff_record",
+    "page_tariffs",
+    "save_tariff",
+    "tariff_key",
+]
+
+TARIFF_KIND = "tariff"
+
+
+class TariffRecord(msgspec.Struct, frozen=True):
+    """A stored tariff with its store bookkeeping."""
+
+    tariff: Tariff
+    partner_id: str | None
+    seq: int
+    revision: int
+
+
+def tariff_key(country_code: str, party_id: str, tariff_id: str) -> ObjectKey:
+    return ObjectKey(TARIFF_KIND, country_code, party_id, tariff_id)
+
+
+def encode_tariff(tariff: Tariff) -> bytes:
+    """The document bytes of a tariff."""
+    return encode(tariff)
+
+
+def decode_tariff(payload: bytes) -> Tariff:
+    """A tariff document back as the canonical object."""
+    return decode(payload, Tariff)
+
+
+async def load_tariff_record(
+    ops: Operations, country_code: str, party_id: str, tariff_id: str, *, for_update: bool = False
+) -> TariffRecord | None:
+    """The stored tariff with its ``partner_id`` / ``seq`` / ``revision``, or ``None``."""
+    found = await ops.get(tariff_key(country_code, party_id, tariff_id), for_update=for_update)
+    if found is None:
+        return None
+    return TariffRecord(decode_tariff(found.payload), found.partner_id, found.seq, found.revision)
+
+
+async def load_tariff(
+    ops: Operations, country_code: str, party_id: str, tariff_id: str, *, for_update: bool = False
+) -> Tariff | None:
+    """The tariff under that owner and id (case-insensitive), or ``None``."""
+    found = await ops.get(tariff_key(country_code, party_id, tariff_id), for_update=for_update)
+    return None if found is None else decode_tariff(found.payload)
+
+
+async def save_tariff(
+    ops: Operations,
+    tariff: Tariff,
+    *,
+    partner_id: str | None = None,
+    check_stale: bool = True,
+) -> PutOutcome:
+    """Create or replace the tariff (keyed by its own ``country_code`` / ``party_id`` / ``id``).
+
+    With ``check_stale`` nothing is written, and :attr:`PutOutcome.STALE` returned, when the stored
+    tariff has a newer ``last_updated``.
+    """
+    return await ops.put(
+        tariff_key(tariff.country_code, tariff.party_id, tariff.id),
+        encode_tariff(tariff),
+        tariff.last_updated,
+        partner_id=partner_id,
+        check_stale=check_stale,
+    )
+
+
+async def delete_tariff(ops: Operations, country_code: str, party_id: str, tariff_id: str) -> bool:
+    """Delete the tariff; ``True`` when there was one."""
+    return await ops.delete(tariff_key(country_code, party_id, tariff_id))
+
+
+async def page_tariffs(
+    ops: Operations,
+    *,
+    country_code: str | None = None,
+    party_id: str | None = None,
+    partners: Collection[str | None] | None = None,
+    date_from: datetime | None = None,
+    date_to: datetime | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[StoredObject], int]:
+    """One page of tariff documents in creation order (raw records), and the total matching the filters."""
+    page = await ops.find(
+        TARIFF_KIND,
+        country_code=country_code,
+        party_id=party_id,
+        partners=partners,
+        date_from=date_from,
+        date_to=date_to,
+        offset=offset,
+        limit=limit,
+    )
+    return page.items, page.total
+
+
+async def iter_tariffs(
+    ops: Operations,
+    *,
+    country_code: str | None = None,
+    party_id: str | None = None,
+    partners: Collection[str | None] | None = None,
+    date_from: datetime | None = None,
+    date_to: datetime | None = None,
+    batch: int = 500,
+) -> AsyncIterator[Tariff]:
+    """Every tariff matching the filters, in creation order, read ``batch`` at a time.
+
+    ``partners=[None]`` gives our own tariffs, ``partners=[partner_id]`` the ones received from that
+    partner, ``None`` (the default) all of them.
+    """
+    offset = 0
+    while True:
+        page = await ops.find(
+            TARIFF_KIND,
+            country_code=country_code,
+            party_id=party_id,
+            partners=partners,
+            date_from=date_from,
+            date_to=date_to,
+            offset=offset,
+            limit=batch,
+        )
+        for item in page.items:
+            yield decode_tariff(item.payload)
+        if len(page.items) < batch:
+            return
+        offset += len(page.items)
