@@ -25,9 +25,10 @@ How it works (DIGEST §6; ``docs/tariffs.md`` tells the same in prose):
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Context, Decimal, localcontext
 
 from evroam.tariffs.localtime import US_PER_DAY, US_PER_HOUR, US_PER_SECOND, LocalClock, from_us, to_us, zone
@@ -77,8 +78,12 @@ CHARGING = State.CHARGING
 PARKED = State.PARKING
 RESERVED = State.RESERVATION
 
-_DIMS_CHARGING = (ENERGY, TIME)
-_DIMS_PARKING = (ENERGY, PARKING)
+_NONE: list[_Rule] = []
+_CARRY_MEMO = True  # tests switch it off to check that carrying outcomes across pieces changes nothing
+_EPOCH_DT = from_us(0)
+_ONE_US = timedelta(microseconds=1)
+_TIME_NAMES = {State.CHARGING: "TIME", State.PARKING: "PARKING_TIME", State.RESERVATION: "RESERVATION_TIME"}
+_FREE_ENERGY = "no element prices ENERGY here: free"
 
 # CDR cost fields
 FIXED_COST, ENERGY_COST, TIME_COST, PARKING_COST, RESERVATION_COST = (
@@ -104,10 +109,10 @@ class _Slot:
     component: PriceComponent
     category: str
     reservation: bool
+    label: str = ""
 
-    @property
-    def label(self) -> str:
-        return f"elements[{self.element}].price_components[{self.index}]"
+    def __post_init__(self) -> None:
+        self.label = f"elements[{self.element}].price_components[{self.index}]"
 
 
 @dataclass(slots=True, eq=False)
@@ -259,7 +264,7 @@ class CompiledTariff:
         self.expired: dict[Dimension, list[_Rule]] = {
             dim: expires.get(dim, []) + self.reserved.get(dim, []) for dim in (FLAT, TIME)
         }
-        self.tods = tods
+        self.tods = frozenset(tods)
         self.kwh_thresholds = sorted(kwh)
 
 
@@ -318,20 +323,22 @@ def select_tariff(
 # pricing
 
 
-@dataclass(slots=True)
-class _Piece:
-    """One piece of the session within which no restriction switches."""
-
-    start: int
-    end: int
-    state: State
-    energy: Decimal
-    compiled: CompiledTariff
-    slots: tuple[_Slot | None, _Slot | None]  # (ENERGY, TIME/PARKING/reservation TIME)
-    min_power: Decimal | None
-    max_power: Decimal | None
-    min_current: Decimal | None
-    max_current: Decimal | None
+# A piece of the session within which no restriction switches, as a tuple (built by the thousand):
+# (start, end, state, energy, compiled tariff, ENERGY slot, TIME/PARKING_TIME/reservation slot,
+#  min_power, max_power, min_current, max_current) - power/current as given, for the CDR dimensions.
+_Piece = tuple[
+    int,
+    int,
+    State,
+    Decimal,
+    CompiledTariff,
+    "_Slot | None",
+    "_Slot | None",
+    Decimal | None,
+    Decimal | None,
+    Decimal | None,
+    Decimal | None,
+]
 
 
 def price(
@@ -384,6 +391,9 @@ def estimate(
 
 class _Pricer:
     __slots__ = (
+        "_seg",
+        "_seg_offsets",
+        "_seg_starts",
         "by_id",
         "compiled",
         "extra_taxes",
@@ -415,44 +425,54 @@ class _Pricer:
 
     def run(self) -> PricingResult:
         session = self.session
-        periods = sorted(session.periods, key=lambda p: to_us(p.start))
+        periods = list(session.periods)
+        try:
+            starts = [(p.start - _EPOCH_DT) // _ONE_US for p in periods]
+        except TypeError:  # a naive timestamp: taken as UTC
+            starts = [to_us(p.start) for p in periods]
+        if starts != sorted(starts):
+            order = sorted(range(len(periods)), key=starts.__getitem__)
+            periods = [periods[i] for i in order]
+            starts = [starts[i] for i in order]
+        session_start = to_us(session.start)
         session_end = to_us(session.end)
-        # ---- 1. intervals
-        intervals: list[tuple[int, int, int]] = []  # (start, end, period index)
-        starts = [to_us(p.start) for p in periods]
-        for i, p_start in enumerate(starts):
-            p_end = starts[i + 1] if i + 1 < len(starts) else session_end
-            intervals.append((p_start, max(p_start, p_end), i))
-        has_reservation = any(p.state == RESERVED for p in periods)
-        has_session = any(p.state != RESERVED for p in periods)
+        # ---- 1. intervals [start, next start); the last one ends at the session end
+        n = len(periods)
+        ends = [*starts[1:], session_end]
+        for i in range(n):
+            if ends[i] < starts[i]:
+                ends[i] = starts[i]
+        states = [p.state for p in periods]
+        has_session = any(s != RESERVED for s in states)
         expired = session.reservation_expired
         if expired is None:
-            expired = has_reservation and not has_session
-        ses_ref = next(
-            (starts[i] for i, p in enumerate(periods) if p.state != RESERVED), to_us(session.start)
-        )
-        res_ref = next(
-            (starts[i] for i, p in enumerate(periods) if p.state == RESERVED), to_us(session.start)
-        )
-        period_tariffs: list[CompiledTariff] = []
-        for p in periods:
-            pick = self.primary
-            if p.tariff_id is not None and len(self.compiled) > 1:
-                pick = self.by_id.get(p.tariff_id.casefold(), self.primary)
-            period_tariffs.append(pick)
-        used = list({id(c): c for c in period_tariffs}.values()) or [self.primary]
+            expired = (RESERVED in states) and not has_session
+        ses_ref = next((starts[i] for i in range(n) if states[i] != RESERVED), session_start)
+        res_ref = next((starts[i] for i in range(n) if states[i] == RESERVED), session_start)
+        primary = self.primary
+        if len(self.compiled) > 1:
+            by_id = self.by_id
+            period_tariffs = [
+                primary if p.tariff_id is None else by_id.get(p.tariff_id.casefold(), primary)
+                for p in periods
+            ]
+            used = list({id(c): c for c in period_tariffs}.values())
+        else:
+            period_tariffs = [primary] * n
+            used = [primary]
 
         # ---- 2. where restrictions may switch
-        lo = intervals[0][0] if intervals else to_us(session.start)
-        hi = intervals[-1][1] if intervals else lo
+        lo = starts[0] if n else session_start
+        hi = ends[-1] if n else lo
         cuts: set[int] = set()
-        clock: LocalClock | None = None
+        seg_starts: list[int] = []
+        seg_offsets: list[int] = [0]
         if any(c.needs_local for c in used):
-            clock = LocalClock(self.tz, lo, hi)
-            tods: set[int] = set()
-            for c in used:
-                tods |= c.tods
-            cuts.update(clock.boundaries(tods, lo, hi))
+            clock = LocalClock.covering(self.tz, lo, hi)
+            tods = used[0].tods if len(used) == 1 else frozenset().union(*(c.tods for c in used))
+            cuts.update(clock.cuts(tods, lo, hi))
+            seg_starts = [start for start, _ in clock.segments]
+            seg_offsets = [offset for _, offset in clock.segments]
         for c in used:
             cuts.update(ses_ref + d for d in c.dur_normal)
             cuts.update(res_ref + d for d in c.dur_reserved)
@@ -461,6 +481,7 @@ class _Pricer:
 
         # ---- 3. pieces and active components
         pieces: list[_Piece] = []
+        append = pieces.append
         energy_total = ZERO  # session energy so far (for min/max_kwh); reservations deliver none
         flat_normal: _Slot | None = None
         flat_reserved: _Slot | None = None
@@ -468,51 +489,78 @@ class _Pricer:
         flat_reserved_at: int | None = None
         j = 0
         n_cuts = len(cut_list)
-        for start, end, index in intervals:
+        self._seg_starts = seg_starts
+        self._seg_offsets = seg_offsets
+        self._seg = 0
+        memo: dict[int, bool] = {}
+        memo_j = -1
+        memo_facts: tuple[object, ...] = ()
+        memo_bucket = -1
+        for index in range(n):
+            start = starts[index]
+            end = ends[index]
             period = periods[index]
             compiled = period_tariffs[index]
-            state = period.state
-            raw_energy = period.energy if state != RESERVED else ZERO
-            energy = raw_energy if raw_energy > 0 else ZERO
+            state = states[index]
+            energy = period.energy if state != RESERVED else ZERO
+            if energy < 0:
+                energy = ZERO
             span = end - start
-            # points inside (start, end) with the session energy there (None = proportional)
+            # cut points inside (start, end), with the session energy there (None: proportional)
             while j < n_cuts and cut_list[j] <= start:
                 j += 1
-            k = j
+            top = energy_total + energy
             points: list[tuple[int, Decimal | None]] = []
+            k = j
             while k < n_cuts and cut_list[k] < end:
                 points.append((cut_list[k], None))
                 k += 1
             if kwh_thresholds and energy > 0 and span > 0:
-                top = energy_total + energy
                 for threshold in kwh_thresholds:
                     if energy_total < threshold < top:
                         at = start + int(((threshold - energy_total) * span / energy).to_integral_value())
                         if start < at < end:
                             points.append((at, threshold))
-                # a threshold (exact energy) before a cut at the same instant
-                points.sort(key=lambda point: (point[0], point[1] is None))
-            # derived facts of this period
-            min_power, max_power = period.min_power, period.max_power
+                if len(points) > 1:
+                    # a threshold (exact energy) before a cut at the same instant
+                    points.sort(key=_point_order)
+            # facts of this period
+            min_power = period.min_power
+            max_power = period.max_power
             if compiled.uses_power and min_power is None and max_power is None:
                 if state == CHARGING and span > 0:
                     min_power = max_power = energy * _US_PER_HOUR / span
                 else:
                     min_power = max_power = ZERO
-            min_current, max_current = period.min_current, period.max_current
+            min_current = period.min_current
+            max_current = period.max_current
             if state != CHARGING and min_current is None and max_current is None:
                 min_current = max_current = ZERO
             if state == RESERVED:
                 table = compiled.expired if expired else compiled.reserved
                 ref = res_ref
-                dims: tuple[Dimension, ...] = (TIME,)
+                e_rules: list[_Rule] = []
+                t_rules = table.get(TIME, _NONE)
             else:
                 table = compiled.normal
                 ref = ses_ref
-                dims = _DIMS_CHARGING if state == CHARGING else _DIMS_PARKING
+                e_rules = table.get(ENERGY, _NONE)
+                t_rules = table.get(TIME if state == CHARGING else PARKING, _NONE)
+            f_rules = table.get(FLAT, _NONE)
+            local = compiled.needs_local
+            # Element outcomes only change at a cut, a kWh threshold, or when the facts change: keep the
+            # memo of outcomes across pieces until then.
+            facts = (compiled, state == RESERVED, min_power, max_power, min_current, max_current)
+            if j != memo_j or facts != memo_facts or not _CARRY_MEMO:
+                memo.clear()
+                memo_j, memo_facts = j, facts
             piece_start = start
             e_before = energy_total
-            bounds = [*points, (end, energy_total + energy)]
+            if points:
+                points.append((end, top))
+                bounds: Sequence[tuple[int, Decimal | None]] = points
+            else:
+                bounds = ((end, top),)
             for point, e_at in bounds:
                 if point < piece_start or (point == piece_start and point != end):
                     continue
@@ -521,77 +569,99 @@ class _Pricer:
                 if e_at < e_before:
                     e_at = e_before
                 piece_energy = e_at - e_before
-                if clock is not None and compiled.needs_local:
-                    local = clock.local(piece_start)
-                    sod = local % US_PER_DAY
-                    day = local // US_PER_DAY
-                    weekday = (day + 3) % 7
-                else:
-                    sod = day = weekday = 0
-                elapsed = piece_start - ref
-                chosen: list[_Slot | None] = [None, None]
-                memo: dict[int, bool] = {}
-                for d_index, dim in enumerate(dims):
-                    if dim == ENERGY and piece_energy <= 0:
-                        continue
-                    for rule in table.get(dim, ()):
+                if piece_start != start:
+                    memo.clear()  # an inner cut or threshold
+                if kwh_thresholds:
+                    bucket = bisect_right(kwh_thresholds, e_before)
+                    if bucket != memo_bucket:
+                        memo.clear()
+                        memo_bucket = bucket
+                ctx: (
+                    tuple[
+                        int,
+                        int,
+                        int,
+                        Decimal,
+                        int,
+                        Decimal | None,
+                        Decimal | None,
+                        Decimal | None,
+                        Decimal | None,
+                    ]
+                    | None
+                ) = None
+                e_slot = t_slot = None
+                if piece_energy > 0:
+                    for rule in e_rules:
                         ok = memo.get(rule.element)
                         if ok is None:
-                            ok = rule.always or _matches(
-                                rule,
-                                sod,
-                                day,
-                                weekday,
+                            if ctx is None:
+                                ctx = self._context(
+                                    local,
+                                    piece_start,
+                                    e_before,
+                                    piece_start - ref,
+                                    min_power,
+                                    max_power,
+                                    min_current,
+                                    max_current,
+                                )
+                            ok = memo[rule.element] = rule.always or _matches(rule, *ctx)
+                        if ok:
+                            e_slot = rule.slots[ENERGY]
+                            break
+                for rule in t_rules:
+                    ok = memo.get(rule.element)
+                    if ok is None:
+                        if ctx is None:
+                            ctx = self._context(
+                                local,
+                                piece_start,
                                 e_before,
-                                elapsed,
+                                piece_start - ref,
                                 min_power,
                                 max_power,
                                 min_current,
                                 max_current,
                             )
-                            memo[rule.element] = ok
+                        ok = memo[rule.element] = rule.always or _matches(rule, *ctx)
+                    if ok:
+                        t_slot = rule.slots[TIME] if state != PARKED else rule.slots[PARKING]
+                        break
+                if f_rules and (flat_reserved is None if state == RESERVED else flat_normal is None):
+                    flat = None
+                    for rule in f_rules:
+                        ok = memo.get(rule.element)
+                        if ok is None:
+                            if ctx is None:
+                                ctx = self._context(
+                                    local,
+                                    piece_start,
+                                    e_before,
+                                    piece_start - ref,
+                                    min_power,
+                                    max_power,
+                                    min_current,
+                                    max_current,
+                                )
+                            ok = memo[rule.element] = rule.always or _matches(rule, *ctx)
                         if ok:
-                            chosen[d_index if len(dims) == 2 else 1] = rule.slots[dim]
+                            flat = rule.slots[FLAT]
                             break
-                if state == RESERVED:
-                    if flat_reserved is None:
-                        flat_reserved = self._flat(
-                            table,
-                            memo,
-                            sod,
-                            day,
-                            weekday,
-                            e_before,
-                            elapsed,
-                            min_power,
-                            max_power,
-                            min_current,
-                            max_current,
-                        )
-                        flat_reserved_at = piece_start
-                elif flat_normal is None:
-                    flat_normal = self._flat(
-                        table,
-                        memo,
-                        sod,
-                        day,
-                        weekday,
-                        e_before,
-                        elapsed,
-                        min_power,
-                        max_power,
-                        min_current,
-                        max_current,
-                    )
-                    flat_normal_at = piece_start
-                pieces.append(
-                    _Piece(
+                    if flat is not None:
+                        if state == RESERVED:
+                            flat_reserved, flat_reserved_at = flat, piece_start
+                        else:
+                            flat_normal, flat_normal_at = flat, piece_start
+                append(
+                    (
                         piece_start,
                         point,
                         state,
                         piece_energy,
                         compiled,
-                        (chosen[0], chosen[1]),
+                        e_slot,
+                        t_slot,
                         period.min_power,
                         period.max_power,
                         period.min_current,
@@ -603,40 +673,39 @@ class _Pricer:
             if state != RESERVED:
                 energy_total += energy
         return self._totals(
-            pieces, periods, intervals, flat_normal, flat_normal_at, flat_reserved, flat_reserved_at
+            pieces, periods, starts, ends, flat_normal, flat_normal_at, flat_reserved, flat_reserved_at
         )
 
-    @staticmethod
-    def _flat(
-        table: dict[Dimension, list[_Rule]],
-        memo: dict[int, bool],
-        sod: int,
-        day: int,
-        weekday: int,
+    def _context(
+        self,
+        local: bool,
+        instant: int,
         energy: Decimal,
         elapsed: int,
         min_power: Decimal | None,
         max_power: Decimal | None,
         min_current: Decimal | None,
         max_current: Decimal | None,
-    ) -> _Slot | None:
-        for rule in table.get(FLAT, ()):
-            ok = memo.get(rule.element)
-            if ok is None:
-                ok = rule.always or _matches(
-                    rule, sod, day, weekday, energy, elapsed, min_power, max_power, min_current, max_current
-                )
-                memo[rule.element] = ok
-            if ok:
-                return rule.slots[FLAT]
-        return None
+    ) -> tuple[int, int, int, Decimal, int, Decimal | None, Decimal | None, Decimal | None, Decimal | None]:
+        """What restrictions look at, at ``instant``: local time of day, day, weekday, session energy,
+        elapsed time, power, current. Instants come in increasing order."""
+        if local:
+            starts = self._seg_starts
+            seg = self._seg
+            while seg + 1 < len(starts) and instant >= starts[seg + 1]:
+                seg += 1
+            self._seg = seg
+            day, sod = divmod(instant + self._seg_offsets[seg], US_PER_DAY)
+            return sod, day, (day + 3) % 7, energy, elapsed, min_power, max_power, min_current, max_current
+        return 0, 0, 0, energy, elapsed, min_power, max_power, min_current, max_current
 
     # ---- 4./5. step sizes, money, limits, output
     def _totals(
         self,
         pieces: list[_Piece],
         periods: list[Period],
-        intervals: list[tuple[int, int, int]],
+        starts: list[int],
+        ends: list[int],
         flat_normal: _Slot | None,
         flat_normal_at: int | None,
         flat_reserved: _Slot | None,
@@ -644,24 +713,10 @@ class _Pricer:
     ) -> PricingResult:
         energy_qty: dict[_Slot, Decimal] = {}
         time_qty: dict[_Slot, int] = {}
-        last_energy: _Slot | None = None
-        last_time: _Slot | None = None
-        last_reserved: _Slot | None = None
-        for piece in pieces:
-            e_slot, t_slot = piece.slots
-            if e_slot is not None:
-                energy_qty[e_slot] = energy_qty.get(e_slot, ZERO) + piece.energy
-                last_energy = e_slot
-            if t_slot is not None:
-                span = piece.end - piece.start
-                time_qty[t_slot] = time_qty.get(t_slot, 0) + span
-                if span > 0:
-                    if t_slot.reservation:
-                        last_reserved = t_slot
-                    else:
-                        last_time = t_slot
         lines: list[ExplainLine] = []
-        out_periods = self._periods(pieces, lines)
+        out_periods, last_energy, last_time, last_reserved = self._periods(
+            pieces, lines, energy_qty, time_qty
+        )
 
         # step sizes
         energy_surplus: dict[_Slot, Decimal] = {}
@@ -788,14 +843,14 @@ class _Pricer:
         # quantities
         total_us = parking_us = reserved_us = 0
         total_energy = ZERO
-        for start, end, index in intervals:
-            state = periods[index].state
+        for period, start, end in zip(periods, starts, ends, strict=True):
+            state = period.state
             span = end - start
             if state == RESERVED:
                 reserved_us += span
                 continue
             total_us += span
-            total_energy += periods[index].energy
+            total_energy += period.energy
             if state == PARKED:
                 parking_us += span
         return PricingResult(
@@ -821,119 +876,140 @@ class _Pricer:
             time_zone=self.tz,
         )
 
-    def _periods(self, pieces: list[_Piece], lines: list[ExplainLine]) -> tuple[ChargingPeriod, ...]:
-        """Merge consecutive pieces priced alike into CDR charging periods; one explain line per priced
-        dimension of each."""
-        merged: list[_Piece] = []
-        for piece in pieces:
-            if merged:
-                prev = merged[-1]
-                if (
-                    prev.end == piece.start
-                    and prev.state == piece.state
-                    and prev.compiled is piece.compiled
-                    and prev.slots[0] is piece.slots[0]
-                    and prev.slots[1] is piece.slots[1]
-                ):
-                    merged[-1] = _Piece(
-                        prev.start,
-                        piece.end,
-                        prev.state,
-                        prev.energy + piece.energy,
-                        prev.compiled,
-                        prev.slots,
-                        _lowest(prev.min_power, piece.min_power),
-                        _highest(prev.max_power, piece.max_power),
-                        _lowest(prev.min_current, piece.min_current),
-                        _highest(prev.max_current, piece.max_current),
-                    )
-                    continue
-            merged.append(piece)
+    def _periods(
+        self,
+        pieces: list[_Piece],
+        lines: list[ExplainLine],
+        energy_qty: dict[_Slot, Decimal],
+        time_qty: dict[_Slot, int],
+    ) -> tuple[tuple[ChargingPeriod, ...], _Slot | None, _Slot | None, _Slot | None]:
+        """Merge consecutive pieces priced alike into CDR charging periods, with one explain line per
+        priced dimension of each; sum the quantities per component. Also returns the components that
+        priced the last energy, the last (charging or parking) time and the last reservation time."""
         out: list[ChargingPeriod] = []
-        for piece in merged:
-            start, end = from_us(piece.start), from_us(piece.end)
-            hours = Decimal(piece.end - piece.start) / _US_PER_HOUR
-            time_name = {CHARGING: "TIME", PARKED: "PARKING_TIME", RESERVED: "RESERVATION_TIME"}[piece.state]
+        last_energy: _Slot | None = None
+        last_time: _Slot | None = None
+        last_reserved: _Slot | None = None
+        prev_end = -1
+        prev_end_dt = _EPOCH_DT
+        i = 0
+        count = len(pieces)
+        while i < count:
+            first = pieces[i]
+            start, end, state, energy, compiled, e_slot, t_slot, pmin, pmax, cmin, cmax = first
+            i += 1
+            while i < count:
+                nxt = pieces[i]
+                if (
+                    nxt[0] != end
+                    or nxt[2] is not state
+                    or nxt[4] is not compiled
+                    or nxt[5] is not e_slot
+                    or (nxt[6] is not t_slot)
+                ):
+                    break
+                end = nxt[1]
+                energy += nxt[3]
+                if nxt[7] is not None and (pmin is None or nxt[7] < pmin):
+                    pmin = nxt[7]
+                if nxt[8] is not None and (pmax is None or nxt[8] > pmax):
+                    pmax = nxt[8]
+                if nxt[9] is not None and (cmin is None or nxt[9] < cmin):
+                    cmin = nxt[9]
+                if nxt[10] is not None and (cmax is None or nxt[10] > cmax):
+                    cmax = nxt[10]
+                i += 1
+            start_dt = prev_end_dt if start == prev_end else from_us(start)
+            end_dt = from_us(end)
+            prev_end, prev_end_dt = end, end_dt
+            hours = Decimal(end - start) / _US_PER_HOUR
+            time_name = _TIME_NAMES[state]
             dims: list[CdrDimension] = []
-            if piece.state != RESERVED and (piece.energy or piece.state == CHARGING):
-                dims.append(CdrDimension("ENERGY", piece.energy))
+            if state != RESERVED and (energy or state == CHARGING):
+                dims.append(CdrDimension("ENERGY", energy))
             dims.append(CdrDimension(time_name, hours))
-            for name, value in (
-                ("MIN_CURRENT", piece.min_current),
-                ("MAX_CURRENT", piece.max_current),
-                ("MIN_POWER", piece.min_power),
-                ("MAX_POWER", piece.max_power),
-            ):
-                if value is not None:
-                    dims.append(CdrDimension(name, value))
+            if cmin is not None:
+                dims.append(CdrDimension("MIN_CURRENT", cmin))
+            if cmax is not None:
+                dims.append(CdrDimension("MAX_CURRENT", cmax))
+            if pmin is not None:
+                dims.append(CdrDimension("MIN_POWER", pmin))
+            if pmax is not None:
+                dims.append(CdrDimension("MAX_POWER", pmax))
             components: list[tuple[str, str]] = []
-            e_slot, t_slot = piece.slots
+            tariff_id = compiled.tariff.id
             if e_slot is not None:
+                energy_qty[e_slot] = energy_qty.get(e_slot, ZERO) + energy
+                last_energy = e_slot
                 components.append(("ENERGY", e_slot.label))
+                unit = e_slot.component.price
                 lines.append(
                     ExplainLine(
                         "period",
-                        start,
-                        end,
+                        start_dt,
+                        end_dt,
                         "ENERGY",
-                        piece.energy,
-                        e_slot.tariff.id,
+                        energy,
+                        tariff_id,
                         e_slot.label,
-                        e_slot.component.price,
-                        e_slot.component.price * piece.energy,
+                        unit,
+                        unit * energy,
                     )
                 )
-            elif piece.energy > 0:
+            elif energy > 0:
                 lines.append(
                     ExplainLine(
                         "period",
-                        start,
-                        end,
+                        start_dt,
+                        end_dt,
                         "ENERGY",
-                        piece.energy,
-                        piece.compiled.tariff.id,
+                        energy,
+                        tariff_id,
                         None,
                         None,
                         ZERO,
-                        "no element prices ENERGY here: free",
+                        _FREE_ENERGY,
                     )
                 )
             if t_slot is not None:
+                time_qty[t_slot] = time_qty.get(t_slot, 0) + (end - start)
+                if end > start:
+                    if t_slot.reservation:
+                        last_reserved = t_slot
+                    else:
+                        last_time = t_slot
                 components.append((time_name, t_slot.label))
+                unit = t_slot.component.price
                 lines.append(
                     ExplainLine(
                         "period",
-                        start,
-                        end,
+                        start_dt,
+                        end_dt,
                         time_name,
                         hours,
-                        t_slot.tariff.id,
+                        tariff_id,
                         t_slot.label,
-                        t_slot.component.price,
-                        t_slot.component.price * hours,
+                        unit,
+                        unit * hours,
                     )
                 )
-            elif piece.end > piece.start:
+            elif end > start:
                 lines.append(
                     ExplainLine(
                         "period",
-                        start,
-                        end,
+                        start_dt,
+                        end_dt,
                         time_name,
                         hours,
-                        piece.compiled.tariff.id,
+                        tariff_id,
                         None,
                         None,
                         ZERO,
                         f"no element prices {time_name} here: free",
                     )
                 )
-            out.append(
-                ChargingPeriod(
-                    start, end, piece.state, tuple(dims), piece.compiled.tariff.id, tuple(components)
-                )
-            )
-        return tuple(out)
+            out.append(ChargingPeriod(start_dt, end_dt, state, tuple(dims), tariff_id, tuple(components)))
+        return tuple(out), last_energy, last_time, last_reserved
 
     def _taxed(self, slot: _Slot, cost: Decimal) -> tuple[Decimal | None, Decimal | None, list[TaxAmount]]:
         """(excl, incl, taxes) of one component's cost, per the tariff's version and tax fields."""
@@ -1042,6 +1118,10 @@ def _rescale(
     rest = target - sum((t.amount for t in scaled[:-1]), ZERO)
     scaled[-1] = TaxAmount(scaled[-1].name, rest, scaled[-1].percentage)
     return tuple(scaled)
+
+
+def _point_order(point: tuple[int, Decimal | None]) -> tuple[int, bool]:
+    return point[0], point[1] is None
 
 
 def _matches(

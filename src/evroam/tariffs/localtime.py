@@ -8,7 +8,7 @@ local date are integer arithmetic.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
@@ -20,6 +20,7 @@ US_PER_SECOND = 1_000_000
 US_PER_HOUR = 3_600 * US_PER_SECOND
 US_PER_DAY = 24 * US_PER_HOUR
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
 _SAMPLE = 6 * US_PER_HOUR  # no real zone changes its offset twice within 6 hours
 
 
@@ -27,8 +28,7 @@ def to_us(value: datetime) -> int:
     """Microseconds since the epoch of an aware datetime (a naive one is taken as UTC)."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    delta = value - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * US_PER_SECOND + delta.microseconds
+    return (value - _EPOCH) // _ONE_US
 
 
 def from_us(value: int) -> datetime:
@@ -49,12 +49,36 @@ def zone(name: str) -> tzinfo:
 class LocalClock:
     """Local time of day / weekday / date for instants within ``[start, end]`` (microseconds)."""
 
-    __slots__ = ("_offsets", "_starts", "segments")
+    __slots__ = ("_boundaries", "_offsets", "_starts", "segments", "span_end", "span_start")
 
     def __init__(self, tz: tzinfo, start: int, end: int) -> None:
-        self.segments: list[tuple[int, int]] = _segments(tz, start - US_PER_DAY, end + US_PER_DAY)
+        self.span_start = start - US_PER_DAY
+        self.span_end = end + US_PER_DAY
+        self.segments: list[tuple[int, int]] = _segments(tz, self.span_start, self.span_end)
         self._starts = [s for s, _ in self.segments]
         self._offsets = [o for _, o in self.segments]
+        self._boundaries: dict[frozenset[int], list[int]] = {}
+
+    @classmethod
+    def covering(cls, tz: tzinfo, start: int, end: int) -> LocalClock:
+        """A (cached) clock for whole UTC days around ``[start, end]``: sessions of the same days share it."""
+        key = (tz, start // US_PER_DAY, end // US_PER_DAY)
+        clock = _CLOCKS.get(key)
+        if clock is None:
+            if len(_CLOCKS) >= 256:
+                _CLOCKS.clear()
+            clock = cls(tz, key[1] * US_PER_DAY, (key[2] + 1) * US_PER_DAY)
+            _CLOCKS[key] = clock
+        return clock
+
+    def cuts(self, times_of_day: frozenset[int], start: int, end: int) -> list[int]:
+        """:meth:`boundaries` over the clock's whole span (computed once per set of times), cut to
+        ``(start, end)``."""
+        every = self._boundaries.get(times_of_day)
+        if every is None:
+            every = self.boundaries(times_of_day, self.span_start, self.span_end)
+            self._boundaries[times_of_day] = every
+        return every[bisect_right(every, start) : bisect_left(every, end)]
 
     def offset(self, instant: int) -> int:
         i = bisect_right(self._starts, instant) - 1
@@ -93,6 +117,9 @@ class LocalClock:
                         out.append(instant)
         out.sort()
         return out
+
+
+_CLOCKS: dict[tuple[tzinfo, int, int], LocalClock] = {}
 
 
 def _offset_us(tz: tzinfo, instant_us: int) -> int:

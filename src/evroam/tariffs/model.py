@@ -1,8 +1,9 @@
 """The tariff engine's own input types, independent of any OCPI version.
 
 The wire models of each OCPI version are converted into these by :mod:`evroam.tariffs.adapt`; the
-engine never looks at a wire model. Everything is a frozen dataclass: cheap to build, hashable, and
-safe to share between sessions.
+engine never looks at a wire model. Everything is a frozen msgspec Struct: cheap to build (a tenth of a
+frozen dataclass), hashable, and safe to share between sessions; change one with
+``msgspec.structs.replace``.
 
 Units follow the OCPI tariff module: energy in kWh, power in kW, current in A (sum over phases),
 durations of restrictions in seconds, prices per kWh / per hour / per session. Every number is a
@@ -13,10 +14,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
+
+import msgspec
 
 __all__ = [
     "DayOfWeek",
@@ -86,8 +88,7 @@ class State(StrEnum):
     RESERVATION = "RESERVATION"  # reserved, before charging starts (or until the reservation expires)
 
 
-@dataclass(frozen=True, slots=True)
-class PriceComponent:
+class PriceComponent(msgspec.Struct, frozen=True):
     """One dimension's price. ``step_size`` in Wh (ENERGY) or seconds (TIME, PARKING_TIME).
 
     ``vat`` is a percentage; ``None`` means "no VAT applicable" (2.2.1), which is not 0 %.
@@ -99,8 +100,7 @@ class PriceComponent:
     vat: Decimal | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Restrictions:
+class Restrictions(msgspec.Struct, frozen=True):
     """TariffRestrictions, already parsed. Times and dates are local to the location's time zone.
 
     ``end_time`` before ``start_time`` wraps past midnight; ``end_time`` 00:00 means end of day.
@@ -124,19 +124,17 @@ class Restrictions:
 
     @property
     def is_empty(self) -> bool:
-        return all(getattr(self, name) is None for name in self.__slots__)
+        return all(getattr(self, name) is None for name in self.__struct_fields__)
 
 
-@dataclass(frozen=True, slots=True)
-class Element:
+class Element(msgspec.Struct, frozen=True):
     """TariffElement: price components that share one set of restrictions."""
 
     price_components: tuple[PriceComponent, ...]
     restrictions: Restrictions | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class PriceLimit:
+class PriceLimit(msgspec.Struct, frozen=True):
     """``min_price`` / ``max_price``: 2.2.1 ``Price{excl_vat, incl_vat?}``, 2.3.0 ``PriceLimit{before_taxes,
     after_taxes?}``. Each side is clamped independently."""
 
@@ -144,8 +142,7 @@ class PriceLimit:
     incl_vat: Decimal | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class TaxRate:
+class TaxRate(msgspec.Struct, frozen=True):
     """A tax the caller knows applies to components that carry no ``vat`` (2.3.0 North-American style:
     e.g. ``TaxRate("GST", Decimal(5))``)."""
 
@@ -153,8 +150,7 @@ class TaxRate:
     percentage: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class Tariff:
+class Tariff(msgspec.Struct, frozen=True):
     """A tariff as the engine needs it.
 
     ``version`` selects the tax semantics: ``"2.1.1"`` (prices excl. VAT, no VAT information at all),
@@ -180,8 +176,7 @@ class Tariff:
             raise ValueError("a tariff needs at least one element")
 
 
-@dataclass(frozen=True, slots=True)
-class Period:
+class Period(msgspec.Struct, frozen=True):
     """One stretch of a session, from ``start`` until the next period's start (or the session end).
 
     ``energy`` is the energy delivered during this period in kWh. Power (kW) and current (A) are
@@ -200,8 +195,7 @@ class Period:
     tariff_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class MeterValue:
+class MeterValue(msgspec.Struct, frozen=True):
     """A meter reading: the energy register (kWh, cumulative) and the instantaneous power / current
     at ``time``, and the state from this reading until the next one."""
 
@@ -212,8 +206,7 @@ class MeterValue:
     current: Decimal | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Session:
+class Session(msgspec.Struct, frozen=True):
     """The facts of one session: its periods, its end, and (for reservations) whether it expired.
 
     ``reservation_expired=None`` infers it: a reservation expired when the session has nothing but
@@ -222,7 +215,7 @@ class Session:
 
     start: datetime
     end: datetime
-    periods: tuple[Period, ...] = field(default=())
+    periods: tuple[Period, ...] = ()
     reservation_expired: bool | None = None
 
     @classmethod

@@ -7,9 +7,11 @@ contract. :meth:`PricingResult.rounded` gives a copy rounded the way the spec's 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
+
+import msgspec
+from msgspec.structs import replace
 
 from evroam.tariffs.model import State
 
@@ -25,8 +27,7 @@ __all__ = [
 ZERO = Decimal(0)
 
 
-@dataclass(frozen=True, slots=True)
-class TaxAmount:
+class TaxAmount(msgspec.Struct, frozen=True):
     """2.3.0 ``TaxAmount``: one tax on a price."""
 
     name: str
@@ -34,8 +35,7 @@ class TaxAmount:
     percentage: Decimal | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Price:
+class Price(msgspec.Struct, frozen=True):
     """An amount before and after taxes.
 
     ``excl_vat`` (= 2.3.0 ``before_taxes``) is ``None`` only for a 2.3.0 tariff whose prices include
@@ -74,14 +74,12 @@ class Price:
 ZERO_PRICE = Price(ZERO, ZERO)
 
 
-@dataclass(frozen=True, slots=True)
-class CdrDimension:
+class CdrDimension(msgspec.Struct, frozen=True):
     type: str
     volume: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class ChargingPeriod:
+class ChargingPeriod(msgspec.Struct, frozen=True):
     """A computed CDR charging period. A new one starts wherever another price component becomes
     active (and at every period boundary of the input). ``components`` maps each priced dimension to
     ``"elements[i].price_components[j]"`` of the tariff ``tariff_id``."""
@@ -94,8 +92,7 @@ class ChargingPeriod:
     components: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class ExplainLine:
+class ExplainLine(msgspec.Struct, frozen=True):
     """One priced amount: which component of which tariff priced what, at which price.
 
     ``kind`` is ``"period"`` (an interval of the session), ``"flat"`` (a fixed fee, charged once),
@@ -115,8 +112,7 @@ class ExplainLine:
     note: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class PricingResult:
+class PricingResult(msgspec.Struct, frozen=True):
     """Everything the engine computed for one session, with the CDR's field names."""
 
     version: str

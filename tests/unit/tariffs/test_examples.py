@@ -9,10 +9,11 @@ Sessions are written in the location's local time (Europe/Amsterdam), as the spe
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pytest
+from msgspec.structs import replace
 
 from evroam.tariffs import (
     Dimension,

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import random
-from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from msgspec.structs import replace
 
 from evroam.tariffs import (
     DayOfWeek,
@@ -28,6 +28,7 @@ from evroam.tariffs import (
     Session,
     State,
     Tariff,
+    engine,
     price,
 )
 from tests.unit.tariffs._support import same_amount
@@ -282,3 +283,21 @@ def test_order_of_equivalent_inputs_does_not_matter(
     assert [(p.start, p.end, p.state, p.dimensions) for p in a.charging_periods] == [
         (p.start, p.end, p.state, p.dimensions) for p in b.charging_periods
     ]
+
+
+@SETTINGS
+@given(tariffs(), sessions(), st.sampled_from(ZONES))
+def test_carrying_element_outcomes_across_pieces_changes_nothing(
+    tariff: Tariff, session: Session, tz: str
+) -> None:
+    """The engine re-uses an element's outcome until a cut, a kWh threshold or a change of facts; the
+    result must be the one of evaluating every element afresh for every piece."""
+    carried = price(tariff, session, tz)
+    engine._CARRY_MEMO = False
+    try:
+        fresh = price(tariff, session, tz)
+    finally:
+        engine._CARRY_MEMO = True
+    assert totals(carried) == totals(fresh)
+    assert carried.charging_periods == fresh.charging_periods
+    assert carried.lines == fresh.lines
