@@ -235,9 +235,14 @@ class _MemoryOps:
         self._state.outbox[item_id] = change(item)
         return True
 
-    async def outbox_mark_delivered(self, item_id: int) -> bool:
+    async def outbox_mark_delivered(self, item_id: int, *, note: str | None = None) -> bool:
+        if note is None:
+            return self._finish(
+                item_id, lambda item: msgspec.structs.replace(item, status=OutboxStatus.DELIVERED)
+            )
         return self._finish(
-            item_id, lambda item: msgspec.structs.replace(item, status=OutboxStatus.DELIVERED)
+            item_id,
+            lambda item: msgspec.structs.replace(item, status=OutboxStatus.DELIVERED, last_error=note),
         )
 
     async def outbox_mark_failed(self, item_id: int, *, error: str, retry_at: datetime) -> bool:
@@ -271,6 +276,67 @@ class _MemoryOps:
         for item_id in delivered:
             del self._state.outbox[item_id]
         return len(delivered)
+
+    async def outbox_claim_objects(self, now: datetime, *, limit: int, lease: timedelta) -> list[OutboxItem]:
+        if limit < 0:
+            raise ValueError("limit must not be negative")
+        at = utc(now)
+        until = utc(at + lease)
+        groups: dict[tuple[str, str, str], list[OutboxItem]] = {}
+        for item in sorted(self._state.outbox.values(), key=lambda item: item.id):
+            if item.status in (OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT):
+                groups.setdefault((item.partner_id, item.kind, item.object_key), []).append(item)
+        due = sorted(
+            (
+                members
+                for members in groups.values()
+                if members[0].due_at <= at
+                and not any(m.status == OutboxStatus.IN_FLIGHT and m.due_at > at for m in members)
+            ),
+            key=lambda members: (members[0].due_at, members[0].id),
+        )[:limit]
+        claimed = []
+        for members in due:
+            for item in members:
+                new = msgspec.structs.replace(
+                    item, status=OutboxStatus.IN_FLIGHT, due_at=until, attempts=item.attempts + 1
+                )
+                self._state.outbox[item.id] = new
+                claimed.append(new)
+        claimed.sort(key=lambda item: item.id)
+        return claimed
+
+    async def outbox_list(
+        self,
+        *,
+        status: OutboxStatus | None = None,
+        partner_id: str | None = None,
+        kind: str | None = None,
+        object_key: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[OutboxItem]:
+        _check_window(offset, limit)
+        matching = [
+            item
+            for _, item in sorted(self._state.outbox.items())
+            if (status is None or item.status == status)
+            and (partner_id is None or item.partner_id == partner_id)
+            and (kind is None or item.kind == kind)
+            and (object_key is None or item.object_key == object_key)
+        ]
+        end = None if limit is None else offset + limit
+        return matching[offset:end]
+
+    async def outbox_retry(self, item_id: int, *, due_at: datetime) -> bool:
+        due = utc(due_at)
+        item = self._state.outbox.get(item_id)
+        if item is None or item.status != OutboxStatus.PARKED:
+            return False
+        self._state.outbox[item_id] = msgspec.structs.replace(
+            item, status=OutboxStatus.PENDING, due_at=due, attempts=0
+        )
+        return True
 
 
 def _check_window(offset: int, limit: int | None) -> None:
@@ -403,9 +469,9 @@ class MemoryStore:
         async with self._writer() as ops:
             return await ops.outbox_claim(now, limit=limit, lease=lease)
 
-    async def outbox_mark_delivered(self, item_id: int) -> bool:
+    async def outbox_mark_delivered(self, item_id: int, *, note: str | None = None) -> bool:
         async with self._writer() as ops:
-            return await ops.outbox_mark_delivered(item_id)
+            return await ops.outbox_mark_delivered(item_id, note=note)
 
     async def outbox_mark_failed(self, item_id: int, *, error: str, retry_at: datetime) -> bool:
         async with self._writer() as ops:
@@ -424,3 +490,30 @@ class MemoryStore:
     async def outbox_purge_delivered(self) -> int:
         async with self._writer() as ops:
             return await ops.outbox_purge_delivered()
+
+    async def outbox_claim_objects(self, now: datetime, *, limit: int, lease: timedelta) -> list[OutboxItem]:
+        async with self._writer() as ops:
+            return await ops.outbox_claim_objects(now, limit=limit, lease=lease)
+
+    async def outbox_list(
+        self,
+        *,
+        status: OutboxStatus | None = None,
+        partner_id: str | None = None,
+        kind: str | None = None,
+        object_key: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[OutboxItem]:
+        return await self._reader().outbox_list(
+            status=status,
+            partner_id=partner_id,
+            kind=kind,
+            object_key=object_key,
+            offset=offset,
+            limit=limit,
+        )
+
+    async def outbox_retry(self, item_id: int, *, due_at: datetime) -> bool:
+        async with self._writer() as ops:
+            return await ops.outbox_retry(item_id, due_at=due_at)

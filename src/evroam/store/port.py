@@ -229,8 +229,12 @@ class Operations(Protocol):
         """
         ...
 
-    async def outbox_mark_delivered(self, item_id: int) -> bool:
-        """IN_FLIGHT → DELIVERED. ``False`` when the job is not in flight (or unknown)."""
+    async def outbox_mark_delivered(self, item_id: int, *, note: str | None = None) -> bool:
+        """IN_FLIGHT → DELIVERED. ``False`` when the job is not in flight (or unknown).
+
+        ``note`` (e.g. "not pushed: location not published to this partner") is kept in
+        ``last_error`` so that an operator listing the outbox sees why nothing was sent.
+        """
         ...
 
     async def outbox_mark_failed(self, item_id: int, *, error: str, retry_at: datetime) -> bool:
@@ -249,6 +253,38 @@ class Operations(Protocol):
 
     async def outbox_purge_delivered(self) -> int:
         """Delete DELIVERED jobs; returns how many."""
+        ...
+
+    async def outbox_claim_objects(self, now: datetime, *, limit: int, lease: timedelta) -> list[OutboxItem]:
+        """Claim every active job of up to ``limit`` objects that are due, in id order.
+
+        Jobs form one ordered group per ``(partner_id, kind, object_key)``. A group is due when none
+        of its jobs is IN_FLIGHT under a running lease and its oldest active job (lowest id among
+        PENDING and IN_FLIGHT) is due at ``now`` (PENDING with ``due_at <= now``, or a lease that ran
+        out). Groups are taken oldest ``due_at`` of that job first. *All* PENDING and IN_FLIGHT jobs
+        of a taken group are claimed, whatever their own ``due_at`` (a group is delivered as a whole,
+        so a later change never overtakes an earlier one, and one object is never in flight twice):
+        they become IN_FLIGHT with ``due_at = now + lease`` and ``attempts + 1``. Concurrent claimers
+        never get jobs of the same group while its lease runs.
+        """
+        ...
+
+    async def outbox_list(
+        self,
+        *,
+        status: OutboxStatus | None = None,
+        partner_id: str | None = None,
+        kind: str | None = None,
+        object_key: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[OutboxItem]:
+        """Jobs matching the filters (all of them when none is given), in id order."""
+        ...
+
+    async def outbox_retry(self, item_id: int, *, due_at: datetime) -> bool:
+        """PARKED → PENDING again, due at ``due_at``, with ``attempts`` back to 0 (``last_error`` is
+        kept). ``False`` when the job is not parked (or unknown)."""
         ...
 
 

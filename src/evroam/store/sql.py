@@ -48,6 +48,7 @@ from sqlalchemy import (
     Update,
     and_,
     bindparam,
+    case,
     create_engine,
     delete,
     event,
@@ -55,6 +56,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -91,6 +93,8 @@ _SQLITE_PRAGMAS = (
 )
 # A constant key for pg_advisory_xact_lock, so that workers starting together migrate one at a time.
 _PG_MIGRATION_LOCK = 0x65_76_72_6F_61_6D  # "evroam"
+# Another one that serialises outbox_claim_objects between workers (the claim reads whole groups).
+_PG_OUTBOX_CLAIM_LOCK = 0x65_76_72_6F_61_6D_6F_62  # "evroamob"
 
 
 # -- engines -------------------------------------------------------------------------------------
@@ -466,6 +470,9 @@ _OUTBOX_CLAIM = (
 )
 _IN_FLIGHT = and_(_b.id == bindparam("item_id"), _b.status == OutboxStatus.IN_FLIGHT.value)
 _OUTBOX_DELIVERED = update(outbox).where(_IN_FLIGHT).values(status=OutboxStatus.DELIVERED.value)
+_OUTBOX_DELIVERED_NOTE = (
+    update(outbox).where(_IN_FLIGHT).values(status=OutboxStatus.DELIVERED.value, last_error=bindparam("note"))
+)
 _OUTBOX_FAILED = (
     update(outbox)
     .where(_IN_FLIGHT)
@@ -479,6 +486,54 @@ _OUTBOX_PARKED = (
     update(outbox).where(_IN_FLIGHT).values(status=OutboxStatus.PARKED.value, last_error=bindparam("error"))
 )
 _OUTBOX_GET = select(*_OUTBOX_COLUMNS).where(_b.id == bindparam("item_id"))
+_OUTBOX_RETRY = (
+    update(outbox)
+    .where(_b.id == bindparam("item_id"), _b.status == OutboxStatus.PARKED.value)
+    .values(
+        status=OutboxStatus.PENDING.value,
+        due_at=bindparam("retry_at", type_=UtcDateTime),
+        attempts=0,
+    )
+)
+
+
+def _claim_objects_statement() -> Update:
+    now = bindparam("now", type_=UtcDateTime)
+    groups = (
+        select(
+            _b.partner_id,
+            _b.kind,
+            _b.object_key,
+            func.min(_b.id).label("head_id"),
+            func.max(
+                case((and_(_b.status == OutboxStatus.IN_FLIGHT.value, _b.due_at > now), 1), else_=0)
+            ).label("busy"),
+        )
+        .where(_b.status.in_(_ACTIVE))
+        .group_by(_b.partner_id, _b.kind, _b.object_key)
+        .subquery("outbox_groups")
+    )
+    head = outbox.alias("outbox_head")
+    due_groups = (
+        select(groups.c.partner_id, groups.c.kind, groups.c.object_key)
+        .join_from(groups, head, head.c.id == groups.c.head_id)
+        .where(groups.c.busy == 0, head.c.due_at <= now)
+        .order_by(head.c.due_at, head.c.id)
+        .limit(bindparam("limit", type_=Integer))
+    )
+    return (
+        update(outbox)
+        .where(_b.status.in_(_ACTIVE), tuple_(_b.partner_id, _b.kind, _b.object_key).in_(due_groups))
+        .values(
+            status=OutboxStatus.IN_FLIGHT.value,
+            due_at=bindparam("lease_end", type_=UtcDateTime),
+            attempts=_b.attempts + 1,
+        )
+        .returning(*_OUTBOX_COLUMNS)
+    )
+
+
+_OUTBOX_CLAIM_OBJECTS = _claim_objects_statement()
 _OUTBOX_PURGE = delete(outbox).where(_b.status == OutboxStatus.DELIVERED.value)
 
 
@@ -521,6 +576,43 @@ def _outbox_claim(conn: Connection, now: datetime, limit: int, lease: timedelta)
     items = [_outbox_item(row) for row in conn.execute(_OUTBOX_CLAIM, params).all()]
     items.sort(key=lambda item: item.id)  # they all share the new due_at; RETURNING has no order
     return items
+
+
+def _outbox_claim_objects(conn: Connection, now: datetime, limit: int, lease: timedelta) -> list[OutboxItem]:
+    if limit < 0:
+        raise ValueError("limit must not be negative")
+    if conn.dialect.name == "postgresql":  # whole groups are read: one claimer at a time
+        conn.execute(select(func.pg_advisory_xact_lock(_PG_OUTBOX_CLAIM_LOCK)))
+    at = utc(now)
+    params = {"now": at, "limit": limit, "lease_end": utc(at + lease)}
+    items = [_outbox_item(row) for row in conn.execute(_OUTBOX_CLAIM_OBJECTS, params).all()]
+    items.sort(key=lambda item: item.id)
+    return items
+
+
+def _outbox_list(
+    conn: Connection,
+    status: OutboxStatus | None,
+    partner_id: str | None,
+    kind: str | None,
+    object_key: str | None,
+    offset: int,
+    limit: int | None,
+) -> list[OutboxItem]:
+    _check_window(offset, limit)
+    where: list[ColumnElement[bool]] = []
+    if status is not None:
+        where.append(_b.status == status.value)
+    if partner_id is not None:
+        where.append(_b.partner_id == partner_id)
+    if kind is not None:
+        where.append(_b.kind == kind)
+    if object_key is not None:
+        where.append(_b.object_key == object_key)
+    stmt = select(*_OUTBOX_COLUMNS).where(*where).order_by(_b.id).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [_outbox_item(row) for row in conn.execute(stmt).all()]
 
 
 def _outbox_finish(conn: Connection, stmt: Update, params: dict[str, Any]) -> bool:
@@ -631,8 +723,11 @@ class _Operations:
     async def outbox_claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[OutboxItem]:
         return await self._write(_outbox_claim, now, limit, lease)
 
-    async def outbox_mark_delivered(self, item_id: int) -> bool:
-        return await self._write(_outbox_finish, _OUTBOX_DELIVERED, {"item_id": item_id})
+    async def outbox_mark_delivered(self, item_id: int, *, note: str | None = None) -> bool:
+        if note is None:
+            return await self._write(_outbox_finish, _OUTBOX_DELIVERED, {"item_id": item_id})
+        params = {"item_id": item_id, "note": note}
+        return await self._write(_outbox_finish, _OUTBOX_DELIVERED_NOTE, params)
 
     async def outbox_mark_failed(self, item_id: int, *, error: str, retry_at: datetime) -> bool:
         params = {"item_id": item_id, "retry_at": utc(retry_at), "error": error}
@@ -649,6 +744,25 @@ class _Operations:
 
     async def outbox_purge_delivered(self) -> int:
         return await self._write(_outbox_purge_delivered)
+
+    async def outbox_claim_objects(self, now: datetime, *, limit: int, lease: timedelta) -> list[OutboxItem]:
+        return await self._write(_outbox_claim_objects, now, limit, lease)
+
+    async def outbox_list(
+        self,
+        *,
+        status: OutboxStatus | None = None,
+        partner_id: str | None = None,
+        kind: str | None = None,
+        object_key: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[OutboxItem]:
+        return await self._read(_outbox_list, status, partner_id, kind, object_key, offset, limit)
+
+    async def outbox_retry(self, item_id: int, *, due_at: datetime) -> bool:
+        params = {"item_id": item_id, "retry_at": utc(due_at)}
+        return await self._write(_outbox_finish, _OUTBOX_RETRY, params)
 
 
 class _InlineTransaction(_Operations):
@@ -844,6 +958,12 @@ class SqlStore(_Operations):
                 return work(conn)
         async with self._begin_awaited(self._async_engine) as aconn:
             return await aconn.run_sync(work)
+
+    async def outbox_claim_objects(self, now: datetime, *, limit: int, lease: timedelta) -> list[OutboxItem]:
+        if self._sqlite:  # one statement, atomic on its own
+            return await self._write(_outbox_claim_objects, now, limit, lease)
+        # PostgreSQL runs single statements in autocommit: the claim's lock needs a transaction
+        return await self.run_sync(lambda conn: _outbox_claim_objects(conn, now, limit, lease))
 
     async def migrate(self) -> None:
         from evroam.store.migrate import upgrade_connection  # alembic is only imported when needed
