@@ -77,6 +77,8 @@ class PartnerTarget(msgspec.Struct, frozen=True, kw_only=True):
     country_code: str | None = None
     """The partner's own party (for OCPI-to-* routing headers), when it told us one."""
     party_id: str | None = None
+    business_names: tuple[str, ...] = ()
+    """The business names of the partner's roles (to match ``publish_allowed_to`` issuers)."""
 
 
 class PartnerDirectory(Protocol):
@@ -107,6 +109,7 @@ def _target(partner: Partner, module: str) -> PartnerTarget | None:
         token_encoding=partner.token_encoding,
         country_code=None if own is None else own.country_code,
         party_id=None if own is None else own.party_id,
+        business_names=tuple(dict.fromkeys(role.name for role in partner.roles if role.name)),
     )
 
 

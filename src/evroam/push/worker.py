@@ -1,0 +1,623 @@
+"""The push worker: delivers the outbox to partners, in order per object, with retries.
+
+One pass (:meth:`PushWorker.run_once`):
+
+1. claim the due outbox jobs of up to ``batch`` objects, each object's jobs as one group
+   (:meth:`~evroam.store.port.Operations.outbox_claim_objects`: one object is never in flight twice,
+   and a later change never overtakes an earlier one, even when that one waits in backoff);
+2. per group, *coalesce* the pending changes (:func:`coalesce`): a PUT means "send the current
+   state", read from the store at delivery time, so any number of changes of one object become one
+   request with its latest state; PATCH rows merge their fields in order and go out as one PATCH
+   carrying those fields' current values; a PUT covers every PATCH of the same scope or below it;
+3. convert the canonical object to the partner's OCPI version and send PUT / PATCH / DELETE to
+   ``{receiver endpoint}/{country_code}/{party_id}/{object_id}[/{evse_uid}[/{connector_id}]]``;
+4. mark the jobs delivered, failed (due again after the retry policy's delay), or parked.
+
+Crash safety: a claimed job carries a lease; if the worker dies before marking it, the lease runs out
+and the job is claimed again. A change may then be delivered twice (harmless: PUT and PATCH of the
+latest state are idempotent), never lost.
+
+A PATCH (or a PUT of an EVSE/connector) the partner answers with "unknown object" (HTTP 404 or
+OCPI 2003) is followed by a PUT of the whole object, as the OCPI text advises. A Location that is not
+published to the partner is not sent: its jobs are marked delivered with a note, shown by
+``evroam outbox list``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple, Protocol
+from urllib.parse import quote
+
+import msgspec
+
+from evroam.core.clock import Clock, IdGenerator
+from evroam.core.codec import encode
+from evroam.core.errors import EvroamError, PartnerError
+from evroam.core.status import StatusCode
+from evroam.http.client import OcpiClient
+from evroam.model.common import NotRepresentable
+from evroam.model.locations import Location
+from evroam.modules.locations.repository import load_location
+from evroam.modules.tariffs.repository import load_tariff
+from evroam.ocpi.transport import PartyRef, TokenEncoding
+from evroam.push.outbox import (
+    ObjectChange,
+    PartnerDirectory,
+    PartnerTarget,
+    RegisteredPartners,
+    decode_change,
+)
+from evroam.push.retry import RandomSource, RetryPolicies
+from evroam.push.wire import VersionConverters, converters
+from evroam.store.port import Operations, OutboxItem, Store
+
+__all__ = [
+    "Delivery",
+    "LocationPusher",
+    "Outgoing",
+    "PushWorker",
+    "Pusher",
+    "RunReport",
+    "Skip",
+    "TariffPusher",
+    "coalesce",
+    "default_pushers",
+    "published_to",
+]
+
+log = logging.getLogger(__name__)
+
+_Scope = tuple[str | None, str | None]
+
+
+# -- coalescing (pure) ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One request to make for a group of changes.
+
+    ``method`` ``"PUT"`` means "send the current state of the scope" (for a whole object that no
+    longer exists: DELETE it where the module allows it); ``"PATCH"`` sends the current values of
+    ``fields`` (plus ``last_updated``). The scope is the whole object when ``evse_uid`` is ``None``.
+    ``items`` are the outbox job ids the request settles.
+    """
+
+    method: str
+    evse_uid: str | None
+    connector_id: str | None
+    fields: tuple[str, ...]
+    items: tuple[int, ...]
+
+
+def _fold(scope: _Scope) -> _Scope:
+    return (
+        None if scope[0] is None else scope[0].casefold(),
+        None if scope[1] is None else scope[1].casefold(),
+    )
+
+
+def _covers(outer: _Scope, inner: _Scope) -> bool:
+    if outer[0] is None:
+        return True
+    if inner[0] != outer[0]:
+        return False
+    return outer[1] is None or inner[1] == outer[1]
+
+
+def _patch_fields(change: ObjectChange) -> list[str]:
+    if change.patch is None:
+        return []
+    decoded = msgspec.json.decode(change.patch)
+    return [str(name) for name in decoded] if isinstance(decoded, dict) else []
+
+
+def coalesce(changes: Sequence[tuple[int, ObjectChange]]) -> list[Delivery]:
+    """The requests that bring a partner up to date with ``changes`` (one object's, in id order).
+
+    * a PUT or DELETE of the whole object covers everything: one PUT of the current state;
+    * otherwise a PUT of an EVSE (or connector) covers every change of that EVSE (connector) and below;
+    * the remaining PATCHes are merged per scope (EVSE, connector, or the Location itself), their
+      fields in first-seen order.
+
+    The requests come in the order of their first change.
+    """
+    ordered = sorted(changes, key=lambda pair: pair[0])
+    if any(c.evse_uid is None and c.method in ("PUT", "DELETE") for _, c in ordered):
+        return [Delivery("PUT", None, None, (), tuple(i for i, _ in ordered))]
+    # scopes replaced as a whole (PUT, or a DELETE below the object, which OCPI has no verb for)
+    put_scopes: list[_Scope] = []
+    for _, change in ordered:
+        scope = _fold((change.evse_uid, change.connector_id))
+        if change.method != "PATCH" and scope not in put_scopes:
+            put_scopes.append(scope)
+    put_scopes = [s for s in put_scopes if not any(o != s and _covers(o, s) for o in put_scopes)]
+
+    groups: dict[tuple[str, _Scope], dict[str, Any]] = {}
+    for item_id, change in ordered:
+        spelled: _Scope = (change.evse_uid, change.connector_id)
+        scope = _fold(spelled)
+        cover = next((s for s in put_scopes if _covers(s, scope)), None)
+        if cover is not None:
+            # every change it covers names the same EVSE (and connector): any spelling will do
+            spelled = (change.evse_uid, change.connector_id if cover[1] is not None else None)
+            entry = groups.setdefault(("PUT", cover), {"scope": spelled, "items": [], "fields": []})
+            entry["items"].append(item_id)
+            continue
+        entry = groups.setdefault(("PATCH", scope), {"scope": spelled, "items": [], "fields": []})
+        entry["items"].append(item_id)
+        for name in _patch_fields(change):
+            if name not in entry["fields"]:
+                entry["fields"].append(name)
+    deliveries = [
+        Delivery(method, entry["scope"][0], entry["scope"][1], tuple(entry["fields"]), tuple(entry["items"]))
+        for (method, _), entry in groups.items()
+    ]
+    deliveries.sort(key=lambda d: d.items[0])
+    return deliveries
+
+
+# -- what goes out, per module -------------------------------------------------------------------
+
+
+class Outgoing(NamedTuple):
+    """One HTTP request: ``path`` are the URL segments after the receiver endpoint."""
+
+    method: str
+    path: tuple[str, ...]
+    body: Any = None
+
+
+class Skip(NamedTuple):
+    """Nothing to send, and why (kept as the job's note)."""
+
+    note: str
+
+
+class Pusher(Protocol):
+    """Turns one :class:`Delivery` of a module into a request, reading the current state."""
+
+    @property
+    def module(self) -> str: ...
+
+    async def prepare(
+        self,
+        ops: Operations,
+        wire: VersionConverters,
+        target: PartnerTarget,
+        change: ObjectChange,
+        delivery: Delivery,
+    ) -> Outgoing | Skip: ...
+
+
+def _json_fields(wire_object: Any) -> dict[str, msgspec.Raw]:
+    """A wire object as ``{field: raw JSON}``, exactly as it would be encoded."""
+    return msgspec.json.decode(encode(wire_object), type=dict[str, msgspec.Raw])
+
+
+def _patch_body(wire_object: Any, fields: Sequence[str]) -> dict[str, msgspec.Raw] | None:
+    """The PATCH body with the current values of ``fields``; ``None`` when a field has no wire name
+    of the same spelling in this version (the caller then PUTs the scope instead)."""
+    rendered = _json_fields(wire_object)
+    if "last_updated" not in rendered or any(name not in rendered for name in fields):
+        return None
+    body = {name: rendered[name] for name in fields}
+    body["last_updated"] = rendered["last_updated"]
+    return body
+
+
+def published_to(location: Location, target: PartnerTarget) -> bool:
+    """Whether ``location`` may be pushed to the partner.
+
+    ``publish`` true (the default, and always in 2.1.1): yes. ``publish`` false: only when an entry of
+    ``publish_allowed_to`` names the partner, i.e. its ``issuer`` is the partner's business name (the
+    issuer of the tokens allowed to see it), compared case-insensitively.
+    """
+    if location.publish:
+        return True
+    names = {name.casefold() for name in target.business_names}
+    return any(
+        entry.issuer is not None and entry.issuer.casefold() in names
+        for entry in location.publish_allowed_to or ()
+    )
+
+
+@dataclass(frozen=True)
+class LocationPusher:
+    """Locations: PUT / PATCH of a Location, EVSE or Connector; never DELETE (OCPI has none)."""
+
+    visible: Callable[[Location, PartnerTarget], bool] = published_to
+    module: str = "locations"
+
+    async def prepare(
+        self,
+        ops: Operations,
+        wire: VersionConverters,
+        target: PartnerTarget,
+        change: ObjectChange,
+        delivery: Delivery,
+    ) -> Outgoing | Skip:
+        location = await load_location(ops, change.country_code, change.party_id, change.object_id)
+        if location is None:
+            return Skip(f"not sent: location {change.object_id} is no longer stored")
+        if not self.visible(location, target):
+            return Skip(f"not sent: location {location.id} is not published to {target.name}")
+        path: tuple[str, ...] = (location.country_code, location.party_id, location.id)
+        try:
+            if delivery.evse_uid is None:
+                wire_object = wire.location_out(location)
+            else:
+                evse = location.evse(delivery.evse_uid)
+                if evse is None:
+                    return Skip(f"not sent: EVSE {delivery.evse_uid} is no longer in location {location.id}")
+                path += (evse.uid,)
+                if delivery.connector_id is None:
+                    wire_object = wire.evse_out(evse)
+                else:
+                    connector = next((c for c in evse.connectors if c.id == delivery.connector_id), None)
+                    if connector is None:
+                        return Skip(
+                            f"not sent: connector {delivery.connector_id} is no longer in EVSE {evse.uid}"
+                        )
+                    path += (connector.id,)
+                    wire_object = wire.connector_out(connector)
+        except NotRepresentable as exc:
+            return Skip(f"not sent: not representable in OCPI {wire.version}: {exc}")
+        if delivery.method == "PATCH":
+            body = _patch_body(wire_object, delivery.fields)
+            if body is not None:
+                return Outgoing("PATCH", path, body)
+        return Outgoing("PUT", path, wire_object)
+
+
+@dataclass(frozen=True)
+class TariffPusher:
+    """Tariffs: PUT of the current tariff, DELETE when it is gone (PATCH only exists in 2.1.1)."""
+
+    module: str = "tariffs"
+
+    async def prepare(
+        self,
+        ops: Operations,
+        wire: VersionConverters,
+        target: PartnerTarget,
+        change: ObjectChange,
+        delivery: Delivery,
+    ) -> Outgoing | Skip:
+        tariff = await load_tariff(ops, change.country_code, change.party_id, change.object_id)
+        if tariff is None:
+            return Outgoing("DELETE", (change.country_code, change.party_id, change.object_id))
+        try:
+            wire_object = wire.tariff_out(tariff)
+        except NotRepresentable as exc:
+            return Skip(f"not sent: not representable in OCPI {wire.version}: {exc}")
+        return Outgoing("PUT", (tariff.country_code, tariff.party_id, tariff.id), wire_object)
+
+
+def default_pushers() -> dict[str, Pusher]:
+    return {"locations": LocationPusher(), "tariffs": TariffPusher()}
+
+
+# -- the worker ----------------------------------------------------------------------------------
+
+
+@dataclass
+class RunReport:
+    """What one pass did, counted in outbox jobs (``groups``: objects claimed, ``requests``: HTTP)."""
+
+    groups: int = 0
+    delivered: int = 0
+    skipped: int = 0
+    failed: int = 0
+    parked: int = 0
+    requests: int = 0
+
+    def add(self, other: RunReport) -> None:
+        self.groups += other.groups
+        self.delivered += other.delivered
+        self.skipped += other.skipped
+        self.failed += other.failed
+        self.parked += other.parked
+        self.requests += other.requests
+
+
+@dataclass
+class _Outcome:
+    delivered: list[tuple[int, str | None]] = field(default_factory=list)
+    failed: list[tuple[int, str, datetime]] = field(default_factory=list)
+    parked: list[tuple[int, str]] = field(default_factory=list)
+    requests: int = 0
+
+
+def _unknown_object(exc: PartnerError) -> bool:
+    return exc.http_status == 404 or exc.ocpi_status == StatusCode.UNKNOWN_LOCATION
+
+
+def _path_url(base: str, path: Sequence[str]) -> str:
+    return base.rstrip("/") + "/" + "/".join(quote(str(segment), safe="") for segment in path)
+
+
+def _error_text(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 1000 else text[:997] + "..."
+
+
+class PushWorker:
+    """Delivers outbox jobs. Use :meth:`run_once` (tests, tools) or :meth:`start` / :meth:`stop`.
+
+    ``rng`` feeds the retry jitter (``random.Random()``); ``lease`` must be longer than a request
+    can take (the HTTP client's timeout); ``batch`` objects are claimed per pass and up to
+    ``concurrency`` of them are delivered at the same time; with nothing to do the worker sleeps
+    ``poll_interval`` seconds or until :meth:`wake`.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        http: Any,
+        *,
+        clock: Clock,
+        ids: IdGenerator,
+        rng: RandomSource,
+        partners: PartnerDirectory | None = None,
+        policies: RetryPolicies | None = None,
+        pushers: Mapping[str, Pusher] | None = None,
+        lease: timedelta = timedelta(seconds=60),
+        batch: int = 64,
+        concurrency: int = 8,
+        poll_interval: float = 0.5,
+    ) -> None:
+        if batch < 1 or concurrency < 1:
+            raise ValueError("batch and concurrency must be at least 1")
+        self._store = store
+        self._http = http
+        self._clock = clock
+        self._ids = ids
+        self._rng = rng
+        self._partners = partners or RegisteredPartners()
+        self._policies = policies or RetryPolicies()
+        self._pushers = dict(pushers) if pushers is not None else default_pushers()
+        self.lease = lease
+        self.batch = batch
+        self.concurrency = concurrency
+        self.poll_interval = poll_interval
+        self._last_delay: dict[tuple[str, str, str], timedelta] = {}
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self.totals = RunReport()
+
+    # -- one pass --------------------------------------------------------------------------------
+
+    async def run_once(self) -> RunReport:
+        """Claim what is due now and deliver it; returns what was done."""
+        items = await self._store.outbox_claim_objects(self._clock.now(), limit=self.batch, lease=self.lease)
+        report = RunReport()
+        if not items:
+            return report
+        groups: dict[tuple[str, str, str], list[OutboxItem]] = {}
+        for item in items:
+            groups.setdefault((item.partner_id, item.kind, item.object_key), []).append(item)
+        report.groups = len(groups)
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def one(key: tuple[str, str, str], members: list[OutboxItem]) -> _Outcome:
+            async with limit:
+                return await self._deliver_group(key, members)
+
+        outcomes = await asyncio.gather(*(one(key, members) for key, members in groups.items()))
+        async with self._store.transaction() as tx:
+            for outcome in outcomes:
+                for item_id, note in outcome.delivered:
+                    await tx.outbox_mark_delivered(item_id, note=note)
+                for item_id, error, retry_at in outcome.failed:
+                    await tx.outbox_mark_failed(item_id, error=error, retry_at=retry_at)
+                for item_id, error in outcome.parked:
+                    await tx.outbox_mark_parked(item_id, error=error)
+        for outcome in outcomes:
+            report.delivered += sum(1 for _, note in outcome.delivered if note is None)
+            report.skipped += sum(1 for _, note in outcome.delivered if note is not None)
+            report.failed += len(outcome.failed)
+            report.parked += len(outcome.parked)
+            report.requests += outcome.requests
+        self.totals.add(report)
+        return report
+
+    async def drain(self, *, max_passes: int = 1000) -> RunReport:
+        """Run passes until nothing is due (tests and tools); returns the sum."""
+        total = RunReport()
+        for _ in range(max_passes):
+            report = await self.run_once()
+            if report.groups == 0:
+                break
+            total.add(report)
+        return total
+
+    async def _deliver_group(self, key: tuple[str, str, str], items: list[OutboxItem]) -> _Outcome:
+        outcome = _Outcome()
+        partner_id, module, _ = key
+        changes: list[tuple[int, ObjectChange]] = []
+        for item in items:
+            try:
+                changes.append((item.id, decode_change(item.payload)))
+            except EvroamError as exc:
+                outcome.parked.append((item.id, f"unreadable outbox payload: {exc}"))
+        if not changes:
+            return outcome
+        ids = [item_id for item_id, _ in changes]
+
+        def park_all(reason: str) -> _Outcome:
+            log.error("push to %s parked %d job(s) of %s: %s", partner_id, len(ids), module, reason)
+            outcome.parked.extend((item_id, reason) for item_id in ids)
+            return outcome
+
+        target = await self._partners.target(self._store, partner_id, module)
+        if target is None:
+            return park_all(f"partner {partner_id} has no {module} RECEIVER endpoint (any more)")
+        pusher = self._pushers.get(module)
+        if pusher is None:
+            return park_all(f"this node cannot push module {module!r}")
+        try:
+            wire = converters(target.version)
+        except KeyError:
+            return park_all(f"OCPI {target.version} of partner {target.name} is not modelled")
+        head = changes[0][1]
+        try:
+            client = self._client(target, wire, head)
+        except ValueError as exc:
+            return park_all(f"cannot call partner {target.name}: {exc}")
+        attempts = {item.id: item.attempts for item in items}
+        deliveries = coalesce(changes)
+        for index, delivery in enumerate(deliveries):
+            try:
+                note = await self._send(pusher, client, wire, target, head, delivery, outcome)
+            except Exception as exc:  # any failure is retried under the policy
+                if not isinstance(exc, EvroamError):
+                    log.warning("push %s %s: unexpected error", module, head.object_id, exc_info=True)
+                error = _error_text(exc)
+                attempt = max(attempts[i] for i in delivery.items)
+                policy = self._policies.for_module(module)
+                decision = policy.decide(attempt, self._rng, self._last_delay.get(key))
+                if decision.delay is None:
+                    log.error(
+                        "push %s %s to %s parked after %d attempt(s): %s",
+                        module,
+                        head.object_id,
+                        target.name,
+                        attempt,
+                        error,
+                    )
+                    outcome.parked.extend((i, error) for i in delivery.items)
+                    continue
+                self._last_delay[key] = decision.delay
+                retry_at = self._clock.now() + decision.delay
+                level = logging.ERROR if decision.report_error else logging.WARNING
+                log.log(
+                    level,
+                    "push %s %s to %s failed (attempt %d), retry in %.1f s: %s",
+                    module,
+                    head.object_id,
+                    target.name,
+                    attempt,
+                    decision.delay.total_seconds(),
+                    error,
+                )
+                for rest in deliveries[index:]:
+                    outcome.failed.extend((i, error, retry_at) for i in rest.items)
+                return outcome
+            outcome.delivered.extend((i, note) for i in delivery.items)
+        self._last_delay.pop(key, None)
+        return outcome
+
+    def _client(self, target: PartnerTarget, wire: VersionConverters, head: ObjectChange) -> OcpiClient:
+        try:
+            us: PartyRef | None = PartyRef.of(head.country_code, head.party_id)
+        except ValueError:
+            us = None
+        them = None
+        if target.country_code and target.party_id:
+            with contextlib.suppress(ValueError):
+                them = PartyRef.of(target.country_code, target.party_id)
+        return OcpiClient(
+            self._http,
+            spec=wire.spec,
+            token=target.token,
+            token_encoding=TokenEncoding(target.token_encoding),
+            us=us,
+            them=them,
+            ids=self._ids,
+            clock=self._clock,
+        )
+
+    async def _send(
+        self,
+        pusher: Pusher,
+        client: OcpiClient,
+        wire: VersionConverters,
+        target: PartnerTarget,
+        change: ObjectChange,
+        delivery: Delivery,
+        outcome: _Outcome,
+    ) -> str | None:
+        """Make the delivery's request; the note when nothing needed sending; raises on failure."""
+        prepared = await pusher.prepare(self._store, wire, target, change, delivery)
+        if isinstance(prepared, Skip):
+            log.info("push %s to %s: %s", pusher.module, target.name, prepared.note)
+            return prepared.note
+        try:
+            await self._request(client, target, pusher.module, prepared, outcome)
+        except PartnerError as exc:
+            if not _unknown_object(exc):
+                raise
+            if prepared.method == "DELETE":
+                return None  # already gone there
+            if delivery.evse_uid is None and prepared.method == "PUT":
+                raise
+            # the partner lacks the object (or the EVSE): send the whole object
+            whole = Delivery("PUT", None, None, (), delivery.items)
+            again = await pusher.prepare(self._store, wire, target, change, whole)
+            if isinstance(again, Skip):
+                return again.note
+            await self._request(client, target, pusher.module, again, outcome)
+        return None
+
+    async def _request(
+        self, client: OcpiClient, target: PartnerTarget, module: str, outgoing: Outgoing, outcome: _Outcome
+    ) -> None:
+        outcome.requests += 1
+        await client.request(
+            outgoing.method, _path_url(target.url, outgoing.path), module=module, body=outgoing.body
+        )
+
+    # -- running in the background ---------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Look at the outbox now instead of after the poll interval."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Pass after pass until :meth:`stop`; a failing pass is logged and retried after a pause."""
+        self._stopping = False
+        while not self._stopping:
+            try:
+                report = await self.run_once()
+            except Exception:  # the store is unreachable, a bug ...: keep the node alive
+                log.exception("push worker pass failed; retrying in %.1f s", self.poll_interval)
+                report = RunReport()
+            if report.groups == 0 and not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                self._wake.clear()
+
+    def start(self) -> asyncio.Task[None]:
+        """Run in a background task of the current event loop."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self.run(), name="evroam-push-worker")
+        return self._task
+
+    async def stop(self, grace: float = 30.0) -> None:
+        """Finish the current pass (its requests and marks) and stop; cancel after ``grace`` s.
+
+        A pass cut short loses nothing: its jobs are claimed again when their lease runs out.
+        """
+        self._stopping = True
+        self._wake.set()
+        task, self._task = self._task, None
+        if task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(task), grace)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
