@@ -822,6 +822,15 @@ class _Pricer:
             excl, incl, min_applied = _clamp(excl, incl, tariff.min_price, lower=True)
         if tariff.max_price is not None:
             excl, incl, max_applied = _clamp(excl, incl, tariff.max_price, lower=False)
+        # An incl. total moved along by a limit without incl. side may have crossed the other limit's
+        # incl. side: that one holds (when the limits contradict each other, max_price wins).
+        if incl is not None:
+            low = tariff.min_price.incl_vat if tariff.min_price is not None else None
+            high = tariff.max_price.incl_vat if tariff.max_price is not None else None
+            if low is not None and incl < low:
+                incl, min_applied = low, True
+            if high is not None and incl > high:
+                incl, max_applied = high, True
         if min_applied or max_applied:
             total_price = Price(excl, incl, _rescale(total_price.taxes, excl, incl))
             which = " and ".join(n for n, f in (("min_price", min_applied), ("max_price", max_applied)) if f)

@@ -179,7 +179,7 @@ def assert_not_lower(before: PricingResult, after: PricingResult, tariff: Tariff
     assert after.total_cost.incl_vat is not None and before.total_cost.incl_vat is not None
     excl_only_limit = any(
         limit is not None and limit.incl_vat is None for limit in (tariff.min_price, tariff.max_price)
-    ) and (after.min_price_applied or after.max_price_applied)
+    ) and any(r.min_price_applied or r.max_price_applied for r in (before, after))
     if not excl_only_limit:
         # A limit without its incl. side moves the incl. total by the session's effective VAT rate, which
         # may fall when more untaxed quantity is added (docs/tariffs.md); every other incl. total is monotone.
