@@ -252,7 +252,9 @@ class _Server:
             return await server.dispatch(request, spec, module, interface, methods)
 
         verbs: list[Any] = sorted(methods)
-        return route(path, http_method=verbs)(endpoint_handler)
+        # every answer sets its own status; the default only matters to Litestar (204 for a DELETE-only
+        # route would forbid a body)
+        return route(path, http_method=verbs, status_code=200)(endpoint_handler)
 
     async def dispatch(
         self,

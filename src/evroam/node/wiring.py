@@ -9,7 +9,11 @@ from typing import Any
 
 from evroam.core.clock import Clock, IdGenerator, SystemClock, UuidIds
 from evroam.http.client import create_http_client
-from evroam.http.server import AppConfig, create_app
+from evroam.http.server import AppConfig, ModuleBinding, create_app
+from evroam.modules.locations import bindings as location_bindings
+from evroam.modules.locations.service import LocationReceiver, LocationSender
+from evroam.modules.tariffs import bindings as tariff_bindings
+from evroam.modules.tariffs.service import TariffReceiver, TariffSender
 from evroam.node.bindings import credentials_binding
 from evroam.node.config import NodeConfig, load_config
 from evroam.node.settings import Settings
@@ -20,7 +24,7 @@ from evroam.registration.service import OwnPlatform, RegistrationService, versio
 from evroam.store.factory import create_store
 from evroam.store.port import Store
 
-__all__ = ["Node", "build_node", "own_platform"]
+__all__ = ["Node", "build_node", "cpo_parties", "data_bindings", "own_platform"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,29 @@ def own_platform(config: NodeConfig) -> OwnPlatform:
         versions=tuple(sorted(config.versions, key=version_key)),
         required_modules=tuple(config.required_modules),
     )
+
+
+#: Roles whose node receives locations and tariffs pushed by CPOs (the Receiver interfaces).
+RECEIVING_ROLES = frozenset({"EMSP", "NSP", "NAP", "SCSP", "OTHER"})
+
+
+def cpo_parties(config: NodeConfig) -> list[tuple[str, str]]:
+    """The node's own CPO parties ``(country_code, party_id)``: the owners of its locations and tariffs."""
+    return [(p.country_code, p.party_id) for p in config.parties if p.role == "CPO"]
+
+
+def data_bindings(config: NodeConfig, store: Store) -> list[ModuleBinding]:
+    """Locations and tariffs: the Sender interfaces when the node has a CPO party, the Receiver
+    interfaces when it has a party that receives them (eMSP, NSP, NAP, SCSP, OTHER)."""
+    out: list[ModuleBinding] = []
+    parties = cpo_parties(config)
+    if parties:
+        out.append(location_bindings.sender_binding(LocationSender(store, parties), config.url))
+        out.append(tariff_bindings.sender_binding(TariffSender(store), config.url))
+    if any(p.role in RECEIVING_ROLES for p in config.parties):
+        out.append(location_bindings.receiver_binding(LocationReceiver(store)))
+        out.append(tariff_bindings.receiver_binding(TariffReceiver(store)))
+    return out
 
 
 @dataclass
@@ -81,7 +108,7 @@ class Node:
                 registration=self.registration,
                 clock=self.clock,
                 ids=self.ids,
-                bindings=(credentials_binding(self.registration),),
+                bindings=(credentials_binding(self.registration), *data_bindings(self.config, self.store)),
                 on_startup=(self.start, freeze),
                 on_shutdown=(self.close,),
             )

@@ -7,6 +7,14 @@
 * the store's ``last_updated`` column is the Location's ``last_updated`` (used by stale checks and by
   the ``date_from`` / ``date_to`` filters).
 
+Two more things are kept for our *own* locations (``partner_id`` ``None``), by the CPO services only:
+
+* kind ``"location_evse"``: an index from an EVSE ``uid`` (unique within a CPO party) to the id of the
+  location holding it, keyed ``(country_code, party_id, evse_uid)``; the payload is the location id
+  as a JSON string;
+* the setting ``locations.unpublished``: the owner, id and ``publish_allowed_to`` of every location of
+  ours with ``publish: false``, so that a Sender page knows what to hide without decoding documents.
+
 Everything that reads or writes location documents (the services here, the push worker, the pull
 sync) goes through these functions.
 """
@@ -19,23 +27,32 @@ from datetime import datetime
 import msgspec
 
 from evroam.core.codec import decode, encode
-from evroam.model.locations import Location
+from evroam.model.locations import Location, PublishTokenType
 from evroam.store.port import ObjectKey, Operations, PutOutcome, StoredObject
 
 __all__ = [
+    "EVSE_INDEX_KIND",
     "LOCATION_KIND",
+    "UNPUBLISHED_SETTING",
+    "HiddenLocation",
     "LocationRecord",
     "decode_location",
     "encode_location",
+    "find_evse",
+    "index_evses",
     "iter_locations",
     "load_location",
     "load_location_record",
+    "load_unpublished",
     "location_key",
     "page_locations",
     "save_location",
+    "save_unpublished",
 ]
 
 LOCATION_KIND = "location"
+EVSE_INDEX_KIND = "location_evse"
+UNPUBLISHED_SETTING = "locations.unpublished"
 
 
 class LocationRecord(msgspec.Struct, frozen=True):
@@ -166,3 +183,59 @@ async def iter_locations(
         if len(page.items) < batch:
             return
         offset += len(page.items)
+
+
+# -- our own locations: the EVSE index and the unpublished list ---------------------------------------
+
+
+async def index_evses(ops: Operations, location: Location) -> None:
+    """Record that each EVSE of ``location`` (one of ours) lives in it."""
+    payload = encode(str(location.id))
+    for evse in location.evses or ():
+        await ops.put(
+            ObjectKey(EVSE_INDEX_KIND, location.country_code, location.party_id, evse.uid),
+            payload,
+            location.last_updated,
+            check_stale=False,
+        )
+
+
+async def find_evse(ops: Operations, country_code: str, party_id: str, evse_uid: str) -> str | None:
+    """The id of our location holding EVSE ``evse_uid`` of that party, or ``None``."""
+    found = await ops.get(ObjectKey(EVSE_INDEX_KIND, country_code, party_id, evse_uid))
+    return None if found is None else str(decode(found.payload, str))
+
+
+class HiddenLocation(msgspec.Struct, frozen=True):
+    """One of our locations with ``publish: false``."""
+
+    country_code: str
+    party_id: str
+    id: str
+    allowed: tuple[PublishTokenType, ...] = ()
+
+    @property
+    def folded(self) -> tuple[str, str, str]:
+        return (self.country_code.casefold(), self.party_id.casefold(), self.id.casefold())
+
+
+async def load_unpublished(ops: Operations) -> list[HiddenLocation]:
+    """Our locations with ``publish: false`` (see the module docstring)."""
+    raw = await ops.get_setting(UNPUBLISHED_SETTING)
+    return [] if not raw else list(decode(raw, list[HiddenLocation]))
+
+
+async def save_unpublished(ops: Operations, location: Location) -> None:
+    """Update the unpublished list for ``location`` (one of ours), when its visibility changed."""
+    hidden = await load_unpublished(ops)
+    entry = HiddenLocation(
+        str(location.country_code),
+        str(location.party_id),
+        str(location.id),
+        location.publish_allowed_to or (),
+    )
+    kept = [h for h in hidden if h.folded != entry.folded]
+    if not location.publish:
+        kept.append(entry)
+    if kept != hidden:
+        await ops.set_setting(UNPUBLISHED_SETTING, encode(kept).decode())

@@ -1,0 +1,181 @@
+"""Helpers shared by the data-sharing modules (locations, tariffs): ownership, ids, stale counters,
+PATCH application, and the cache of encoded wire objects the Sender lists splice together.
+
+Nothing here knows a module or an OCPI version: the callers pass the converters and names.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import msgspec
+
+from evroam.core.errors import Forbidden, ValidationFailed, Violation
+from evroam.registration.model import Partner
+from evroam.store.port import Operations, StoredObject
+
+__all__ = [
+    "WireCache",
+    "apply_patch",
+    "check_url_id",
+    "count_stale",
+    "patch_fields",
+    "require_last_updated",
+    "require_party",
+    "splice_list",
+    "stale_counts",
+]
+
+log = logging.getLogger(__name__)
+
+W = TypeVar("W", bound=msgspec.Struct)
+
+
+# -- who may write what ------------------------------------------------------------------------------
+
+
+def partner_owns(partner: Partner, country_code: str, party_id: str) -> bool:
+    """Whether ``country_code`` / ``party_id`` is one of the partner's parties (case-insensitive)."""
+    cc, pid = country_code.casefold(), party_id.casefold()
+    return any(r.country_code.casefold() == cc and r.party_id.casefold() == pid for r in partner.roles)
+
+
+def require_party(partner: Partner, country_code: str, party_id: str) -> None:
+    """Refuse (HTTP 403) a write or read under a party that is not the calling partner's."""
+    if not partner_owns(partner, country_code, party_id):
+        parties = ", ".join(f"{r.country_code}*{r.party_id}" for r in partner.roles) or "none"
+        raise Forbidden(
+            f"{country_code}*{party_id} is not a party of partner {partner.name} (its parties: {parties})"
+        )
+
+
+def check_url_id(field: str, in_url: str, in_body: str | None) -> None:
+    """2001 when the body names another object than the URL (ids compare case-insensitively)."""
+    if in_body is not None and in_url.casefold() != str(in_body).casefold():
+        raise ValidationFailed(
+            [Violation(f"$.{field}", f"is {in_body!r} but the URL names {in_url!r}")],
+            f"the body's {field} differs from the URL",
+        )
+
+
+def require_last_updated(patch: Any) -> None:
+    """2001 when a PATCH body has no ``last_updated`` (required in every version by evroam)."""
+    if getattr(patch, "last_updated", None) is None:
+        raise ValidationFailed([Violation("$.last_updated", "a PATCH must carry last_updated")])
+
+
+# -- stale updates -----------------------------------------------------------------------------------
+
+
+def _stale_setting(module: str, partner_id: str | None = None) -> str:
+    name = f"{module}.stale_updates"
+    return name if partner_id is None else f"{name}.{partner_id}"
+
+
+async def count_stale(ops: Operations, module: str, partner_id: str) -> None:
+    """Count one ignored stale update (in total and for the partner), in the caller's transaction."""
+    for name in (_stale_setting(module), _stale_setting(module, partner_id)):
+        current = await ops.get_setting(name)
+        await ops.set_setting(name, str(int(current or "0") + 1))
+
+
+async def stale_counts(ops: Operations, module: str, partner_ids: Iterable[str]) -> dict[str, int]:
+    """``{"total": n, <partner_id>: n, ...}``: the ignored stale updates counted so far."""
+    out = {"total": int(await ops.get_setting(_stale_setting(module)) or "0")}
+    for partner_id in partner_ids:
+        out[partner_id] = int(await ops.get_setting(_stale_setting(module, partner_id)) or "0")
+    return out
+
+
+# -- PATCH -------------------------------------------------------------------------------------------
+
+
+def patch_fields(patch: msgspec.Struct) -> dict[str, Any]:
+    """The fields a PATCH body sets (``None`` = left out: a PATCH cannot remove data)."""
+    return {name: value for name in patch.__struct_fields__ if (value := getattr(patch, name)) is not None}
+
+
+def apply_patch(
+    current: W,
+    patch: msgspec.Struct,
+    to_wire: Callable[[W], Any],
+    to_model: Callable[[Any], W],
+) -> W:
+    """``current`` (a canonical object) with a version's PATCH body applied.
+
+    The patch is applied to the version's wire form of ``current``; only the canonical fields that this
+    changes are then taken over, so canonical data the version cannot carry (e.g. 2.3.0-only fields
+    under a 2.2.1 PATCH) is kept untouched.
+    """
+    changes = patch_fields(patch)
+    if not changes:
+        return current
+    wire = to_wire(current)
+    known = {name: value for name, value in changes.items() if name in wire.__struct_fields__}
+    baseline = to_model(wire)
+    patched = to_model(msgspec.structs.replace(wire, **known))
+    changed = {
+        name: getattr(patched, name)
+        for name in patched.__struct_fields__
+        if getattr(patched, name) != getattr(baseline, name)
+    }
+    return msgspec.structs.replace(current, **changed) if changed else current
+
+
+# -- encoded wire objects ----------------------------------------------------------------------------
+
+
+class WireCache:
+    """Encoded wire JSON of stored objects, per OCPI version.
+
+    An entry is keyed by the object's kind and creation ``seq`` and remembers the document bytes it was
+    rendered from: it is used only while the stored document is byte-for-byte the same, so a change
+    made by any process (another worker on the same database) is never served stale. Clears itself
+    when it grows past ``max_entries``.
+    """
+
+    def __init__(self, max_entries: int = 200_000) -> None:
+        self._entries: dict[tuple[str, str, int], tuple[bytes, bytes]] = {}
+        self._max = max_entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def render(self, version: str, item: StoredObject, encode_wire: Callable[[bytes], bytes]) -> bytes:
+        """The wire bytes of ``item`` for ``version``; ``encode_wire(document)`` renders a miss."""
+        key = (version, item.kind, item.seq)
+        found = self._entries.get(key)
+        if found is not None and found[0] == item.payload:
+            return found[1]
+        data = encode_wire(item.payload)
+        if len(self._entries) >= self._max:
+            self._entries.clear()
+        self._entries[key] = (item.payload, data)
+        return data
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def splice_list(
+    cache: WireCache,
+    version: str,
+    items: Iterable[StoredObject],
+    encode_wire: Callable[[bytes], bytes],
+    *,
+    skip: type[Exception] | tuple[type[Exception], ...] = (),
+) -> msgspec.Raw:
+    """A JSON array of the items' wire bytes, ready to be the envelope's ``data``.
+
+    An item whose rendering raises one of ``skip`` (e.g. ``NotRepresentable`` in an older version)
+    is left out and logged.
+    """
+    parts: list[bytes] = []
+    for item in items:
+        try:
+            parts.append(cache.render(version, item, encode_wire))
+        except skip as exc:
+            log.warning("%s %s cannot be shown in OCPI %s: %s", item.kind, item.object_id, version, exc)
+    return msgspec.Raw(b"[" + b",".join(parts) + b"]")

@@ -1,0 +1,223 @@
+"""The locations module's HTTP bindings: the Sender interface (CPO) and the Receiver interface (eMSP).
+
+One handler per endpoint name of the version tables serves every OCPI version the node serves: it
+converts the version's wire objects with that version's converters (:mod:`.wire`) and calls the
+services, which work on canonical objects only.
+
+The Sender list does not re-encode locations per request: each location's wire JSON is kept per
+version in a :class:`~evroam.modules._shared.WireCache` (checked against the stored document bytes)
+and a page is spliced from those bytes.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from evroam.http.server import ModuleBinding, OcpiAnswer, OcpiCall, module_path
+from evroam.model.common import NotRepresentable
+from evroam.model.locations import EVSE, Connector, Location
+from evroam.ocpi.table import InterfaceRole
+from evroam.ocpi.transport.pagination import page_headers, parse_page_request
+from evroam.store.port import PutOutcome
+
+from .._shared import WireCache, apply_patch, require_last_updated, splice_list
+from .ports import LocationsReceiver, LocationsSender
+from .wire import location_wire
+
+__all__ = ["DEFAULT_MAX_LIMIT", "STALE_MESSAGE", "receiver_binding", "sender_binding", "write_answer"]
+
+DEFAULT_MAX_LIMIT = 500
+"""The largest page the Sender list returns (``X-Limit``)."""
+
+STALE_MESSAGE = "older than the stored object (last_updated): acknowledged and ignored"
+
+
+def write_answer(outcome: PutOutcome) -> OcpiAnswer:
+    """HTTP 201 for a created object, 200 for an update and for an ignored stale one."""
+    if outcome is PutOutcome.CREATED:
+        return OcpiAnswer(http_status=201)
+    if outcome is PutOutcome.STALE:
+        return OcpiAnswer(status_message=STALE_MESSAGE)
+    return OcpiAnswer()
+
+
+def sender_binding(
+    service: LocationsSender,
+    base_url: str,
+    *,
+    max_limit: int = DEFAULT_MAX_LIMIT,
+    cache: WireCache | None = None,
+) -> ModuleBinding:
+    """``locations`` SENDER: GET list (paginated), GET one location / EVSE / connector."""
+    wires = cache if cache is not None else WireCache()
+
+    async def list_locations(call: OcpiCall) -> OcpiAnswer:
+        wire = location_wire(call.spec.number)
+        request = parse_page_request(call.query, max_limit=max_limit)
+        page = await service.page(call.caller.partner, request)
+        data = splice_list(wires, wire.version, page.items, wire.encode_document, skip=NotRepresentable)
+        url = base_url + module_path(call.spec, call.module, call.interface)
+        return OcpiAnswer(data=data, headers=page_headers(url, request, page.total, max_limit=max_limit))
+
+    async def get_location(call: OcpiCall) -> OcpiAnswer:
+        wire = location_wire(call.spec.number)
+        stored = await service.location(call.caller.partner, call.path_params["location_id"])
+        return OcpiAnswer(data=msgspec.Raw(wires.render(wire.version, stored, wire.encode_document)))
+
+    async def get_evse(call: OcpiCall) -> OcpiAnswer:
+        p = call.path_params
+        evse = await service.evse(call.caller.partner, p["location_id"], p["evse_uid"])
+        return OcpiAnswer(data=location_wire(call.spec.number).evse_from_model(evse))
+
+    async def get_connector(call: OcpiCall) -> OcpiAnswer:
+        p = call.path_params
+        connector = await service.connector(
+            call.caller.partner, p["location_id"], p["evse_uid"], p["connector_id"]
+        )
+        return OcpiAnswer(data=location_wire(call.spec.number).connector_from_model(connector))
+
+    return ModuleBinding(
+        module="locations",
+        interface=InterfaceRole.SENDER,
+        handlers={
+            "list": list_locations,
+            "get_location": get_location,
+            "get_evse": get_evse,
+            "get_connector": get_connector,
+        },
+    )
+
+
+def receiver_binding(service: LocationsReceiver) -> ModuleBinding:
+    """``locations`` RECEIVER: GET / PUT / PATCH of location, EVSE and connector."""
+
+    async def get_location(call: OcpiCall) -> OcpiAnswer:
+        p = call.path_params
+        location = await service.get_location(
+            call.caller.partner, p["country_code"], p["party_id"], p["location_id"]
+        )
+        return OcpiAnswer(data=location_wire(call.spec.number).location_from_model(location))
+
+    async def get_evse(call: OcpiCall) -> OcpiAnswer:
+        p = call.path_params
+        evse = await service.get_evse(
+            call.caller.partner, p["country_code"], p["party_id"], p["location_id"], p["evse_uid"]
+        )
+        return OcpiAnswer(data=location_wire(call.spec.number).evse_from_model(evse))
+
+    async def get_connector(call: OcpiCall) -> OcpiAnswer:
+        p = call.path_params
+        connector = await service.get_connector(
+            call.caller.partner,
+            p["country_code"],
+            p["party_id"],
+            p["location_id"],
+            p["evse_uid"],
+            p["connector_id"],
+        )
+        return OcpiAnswer(data=location_wire(call.spec.number).connector_from_model(connector))
+
+    async def put_location(call: OcpiCall) -> OcpiAnswer:
+        p = call.path_params
+        wire = location_wire(call.spec.number)
+        location = wire.location_to_model(call.body, p["country_code"], p["party_id"])
+        outcome = await service.put_location(
+            call.caller.partner, p["country_code"], p["party_id"], p["location_id"], location
+        )
+        return write_answer(outcome)
+
+    async def put_evse(call: OcpiCall) -> OcpiAnswer:
+        p = call.path_params
+        evse = location_wire(call.spec.number).evse_to_model(call.body)
+        outcome = await service.put_evse(
+            call.caller.partner, p["country_code"], p["party_id"], p["location_id"], p["evse_uid"], evse
+        )
+        return write_answer(outcome)
+
+    async def put_connector(call: OcpiCall) -> OcpiAnswer:
+        p = call.path_params
+        connector = location_wire(call.spec.number).connector_to_model(call.body)
+        outcome = await service.put_connector(
+            call.caller.partner,
+            p["country_code"],
+            p["party_id"],
+            p["location_id"],
+            p["evse_uid"],
+            p["connector_id"],
+            connector,
+        )
+        return write_answer(outcome)
+
+    async def patch_location(call: OcpiCall) -> OcpiAnswer:
+        p = call.path_params
+        wire = location_wire(call.spec.number)
+        patch = call.body
+        require_last_updated(patch)
+        cc, pid = p["country_code"], p["party_id"]
+
+        def apply(current: Location) -> Location:
+            return apply_patch(
+                current, patch, wire.location_from_model, lambda w: wire.location_to_model(w, cc, pid)
+            )
+
+        outcome = await service.patch_location(
+            call.caller.partner, cc, pid, p["location_id"], patch.last_updated, apply
+        )
+        return write_answer(outcome)
+
+    async def patch_evse(call: OcpiCall) -> OcpiAnswer:
+        p = call.path_params
+        wire = location_wire(call.spec.number)
+        patch = call.body
+        require_last_updated(patch)
+
+        def apply(current: EVSE) -> EVSE:
+            return apply_patch(current, patch, wire.evse_from_model, wire.evse_to_model)
+
+        outcome = await service.patch_evse(
+            call.caller.partner,
+            p["country_code"],
+            p["party_id"],
+            p["location_id"],
+            p["evse_uid"],
+            patch.last_updated,
+            apply,
+        )
+        return write_answer(outcome)
+
+    async def patch_connector(call: OcpiCall) -> OcpiAnswer:
+        p = call.path_params
+        wire = location_wire(call.spec.number)
+        patch = call.body
+        require_last_updated(patch)
+
+        def apply(current: Connector) -> Connector:
+            return apply_patch(current, patch, wire.connector_from_model, wire.connector_to_model)
+
+        outcome = await service.patch_connector(
+            call.caller.partner,
+            p["country_code"],
+            p["party_id"],
+            p["location_id"],
+            p["evse_uid"],
+            p["connector_id"],
+            patch.last_updated,
+            apply,
+        )
+        return write_answer(outcome)
+
+    return ModuleBinding(
+        module="locations",
+        interface=InterfaceRole.RECEIVER,
+        handlers={
+            "get_location": get_location,
+            "get_evse": get_evse,
+            "get_connector": get_connector,
+            "put_location": put_location,
+            "put_evse": put_evse,
+            "put_connector": put_connector,
+            "patch_location": patch_location,
+            "patch_evse": patch_evse,
+            "patch_connector": patch_connector,
+        },
+    )

@@ -1,0 +1,562 @@
+"""The locations services: plain Python over the store, no HTTP.
+
+* :class:`LocationSender` (CPO) — pages and single objects of our own locations, hiding unpublished
+  ones from partners that ``publish_allowed_to`` does not name;
+* :class:`LocationReceiver` (eMSP) — what partners push, under their own parties only, with the
+  stale-update rule and the parents' ``last_updated`` bump;
+* :class:`LocationAdmin` (CPO) — import, status changes and listings of our own locations; every
+  change writes its outbox rows (:func:`evroam.push.outbox.enqueue_change`) in the same transaction.
+
+Every read-modify-write runs in one store transaction with ``for_update=True``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+import msgspec
+
+from evroam.core.clock import Clock
+from evroam.core.codec import encode
+from evroam.core.errors import Forbidden, NotFound, UnknownLocation, ValidationFailed, Violation
+from evroam.model.enums import Status
+from evroam.model.locations import EVSE, Connector, Location, PublishTokenType
+from evroam.ocpi.transport.pagination import PageRequest
+from evroam.push.outbox import ObjectChange, PartnerDirectory, enqueue_change
+from evroam.registration.model import Partner
+from evroam.store.port import Operations, PutOutcome, Store, StoredObject, Transaction
+
+from .._shared import check_url_id, count_stale, require_party, stale_counts
+from .ports import ImportReport, SenderPage
+from .repository import (
+    LOCATION_KIND,
+    LocationRecord,
+    decode_location,
+    find_evse,
+    index_evses,
+    iter_locations,
+    load_location_record,
+    load_unpublished,
+    location_key,
+    page_locations,
+    save_location,
+    save_unpublished,
+)
+
+__all__ = [
+    "MODULE",
+    "LocationAdmin",
+    "LocationReceiver",
+    "LocationSender",
+    "may_see",
+]
+
+MODULE = "locations"
+
+
+def _latest(a: datetime, b: datetime) -> datetime:
+    return a if a >= b else b
+
+
+def may_see(partner: Partner, allowed: Sequence[PublishTokenType]) -> bool:
+    """Whether ``partner`` is named by an unpublished location's ``publish_allowed_to``.
+
+    OCPI names *tokens* there (uid + type, visual_number + issuer, or group_id); a partner (the eMSP
+    that issued them) matches an entry whose ``issuer`` is the business name of one of its roles.
+    """
+    names = {role.name.casefold() for role in partner.roles}
+    return any(entry.issuer is not None and entry.issuer.casefold() in names for entry in allowed)
+
+
+# -- CPO: Sender --------------------------------------------------------------------------------------
+
+
+class LocationSender:
+    """:class:`~evroam.modules.locations.ports.LocationsSender` over the store.
+
+    ``parties`` are our own CPO parties ``(country_code, party_id)``: a Sender GET of one location names
+    only its id, which is looked up under each of them.
+    """
+
+    def __init__(self, store: Store, parties: Sequence[tuple[str, str]]) -> None:
+        self._store = store
+        self._parties = tuple(parties)
+
+    async def _hidden_from(self, partner: Partner) -> set[tuple[str, str, str]]:
+        hidden = await load_unpublished(self._store)
+        return {h.folded for h in hidden if not may_see(partner, h.allowed)}
+
+    async def page(self, partner: Partner, request: PageRequest) -> SenderPage:
+        hide = await self._hidden_from(partner)
+        if not hide:
+            items, total = await page_locations(
+                self._store,
+                partners=[None],
+                date_from=request.date_from,
+                date_to=request.date_to,
+                offset=request.offset,
+                limit=request.limit,
+            )
+            return SenderPage(items, total)
+        # some locations are hidden from this partner: filter the whole (date-filtered) listing
+        every, _ = await page_locations(
+            self._store, partners=[None], date_from=request.date_from, date_to=request.date_to
+        )
+        visible = [item for item in every if item.key.folded[1:] not in hide]
+        return SenderPage(visible[request.offset : request.end], len(visible))
+
+    async def _record(self, partner: Partner, location_id: str) -> tuple[StoredObject, Location]:
+        hide = await self._hidden_from(partner)
+        for cc, pid in self._parties:
+            found = await self._store.get(location_key(cc, pid, location_id))
+            if found is None or found.partner_id is not None:
+                continue
+            if found.key.folded[1:] in hide:
+                break
+            return found, decode_location(found.payload)
+        raise NotFound(f"no location {location_id!r}")
+
+    async def location(self, partner: Partner, location_id: str) -> StoredObject:
+        found, _ = await self._record(partner, location_id)
+        return found
+
+    async def evse(self, partner: Partner, location_id: str, evse_uid: str) -> EVSE:
+        _, location = await self._record(partner, location_id)
+        evse = location.evse(evse_uid)
+        if evse is None:
+            raise NotFound(f"no EVSE {evse_uid!r} in location {location_id!r}")
+        return evse
+
+    async def connector(
+        self, partner: Partner, location_id: str, evse_uid: str, connector_id: str
+    ) -> Connector:
+        evse = await self.evse(partner, location_id, evse_uid)
+        for connector in evse.connectors:
+            if connector.id == connector_id:
+                return connector
+        raise NotFound(f"no connector {connector_id!r} on EVSE {evse_uid!r} of location {location_id!r}")
+
+
+# -- eMSP: Receiver -----------------------------------------------------------------------------------
+
+
+def _replace(items: tuple[EVSE, ...], new: EVSE) -> tuple[tuple[EVSE, ...], bool]:
+    out = list(items)
+    for i, old in enumerate(out):
+        if old.uid == new.uid:
+            out[i] = new
+            return tuple(out), False
+    out.append(new)
+    return tuple(out), True
+
+
+def _replace_connector(items: tuple[Connector, ...], new: Connector) -> tuple[tuple[Connector, ...], bool]:
+    out = list(items)
+    for i, old in enumerate(out):
+        if old.id == new.id:
+            out[i] = new
+            return tuple(out), False
+    out.append(new)
+    return tuple(out), True
+
+
+def _find_connector(evse: EVSE, connector_id: str) -> Connector | None:
+    for connector in evse.connectors:
+        if connector.id == connector_id:
+            return connector
+    return None
+
+
+class LocationReceiver:
+    """:class:`~evroam.modules.locations.ports.LocationsReceiver` over the store.
+
+    Received locations are stored with ``partner_id`` = the sending partner's id. A partner writes and
+    reads only under its own parties (:class:`~evroam.core.errors.Forbidden` otherwise, nothing
+    changed); an object another partner (or we) stored under the same key is not its to change.
+    An update older than the stored object is answered as a success, not stored, and counted
+    (:meth:`stale_updates`).
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    # reading
+
+    async def _mine(
+        self,
+        ops: Operations,
+        partner: Partner,
+        country_code: str,
+        party_id: str,
+        location_id: str,
+        *,
+        for_update: bool = False,
+    ) -> LocationRecord | None:
+        record = await load_location_record(ops, country_code, party_id, location_id, for_update=for_update)
+        if record is not None and record.partner_id != partner.id:
+            raise Forbidden(
+                f"location {location_id!r} of {country_code}*{party_id} was not stored by this partner"
+            )
+        return record
+
+    async def get_location(
+        self, partner: Partner, country_code: str, party_id: str, location_id: str
+    ) -> Location:
+        require_party(partner, country_code, party_id)
+        record = await load_location_record(self._store, country_code, party_id, location_id)
+        if record is None or record.partner_id != partner.id:
+            raise NotFound(f"no location {location_id!r} of {country_code}*{party_id}")
+        return record.location
+
+    async def get_evse(
+        self, partner: Partner, country_code: str, party_id: str, location_id: str, evse_uid: str
+    ) -> EVSE:
+        location = await self.get_location(partner, country_code, party_id, location_id)
+        evse = location.evse(evse_uid)
+        if evse is None:
+            raise NotFound(f"no EVSE {evse_uid!r} in location {location_id!r}")
+        return evse
+
+    async def get_connector(
+        self,
+        partner: Partner,
+        country_code: str,
+        party_id: str,
+        location_id: str,
+        evse_uid: str,
+        connector_id: str,
+    ) -> Connector:
+        evse = await self.get_evse(partner, country_code, party_id, location_id, evse_uid)
+        connector = _find_connector(evse, connector_id)
+        if connector is None:
+            raise NotFound(f"no connector {connector_id!r} on EVSE {evse_uid!r}")
+        return connector
+
+    async def stale_updates(self, partner_ids: Sequence[str] = ()) -> dict[str, int]:
+        """Stale updates ignored so far: ``{"total": n, <partner_id>: n ...}``."""
+        return await stale_counts(self._store, MODULE, partner_ids)
+
+    # writing
+
+    async def _stale(self, tx: Transaction, partner: Partner) -> PutOutcome:
+        await count_stale(tx, MODULE, partner.id)
+        return PutOutcome.STALE
+
+    async def put_location(
+        self, partner: Partner, country_code: str, party_id: str, location_id: str, location: Location
+    ) -> PutOutcome:
+        require_party(partner, country_code, party_id)
+        check_url_id("country_code", country_code, location.country_code)
+        check_url_id("party_id", party_id, location.party_id)
+        check_url_id("id", location_id, location.id)
+        async with self._store.transaction() as tx:
+            record = await self._mine(tx, partner, country_code, party_id, location_id, for_update=True)
+            if record is not None and record.location.last_updated > location.last_updated:
+                return await self._stale(tx, partner)
+            return await save_location(tx, location, partner_id=partner.id, check_stale=False)
+
+    async def put_evse(
+        self, partner: Partner, country_code: str, party_id: str, location_id: str, evse_uid: str, evse: EVSE
+    ) -> PutOutcome:
+        require_party(partner, country_code, party_id)
+        check_url_id("uid", evse_uid, evse.uid)
+        async with self._store.transaction() as tx:
+            record = await self._mine(tx, partner, country_code, party_id, location_id, for_update=True)
+            if record is None:
+                raise UnknownLocation(
+                    f"no location {location_id!r} of {country_code}*{party_id}: PUT it first"
+                )
+            location = record.location
+            old = location.evse(evse_uid)
+            if old is not None and old.last_updated > evse.last_updated:
+                return await self._stale(tx, partner)
+            evses, created = _replace(location.evses or (), evse)
+            location = msgspec.structs.replace(
+                location, evses=evses, last_updated=_latest(location.last_updated, evse.last_updated)
+            )
+            await save_location(tx, location, partner_id=partner.id, check_stale=False)
+            return PutOutcome.CREATED if created else PutOutcome.UPDATED
+
+    async def put_connector(
+        self,
+        partner: Partner,
+        country_code: str,
+        party_id: str,
+        location_id: str,
+        evse_uid: str,
+        connector_id: str,
+        connector: Connector,
+    ) -> PutOutcome:
+        require_party(partner, country_code, party_id)
+        check_url_id("id", connector_id, connector.id)
+        async with self._store.transaction() as tx:
+            record = await self._mine(tx, partner, country_code, party_id, location_id, for_update=True)
+            evse = None if record is None else record.location.evse(evse_uid)
+            if record is None or evse is None:
+                raise UnknownLocation(
+                    f"no EVSE {evse_uid!r} in location {location_id!r} of {country_code}*{party_id}"
+                )
+            old = _find_connector(evse, connector_id)
+            if old is not None and old.last_updated > connector.last_updated:
+                return await self._stale(tx, partner)
+            connectors, created = _replace_connector(evse.connectors, connector)
+            evse = msgspec.structs.replace(
+                evse, connectors=connectors, last_updated=_latest(evse.last_updated, connector.last_updated)
+            )
+            location = record.location
+            evses, _ = _replace(location.evses or (), evse)
+            location = msgspec.structs.replace(
+                location, evses=evses, last_updated=_latest(location.last_updated, evse.last_updated)
+            )
+            await save_location(tx, location, partner_id=partner.id, check_stale=False)
+            return PutOutcome.CREATED if created else PutOutcome.UPDATED
+
+    async def patch_location(
+        self,
+        partner: Partner,
+        country_code: str,
+        party_id: str,
+        location_id: str,
+        last_updated: datetime,
+        apply: Callable[[Location], Location],
+    ) -> PutOutcome:
+        require_party(partner, country_code, party_id)
+        async with self._store.transaction() as tx:
+            record = await self._mine(tx, partner, country_code, party_id, location_id, for_update=True)
+            if record is None:
+                raise UnknownLocation(
+                    f"no location {location_id!r} of {country_code}*{party_id}: PUT it first"
+                )
+            if record.location.last_updated > last_updated:
+                return await self._stale(tx, partner)
+            location = apply(record.location)
+            check_url_id("country_code", country_code, location.country_code)
+            check_url_id("party_id", party_id, location.party_id)
+            check_url_id("id", location_id, location.id)
+            await save_location(tx, location, partner_id=partner.id, check_stale=False)
+            return PutOutcome.UPDATED
+
+    async def patch_evse(
+        self,
+        partner: Partner,
+        country_code: str,
+        party_id: str,
+        location_id: str,
+        evse_uid: str,
+        last_updated: datetime,
+        apply: Callable[[EVSE], EVSE],
+    ) -> PutOutcome:
+        require_party(partner, country_code, party_id)
+        async with self._store.transaction() as tx:
+            record = await self._mine(tx, partner, country_code, party_id, location_id, for_update=True)
+            old = None if record is None else record.location.evse(evse_uid)
+            if record is None or old is None:
+                raise UnknownLocation(
+                    f"no EVSE {evse_uid!r} in location {location_id!r} of {country_code}*{party_id}"
+                )
+            if old.last_updated > last_updated:
+                return await self._stale(tx, partner)
+            evse = apply(old)
+            check_url_id("uid", evse_uid, evse.uid)
+            location = record.location
+            evses, _ = _replace(location.evses or (), evse)
+            location = msgspec.structs.replace(
+                location, evses=evses, last_updated=_latest(location.last_updated, evse.last_updated)
+            )
+            await save_location(tx, location, partner_id=partner.id, check_stale=False)
+            return PutOutcome.UPDATED
+
+    async def patch_connector(
+        self,
+        partner: Partner,
+        country_code: str,
+        party_id: str,
+        location_id: str,
+        evse_uid: str,
+        connector_id: str,
+        last_updated: datetime,
+        apply: Callable[[Connector], Connector],
+    ) -> PutOutcome:
+        require_party(partner, country_code, party_id)
+        async with self._store.transaction() as tx:
+            record = await self._mine(tx, partner, country_code, party_id, location_id, for_update=True)
+            evse = None if record is None else record.location.evse(evse_uid)
+            old = None if evse is None else _find_connector(evse, connector_id)
+            if record is None or evse is None or old is None:
+                raise UnknownLocation(
+                    f"no connector {connector_id!r} on EVSE {evse_uid!r} in location {location_id!r}"
+                )
+            if old.last_updated > last_updated:
+                return await self._stale(tx, partner)
+            connector = apply(old)
+            check_url_id("id", connector_id, connector.id)
+            connectors, _ = _replace_connector(evse.connectors, connector)
+            evse = msgspec.structs.replace(
+                evse, connectors=connectors, last_updated=_latest(evse.last_updated, connector.last_updated)
+            )
+            location = record.location
+            evses, _ = _replace(location.evses or (), evse)
+            location = msgspec.structs.replace(
+                location, evses=evses, last_updated=_latest(location.last_updated, evse.last_updated)
+            )
+            await save_location(tx, location, partner_id=partner.id, check_stale=False)
+            return PutOutcome.UPDATED
+
+
+# -- CPO: management ----------------------------------------------------------------------------------
+
+
+class LocationAdmin:
+    """:class:`~evroam.modules.locations.ports.LocationsAdmin`: the CPO's own locations.
+
+    ``parties`` are our CPO parties ``(country_code, party_id)``; ``partners`` tells which partners
+    receive pushes (each change writes one outbox row per such partner, in the change's transaction).
+    """
+
+    def __init__(
+        self, store: Store, clock: Clock, partners: PartnerDirectory, parties: Sequence[tuple[str, str]]
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._partners = partners
+        self._parties = tuple(parties)
+
+    @property
+    def parties(self) -> tuple[tuple[str, str], ...]:
+        return self._parties
+
+    def _ours(self, country_code: str, party_id: str) -> bool:
+        key = (country_code.casefold(), party_id.casefold())
+        return any((cc.casefold(), pid.casefold()) == key for cc, pid in self._parties)
+
+    async def import_locations(self, locations: Sequence[Location]) -> ImportReport:
+        """Create or replace each location (all in one transaction); nothing is written when any one
+        is refused. Locations must be valid (see :mod:`.validation`) and belong to our parties; an EVSE
+        uid may not be used by another of our locations.
+        """
+        report = ImportReport()
+        violations: list[Violation] = []
+        for i, location in enumerate(locations):
+            if not self._ours(location.country_code, location.party_id):
+                violations.append(
+                    Violation(
+                        f"$[{i}].country_code",
+                        f"{location.country_code}*{location.party_id} is not a CPO party of this node",
+                    )
+                )
+        if violations:
+            raise ValidationFailed(violations, "locations refused, nothing imported")
+        async with self._store.transaction() as tx:
+            for i, location in enumerate(locations):
+                for j, evse in enumerate(location.evses or ()):
+                    holder = await find_evse(tx, location.country_code, location.party_id, evse.uid)
+                    if holder is not None and holder.casefold() != str(location.id).casefold():
+                        violations.append(
+                            Violation(
+                                f"$[{i}].evses[{j}].uid", f"EVSE {evse.uid} belongs to location {holder}"
+                            )
+                        )
+            if violations:
+                raise ValidationFailed(violations, "locations refused, nothing imported")
+            rows = 0
+            for location in locations:
+                record = await load_location_record(
+                    tx, location.country_code, location.party_id, location.id, for_update=True
+                )
+                if record is not None and record.partner_id is not None:
+                    raise ValidationFailed(
+                        f"location {location.id} of {location.country_code}*{location.party_id} "
+                        "is a partner's, not ours"
+                    )
+                if record is not None and record.location == location:
+                    report.unchanged.append(str(location.id))
+                    continue
+                if record is not None and record.location.last_updated > location.last_updated:
+                    report.stale.append(str(location.id))
+                    continue
+                await save_location(tx, location, check_stale=False)
+                await index_evses(tx, location)
+                await save_unpublished(tx, location)
+                (report.updated if record is not None else report.created).append(str(location.id))
+                rows += await enqueue_change(
+                    tx,
+                    self._partners,
+                    ObjectChange(
+                        module=MODULE,
+                        country_code=str(location.country_code),
+                        party_id=str(location.party_id),
+                        object_id=str(location.id),
+                        method="PUT",
+                    ),
+                    self._clock.now(),
+                )
+        return msgspec.structs.replace(report, outbox_rows=rows)
+
+    async def _evse_home(
+        self, tx: Operations, evse_uid: str, party: tuple[str, str] | None
+    ) -> tuple[str, str, str]:
+        candidates = [party] if party is not None else list(self._parties)
+        found = []
+        for cc, pid in candidates:
+            location_id = await find_evse(tx, cc, pid, evse_uid)
+            if location_id is not None:
+                found.append((cc, pid, location_id))
+        if not found:
+            raise NotFound(f"no EVSE {evse_uid!r} in our locations (see `evroam locations list`)")
+        if len(found) > 1:
+            raise ValidationFailed(f"EVSE {evse_uid!r} exists under several parties: name one with --party")
+        return found[0]
+
+    async def set_status(
+        self, evse_uid: str, status: Status, *, party: tuple[str, str] | None = None
+    ) -> Location:
+        """PATCH one EVSE's status: the EVSE and its location get ``last_updated`` = now, and the
+        partners receive a PATCH ``{"status", "last_updated"}`` of the EVSE. Setting the status it
+        already has changes nothing.
+        """
+        async with self._store.transaction() as tx:
+            cc, pid, location_id = await self._evse_home(tx, evse_uid, party)
+            record = await load_location_record(tx, cc, pid, location_id, for_update=True)
+            evse = None if record is None else record.location.evse(evse_uid)
+            if record is None or evse is None:
+                raise NotFound(f"no EVSE {evse_uid!r} in our locations")
+            location = record.location
+            if evse.status == status:
+                return location
+            now = self._clock.now()
+            evse = msgspec.structs.replace(evse, status=status, last_updated=_latest(evse.last_updated, now))
+            evses, _ = _replace(location.evses or (), evse)
+            location = msgspec.structs.replace(
+                location, evses=evses, last_updated=_latest(location.last_updated, evse.last_updated)
+            )
+            await save_location(tx, location, check_stale=False)
+            await enqueue_change(
+                tx,
+                self._partners,
+                ObjectChange(
+                    module=MODULE,
+                    country_code=str(location.country_code),
+                    party_id=str(location.party_id),
+                    object_id=str(location.id),
+                    evse_uid=str(evse.uid),
+                    method="PATCH",
+                    patch=encode({"status": status, "last_updated": evse.last_updated}),
+                ),
+                now,
+            )
+            return location
+
+    async def list_locations(self) -> list[Location]:
+        """Our own locations, in creation order."""
+        return [location async for location in iter_locations(self._store, partners=[None])]
+
+    async def get_location(self, location_id: str) -> Location:
+        for cc, pid in self._parties:
+            record = await load_location_record(self._store, cc, pid, location_id)
+            if record is not None and record.partner_id is None:
+                return record.location
+        raise NotFound(f"no location {location_id!r} of ours (see `evroam locations list`)")
+
+    async def count(self) -> int:
+        return await self._store.count(LOCATION_KIND, partners=[None])
