@@ -235,3 +235,63 @@ class FakeReceiver:
 
     def requests(self) -> list[tuple[str, str]]:
         return [(s.method, s.path) for s in self.seen]
+
+
+# -- a fake sending partner (CPO), paginated -------------------------------------------------------
+
+
+@dataclass
+class FakeSender:
+    """A CPO's Sender interface behind ``httpx.MockTransport``: serves ``objects`` (wire JSON dicts, in
+    creation order) page by page, at most ``cap`` per page, with ``Link`` / ``X-Total-Count`` /
+    ``X-Limit``, filtering on ``date_from`` / ``date_to`` like OCPI 2.2+ (inclusive / exclusive)."""
+
+    base: str
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    cap: int = 100
+    fail_at_offset: int | None = None
+    queries: list[dict[str, str]] = field(default_factory=list)
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self._handle)
+
+    def _handle(self, request: httpx.Request) -> httpx.Response:
+        assert request.method == "GET" and str(request.url).startswith(self.base)
+        query = dict(request.url.params)
+        self.queries.append(query)
+        offset = int(query.get("offset", "0"))
+        limit = min(int(query.get("limit", str(self.cap))), self.cap)
+        if self.fail_at_offset is not None and offset >= self.fail_at_offset:
+            return httpx.Response(500, json={"status_code": 3000, "timestamp": T0})
+        matching = [
+            o
+            for o in self.objects
+            if ("date_from" not in query or o["last_updated"] >= query["date_from"])
+            and ("date_to" not in query or o["last_updated"] < query["date_to"])
+        ]
+        page = matching[offset : offset + limit]
+        headers = {"X-Total-Count": str(len(matching)), "X-Limit": str(self.cap)}
+        if offset + limit < len(matching):
+            rest = "".join(f"&{k}={v}" for k, v in query.items() if k in ("date_from", "date_to"))
+            headers["Link"] = f'<{self.base}?offset={offset + limit}&limit={limit}{rest}>; rel="next"'
+        return httpx.Response(200, json={"data": page, "status_code": 1000, "timestamp": T0}, headers=headers)
+
+
+def cpo_partner(clock: Clock, *, version: str = "2.2.1", partner_id: str = "p-cpo") -> Partner:
+    """A registered CPO partner whose locations and tariffs Sender endpoints we can pull."""
+    return Partner(
+        id=partner_id,
+        name=partner_id.removeprefix("p-"),
+        status=PartnerStatus.REGISTERED,
+        initiated_by="them",
+        created=clock.now(),
+        updated=clock.now(),
+        version=version,
+        token="token-for-cpo",
+        token_encoding="raw" if version == "2.1.1" else "base64",
+        roles=(PartyRole(role="CPO", country_code="BE", party_id="CPO", name="CPO nv"),),
+        endpoints=tuple(
+            PartnerEndpoint(module=module, url=f"https://cpo.test/ocpi/{version}/{module}", role="SENDER")
+            for module in ("locations", "tariffs")
+        ),
+    )
