@@ -21,6 +21,8 @@ __all__ = [
     "apply_patch",
     "check_url_id",
     "count_stale",
+    "decode_each",
+    "duplicates",
     "patch_fields",
     "require_last_updated",
     "require_party",
@@ -179,3 +181,46 @@ def splice_list(
         except skip as exc:
             log.warning("%s %s cannot be shown in OCPI %s: %s", item.kind, item.object_id, version, exc)
     return msgspec.Raw(b"[" + b",".join(parts) + b"]")
+
+
+# -- imports -----------------------------------------------------------------------------------------
+
+
+def decode_each(data: bytes, item_type: Any, what: str) -> tuple[list[Any | None], list[Violation]]:
+    """Decode a JSON array item by item, so that the violations of *every* item are reported.
+
+    Returns the decoded items (``None`` where an item is invalid) and the violations, whose paths
+    start with the item's index (``$[3].evses[0].uid``).
+    """
+    from evroam.core.codec import decode
+    from evroam.core.errors import InvalidJson
+
+    try:
+        raw_items: list[msgspec.Raw] = decode(data, list[msgspec.Raw])
+    except ValidationFailed:
+        raise ValidationFailed([Violation("$", f"expected a JSON array of {what} objects")]) from None
+    except InvalidJson as exc:
+        raise ValidationFailed([Violation("$", f"not valid JSON: {exc.message}")]) from None
+    items: list[Any | None] = []
+    violations: list[Violation] = []
+    for i, raw in enumerate(raw_items):
+        try:
+            items.append(decode(bytes(raw), item_type))
+        except ValidationFailed as exc:
+            items.append(None)
+            violations.extend(
+                Violation(f"$[{i}]" + v.path.removeprefix("$"), v.message) for v in exc.violations
+            )
+    return items, violations
+
+
+def duplicates(values: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The ``(path, key)`` pairs whose case-folded key was already seen earlier in ``values``."""
+    seen: set[str] = set()
+    out = []
+    for path, key in values:
+        folded = key.casefold()
+        if folded in seen:
+            out.append((path, key))
+        seen.add(folded)
+    return out

@@ -72,6 +72,12 @@ def _register_commands() -> None:
     cli.add_command(serve)
     cli.add_command(partners)
 
+    from evroam.modules.locations.cli import locations
+    from evroam.modules.tariffs.cli import register as register_tariffs
+
+    cli.add_command(locations)
+    register_tariffs(cli)  # joins a `tariffs` group already registered (the engine's `price`), if any
+
 
 _register_commands()
 

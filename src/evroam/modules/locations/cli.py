@@ -1,0 +1,234 @@
+"""``evroam locations ...``: the CPO's own locations from the command line.
+
+    evroam locations import FILE.json [--ocpi-version V] [--party CC:PID] [--json]
+    evroam locations set-status EVSE_UID STATUS [--party CC:PID] [--json]
+    evroam locations list [--json]
+    evroam locations show LOCATION_ID [--ocpi-version V] [--json]
+    evroam locations stats [--json]
+
+``import`` reads a JSON array of OCPI Location objects of one version (default: the highest version
+the node serves), validates all of them and imports all or nothing; every created or changed location
+is queued for push to the partners that receive locations. ``set-status`` is a PATCH of one EVSE.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from evroam.core.codec import encode
+from evroam.core.errors import ValidationFailed
+from evroam.model.enums import Status
+from evroam.model.locations import Location
+from evroam.node.wiring import Node, cpo_parties
+from evroam.push.outbox import RegisteredPartners
+from evroam.registration.service import version_key
+
+from .repository import LOCATION_KIND
+from .service import MODULE, LocationAdmin, LocationReceiver
+from .validation import parse_locations
+from .wire import location_wire
+
+__all__ = ["admin_for", "locations", "newest_version", "parse_party", "run_admin"]
+
+T = TypeVar("T")
+
+
+def newest_version(node: Node) -> str:
+    return sorted(node.config.versions, key=version_key)[-1]
+
+
+def parse_party(value: str | None) -> tuple[str, str] | None:
+    """``CC:PID`` (``--party``) as a pair."""
+    if value is None:
+        return None
+    parts = value.replace("*", ":").split(":")
+    if len(parts) != 2 or not all(parts):
+        raise click.BadParameter(f"{value!r} is not COUNTRY:PARTY, e.g. NL:ABC", param_hint="--party")
+    return parts[0].upper(), parts[1].upper()
+
+
+def admin_for(node: Node) -> LocationAdmin:
+    return LocationAdmin(node.store, node.clock, RegisteredPartners(), cpo_parties(node.config))
+
+
+def run_admin(action: Callable[[Node], Awaitable[T]]) -> T:
+    """Run ``action`` on the node of the current settings; a refusal lists every violation."""
+    from evroam.node.commands import _run
+
+    async def guarded(node: Node) -> T:
+        try:
+            return await action(node)
+        except ValidationFailed as exc:
+            lines = [exc.message]
+            lines.extend(f"  {v.path}: {v.message}" for v in exc.violations if v.message != exc.message)
+            raise click.ClickException("\n".join(lines)) from None
+
+    return _run(guarded)
+
+
+def _emit(data: Any, as_json: bool, text: str) -> None:
+    from evroam.node.cli import emit
+
+    emit(data, as_json, text)
+
+
+def _summary(location: Location) -> dict[str, Any]:
+    statuses: dict[str, int] = {}
+    for evse in location.evses or ():
+        statuses[evse.status.value] = statuses.get(evse.status.value, 0) + 1
+    return {
+        "country_code": str(location.country_code),
+        "party_id": str(location.party_id),
+        "id": str(location.id),
+        "name": location.name,
+        "city": location.city,
+        "publish": location.publish,
+        "evses": len(location.evses or ()),
+        "statuses": statuses,
+        "last_updated": location.last_updated.to_json(),
+    }
+
+
+def _line(location: Location) -> str:
+    s = _summary(location)
+    statuses = ", ".join(f"{n} {name}" for name, n in sorted(s["statuses"].items())) or "no EVSE"
+    hidden = "" if location.publish else "\tunpublished"
+    return (
+        f"{s['country_code']}*{s['party_id']}\t{s['id']}\t{s['name'] or '-'}\t{s['city']}\t{statuses}{hidden}"
+    )
+
+
+@click.group()
+def locations() -> None:
+    """The node's own locations (CPO): import, change EVSE status, list, show."""
+
+
+@locations.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--ocpi-version", default=None, help="OCPI version of the objects [default: the node's highest]."
+)
+@click.option(
+    "--party", default=None, metavar="CC:PID", help="Owner of OCPI 2.1.1 locations (they carry none)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def import_locations(file: Path, ocpi_version: str | None, party: str | None, as_json: bool) -> None:
+    """Import FILE, a JSON array of OCPI Location objects: all of them, or none if any is invalid."""
+    owner = parse_party(party)
+    data = file.read_bytes()
+
+    async def action(node: Node) -> Any:
+        version = ocpi_version or newest_version(node)
+        if version not in node.config.versions:
+            raise click.ClickException(
+                f"this node does not serve OCPI {version} ({', '.join(node.config.versions)})"
+            )
+        parties = cpo_parties(node.config)
+        if owner is None and len(parties) == 1:
+            found = parse_locations(data, version, owner=parties[0])
+        else:
+            found = parse_locations(data, version, owner=owner)
+        return await admin_for(node).import_locations(found)
+
+    report = run_admin(action)
+    out = {
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "stale": report.stale,
+        "outbox_rows": report.outbox_rows,
+    }
+    text = (
+        f"{len(report.created)} created, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
+        f"{len(report.stale)} older than stored (kept); {report.outbox_rows} push(es) queued"
+    )
+    _emit(out, as_json, text)
+
+
+@locations.command("set-status")
+@click.argument("evse_uid")
+@click.argument("status", type=click.Choice([s.value for s in Status], case_sensitive=False))
+@click.option(
+    "--party", default=None, metavar="CC:PID", help="Owner of the EVSE when several parties have it."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def set_status(evse_uid: str, status: str, party: str | None, as_json: bool) -> None:
+    """Set the status of EVSE EVSE_UID (a PATCH pushed to partners)."""
+    owner = parse_party(party)
+    location = run_admin(
+        lambda node: admin_for(node).set_status(evse_uid, Status(status.upper()), party=owner)
+    )
+    evse = location.evse(evse_uid)
+    assert evse is not None
+    data = {
+        "location": str(location.id),
+        "evse_uid": str(evse.uid),
+        "status": evse.status.value,
+        "last_updated": evse.last_updated.to_json(),
+    }
+    _emit(data, as_json, f"EVSE {evse.uid} of location {location.id}: {evse.status.value}")
+
+
+@locations.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def list_locations(as_json: bool) -> None:
+    """List the node's own locations."""
+    found = run_admin(lambda node: admin_for(node).list_locations())
+    text = (
+        "\n".join(_line(loc) for loc in found)
+        if found
+        else "no locations yet (see `evroam locations import`)"
+    )
+    _emit([_summary(loc) for loc in found], as_json, text)
+
+
+@locations.command("show")
+@click.argument("location_id")
+@click.option(
+    "--ocpi-version", default=None, help="Show it as this OCPI version [default: the node's highest]."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the OCPI object as JSON.")
+def show(location_id: str, ocpi_version: str | None, as_json: bool) -> None:
+    """Show one of the node's own locations as partners see it."""
+
+    async def action(node: Node) -> tuple[Location, Any]:
+        location = await admin_for(node).get_location(location_id)
+        wire = location_wire(ocpi_version or newest_version(node))
+        return location, json.loads(encode(wire.location_from_model(location)))
+
+    location, wire_json = run_admin(action)
+    lines = [_line(location)]
+    for evse in location.evses or ():
+        connectors = ", ".join(f"{c.id}: {c.standard} {c.power_type}" for c in evse.connectors)
+        lines.append(f"  EVSE {evse.uid}\t{evse.status.value}\t{evse.evse_id or '-'}\t{connectors}")
+    _emit(wire_json, as_json, "\n".join(lines))
+
+
+@locations.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def stats(as_json: bool) -> None:
+    """Counts: our locations, those received from each partner, stale updates ignored."""
+
+    async def action(node: Node) -> dict[str, Any]:
+        partners = await node.registration.partners()
+        stale = await LocationReceiver(node.store).stale_updates([p.id for p in partners])
+        received = {p.name: await node.store.count(LOCATION_KIND, partners=[p.id]) for p in partners}
+        return {
+            "own": await node.store.count(LOCATION_KIND, partners=[None]),
+            "received": received,
+            "stale_updates_ignored": {
+                "total": stale["total"],
+                **{p.name: stale[p.id] for p in partners},
+            },
+        }
+
+    data = run_admin(action)
+    text = [f"own locations: {data['own']}"]
+    text.extend(f"received from {name}: {n}" for name, n in data["received"].items())
+    text.append(f"stale {MODULE} updates ignored: {data['stale_updates_ignored']['total']}")
+    _emit(data, as_json, "\n".join(text))

@@ -1,0 +1,64 @@
+"""Validation of Location objects a CPO imports: every violation of every object, reported at once.
+
+Beyond what each version's wire model checks (types, lengths, required fields, enums), the import
+refuses: two locations with the same owner and id; an EVSE uid used twice within one party's
+locations; a connector id used twice in one EVSE; ``publish_allowed_to`` on a published location.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from evroam.core.errors import ValidationFailed, Violation
+from evroam.model.locations import Location
+
+from .._shared import decode_each, duplicates
+from .wire import location_wire
+
+__all__ = ["check_locations", "parse_locations"]
+
+
+def check_locations(locations: Sequence[tuple[int, Location]]) -> list[Violation]:
+    """The rules across objects, for ``(index in the file, location)`` pairs."""
+    out: list[Violation] = []
+    ids = [(f"$[{i}].id", f"{loc.country_code}*{loc.party_id}*{loc.id}") for i, loc in locations]
+    out.extend(Violation(path, f"location {key} is given twice") for path, key in duplicates(ids))
+    uids = [
+        (f"$[{i}].evses[{j}].uid", f"{loc.country_code}*{loc.party_id}*{evse.uid}")
+        for i, loc in locations
+        for j, evse in enumerate(loc.evses or ())
+    ]
+    out.extend(Violation(path, f"EVSE uid {key} is used twice") for path, key in duplicates(uids))
+    for i, loc in locations:
+        for j, evse in enumerate(loc.evses or ()):
+            connectors = [
+                (f"$[{i}].evses[{j}].connectors[{k}].id", str(c.id)) for k, c in enumerate(evse.connectors)
+            ]
+            out.extend(
+                Violation(path, f"connector id {key} is used twice in EVSE {evse.uid}")
+                for path, key in duplicates(connectors)
+            )
+        if loc.publish and loc.publish_allowed_to:
+            out.append(Violation(f"$[{i}].publish_allowed_to", "may only be given when publish is false"))
+    return out
+
+
+def parse_locations(data: bytes, version: str, *, owner: tuple[str, str] | None = None) -> list[Location]:
+    """The canonical locations of a JSON array of OCPI ``version`` Location objects.
+
+    OCPI 2.1.1 Locations carry no owner: ``owner`` (``country_code``, ``party_id``) is then required;
+    with 2.2+ it is ignored. Raises one :class:`~evroam.core.errors.ValidationFailed` listing every
+    violation (paths like ``$[3].evses[0].uid``) when any object is invalid.
+    """
+    wire = location_wire(version)
+    if not wire.owned and owner is None:
+        raise ValidationFailed([Violation("$", f"OCPI {version} Locations carry no owner: name the party")])
+    items, violations = decode_each(data, wire.location, "Location")
+    cc, pid = owner or ("", "")
+    locations = [
+        (i, wire.location_to_model(item, cc, pid)) for i, item in enumerate(items) if item is not None
+    ]
+    violations.extend(check_locations(locations))
+    if violations:
+        raise ValidationFailed(violations, f"{len(violations)} problem(s) found, nothing imported")
+    return [loc for _, loc in locations]

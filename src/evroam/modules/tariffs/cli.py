@@ -1,0 +1,166 @@
+"""``evroam tariffs import|list|show|stats``: the CPO's own tariffs from the command line.
+
+    evroam tariffs import FILE.json [--ocpi-version V] [--party CC:PID] [--json]
+    evroam tariffs list [--json]
+    evroam tariffs show TARIFF_ID [--ocpi-version V] [--json]
+    evroam tariffs stats [--json]
+
+The ``tariffs`` group may also hold the tariff engine's commands (``evroam tariffs price``):
+:func:`register` adds these commands to a ``tariffs`` group already registered on the main command.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from evroam.core.codec import encode
+from evroam.model.tariffs import Tariff
+from evroam.node.wiring import Node, cpo_parties
+from evroam.push.outbox import RegisteredPartners
+
+from ..locations.cli import newest_version, parse_party, run_admin
+from .repository import TARIFF_KIND
+from .service import TariffAdmin, TariffReceiver
+from .validation import parse_tariffs
+from .wire import tariff_wire
+
+__all__ = ["admin_for", "register", "tariffs"]
+
+
+def admin_for(node: Node) -> TariffAdmin:
+    return TariffAdmin(node.store, node.clock, RegisteredPartners(), cpo_parties(node.config))
+
+
+def _emit(data: Any, as_json: bool, text: str) -> None:
+    from evroam.node.cli import emit
+
+    emit(data, as_json, text)
+
+
+def _summary(tariff: Tariff) -> dict[str, Any]:
+    return {
+        "country_code": str(tariff.country_code),
+        "party_id": str(tariff.party_id),
+        "id": str(tariff.id),
+        "currency": tariff.currency,
+        "type": None if tariff.type is None else str(tariff.type),
+        "elements": len(tariff.elements),
+        "last_updated": tariff.last_updated.to_json(),
+    }
+
+
+def _line(tariff: Tariff) -> str:
+    s = _summary(tariff)
+    return (
+        f"{s['country_code']}*{s['party_id']}\t{s['id']}\t{s['currency']}\t{s['type'] or '-'}\t"
+        f"{s['elements']} element(s)"
+    )
+
+
+@click.group()
+def tariffs() -> None:
+    """The node's own tariffs (CPO): import, list, show."""
+
+
+@tariffs.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--ocpi-version", default=None, help="OCPI version of the objects [default: the node's highest]."
+)
+@click.option(
+    "--party", default=None, metavar="CC:PID", help="Owner of OCPI 2.1.1 tariffs (they carry none)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def import_tariffs(file: Path, ocpi_version: str | None, party: str | None, as_json: bool) -> None:
+    """Import FILE, a JSON array of OCPI Tariff objects: all of them, or none if any is invalid."""
+    owner = parse_party(party)
+    data = file.read_bytes()
+
+    async def action(node: Node) -> Any:
+        version = ocpi_version or newest_version(node)
+        if version not in node.config.versions:
+            raise click.ClickException(
+                f"this node does not serve OCPI {version} ({', '.join(node.config.versions)})"
+            )
+        parties = cpo_parties(node.config)
+        if owner is None and len(parties) == 1:
+            found = parse_tariffs(data, version, owner=parties[0])
+        else:
+            found = parse_tariffs(data, version, owner=owner)
+        return await admin_for(node).import_tariffs(found)
+
+    report = run_admin(action)
+    out = {
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "stale": report.stale,
+        "outbox_rows": report.outbox_rows,
+    }
+    text = (
+        f"{len(report.created)} created, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
+        f"{len(report.stale)} older than stored (kept); {report.outbox_rows} push(es) queued"
+    )
+    _emit(out, as_json, text)
+
+
+@tariffs.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def list_tariffs(as_json: bool) -> None:
+    """List the node's own tariffs."""
+    found = run_admin(lambda node: admin_for(node).list_tariffs())
+    text = "\n".join(_line(t) for t in found) if found else "no tariffs yet (see `evroam tariffs import`)"
+    _emit([_summary(t) for t in found], as_json, text)
+
+
+@tariffs.command("show")
+@click.argument("tariff_id")
+@click.option(
+    "--ocpi-version", default=None, help="Show it as this OCPI version [default: the node's highest]."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the OCPI object as JSON.")
+def show(tariff_id: str, ocpi_version: str | None, as_json: bool) -> None:
+    """Show one of the node's own tariffs as partners see it."""
+
+    async def action(node: Node) -> tuple[Tariff, Any]:
+        tariff = await admin_for(node).get_tariff(tariff_id)
+        wire = tariff_wire(ocpi_version or newest_version(node))
+        return tariff, json.loads(encode(wire.tariff_from_model(tariff)))
+
+    tariff, wire_json = run_admin(action)
+    _emit(wire_json, as_json, _line(tariff) + "\n" + json.dumps(wire_json, indent=2))
+
+
+@tariffs.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def stats(as_json: bool) -> None:
+    """Counts: our tariffs, those received from each partner, stale updates ignored."""
+
+    async def action(node: Node) -> dict[str, Any]:
+        partners = await node.registration.partners()
+        stale = await TariffReceiver(node.store).stale_updates([p.id for p in partners])
+        return {
+            "own": await node.store.count(TARIFF_KIND, partners=[None]),
+            "received": {p.name: await node.store.count(TARIFF_KIND, partners=[p.id]) for p in partners},
+            "stale_updates_ignored": {"total": stale["total"], **{p.name: stale[p.id] for p in partners}},
+        }
+
+    data = run_admin(action)
+    text = [f"own tariffs: {data['own']}"]
+    text.extend(f"received from {name}: {n}" for name, n in data["received"].items())
+    text.append(f"stale tariff updates ignored: {data['stale_updates_ignored']['total']}")
+    _emit(data, as_json, "\n".join(text))
+
+
+def register(main: click.Group) -> None:
+    """Add these commands to ``main``'s ``tariffs`` group (created when there is none yet)."""
+    existing = main.commands.get("tariffs")
+    if isinstance(existing, click.Group) and existing is not tariffs:
+        for name, command in tariffs.commands.items():
+            existing.add_command(command, name)
+        return
+    main.add_command(tariffs)
