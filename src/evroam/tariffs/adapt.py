@@ -46,6 +46,7 @@ from evroam.tariffs.model import (
 __all__ = [
     "AdaptError",
     "detect_version",
+    "guess_version",
     "session_from_json",
     "session_from_wire",
     "tariff_from_json",
@@ -66,8 +67,9 @@ class AdaptError(ValueError):
 # plain JSON
 
 
-def detect_version(data: Mapping[str, Any]) -> str:
-    """The OCPI version an object (Tariff, Session or CDR, as JSON) is written in, from its shape."""
+def guess_version(data: Mapping[str, Any]) -> str | None:
+    """The OCPI version an object (Tariff, Session or CDR, as JSON) is written in, when its shape says
+    it; ``None`` when it could be 2.2.1 as well as 2.3.0."""
     if "tax_included" in data:
         return "2.3.0"
     for key in ("total_cost", "min_price", "max_price", "total_energy_cost", "total_time_cost"):
@@ -77,6 +79,8 @@ def detect_version(data: Mapping[str, Any]) -> str:
                 return "2.3.0"
             if "excl_vat" in value:
                 return "2.2.1"
+    if isinstance(data.get("total_cost"), (int, float, Decimal)):
+        return "2.1.1"  # 2.2+ total_cost is a Price object
     tariffs = data.get("tariffs")
     if isinstance(tariffs, list) and any(isinstance(t, Mapping) and "tax_included" in t for t in tariffs):
         return "2.3.0"
@@ -84,7 +88,12 @@ def detect_version(data: Mapping[str, Any]) -> str:
         return "2.1.1"
     if "elements" in data and "country_code" not in data:
         return "2.1.1"
-    return "2.2.1"
+    return None
+
+
+def detect_version(data: Mapping[str, Any]) -> str:
+    """:func:`guess_version`, with 2.2.1 when the shape does not tell."""
+    return guess_version(data) or "2.2.1"
 
 
 def tariff_from_json(data: Mapping[str, Any], version: str | None = None) -> Tariff:
@@ -161,10 +170,37 @@ def session_from_json(
         raw = raw_periods[i]
         following = starts[order[pos + 1]] if pos + 1 < len(order) else end
         periods.extend(_periods(raw, starts[i], following, f"$.charging_periods[{i}]"))
+    kwh = _num(data.get("kwh", data.get("total_energy")), "$.kwh") or Decimal(0)
     if not raw_periods:
-        kwh = _num(data.get("kwh"), "$.kwh") or Decimal(0)
         periods.append(Period(start=start, state=State.CHARGING, energy=kwh))
+    elif kwh > 0 and not any(_has_energy(raw) for raw in raw_periods):
+        periods = _spread(periods, kwh, end)
     return Session(start=start, end=end, periods=tuple(periods), reservation_expired=reservation_expired)
+
+
+def _has_energy(raw: Mapping[str, Any]) -> bool:
+    return any(d.get("type") in ("ENERGY", "ENERGY_IMPORT") for d in raw.get("dimensions") or ())
+
+
+def _spread(periods: list[Period], kwh: Decimal, end: datetime) -> list[Period]:
+    """Periods that carry no energy at all (the official cdr_example has only TIME) get the object's
+    ``kwh``/``total_energy`` spread over the charging periods in proportion to their duration."""
+    ends = [p.start for p in periods[1:]] + [end]
+    spans = [
+        (e - p.start) // timedelta(microseconds=1) if p.state == State.CHARGING else 0
+        for p, e in zip(periods, ends, strict=True)
+    ]
+    total = sum(spans)
+    if total <= 0:
+        return periods
+    out = []
+    given = Decimal(0)
+    last = max(i for i, span in enumerate(spans) if span > 0)
+    for i, (period, span) in enumerate(zip(periods, spans, strict=True)):
+        share = kwh - given if i == last else kwh * span / total if span else Decimal(0)
+        given += share
+        out.append(msgspec.structs.replace(period, energy=share))
+    return out
 
 
 def time_zone_of(data: Mapping[str, Any]) -> str | None:
@@ -360,6 +396,10 @@ def _builtins(obj: object) -> Any:
 def _enc(value: Any) -> Any:
     if isinstance(value, CiString):
         return str.__str__(value)
+    if isinstance(value, Decimal):  # a subclass such as core.types.Number
+        return Decimal(value)
+    if isinstance(value, datetime):  # core.types.DateTime
+        return value.isoformat()
     raise NotImplementedError(f"cannot convert {type(value).__name__}")
 
 
