@@ -75,7 +75,10 @@ def _register_commands() -> None:
     from evroam.modules.locations.cli import locations
     from evroam.modules.tariffs.cli import register as register_tariffs
 
+    from evroam.tariffs.cli import tariffs as tariff_engine
+
     cli.add_command(locations)
+    cli.add_command(tariff_engine)  # `evroam tariffs price`; the admin commands join this group below
     register_tariffs(cli)  # joins a `tariffs` group already registered (the engine's `price`), if any
 
 
