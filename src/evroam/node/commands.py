@@ -203,8 +203,13 @@ def init(
     default=None,
     help="Port to listen on [default: the port of the node's --url, else 8100].",
 )
-def serve(host: str, port: int | None) -> None:
-    """Serve the node's OCPI endpoints (uvicorn)."""
+@click.option(
+    "--no-worker",
+    is_flag=True,
+    help="Do not deliver the push outbox from this process (run `evroam worker` separately).",
+)
+def serve(host: str, port: int | None, no_worker: bool) -> None:
+    """Serve the node's OCPI endpoints (uvicorn), and deliver the push outbox in the background."""
     import uvicorn
 
     settings = _settings()
@@ -217,7 +222,7 @@ def serve(host: str, port: int | None) -> None:
         port = urlsplit(node.config.url).port or 8100
     server = uvicorn.Server(
         uvicorn.Config(
-            node.app(),
+            node.app(worker=not no_worker),
             host=host,
             port=port,
             log_config=None,

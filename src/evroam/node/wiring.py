@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ from evroam.modules.tariffs.service import TariffReceiver, TariffSender
 from evroam.node.bindings import credentials_binding
 from evroam.node.config import NodeConfig, load_config
 from evroam.node.settings import Settings
+from evroam.push.worker import PushWorker
 from evroam.registration.api import HttpPartnerApi
 from evroam.registration.model import PartyRole
 from evroam.registration.repository import StorePartnerRepository
@@ -82,6 +84,24 @@ class Node:
     ids: IdGenerator
     registration: RegistrationService
     _closed: bool = field(default=False, repr=False)
+    _push: PushWorker | None = field(default=None, repr=False)
+
+    def push_worker(self) -> PushWorker:
+        """The node's push worker (created on first use; not running until :meth:`start_worker`)."""
+        if self._push is None:
+            self._push = PushWorker(
+                self.store, self.http, clock=self.clock, ids=self.ids, rng=random.Random()
+            )
+        return self._push
+
+    async def start_worker(self) -> None:
+        """Deliver the outbox in a background task of the running loop."""
+        self.push_worker().start()
+
+    async def stop_worker(self) -> None:
+        """Let the worker finish its current pass and stop it (no-op when it does not run)."""
+        if self._push is not None:
+            await self._push.stop()
 
     async def start(self) -> None:
         await self.store.migrate()
@@ -90,11 +110,15 @@ class Node:
         if self._closed:
             return
         self._closed = True
+        await self.stop_worker()
         await self.http.aclose()
         await self.store.close()
 
-    def app(self) -> Any:
-        """The ASGI app: migrates the store on start-up, freezes the GC, closes everything on shutdown."""
+    def app(self, *, worker: bool = True) -> Any:
+        """The ASGI app: migrates the store on start-up, freezes the GC, closes everything on shutdown.
+
+        With ``worker`` (the default) the push worker runs in the background while the app runs.
+        """
 
         async def freeze() -> None:
             gc.collect()
@@ -109,7 +133,7 @@ class Node:
                 clock=self.clock,
                 ids=self.ids,
                 bindings=(credentials_binding(self.registration), *data_bindings(self.config, self.store)),
-                on_startup=(self.start, freeze),
+                on_startup=(self.start, freeze, *((self.start_worker,) if worker else ())),
                 on_shutdown=(self.close,),
             )
         )

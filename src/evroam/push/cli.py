@@ -1,0 +1,349 @@
+"""``evroam outbox ...``, ``evroam worker`` and ``evroam sync ...``.
+
+* ``outbox list`` shows the push jobs (by default those not delivered yet): partner, object, attempts,
+  when they are due and the last error; ``outbox retry`` puts parked jobs back in the queue;
+  ``outbox purge`` deletes delivered ones.
+* ``worker`` delivers the outbox until stopped (SIGINT / SIGTERM finish the current pass first);
+  ``evroam serve`` runs the same worker in the background unless given ``--no-worker``.
+* ``sync locations|tariffs --partner NAME [--full]`` pulls from a partner's Sender interface.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from evroam.core.errors import EvroamError
+from evroam.node.commands import _emit, _quiet_level, _settings
+from evroam.node.config import ConfigError
+from evroam.node.logs import configure_logging
+from evroam.node.wiring import Node, build_node
+from evroam.ocpi.transport import PartyRef
+from evroam.push.outbox import ObjectChange, decode_change
+from evroam.push.sync import SyncResult, sync_module
+from evroam.push.worker import RunReport
+from evroam.store.port import OutboxItem, OutboxStatus
+
+__all__ = ["outbox", "sync", "worker"]
+
+T = TypeVar("T")
+
+_STATUSES = [s.value for s in OutboxStatus]
+
+
+def _run(action: Callable[[Node], Awaitable[T]], *, quiet: bool = True) -> T:
+    """Build the node, run ``action`` on it, close it; errors become one ``Error:`` line."""
+    settings = _settings()
+    configure_logging(_quiet_level(settings) if quiet else settings.log_level)
+
+    async def main() -> T:
+        node = build_node(settings)
+        try:
+            await node.start()
+            return await action(node)
+        finally:
+            await node.close()
+
+    try:
+        return asyncio.run(main())
+    except (EvroamError, ConfigError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+# -- outbox ---------------------------------------------------------------------------------------
+
+
+def _object_name(change: ObjectChange) -> str:
+    name = f"{change.country_code}*{change.party_id}*{change.object_id}"
+    if change.evse_uid is not None:
+        name += f"/{change.evse_uid}"
+    if change.connector_id is not None:
+        name += f"/{change.connector_id}"
+    return name
+
+
+def _item_summary(item: OutboxItem, names: dict[str, str]) -> dict[str, Any]:
+    try:
+        change: ObjectChange | None = decode_change(item.payload)
+    except EvroamError:
+        change = None
+    return {
+        "id": item.id,
+        "partner": names.get(item.partner_id, item.partner_id),
+        "partner_id": item.partner_id,
+        "module": item.kind,
+        "object": item.object_key if change is None else _object_name(change),
+        "method": None if change is None else change.method,
+        "status": item.status.value,
+        "attempts": item.attempts,
+        "due_at": item.due_at.to_json(),
+        "last_error": item.last_error,
+    }
+
+
+def _item_line(row: dict[str, Any]) -> str:
+    due = row["due_at"] if row["status"] in ("pending", "in_flight") else "-"
+    line = (
+        f"{row['id']:>6}  {row['partner']:<12} {row['module']:<10} {row['method'] or '?':<6} "
+        f"{row['object']:<30} {row['status']:<9} {row['attempts']:>3}  {due}"
+    )
+    if row["last_error"]:
+        line += f"\n        {row['last_error']}"
+    return line
+
+
+async def _partner_names(node: Node) -> dict[str, str]:
+    return {p.id: p.name for p in await node.registration.partners()}
+
+
+@click.group()
+def outbox() -> None:
+    """Show and manage the push outbox (changes waiting to reach partners)."""
+
+
+@outbox.command("list")
+@click.option(
+    "--status",
+    type=click.Choice([*_STATUSES, "all"]),
+    default=None,
+    help="Only jobs in this status [default: everything not delivered yet].",
+)
+@click.option("--partner", default=None, help="Only jobs for this partner (name).")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=200, show_default=True, help="At most this many jobs."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def list_items(status: str | None, partner: str | None, limit: int, as_json: bool) -> None:
+    """List push jobs: partner, object, status, attempts, when due, last error."""
+
+    async def action(node: Node) -> list[dict[str, Any]]:
+        names = await _partner_names(node)
+        partner_id = None
+        if partner is not None:
+            partner_id = (await node.registration.get(partner)).id
+        if status is None:
+            wanted = [OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT, OutboxStatus.PARKED]
+        elif status == "all":
+            wanted = list(OutboxStatus)
+        else:
+            wanted = [OutboxStatus(status)]
+        items: list[OutboxItem] = []
+        for one in wanted:
+            items.extend(await node.store.outbox_list(status=one, partner_id=partner_id, limit=limit))
+        items.sort(key=lambda item: item.id)
+        return [_item_summary(item, names) for item in items[:limit]]
+
+    rows = _run(action)
+    if not rows:
+        text = "the outbox is empty" if status in (None, "all") else f"no {status} jobs"
+    else:
+        header = (
+            f"{'ID':>6}  {'PARTNER':<12} {'MODULE':<10} {'METHOD':<6} {'OBJECT':<30} {'STATUS':<9} TRY  DUE"
+        )
+        text = "\n".join([header, *(_item_line(row) for row in rows)])
+    _emit(rows, as_json, text)
+
+
+@outbox.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all-parked", is_flag=True, help="Retry every parked job.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def retry_items(ids: tuple[int, ...], all_parked: bool, as_json: bool) -> None:
+    """Put parked jobs ID... back in the queue (due now, attempts counted from zero)."""
+    if not ids and not all_parked:
+        raise click.UsageError("name the jobs to retry (IDs from `evroam outbox list`) or give --all-parked")
+
+    async def action(node: Node) -> tuple[list[int], list[int]]:
+        wanted = list(ids)
+        if all_parked:
+            wanted += [item.id for item in await node.store.outbox_list(status=OutboxStatus.PARKED)]
+        now = node.clock.now()
+        done: list[int] = []
+        refused: list[int] = []
+        for item_id in dict.fromkeys(wanted):
+            (done if await node.store.outbox_retry(item_id, due_at=now) else refused).append(item_id)
+        return done, refused
+
+    done, refused = _run(action)
+    text = f"{len(done)} job(s) back in the queue" + (
+        f"; not parked (or unknown): {', '.join(map(str, refused))}" if refused else ""
+    )
+    _emit({"retried": done, "not_parked": refused}, as_json, text)
+    if refused and not done:
+        sys.exit(1)
+
+
+@outbox.command("purge")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def purge_items(as_json: bool) -> None:
+    """Delete delivered jobs."""
+
+    async def action(node: Node) -> int:
+        return await node.store.outbox_purge_delivered()
+
+    count = _run(action)
+    _emit({"deleted": count}, as_json, f"{count} delivered job(s) deleted")
+
+
+# -- worker ---------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@click.option("--json", "as_json", is_flag=True, help="With --once: print the counts as JSON.")
+def worker(once: bool, as_json: bool) -> None:
+    """Deliver the push outbox to partners until stopped (Ctrl-C / SIGTERM)."""
+
+    async def action(node: Node) -> RunReport:
+        push = node.push_worker()
+        if once:
+            return await push.drain()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        click.echo(f"push worker running for {node.config.versions_url} (Ctrl-C to stop)", err=True)
+        push.start()
+        await stop.wait()
+        await push.stop()
+        return push.totals
+
+    report = _run(action, quiet=once)
+    counts = {
+        "objects": report.groups,
+        "delivered": report.delivered,
+        "skipped": report.skipped,
+        "failed": report.failed,
+        "parked": report.parked,
+        "requests": report.requests,
+    }
+    _emit(
+        counts,
+        as_json,
+        f"{report.delivered} delivered, {report.skipped} skipped, {report.failed} to retry, "
+        f"{report.parked} parked ({report.requests} request(s))",
+    )
+
+
+# -- sync -----------------------------------------------------------------------------------------
+
+
+def _us(node: Node) -> PartyRef | None:
+    parties = sorted(node.config.parties, key=lambda p: p.role == "CPO")  # the receiving side first
+    for party in parties:
+        try:
+            return PartyRef.of(party.country_code, party.party_id)
+        except ValueError:
+            continue
+    return None
+
+
+class _Bar:
+    """A one-line progress bar on stderr."""
+
+    def __init__(self, label: str, enabled: bool) -> None:
+        self.label = label
+        self.enabled = enabled and sys.stderr is not None
+        self.drawn = False
+
+    def __call__(self, fetched: int, total: int | None) -> None:
+        if not self.enabled:
+            return
+        if total:
+            done = min(fetched, total)
+            filled = int(30 * done / total)
+            text = f"\r{self.label} [{'#' * filled}{'-' * (30 - filled)}] {done}/{total}"
+        else:
+            text = f"\r{self.label} {fetched}"
+        click.echo(text, err=True, nl=False)
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            click.echo("", err=True)
+
+
+def _summary_text(result: SyncResult) -> str:
+    kind = (
+        "full" if result.full else f"changes since {result.date_from.to_json() if result.date_from else '-'}"
+    )
+    text = (
+        f"{result.module} from {result.partner} ({kind}): "
+        f"{result.fetched} fetched in {result.pages} page(s), "
+        f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged, "
+        f"{result.removed} removed"
+    )
+    if result.stale:
+        text += f", {result.stale} older than stored (kept)"
+    if result.refused:
+        text += f", {result.refused} refused (see the log)"
+    return text
+
+
+def _sync_command(module: str) -> click.Command:
+    @click.command(module)
+    @click.option("--partner", "partner_name", required=True, help="The partner to pull from (name).")
+    @click.option("--full", is_flag=True, help="Fetch everything and mark what is gone as removed.")
+    @click.option(
+        "--page-limit", type=click.IntRange(min=1), default=None, help="Ask for pages of this size."
+    )
+    @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (no progress bar).")
+    def command(partner_name: str, full: bool, page_limit: int | None, as_json: bool) -> None:
+        bar = _Bar(f"{module} from {partner_name}", enabled=not as_json)
+
+        async def action(node: Node) -> SyncResult:
+            partner = await node.registration.get(partner_name)
+            try:
+                return await sync_module(
+                    node.store,
+                    node.http,
+                    partner,
+                    module,
+                    clock=node.clock,
+                    ids=node.ids,
+                    us=_us(node),
+                    full=full,
+                    page_limit=page_limit,
+                    progress=bar,
+                )
+            finally:
+                bar.close()
+
+        result = _run(action)
+        data = {
+            "partner": result.partner,
+            "module": result.module,
+            "full": result.full,
+            "date_from": None if result.date_from is None else result.date_from.to_json(),
+            "started_at": result.started_at.to_json(),
+            "pages": result.pages,
+            "total_count": result.total_count,
+            "fetched": result.fetched,
+            "created": result.created,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "stale": result.stale,
+            "refused": result.refused,
+            "removed": result.removed,
+        }
+        _emit(data, as_json, _summary_text(result))
+
+    command.help = (
+        f"Pull {module} from partner NAME: everything the first time or with --full (what it no longer "
+        f"lists is marked removed), otherwise what changed since the last sync."
+    )
+    return command
+
+
+@click.group()
+def sync() -> None:
+    """Pull locations or tariffs from a partner's Sender interface."""
+
+
+sync.add_command(_sync_command("locations"))
+sync.add_command(_sync_command("tariffs"))
