@@ -12,6 +12,7 @@ import base64
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +138,90 @@ async def running(
             yield Harness(node, store, clock, client)
         finally:
             await node.http.aclose()
+
+
+def connector_json(
+    connector_id: str = "1", last_updated: str = "2026-02-01T00:00:00Z", version: str = "2.2.1"
+) -> dict[str, Any]:
+    old = version == "2.1.1"
+    return {
+        "id": connector_id,
+        "standard": "IEC_62196_T2",
+        "format": "SOCKET",
+        "power_type": "AC_3_PHASE",
+        "voltage" if old else "max_voltage": 230,
+        "amperage" if old else "max_amperage": 32,
+        "last_updated": last_updated,
+    }
+
+
+def evse_json(
+    uid: str,
+    status: str = "AVAILABLE",
+    last_updated: str = "2026-02-01T00:00:00Z",
+    connectors: int = 1,
+    version: str = "2.2.1",
+) -> dict[str, Any]:
+    return {
+        "uid": uid,
+        "status": status,
+        "connectors": [connector_json(str(i + 1), last_updated, version) for i in range(connectors)],
+        "last_updated": last_updated,
+    }
+
+
+def location_json(
+    location_id: str,
+    *,
+    country_code: str = "BE",
+    party_id: str = "BEC",
+    evses: Sequence[str] = ("E1",),
+    last_updated: str = "2026-02-01T00:00:00Z",
+    publish: bool = True,
+    allowed_issuers: Sequence[str] = (),
+    version: str = "2.2.1",
+) -> dict[str, Any]:
+    """A valid Location of OCPI ``version`` (2.1.1 objects have no owner and a ``type``)."""
+    body: dict[str, Any] = {
+        "id": location_id,
+        "name": f"Station {location_id}",
+        "address": "Main street 1",
+        "city": "Gent",
+        "postal_code": "9000",
+        "country": "BEL",
+        "coordinates": {"latitude": "51.047599", "longitude": "3.729944"},
+        "evses": [evse_json(uid, last_updated=last_updated, version=version) for uid in evses],
+        "time_zone": "Europe/Brussels",
+        "last_updated": last_updated,
+    }
+    if version == "2.1.1":
+        body["type"] = "ON_STREET"
+        return body
+    body.update(country_code=country_code, party_id=party_id, publish=publish, parking_type="ON_STREET")
+    if allowed_issuers:
+        body["publish_allowed_to"] = [
+            {"visual_number": f"card-{i}", "issuer": issuer} for i, issuer in enumerate(allowed_issuers)
+        ]
+    return body
+
+
+def tariff_json(
+    tariff_id: str,
+    *,
+    country_code: str = "BE",
+    party_id: str = "BEC",
+    last_updated: str = "2026-02-01T00:00:00Z",
+    price: str = "0.25",
+    version: str = "2.2.1",
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": tariff_id,
+        "currency": "EUR",
+        "elements": [{"price_components": [{"type": "ENERGY", "price": Decimal(price), "step_size": 1}]}],
+        "last_updated": last_updated,
+    }
+    if version != "2.1.1":
+        body.update(country_code=country_code, party_id=party_id)
+    if version == "2.3.0":
+        body["tax_included"] = "NO"
+    return body
