@@ -18,7 +18,7 @@ from evroam.http.client import create_http_client
 from evroam.ocpi import v2_1_1, v2_2_1
 from evroam.push.outbox import ObjectChange, RegisteredPartners, enqueue_change
 from evroam.push.retry import Jitter, RetryPolicies, RetryPolicy
-from evroam.push.worker import PushWorker
+from evroam.push.worker import PushWorker, options_from_env
 from evroam.registration.model import PartnerStatus
 from evroam.store import MemoryStore, OutboxStatus, SqlStore, Store
 from tests.unit.push_support import (
@@ -529,3 +529,31 @@ def _json(body: object) -> bytes:
 
 def _fields(policy: RetryPolicy) -> dict[str, object]:
     return {name: getattr(policy, name) for name in RetryPolicy.__dataclass_fields__}
+
+
+def test_worker_options_come_from_evroam_push_variables() -> None:
+    options = options_from_env(
+        {
+            "EVROAM_PUSH_BASE_DELAY": "0.5",
+            "EVROAM_PUSH_MAX_DELAY": "5",
+            "EVROAM_PUSH_MAX_ATTEMPTS": "0",
+            "EVROAM_PUSH_LEASE": "20",
+            "EVROAM_PUSH_POLL_INTERVAL": "0.1",
+            "EVROAM_PUSH_BATCH": "10",
+            "EVROAM_PUSH_CONCURRENCY": "3",
+            "UNRELATED": "x",
+        }
+    )
+    policy = options.pop("policies").for_module("locations")
+    assert (policy.base, policy.max_delay, policy.max_attempts) == (
+        timedelta(seconds=0.5),
+        timedelta(seconds=5),
+        None,
+    )
+    assert options == {"lease": timedelta(seconds=20), "poll_interval": 0.1, "batch": 10, "concurrency": 3}
+    assert options_from_env({}) == {}
+    cdrs = options_from_env({"EVROAM_PUSH_MAX_ATTEMPTS": "3"})["policies"].for_module("cdrs")
+    assert (cdrs.max_attempts, cdrs.retry_forever) == (3, True)
+    for bad in ({"EVROAM_PUSH_LEASE": "soon"}, {"EVROAM_PUSH_BATCH": "0"}, {"EVROAM_PUSH_MAX_DELAY": "nan"}):
+        with pytest.raises(ValueError, match="EVROAM_PUSH_"):
+            options_from_env(bad)

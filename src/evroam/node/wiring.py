@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,7 @@ from evroam.modules.tariffs.service import TariffReceiver, TariffSender
 from evroam.node.bindings import credentials_binding
 from evroam.node.config import NodeConfig, load_config
 from evroam.node.settings import Settings
-from evroam.push.worker import PushWorker
+from evroam.push.worker import PushWorker, options_from_env
 from evroam.registration.api import HttpPartnerApi
 from evroam.registration.model import PartyRole
 from evroam.registration.repository import StorePartnerRepository
@@ -87,10 +88,18 @@ class Node:
     _push: PushWorker | None = field(default=None, repr=False)
 
     def push_worker(self) -> PushWorker:
-        """The node's push worker (created on first use; not running until :meth:`start_worker`)."""
+        """The node's push worker (created on first use; not running until :meth:`start_worker`).
+
+        Tuned by ``EVROAM_PUSH_*`` environment variables (see :func:`evroam.push.worker.options_from_env`).
+        """
         if self._push is None:
             self._push = PushWorker(
-                self.store, self.http, clock=self.clock, ids=self.ids, rng=random.Random()
+                self.store,
+                self.http,
+                clock=self.clock,
+                ids=self.ids,
+                rng=random.Random(),
+                **options_from_env(os.environ),
             )
         return self._push
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -68,6 +69,7 @@ __all__ = [
     "TariffPusher",
     "coalesce",
     "default_pushers",
+    "options_from_env",
     "published_to",
 ]
 
@@ -305,6 +307,60 @@ def default_pushers() -> dict[str, Pusher]:
 
 
 # -- the worker ----------------------------------------------------------------------------------
+
+_ENV_SECONDS = {
+    "EVROAM_PUSH_BASE_DELAY": "base",
+    "EVROAM_PUSH_MAX_DELAY": "max_delay",
+}
+
+
+def _number(env: Mapping[str, str], name: str, minimum: float) -> float | None:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number") from None
+    if not value >= minimum:
+        raise ValueError(f"{name}={raw!r} must be at least {minimum:g}")
+    return value
+
+
+def options_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """:class:`PushWorker` keyword arguments from ``EVROAM_PUSH_*`` variables (unset: defaults).
+
+    ``EVROAM_PUSH_BASE_DELAY`` / ``EVROAM_PUSH_MAX_DELAY`` (seconds) and ``EVROAM_PUSH_MAX_ATTEMPTS``
+    (``0``: never park) shape the default retry policy; ``EVROAM_PUSH_LEASE`` and
+    ``EVROAM_PUSH_POLL_INTERVAL`` are seconds, ``EVROAM_PUSH_BATCH`` / ``EVROAM_PUSH_CONCURRENCY``
+    counts. Raises ``ValueError`` naming a bad value.
+    """
+    options: dict[str, Any] = {}
+    policy: dict[str, Any] = {}
+    for name, field_name in _ENV_SECONDS.items():
+        value = _number(env, name, 0.001)
+        if value is not None:
+            policy[field_name] = timedelta(seconds=value)
+    attempts = _number(env, "EVROAM_PUSH_MAX_ATTEMPTS", 0)
+    if attempts is not None:
+        policy["max_attempts"] = int(attempts) or None
+    if policy:
+        defaults = RetryPolicies()
+        options["policies"] = RetryPolicies(
+            default=dataclasses.replace(defaults.default, **policy),
+            per_module={m: dataclasses.replace(p, **policy) for m, p in defaults.per_module.items()},
+        )
+    lease = _number(env, "EVROAM_PUSH_LEASE", 1)
+    if lease is not None:
+        options["lease"] = timedelta(seconds=lease)
+    poll = _number(env, "EVROAM_PUSH_POLL_INTERVAL", 0.001)
+    if poll is not None:
+        options["poll_interval"] = poll
+    for name, key in (("EVROAM_PUSH_BATCH", "batch"), ("EVROAM_PUSH_CONCURRENCY", "concurrency")):
+        count = _number(env, name, 1)
+        if count is not None:
+            options[key] = int(count)
+    return options
 
 
 @dataclass
