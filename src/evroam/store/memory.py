@@ -283,9 +283,13 @@ class _MemoryOps:
         at = utc(now)
         until = utc(at + lease)
         groups: dict[tuple[str, str, str], list[OutboxItem]] = {}
-        for item in sorted(self._state.outbox.values(), key=lambda item: item.id):
-            if item.status in (OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT):
-                groups.setdefault((item.partner_id, item.kind, item.object_key), []).append(item)
+        active = [
+            item
+            for item in self._state.outbox.values()
+            if item.status in (OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT)
+        ]
+        for item in sorted(active, key=lambda item: item.id):
+            groups.setdefault((item.partner_id, item.kind, item.object_key), []).append(item)
         due = sorted(
             (
                 members
