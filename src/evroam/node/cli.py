@@ -74,7 +74,6 @@ def _register_commands() -> None:
 
     from evroam.modules.locations.cli import locations
     from evroam.modules.tariffs.cli import register as register_tariffs
-
     from evroam.tariffs.cli import tariffs as tariff_engine
 
     cli.add_command(locations)
