@@ -15,7 +15,7 @@ from evroam.core.codec import decode, encode
 from evroam.core.errors import NotFound, ValidationFailed
 from evroam.core.types import DateTime
 from evroam.model.enums import Status
-from evroam.modules.locations.repository import load_location
+from evroam.modules.locations.repository import CHANGE_LOG_KEY, load_location
 from evroam.modules.locations.service import LocationAdmin
 from evroam.modules.locations.validation import parse_locations
 from evroam.node.cli import cli
@@ -137,7 +137,7 @@ class _SecondRowFails:
 async def test_a_failing_transaction_writes_neither_the_change_nor_any_row(h: Harness) -> None:
     await admin(h.store, h).import_locations(parsed(ours("L1", evses=("E1",))))
     rows = len(await h.store.outbox_list())
-    before = await h.store.get_setting("locations.unpublished")
+    before = await h.store.get(CHANGE_LOG_KEY)
     failing = admin(FailingOutbox(h.store), h)  # type: ignore[arg-type]
     with pytest.raises(RuntimeError, match="disk full"):
         await failing.set_status("E1", Status.OUTOFORDER)
@@ -147,7 +147,7 @@ async def test_a_failing_transaction_writes_neither_the_change_nor_any_row(h: Ha
     stored = await load_location(h.store, "NL", "CPO", "L1")
     assert stored is not None and stored.evse("E1").status == Status.AVAILABLE  # type: ignore[union-attr]
     assert await load_location(h.store, "NL", "CPO", "L2") is None
-    assert await h.store.get_setting("locations.unpublished") == before
+    assert await h.store.get(CHANGE_LOG_KEY) == before
 
 
 async def test_import_refuses_everything_when_one_location_is_not_acceptable(h: Harness) -> None:

@@ -6,8 +6,10 @@ Nothing here knows a module or an OCPI version: the callers pass the converters 
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import msgspec
@@ -114,6 +116,9 @@ def apply_patch(
     changes = patch_fields(patch)
     if not changes:
         return current
+    direct = _direct_changes(current, changes)
+    if direct is not None:
+        return msgspec.structs.replace(current, **direct)
     wire = to_wire(current)
     known = {name: value for name, value in changes.items() if name in wire.__struct_fields__}
     baseline = to_model(wire)
@@ -124,6 +129,27 @@ def apply_patch(
         if getattr(patched, name) != getattr(baseline, name)
     }
     return msgspec.structs.replace(current, **changed) if changed else current
+
+
+def _direct_changes(current: msgspec.Struct, changes: dict[str, Any]) -> dict[str, Any] | None:
+    """The canonical values of a PATCH made only of timestamps and enum members that the canonical
+    object holds under the same name (e.g. an EVSE ``status`` + ``last_updated``); ``None`` otherwise.
+    Saves the round trip through the version's converters on the hottest PATCH."""
+    out: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name not in current.__struct_fields__:
+            return None
+        held = getattr(current, name)
+        if isinstance(value, datetime) and isinstance(held, datetime):
+            out[name] = value
+        elif isinstance(value, enum.Enum) and isinstance(held, enum.Enum) and isinstance(value.value, str):
+            try:
+                out[name] = type(held)(value.value)
+            except ValueError:
+                return None
+        else:
+            return None
+    return out
 
 
 # -- encoded wire objects ----------------------------------------------------------------------------

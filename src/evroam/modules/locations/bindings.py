@@ -5,11 +5,13 @@ converts the version's wire objects with that version's converters (:mod:`.wire`
 services, which work on canonical objects only.
 
 The Sender list does not re-encode locations per request: each location's wire JSON is kept per
-version in a :class:`~evroam.modules._shared.WireCache` (checked against the stored document bytes)
-and a page is spliced from those bytes.
+version in the sender's in-memory index (:mod:`.index`) and a page is spliced from those bytes.
 """
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
 
 import msgspec
 
@@ -20,11 +22,14 @@ from evroam.ocpi.table import InterfaceRole
 from evroam.ocpi.transport.pagination import page_headers, parse_page_request
 from evroam.store.port import PutOutcome
 
-from .._shared import WireCache, apply_patch, require_last_updated, splice_list
+from .._shared import apply_patch, require_last_updated
+from .index import IndexedLocation
 from .ports import LocationsReceiver, LocationsSender
 from .wire import location_wire
 
 __all__ = ["DEFAULT_MAX_LIMIT", "STALE_MESSAGE", "receiver_binding", "sender_binding", "write_answer"]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MAX_LIMIT = 500
 """The largest page the Sender list returns (``X-Limit``)."""
@@ -41,28 +46,37 @@ def write_answer(outcome: PutOutcome) -> OcpiAnswer:
     return OcpiAnswer()
 
 
+def _splice(items: Sequence[IndexedLocation], version: str, render: Callable[[bytes], bytes]) -> msgspec.Raw:
+    """A JSON array of the locations' wire JSON; one the version cannot represent is left out (logged)."""
+    parts: list[bytes] = []
+    for item in items:
+        try:
+            parts.append(item.wire(version, render))
+        except NotRepresentable as exc:
+            log.warning("location %s cannot be shown in OCPI %s: %s", "*".join(item.key), version, exc)
+    return msgspec.Raw(b"[" + b",".join(parts) + b"]")
+
+
 def sender_binding(
     service: LocationsSender,
     base_url: str,
     *,
     max_limit: int = DEFAULT_MAX_LIMIT,
-    cache: WireCache | None = None,
 ) -> ModuleBinding:
     """``locations`` SENDER: GET list (paginated), GET one location / EVSE / connector."""
-    wires = cache if cache is not None else WireCache()
 
     async def list_locations(call: OcpiCall) -> OcpiAnswer:
         wire = location_wire(call.spec.number)
         request = parse_page_request(call.query, max_limit=max_limit)
         page = await service.page(call.caller.partner, request)
-        data = splice_list(wires, wire.version, page.items, wire.encode_document, skip=NotRepresentable)
+        data = _splice(page.items, wire.version, wire.encode_document)
         url = base_url + module_path(call.spec, call.module, call.interface)
         return OcpiAnswer(data=data, headers=page_headers(url, request, page.total, max_limit=max_limit))
 
     async def get_location(call: OcpiCall) -> OcpiAnswer:
         wire = location_wire(call.spec.number)
         stored = await service.location(call.caller.partner, call.path_params["location_id"])
-        return OcpiAnswer(data=msgspec.Raw(wires.render(wire.version, stored, wire.encode_document)))
+        return OcpiAnswer(data=msgspec.Raw(stored.wire(wire.version, wire.encode_document)))
 
     async def get_evse(call: OcpiCall) -> OcpiAnswer:
         p = call.path_params

@@ -21,7 +21,9 @@ from evroam.model.enums import Status
 from evroam.model.locations import EVSE, Connector, Location
 from evroam.ocpi.transport.pagination import PageRequest
 from evroam.registration.model import Partner
-from evroam.store.port import PutOutcome, StoredObject
+from evroam.store.port import PutOutcome
+
+from .index import IndexedLocation
 
 __all__ = ["ImportReport", "LocationsAdmin", "LocationsReceiver", "LocationsSender", "SenderPage"]
 
@@ -29,7 +31,7 @@ __all__ = ["ImportReport", "LocationsAdmin", "LocationsReceiver", "LocationsSend
 class SenderPage(msgspec.Struct, frozen=True):
     """One page of our location documents visible to a partner, and how many match in total."""
 
-    items: list[StoredObject]
+    items: list[IndexedLocation]
     total: int
 
 
@@ -51,8 +53,8 @@ class LocationsSender(Protocol):
         """Our locations visible to ``partner`` matching the request's dates, in creation order."""
         ...
 
-    async def location(self, partner: Partner, location_id: str) -> StoredObject:
-        """One of our locations as stored (``NotFound`` when unknown or hidden from ``partner``)."""
+    async def location(self, partner: Partner, location_id: str) -> IndexedLocation:
+        """One of our locations (``NotFound`` when unknown or hidden from ``partner``)."""
         ...
 
     async def evse(self, partner: Partner, location_id: str, evse_uid: str) -> EVSE: ...

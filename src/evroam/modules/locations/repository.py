@@ -12,8 +12,10 @@ Two more things are kept for our *own* locations (``partner_id`` ``None``), by t
 * kind ``"location_evse"``: an index from an EVSE ``uid`` (unique within a CPO party) to the id of the
   location holding it, keyed ``(country_code, party_id, evse_uid)``; the payload is the location id
   as a JSON string;
-* the setting ``locations.unpublished``: the owner, id and ``publish_allowed_to`` of every location of
-  ours with ``publish: false``, so that a Sender page knows what to hide without decoding documents.
+* a change log (kind ``"location_changes"``, one document): a generation number bumped by every change
+  of one of our locations and the keys of the latest changes, so that the in-memory listing of each
+  process (:mod:`.index`) knows what to reload without reading every document. Our own locations must
+  therefore be written with :func:`save_own_locations`.
 
 Everything that reads or writes location documents (the services here, the push worker, the pull
 sync) goes through these functions.
@@ -21,38 +23,41 @@ sync) goes through these functions.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import datetime
 
 import msgspec
 
 from evroam.core.codec import decode, encode
-from evroam.model.locations import Location, PublishTokenType
+from evroam.model.locations import Location
 from evroam.store.port import ObjectKey, Operations, PutOutcome, StoredObject
 
 __all__ = [
+    "CHANGE_LOG_KIND",
+    "CHANGE_LOG_SIZE",
     "EVSE_INDEX_KIND",
     "LOCATION_KIND",
-    "UNPUBLISHED_SETTING",
-    "HiddenLocation",
+    "ChangeLog",
+    "DecodedLocations",
     "LocationRecord",
     "decode_location",
     "encode_location",
     "find_evse",
     "index_evses",
     "iter_locations",
+    "load_change_log",
     "load_location",
     "load_location_record",
-    "load_unpublished",
     "location_key",
     "page_locations",
     "save_location",
-    "save_unpublished",
+    "save_own_locations",
 ]
 
 LOCATION_KIND = "location"
 EVSE_INDEX_KIND = "location_evse"
-UNPUBLISHED_SETTING = "locations.unpublished"
+CHANGE_LOG_KIND = "location_changes"
+CHANGE_LOG_KEY = ObjectKey(CHANGE_LOG_KIND, "", "", "own")
 
 
 class LocationRecord(msgspec.Struct, frozen=True):
@@ -78,16 +83,45 @@ def decode_location(payload: bytes) -> Location:
     return decode(payload, Location)
 
 
-def _record(found: StoredObject) -> LocationRecord:
-    return LocationRecord(decode_location(found.payload), found.partner_id, found.seq, found.revision)
+class DecodedLocations:
+    """Decoded location documents of one process, each used only while the stored bytes are identical
+    (so a change made elsewhere is never missed). Saves decoding on read-modify-write of hot objects."""
+
+    def __init__(self, max_entries: int = 50_000) -> None:
+        self._entries: dict[tuple[str, str, str, str], tuple[bytes, Location]] = {}
+        self._max = max_entries
+
+    def decode(self, found: StoredObject) -> Location:
+        hit = self._entries.get(found.key.folded)
+        if hit is not None and hit[0] == found.payload:
+            return hit[1]
+        location = decode_location(found.payload)
+        self.remember(found.key.folded, found.payload, location)
+        return location
+
+    def remember(self, key: tuple[str, str, str, str], payload: bytes, location: Location) -> None:
+        if len(self._entries) >= self._max:
+            self._entries.clear()
+        self._entries[key] = (payload, location)
+
+
+def _record(found: StoredObject, cache: DecodedLocations | None = None) -> LocationRecord:
+    location = decode_location(found.payload) if cache is None else cache.decode(found)
+    return LocationRecord(location, found.partner_id, found.seq, found.revision)
 
 
 async def load_location_record(
-    ops: Operations, country_code: str, party_id: str, location_id: str, *, for_update: bool = False
+    ops: Operations,
+    country_code: str,
+    party_id: str,
+    location_id: str,
+    *,
+    for_update: bool = False,
+    cache: DecodedLocations | None = None,
 ) -> LocationRecord | None:
     """The stored location with its ``partner_id`` / ``seq`` / ``revision``, or ``None``."""
     found = await ops.get(location_key(country_code, party_id, location_id), for_update=for_update)
-    return None if found is None else _record(found)
+    return None if found is None else _record(found, cache)
 
 
 async def load_location(
@@ -107,19 +141,21 @@ async def save_location(
     *,
     partner_id: str | None = None,
     check_stale: bool = True,
+    cache: DecodedLocations | None = None,
 ) -> PutOutcome:
     """Create or replace the location (keyed by its own ``country_code`` / ``party_id`` / ``id``).
 
     With ``check_stale`` nothing is written, and :attr:`PutOutcome.STALE` returned, when the stored
     location has a newer ``last_updated``.
     """
-    return await ops.put(
-        location_key(location.country_code, location.party_id, location.id),
-        encode_location(location),
-        location.last_updated,
-        partner_id=partner_id,
-        check_stale=check_stale,
+    key = location_key(location.country_code, location.party_id, location.id)
+    payload = encode_location(location)
+    outcome = await ops.put(
+        key, payload, location.last_updated, partner_id=partner_id, check_stale=check_stale
     )
+    if cache is not None and outcome is not PutOutcome.STALE:
+        cache.remember(key.folded, payload, location)
+    return outcome
 
 
 async def page_locations(
@@ -206,36 +242,48 @@ async def find_evse(ops: Operations, country_code: str, party_id: str, evse_uid:
     return None if found is None else str(decode(found.payload, str))
 
 
-class HiddenLocation(msgspec.Struct, frozen=True):
-    """One of our locations with ``publish: false``."""
+class ChangeLog(msgspec.Struct, frozen=True):
+    """Which of our own locations changed lately: ``generation`` counts every change, ``recent`` keeps
+    the last :data:`CHANGE_LOG_SIZE` ``(generation, folded key)`` pairs."""
 
-    country_code: str
-    party_id: str
-    id: str
-    allowed: tuple[PublishTokenType, ...] = ()
+    generation: int = 0
+    recent: tuple[tuple[int, tuple[str, str, str]], ...] = ()
 
-    @property
-    def folded(self) -> tuple[str, str, str]:
-        return (self.country_code.casefold(), self.party_id.casefold(), self.id.casefold())
-
-
-async def load_unpublished(ops: Operations) -> list[HiddenLocation]:
-    """Our locations with ``publish: false`` (see the module docstring)."""
-    raw = await ops.get_setting(UNPUBLISHED_SETTING)
-    return [] if not raw else list(decode(raw, list[HiddenLocation]))
+    def since(self, generation: int) -> set[tuple[str, str, str]] | None:
+        """The keys changed after ``generation``; ``None`` when the log no longer reaches back that far."""
+        if generation == self.generation:
+            return set()
+        if generation > self.generation or not self.recent or self.recent[0][0] > generation + 1:
+            return None
+        return {key for number, key in self.recent if number > generation}
 
 
-async def save_unpublished(ops: Operations, location: Location) -> None:
-    """Update the unpublished list for ``location`` (one of ours), when its visibility changed."""
-    hidden = await load_unpublished(ops)
-    entry = HiddenLocation(
-        str(location.country_code),
-        str(location.party_id),
-        str(location.id),
-        location.publish_allowed_to or (),
-    )
-    kept = [h for h in hidden if h.folded != entry.folded]
-    if not location.publish:
-        kept.append(entry)
-    if kept != hidden:
-        await ops.set_setting(UNPUBLISHED_SETTING, encode(kept).decode())
+CHANGE_LOG_SIZE = 256
+
+
+async def load_change_log(ops: Operations, *, for_update: bool = False) -> ChangeLog:
+    found = await ops.get(CHANGE_LOG_KEY, for_update=for_update)
+    return ChangeLog() if found is None else decode(found.payload, ChangeLog)
+
+
+async def save_own_locations(
+    ops: Operations, locations: Sequence[Location], now: datetime
+) -> list[PutOutcome]:
+    """Create or replace some of *our* locations (``partner_id`` ``None``) with their bookkeeping: the
+    EVSE index, and one entry in the change log that lets every process's listing (:mod:`.index`)
+    catch up. Use it in a transaction: the change log's row lock orders concurrent writers."""
+    if not locations:
+        return []
+    log = await load_change_log(ops, for_update=True)
+    outcomes = []
+    for location in locations:
+        outcomes.append(await save_location(ops, location, check_stale=False))
+        await index_evses(ops, location)
+    generation = log.generation + 1
+    keys = {(loc.country_code.casefold(), loc.party_id.casefold(), loc.id.casefold()) for loc in locations}
+    recent: tuple[tuple[int, tuple[str, str, str]], ...] = ()
+    if len(keys) < CHANGE_LOG_SIZE:  # a bigger change: readers reload everything
+        kept = log.recent[-(CHANGE_LOG_SIZE - len(keys)) :]
+        recent = (*kept, *((generation, key) for key in sorted(keys)))
+    await ops.put(CHANGE_LOG_KEY, encode(ChangeLog(generation, recent)), now, check_stale=False)
+    return outcomes

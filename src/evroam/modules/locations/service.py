@@ -21,27 +21,25 @@ from evroam.core.clock import Clock
 from evroam.core.codec import encode
 from evroam.core.errors import Forbidden, NotFound, UnknownLocation, ValidationFailed, Violation
 from evroam.model.enums import Status
-from evroam.model.locations import EVSE, Connector, Location, PublishTokenType
+from evroam.model.locations import EVSE, Connector, Location
 from evroam.ocpi.transport.pagination import PageRequest
 from evroam.push.outbox import ObjectChange, PartnerDirectory, enqueue_change
 from evroam.registration.model import Partner
-from evroam.store.port import Operations, PutOutcome, Store, StoredObject, Transaction
+from evroam.store.port import Operations, PutOutcome, Store, Transaction
 
 from .._shared import check_url_id, count_stale, require_party, stale_counts
+from .index import IndexedLocation, OwnLocationIndex
 from .ports import ImportReport, SenderPage
 from .repository import (
     LOCATION_KIND,
+    DecodedLocations,
     LocationRecord,
     decode_location,
     find_evse,
-    index_evses,
     iter_locations,
     load_location_record,
-    load_unpublished,
-    location_key,
-    page_locations,
     save_location,
-    save_unpublished,
+    save_own_locations,
 )
 
 __all__ = [
@@ -49,7 +47,6 @@ __all__ = [
     "LocationAdmin",
     "LocationReceiver",
     "LocationSender",
-    "may_see",
 ]
 
 MODULE = "locations"
@@ -59,70 +56,42 @@ def _latest(a: datetime, b: datetime) -> datetime:
     return a if a >= b else b
 
 
-def may_see(partner: Partner, allowed: Sequence[PublishTokenType]) -> bool:
-    """Whether ``partner`` is named by an unpublished location's ``publish_allowed_to``.
-
-    OCPI names *tokens* there (uid + type, visual_number + issuer, or group_id); a partner (the eMSP
-    that issued them) matches an entry whose ``issuer`` is the business name of one of its roles.
-    """
-    names = {role.name.casefold() for role in partner.roles}
-    return any(entry.issuer is not None and entry.issuer.casefold() in names for entry in allowed)
-
-
 # -- CPO: Sender --------------------------------------------------------------------------------------
 
 
 class LocationSender:
     """:class:`~evroam.modules.locations.ports.LocationsSender` over the store.
 
-    ``parties`` are our own CPO parties ``(country_code, party_id)``: a Sender GET of one location names
-    only its id, which is looked up under each of them.
+    Pages come from an in-memory :class:`~.index.OwnLocationIndex` kept exact by the store's change
+    log. ``parties`` are our own CPO parties ``(country_code, party_id)``: a Sender GET of one location
+    names only its id, which is looked up under each of them.
     """
 
     def __init__(self, store: Store, parties: Sequence[tuple[str, str]]) -> None:
-        self._store = store
+        self._index = OwnLocationIndex(store)
         self._parties = tuple(parties)
 
-    async def _hidden_from(self, partner: Partner) -> set[tuple[str, str, str]]:
-        hidden = await load_unpublished(self._store)
-        return {h.folded for h in hidden if not may_see(partner, h.allowed)}
-
     async def page(self, partner: Partner, request: PageRequest) -> SenderPage:
-        hide = await self._hidden_from(partner)
-        if not hide:
-            items, total = await page_locations(
-                self._store,
-                partners=[None],
-                date_from=request.date_from,
-                date_to=request.date_to,
-                offset=request.offset,
-                limit=request.limit,
-            )
-            return SenderPage(items, total)
-        # some locations are hidden from this partner: filter the whole (date-filtered) listing
-        every, _ = await page_locations(
-            self._store, partners=[None], date_from=request.date_from, date_to=request.date_to
+        await self._index.refresh()
+        items, total = self._index.page(
+            partner,
+            date_from=request.date_from,
+            date_to=request.date_to,
+            offset=request.offset,
+            limit=request.limit,
         )
-        visible = [item for item in every if item.key.folded[1:] not in hide]
-        return SenderPage(visible[request.offset : request.end], len(visible))
+        return SenderPage(items, total)
 
-    async def _record(self, partner: Partner, location_id: str) -> tuple[StoredObject, Location]:
-        hide = await self._hidden_from(partner)
+    async def location(self, partner: Partner, location_id: str) -> IndexedLocation:
+        await self._index.refresh()
         for cc, pid in self._parties:
-            found = await self._store.get(location_key(cc, pid, location_id))
-            if found is None or found.partner_id is not None:
-                continue
-            if found.key.folded[1:] in hide:
-                break
-            return found, decode_location(found.payload)
+            entry = self._index.get(partner, cc, pid, location_id)
+            if entry is not None:
+                return entry
         raise NotFound(f"no location {location_id!r}")
 
-    async def location(self, partner: Partner, location_id: str) -> StoredObject:
-        found, _ = await self._record(partner, location_id)
-        return found
-
     async def evse(self, partner: Partner, location_id: str, evse_uid: str) -> EVSE:
-        _, location = await self._record(partner, location_id)
+        location = decode_location((await self.location(partner, location_id)).document)
         evse = location.evse(evse_uid)
         if evse is None:
             raise NotFound(f"no EVSE {evse_uid!r} in location {location_id!r}")
@@ -180,6 +149,7 @@ class LocationReceiver:
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._decoded = DecodedLocations()
 
     # reading
 
@@ -193,7 +163,9 @@ class LocationReceiver:
         *,
         for_update: bool = False,
     ) -> LocationRecord | None:
-        record = await load_location_record(ops, country_code, party_id, location_id, for_update=for_update)
+        record = await load_location_record(
+            ops, country_code, party_id, location_id, for_update=for_update, cache=self._decoded
+        )
         if record is not None and record.partner_id != partner.id:
             raise Forbidden(
                 f"location {location_id!r} of {country_code}*{party_id} was not stored by this partner"
@@ -254,7 +226,9 @@ class LocationReceiver:
             record = await self._mine(tx, partner, country_code, party_id, location_id, for_update=True)
             if record is not None and record.location.last_updated > location.last_updated:
                 return await self._stale(tx, partner)
-            return await save_location(tx, location, partner_id=partner.id, check_stale=False)
+            return await save_location(
+                tx, location, partner_id=partner.id, check_stale=False, cache=self._decoded
+            )
 
     async def put_evse(
         self, partner: Partner, country_code: str, party_id: str, location_id: str, evse_uid: str, evse: EVSE
@@ -275,7 +249,7 @@ class LocationReceiver:
             location = msgspec.structs.replace(
                 location, evses=evses, last_updated=_latest(location.last_updated, evse.last_updated)
             )
-            await save_location(tx, location, partner_id=partner.id, check_stale=False)
+            await save_location(tx, location, partner_id=partner.id, check_stale=False, cache=self._decoded)
             return PutOutcome.CREATED if created else PutOutcome.UPDATED
 
     async def put_connector(
@@ -309,7 +283,7 @@ class LocationReceiver:
             location = msgspec.structs.replace(
                 location, evses=evses, last_updated=_latest(location.last_updated, evse.last_updated)
             )
-            await save_location(tx, location, partner_id=partner.id, check_stale=False)
+            await save_location(tx, location, partner_id=partner.id, check_stale=False, cache=self._decoded)
             return PutOutcome.CREATED if created else PutOutcome.UPDATED
 
     async def patch_location(
@@ -334,7 +308,7 @@ class LocationReceiver:
             check_url_id("country_code", country_code, location.country_code)
             check_url_id("party_id", party_id, location.party_id)
             check_url_id("id", location_id, location.id)
-            await save_location(tx, location, partner_id=partner.id, check_stale=False)
+            await save_location(tx, location, partner_id=partner.id, check_stale=False, cache=self._decoded)
             return PutOutcome.UPDATED
 
     async def patch_evse(
@@ -364,7 +338,7 @@ class LocationReceiver:
             location = msgspec.structs.replace(
                 location, evses=evses, last_updated=_latest(location.last_updated, evse.last_updated)
             )
-            await save_location(tx, location, partner_id=partner.id, check_stale=False)
+            await save_location(tx, location, partner_id=partner.id, check_stale=False, cache=self._decoded)
             return PutOutcome.UPDATED
 
     async def patch_connector(
@@ -400,7 +374,7 @@ class LocationReceiver:
             location = msgspec.structs.replace(
                 location, evses=evses, last_updated=_latest(location.last_updated, evse.last_updated)
             )
-            await save_location(tx, location, partner_id=partner.id, check_stale=False)
+            await save_location(tx, location, partner_id=partner.id, check_stale=False, cache=self._decoded)
             return PutOutcome.UPDATED
 
 
@@ -460,6 +434,8 @@ class LocationAdmin:
             if violations:
                 raise ValidationFailed(violations, "locations refused, nothing imported")
             rows = 0
+            changed: list[Location] = []
+            now = self._clock.now()
             for location in locations:
                 record = await load_location_record(
                     tx, location.country_code, location.party_id, location.id, for_update=True
@@ -475,9 +451,7 @@ class LocationAdmin:
                 if record is not None and record.location.last_updated > location.last_updated:
                     report.stale.append(str(location.id))
                     continue
-                await save_location(tx, location, check_stale=False)
-                await index_evses(tx, location)
-                await save_unpublished(tx, location)
+                changed.append(location)
                 (report.updated if record is not None else report.created).append(str(location.id))
                 rows += await enqueue_change(
                     tx,
@@ -489,8 +463,9 @@ class LocationAdmin:
                         object_id=str(location.id),
                         method="PUT",
                     ),
-                    self._clock.now(),
+                    now,
                 )
+            await save_own_locations(tx, changed, now)
         return msgspec.structs.replace(report, outbox_rows=rows)
 
     async def _evse_home(
@@ -530,7 +505,7 @@ class LocationAdmin:
             location = msgspec.structs.replace(
                 location, evses=evses, last_updated=_latest(location.last_updated, evse.last_updated)
             )
-            await save_location(tx, location, check_stale=False)
+            await save_own_locations(tx, [location], now)
             await enqueue_change(
                 tx,
                 self._partners,
