@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import msgspec
 import pytest
 
 from evroam.core.codec import decode
@@ -321,3 +322,48 @@ async def test_ids_compare_case_insensitively(h: Harness) -> None:
     r = await h.call("GET", "receiver/locations/be/bec/Loc1", token=CPO_TOKEN)
     assert (r.status_code, ocpi(r)) == (200, 1000)
     assert r.json()["data"]["id"] == "LOC1"  # the spelling of the object
+
+
+async def test_two_processes_patching_the_same_location_lose_nothing(h: Harness) -> None:
+    await put_loc1(h)
+    cpo = next(p for p in await h.node.registration.partners() if p.name == "cpo")
+    first, second = LocationReceiver(h.store), LocationReceiver(h.store)  # each keeps decoded documents
+
+    def status(value: str, at: str) -> Any:
+        def apply(evse: Any) -> Any:
+            return msgspec.structs.replace(evse, status=value, last_updated=DateTime.parse(at))
+
+        return apply
+
+    await first.patch_evse(
+        cpo,
+        "BE",
+        "BEC",
+        "LOC1",
+        "E1",
+        DateTime.parse("2026-02-02T00:00:00Z"),
+        status("CHARGING", "2026-02-02T00:00:00Z"),
+    )
+    await second.patch_evse(
+        cpo,
+        "BE",
+        "BEC",
+        "LOC1",
+        "E2",
+        DateTime.parse("2026-02-03T00:00:00Z"),
+        status("BLOCKED", "2026-02-03T00:00:00Z"),
+    )
+    await first.patch_evse(
+        cpo,
+        "BE",
+        "BEC",
+        "LOC1",
+        "E1",
+        DateTime.parse("2026-02-04T00:00:00Z"),
+        status("AVAILABLE", "2026-02-04T00:00:00Z"),
+    )
+    location = await stored_location(h)
+    assert [(str(e.uid), e.status.value) for e in location.evses or ()] == [
+        ("E1", "AVAILABLE"),
+        ("E2", "BLOCKED"),
+    ]

@@ -8,11 +8,15 @@ from typing import Any
 import httpx
 import pytest
 
-from evroam.core.codec import encode
+from evroam.core.codec import decode, encode
 from evroam.model.enums import Status
+from evroam.model.locations import Location
+from evroam.modules.locations import repository
 from evroam.modules.locations.cli import admin_for
+from evroam.modules.locations.repository import ChangeLog
+from evroam.modules.locations.service import LocationSender
 from evroam.modules.locations.validation import parse_locations
-from evroam.ocpi.transport.pagination import next_link
+from evroam.ocpi.transport.pagination import PageRequest, next_link
 
 from .locations_harness import EMSP_TOKEN, Harness, location_json, running
 
@@ -154,3 +158,55 @@ async def test_bad_paging_parameters_are_2001(h: Harness) -> None:
     assert (r.status_code, r.json()["status_code"]) == (400, 2001)
     message = r.json()["status_message"]
     assert "offset" in message and "limit" in message and "date_from" in message
+
+
+# -- the per-process index stays exact across processes ----------------------------------------------
+
+
+def names(page: Any) -> list[tuple[str, str]]:
+    out = []
+    for entry in page.items:
+        location = decode(entry.document, Location)
+        out.append((str(location.id), ",".join(e.status.value for e in location.evses or ())))
+    return out
+
+
+async def test_a_second_process_sees_every_change_of_another(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emsp = next(p for p in await h.node.registration.partners() if p.name == "emsp")
+    request = PageRequest(limit=10)
+    other = LocationSender(h.store, [("NL", "CPO")])  # e.g. another worker on the same database
+    await load(h, ours("A", evses=("A1",)), ours("B", evses=("B1",)))
+    assert names(await other.page(emsp, request)) == [("A", "AVAILABLE"), ("B", "AVAILABLE")]
+
+    admin = admin_for(h.node)  # the CLI's process
+    await admin.set_status("B1", Status.CHARGING)
+    await load(
+        h, ours("C", evses=("C1",)), ours("A", evses=("A1", "A2"), last_updated="2026-02-03T00:00:00Z")
+    )
+    assert names(await other.page(emsp, request)) == [
+        ("A", "AVAILABLE,AVAILABLE"),
+        ("B", "CHARGING"),
+        ("C", "AVAILABLE"),
+    ]
+    # more changes than the log keeps: the index reloads everything
+    monkeypatch.setattr(repository, "CHANGE_LOG_SIZE", 3)
+    for status in (Status.BLOCKED, Status.AVAILABLE, Status.RESERVED, Status.OUTOFORDER):
+        await admin.set_status("C1", status)
+    await admin.set_status("A2", Status.REMOVED)
+    assert names(await other.page(emsp, request)) == [
+        ("A", "AVAILABLE,REMOVED"),
+        ("B", "CHARGING"),
+        ("C", "OUTOFORDER"),
+    ]
+
+
+def test_the_change_log_says_what_changed_since_a_generation_or_that_it_cannot() -> None:
+    log = ChangeLog(5, ((3, ("nl", "cpo", "a")), (4, ("nl", "cpo", "b")), (5, ("nl", "cpo", "a"))))
+    assert log.since(5) == set()
+    assert log.since(4) == {("nl", "cpo", "a")}
+    assert log.since(2) == {("nl", "cpo", "a"), ("nl", "cpo", "b")}
+    assert log.since(1) is None  # generation 2 is no longer in the log
+    assert log.since(6) is None  # a store that was reset
+    assert ChangeLog(7).since(6) is None  # a big change keeps no keys
