@@ -1,1 +1,53 @@
-"""The locations module: CPO (sender) and eMSP (receiver) sides."""
+"""The locations module: the CPO side (our own locations, the Sender interface) and the eMSP side
+(the Receiver interface for the locations partners push).
+
+* :mod:`.ports` — one typed protocol per role (Sender, Receiver, the CPO's management);
+* :mod:`.service` — the logic, plain Python over the store;
+* :mod:`.repository` — the document format in the store (the only place that knows it);
+* :mod:`.validation` — checks of imported Location objects;
+* :mod:`.wire` — each OCPI version's wire classes and converters;
+* :mod:`.bindings` — the HTTP handlers (imported by the node's wiring), :mod:`.cli` — ``evroam locations``.
+
+See ``docs/locations.md``.
+"""
+
+from evroam.modules.locations.index import IndexedLocation, OwnLocationIndex, may_see
+from evroam.modules.locations.ports import (
+    ImportReport,
+    LocationsAdmin,
+    LocationsReceiver,
+    LocationsSender,
+    SenderPage,
+)
+from evroam.modules.locations.repository import (
+    LOCATION_KIND,
+    iter_locations,
+    load_location,
+    save_location,
+    save_own_locations,
+)
+from evroam.modules.locations.service import LocationAdmin, LocationReceiver, LocationSender
+from evroam.modules.locations.validation import parse_locations
+from evroam.modules.locations.wire import LocationWire, location_wire
+
+__all__ = [
+    "LOCATION_KIND",
+    "ImportReport",
+    "IndexedLocation",
+    "LocationAdmin",
+    "LocationReceiver",
+    "LocationSender",
+    "LocationWire",
+    "LocationsAdmin",
+    "LocationsReceiver",
+    "LocationsSender",
+    "OwnLocationIndex",
+    "SenderPage",
+    "iter_locations",
+    "load_location",
+    "location_wire",
+    "may_see",
+    "parse_locations",
+    "save_location",
+    "save_own_locations",
+]
