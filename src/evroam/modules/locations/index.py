@@ -37,7 +37,15 @@ def may_see(partner: Partner, allowed: tuple[PublishTokenType, ...]) -> bool:
     that issued them) matches an entry whose ``issuer`` is the business name of one of its roles,
     compared case-insensitively. (The push worker applies the same rule.)
     """
-    names = {role.name.casefold() for role in partner.roles}
+    return _named(_names(partner), allowed)
+
+
+def _names(partner: Partner) -> frozenset[str]:
+    """What :func:`may_see` knows of a partner: its roles' business names, case-folded."""
+    return frozenset(role.name.casefold() for role in partner.roles)
+
+
+def _named(names: frozenset[str], allowed: tuple[PublishTokenType, ...]) -> bool:
     return any(entry.issuer is not None and entry.issuer.casefold() in names for entry in allowed)
 
 
@@ -74,6 +82,8 @@ class OwnLocationIndex:
         self._seqs: list[int] = []
         self._by_key: dict[Key, IndexedLocation] = {}
         self._hidden: list[IndexedLocation] = []
+        # per set of partner role names (all may_see depends on): the entries those partners see
+        self._visible: dict[frozenset[str], list[IndexedLocation]] = {}
         self._lock = asyncio.Lock()
         self._log_payload: bytes | None = None
 
@@ -100,6 +110,7 @@ class OwnLocationIndex:
                 for key in changed:
                     await self._reload(key)
             self._hidden = [entry for entry in self._entries if not entry.publish]
+            self._visible = {}
             self._generation = log.generation
 
     async def _reload(self, key: Key) -> None:
@@ -116,8 +127,21 @@ class OwnLocationIndex:
         self._seqs.insert(i, entry.seq)
         self._by_key[key] = entry
 
-    def _hidden_from(self, partner: Partner) -> set[Key]:
-        return {entry.key for entry in self._hidden if not may_see(partner, entry.allowed)}
+    def _visible_to(self, partner: Partner) -> list[IndexedLocation]:
+        """The entries ``partner`` may see, in creation order (computed once per index generation
+        and set of role names, not per request: a store of 10,000 with a few unpublished locations
+        would otherwise be filtered on every page)."""
+        if not self._hidden:
+            return self._entries
+        names = _names(partner)
+        visible = self._visible.get(names)
+        if visible is None:
+            hidden = {entry.key for entry in self._hidden if not _named(names, entry.allowed)}
+            visible = (
+                [entry for entry in self._entries if entry.key not in hidden] if hidden else self._entries
+            )
+            self._visible[names] = visible
+        return visible
 
     def get(
         self, partner: Partner, country_code: str, party_id: str, location_id: str
@@ -139,14 +163,13 @@ class OwnLocationIndex:
     ) -> tuple[list[IndexedLocation], int]:
         """The locations visible to ``partner`` with ``date_from <= last_updated < date_to``, from
         ``offset`` (at most ``limit``), and how many match in all."""
-        hide = self._hidden_from(partner) if self._hidden else set()
-        if not hide and date_from is None and date_to is None:
-            return self._entries[offset : offset + limit], len(self._entries)
+        visible = self._visible_to(partner)
+        if date_from is None and date_to is None:
+            return visible[offset : offset + limit], len(visible)
         matching = [
             entry
-            for entry in self._entries
-            if entry.key not in hide
-            and (date_from is None or entry.last_updated >= date_from)
+            for entry in visible
+            if (date_from is None or entry.last_updated >= date_from)
             and (date_to is None or entry.last_updated < date_to)
         ]
         return matching[offset : offset + limit], len(matching)
