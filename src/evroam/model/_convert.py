@@ -5,7 +5,8 @@ They implement the uniform loss rules of ``docs/versions.md``:
 * an enum value the target version does not know is dropped from a list (:func:`known`), becomes
   ``None`` in an optional field (:func:`member`), or raises :class:`NotRepresentable` in a required
   one (:func:`require`), unless the converter documents a mapping;
-* identifiers are re-checked against the target's ``CiStringNN`` length (:func:`fit`);
+* identifiers are re-checked against the target's ``CiStringNN`` length (:func:`fit`), or, where the
+  target's identifiers are plain strings (2.1.1), against their ``max_length`` (:func:`limit`);
 * ``None`` (absent) and an empty list stay different (:func:`tup`, :func:`lst`).
 """
 
@@ -18,7 +19,7 @@ from typing import TypeVar
 from evroam.core.types import CiString
 from evroam.model.common import NotRepresentable
 
-__all__ = ["fit", "known", "lst", "member", "plain", "require", "seq", "tup"]
+__all__ = ["fit", "known", "limit", "lst", "member", "plain", "require", "seq", "tup"]
 
 A = TypeVar("A")
 B = TypeVar("B")
@@ -82,3 +83,10 @@ def fit(cls: type[C], value: str, version: str, path: str) -> C:
         return cls.parse(plain(value))
     except (TypeError, ValueError) as exc:
         raise NotRepresentable(version, path, str(exc)) from None
+
+
+def limit(value: str, length: int, version: str, path: str) -> str:
+    """``value`` as a plain string; :class:`NotRepresentable` if longer than ``length`` characters."""
+    if len(value) > length:
+        raise NotRepresentable(version, path, f"longer than the {length} characters {version} allows")
+    return plain(value)
