@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, Protocol, TypeVar, overload
 from urllib.parse import urljoin
 
 import httpx
@@ -47,7 +47,16 @@ from evroam.ocpi.transport import (
     uses_routing,
 )
 
-__all__ = ["OcpiClient", "OcpiResponse", "Pages", "ParamValue", "create_http_client"]
+__all__ = [
+    "OcpiClient",
+    "OcpiResponse",
+    "Pages",
+    "ParamValue",
+    "WireHooks",
+    "WireRequest",
+    "WireResponse",
+    "create_http_client",
+]
 
 T = TypeVar("T")
 
@@ -485,10 +494,83 @@ class Pages(Generic[T]):
             )
 
 
-def create_http_client(*, timeout: float = 10.0, transport: Any = None) -> httpx.AsyncClient:
+@dataclass(frozen=True, slots=True)
+class WireRequest:
+    """An outgoing HTTP request as :class:`WireHooks` see it (no httpx types)."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class WireResponse:
+    """An HTTP answer as :class:`WireHooks` see it; ``content`` is already decoded (no gzip)."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    content: bytes
+
+
+class WireHooks(Protocol):
+    """Byte-level hooks around every request of the node's HTTP client (e.g. :mod:`evroam.compat`).
+
+    Each hook returns its argument unchanged (the same object) when it has nothing to do; the
+    client then sends / returns the original request / response as they were.
+    """
+
+    async def on_request(self, request: WireRequest) -> WireRequest: ...
+
+    async def on_response(self, request: WireRequest, response: WireResponse) -> WireResponse: ...
+
+
+_HOP_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding"})
+
+
+class _HookedTransport(httpx.AsyncBaseTransport):
+    """Runs :class:`WireHooks` around an inner transport."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, hooks: WireHooks) -> None:
+        self._inner = inner
+        self._hooks = hooks
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        seen = WireRequest(
+            request.method, str(request.url), tuple(request.headers.multi_items()), await request.aread()
+        )
+        wire = await self._hooks.on_request(seen)
+        if wire is not seen:
+            headers = [(k, v) for k, v in wire.headers if k.lower() not in _HOP_HEADERS]
+            request = httpx.Request(
+                wire.method, wire.url, headers=headers, content=wire.content, extensions=request.extensions
+            )
+        response = await self._inner.handle_async_request(request)
+        try:
+            content = await response.aread()
+        finally:
+            await response.aclose()
+        answer = WireResponse(response.status_code, tuple(response.headers.multi_items()), content)
+        changed = await self._hooks.on_response(wire, answer)
+        headers = [(k, v) for k, v in changed.headers if k.lower() not in _HOP_HEADERS]
+        return httpx.Response(
+            changed.status, headers=headers, content=changed.content, extensions=response.extensions
+        )
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def create_http_client(
+    *, timeout: float = 10.0, transport: Any = None, hooks: WireHooks | None = None
+) -> httpx.AsyncClient:
     """The node's one ``httpx.AsyncClient`` (connection pool), shared by every :class:`OcpiClient`.
 
     ``transport`` replaces the network (e.g. ``httpx.MockTransport`` or ``httpx.ASGITransport`` in tests).
+    ``hooks`` see (and may rewrite) every request and answer at the byte level: the partner
+    compatibility layer (:mod:`evroam.compat`) plugs in here, so that no OCPI code knows about quirks.
     Redirects are not followed: an OCPI endpoint answers where it is listed.
     """
+    if hooks is not None:
+        transport = _HookedTransport(transport or httpx.AsyncHTTPTransport(), hooks)
     return httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False)

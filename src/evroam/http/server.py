@@ -25,7 +25,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from litestar import Litestar, Request, Response, get, route
 from litestar.exceptions import HTTPException
@@ -121,6 +121,9 @@ class AppConfig:
     bindings: Sequence[ModuleBinding] = ()
     on_startup: Sequence[Callable[[], Awaitable[None]]] = ()
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = ()
+    endpoint_url: Callable[[Caller, str], Awaitable[str]] | None = None
+    """How the version details give one of our endpoint URLs to a caller; ``None``: as it is. The
+    partner compatibility layer (:mod:`evroam.compat`) may adapt it per partner (e.g. a trailing slash)."""
 
 
 def module_path(spec: VersionSpec, module: ModuleSpec, interface: InterfaceRole) -> str:
@@ -196,8 +199,11 @@ class _Server:
             tracing = self._tracing(request, spec)
             headers = response_headers(tracing)
             try:
-                await self._authenticate(request, spec, registration=True)
-                data = version_details_to_wire(spec, self._endpoints(spec))
+                caller = await self._authenticate(request, spec, registration=True)
+                if self.config.endpoint_url is None:
+                    data = version_details_to_wire(spec, self._endpoints(spec))
+                else:
+                    data = version_details_to_wire(spec, await self._endpoints_for(spec, caller))
             except EvroamError as error:
                 return self._error(error, headers)
             return self._respond(success_envelope(data, self.config.clock), 200, headers)
@@ -219,6 +225,15 @@ class _Server:
             )
             for module, interface, _ in self._bound(spec)
         ]
+
+    async def _endpoints_for(self, spec: VersionSpec, caller: Caller) -> list[Any]:
+        adapt = self.config.endpoint_url
+        assert adapt is not None
+        out = []
+        for module, interface, _ in self._bound(spec):
+            url = await adapt(caller, self.config.base_url + module_path(spec, module, interface))
+            out.append(endpoint_to_wire(spec, module.id, interface, url))
+        return out
 
     # -- module endpoints -----------------------------------------------------------------------
 
@@ -276,7 +291,10 @@ class _Server:
                 headers = response_headers(tracing)
             body = None
             if endpoint.request is not None:
-                body = decode(await request.body(), endpoint.request)
+                raw = await request.body()
+                # an optional body (e.g. a token authorize without LocationReferences) may be left out
+                if raw.strip() or type(None) not in get_args(endpoint.request):
+                    body = decode(raw, endpoint.request)
             call = OcpiCall(
                 spec=spec,
                 module=module,

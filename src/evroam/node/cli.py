@@ -80,6 +80,10 @@ def _register_commands() -> None:
     cli.add_command(tariff_engine)  # `evroam tariffs price`; the admin commands join this group below
     register_tariffs(cli)  # joins a `tariffs` group already registered (the engine's `price`), if any
 
+    from evroam.compat.cli import compat
+
+    cli.add_command(compat)
+
     from evroam.push.cli import outbox, sync, worker
 
     cli.add_command(outbox)

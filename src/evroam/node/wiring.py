@@ -9,6 +9,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from evroam.compat import PartnerCompat
 from evroam.core.clock import Clock, IdGenerator, SystemClock, UuidIds
 from evroam.http.client import create_http_client
 from evroam.http.server import AppConfig, ModuleBinding, create_app
@@ -84,6 +85,8 @@ class Node:
     clock: Clock
     ids: IdGenerator
     registration: RegistrationService
+    compat: PartnerCompat | None = field(default=None, repr=False)
+    """The partner compatibility layer (per-partner tolerances, :mod:`evroam.compat`)."""
     _closed: bool = field(default=False, repr=False)
     _push: PushWorker | None = field(default=None, repr=False)
 
@@ -137,6 +140,7 @@ class Node:
         return create_app(
             AppConfig(
                 base_url=self.config.url,
+                endpoint_url=None if self.compat is None else self.compat.endpoint_url,
                 versions=self.config.versions,
                 registration=self.registration,
                 clock=self.clock,
@@ -166,8 +170,11 @@ def build_node(
     clock = clock or SystemClock()
     ids = ids or UuidIds()
     store = store or create_store(settings.database_url, settings.data_dir)
-    http = create_http_client(timeout=timeout, transport=transport)
+    compat = PartnerCompat(store, clock)
+    http = create_http_client(timeout=timeout, transport=transport, hooks=compat)
     platform = own_platform(config)
     api = HttpPartnerApi(http, clock=clock, ids=ids, default_version=platform.versions[-1])
     registration = RegistrationService(platform, StorePartnerRepository(store, clock), api, clock, ids)
-    return Node(config=config, store=store, http=http, clock=clock, ids=ids, registration=registration)
+    return Node(
+        config=config, store=store, http=http, clock=clock, ids=ids, registration=registration, compat=compat
+    )

@@ -1,0 +1,60 @@
+"""The partner deviations evroam can tolerate, and named profiles that bundle them.
+
+Each :class:`Quirk` is one documented way a real partner deviates from the OCPI text. None is on by
+default: an operator switches them on per partner (``evroam compat set PARTNER ...``), so that a
+partner that follows the text is never second-guessed. ``docs/interop.md`` lists which peer needs
+which, and why.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["PROFILES", "Quirk", "describe"]
+
+
+class Quirk(StrEnum):
+    LIST_WRAPPED_OBJECTS = "list-wrapped-objects"
+    STATUS_SCHEDULE_OBJECT = "status-schedule-object"
+    PAGINATION_BY_OFFSET = "pagination-by-offset"
+    HEADER_URL_ORIGIN = "header-url-origin"
+    ENDPOINT_TRAILING_SLASH = "endpoint-trailing-slash"
+    ERRORS_WITHOUT_ENVELOPE = "errors-without-envelope"
+
+
+_DESCRIPTIONS: dict[Quirk, str] = {
+    Quirk.LIST_WRAPPED_OBJECTS: (
+        "answers about one object (GET one Location/EVSE/Connector/Token/CDR, authorize, command "
+        "response) carry `data` as a one-element list: the list is unwrapped"
+    ),
+    Quirk.STATUS_SCHEDULE_OBJECT: (
+        "EVSE.status_schedule is one object instead of a list: sent as its first entry (omitted when "
+        "empty), received objects become one-entry lists"
+    ),
+    Quirk.PAGINATION_BY_OFFSET: (
+        'the Link rel="next" URL of list answers is unusable (wrong scheme, wrong role path, '
+        "`date_from=None`): the next page is our own request again with the link's offset and limit"
+    ),
+    Quirk.HEADER_URL_ORIGIN: (
+        "URLs in Location and Link headers name another scheme or host than the one we called: they "
+        "are moved onto the origin we called"
+    ),
+    Quirk.ENDPOINT_TRAILING_SLASH: (
+        "the partner appends object paths to our endpoint URLs without a slash: our version details "
+        "give it every module URL with a trailing slash"
+    ),
+    Quirk.ERRORS_WITHOUT_ENVELOPE: (
+        'error answers carry `{"detail": ...}` instead of an OCPI envelope: an envelope is made with '
+        "the status code the spec prescribes (404 on tokens: 2004, on locations: 2003, 422: 2001)"
+    ),
+}
+
+#: Named bundles of quirks, for the peers evroam is tested against (``tests/interop``).
+PROFILES: dict[str, frozenset[Quirk]] = {
+    "extrawest-ocpi": frozenset(Quirk),
+}
+
+
+def describe(quirk: Quirk) -> str:
+    """One line saying what the partner does and what evroam does about it."""
+    return _DESCRIPTIONS[quirk]

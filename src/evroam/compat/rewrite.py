@@ -1,0 +1,161 @@
+"""Pure rewrites of message bytes, one per tolerance; each returns ``None`` when it changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import msgspec
+
+from evroam.core.status import StatusCode
+
+__all__ = [
+    "envelope_for_error",
+    "is_envelope",
+    "next_link_by_offset",
+    "on_origin",
+    "status_schedule_in",
+    "status_schedule_out",
+    "unwrap_single",
+]
+
+_json = msgspec.json.Decoder()
+_out = msgspec.json.Encoder()
+
+
+def _load(content: bytes) -> Any:
+    if not content:
+        return None
+    try:
+        return _json.decode(content)
+    except msgspec.DecodeError:
+        return None
+
+
+def is_envelope(content: bytes) -> bool:
+    """Whether ``content`` is a JSON object with an OCPI ``status_code``."""
+    body = _load(content)
+    return isinstance(body, dict) and "status_code" in body
+
+
+def unwrap_single(content: bytes) -> bytes | None:
+    """``{"data": [obj], ...}`` → ``{"data": obj, ...}``."""
+    body = _load(content)
+    if not isinstance(body, dict):
+        return None
+    data = body.get("data")
+    if not (isinstance(data, list) and len(data) == 1 and isinstance(data[0], dict)):
+        return None
+    body["data"] = data[0]
+    return _out.encode(body)
+
+
+def _schedule_out(evse: Any) -> bool:
+    if not isinstance(evse, dict) or not isinstance(evse.get("status_schedule"), list):
+        return False
+    schedule = evse["status_schedule"]
+    if schedule:
+        evse["status_schedule"] = schedule[0]
+    else:
+        del evse["status_schedule"]
+    return True
+
+
+def _schedule_in(evse: Any) -> bool:
+    if not isinstance(evse, dict) or not isinstance(evse.get("status_schedule"), dict):
+        return False
+    evse["status_schedule"] = [evse["status_schedule"]]
+    return True
+
+
+def _each_evse(obj: Any) -> list[Any]:
+    """The EVSE objects in a Location, an EVSE, or a list of either."""
+    if isinstance(obj, list):
+        return [evse for item in obj for evse in _each_evse(item)]
+    if not isinstance(obj, dict):
+        return []
+    evses = obj.get("evses")
+    if isinstance(evses, list):
+        return list(evses)
+    return [obj] if "status_schedule" in obj else []
+
+
+def status_schedule_out(content: bytes) -> bytes | None:
+    """A Location / EVSE body (PUT or PATCH): each ``status_schedule`` list becomes its first entry."""
+    body = _load(content)
+    changed = [_schedule_out(evse) for evse in _each_evse(body)]
+    return _out.encode(body) if any(changed) else None
+
+
+def status_schedule_in(content: bytes) -> bytes | None:
+    """An envelope whose data holds Locations / EVSEs: each ``status_schedule`` object becomes a list."""
+    body = _load(content)
+    if not isinstance(body, dict):
+        return None
+    changed = [_schedule_in(evse) for evse in _each_evse(body.get("data"))]
+    return _out.encode(body) if any(changed) else None
+
+
+def on_origin(url: str, called: str) -> str:
+    """``url`` with the scheme and host of ``called`` (the URL we sent the request to)."""
+    target, origin = urlsplit(url), urlsplit(called)
+    if not target.netloc:
+        return url
+    return urlunsplit((origin.scheme, origin.netloc, target.path, target.query, target.fragment))
+
+
+def _next_url(links: list[str]) -> str | None:
+    for header in links:
+        for part in header.split(","):
+            url, _, params = part.partition(";")
+            if 'rel="next"' in params.replace(" ", "") or "rel=next" in params.replace(" ", ""):
+                return url.strip().strip("<>")
+    return None
+
+
+def next_link_by_offset(links: list[str], called: str) -> str | None:
+    """A ``Link`` value for the next page: ``called`` with the offset / limit of the partner's link."""
+    url = _next_url(links)
+    if url is None:
+        return None
+    wanted = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+    if "offset" not in wanted:
+        return None
+    origin = urlsplit(called)
+    pairs = parse_qsl(origin.query, keep_blank_values=True)
+    query = [(k, v) for k, v in pairs if k not in ("offset", "limit")]
+    query.append(("offset", wanted["offset"]))
+    if "limit" in wanted:
+        query.append(("limit", wanted["limit"]))
+    again = urlunsplit((origin.scheme, origin.netloc, origin.path, urlencode(query), ""))
+    return f'<{again}>; rel="next"'
+
+
+def _status_for(http_status: int, module: str | None) -> int:
+    if http_status == 404 and module == "tokens":
+        return StatusCode.UNKNOWN_TOKEN
+    if http_status == 404 and module == "locations":
+        return StatusCode.UNKNOWN_LOCATION
+    if http_status in (400, 422):
+        return StatusCode.INVALID_OR_MISSING_PARAMETERS
+    if http_status >= 500:
+        return StatusCode.SERVER_ERROR
+    return StatusCode.CLIENT_ERROR
+
+
+def envelope_for_error(content: bytes, http_status: int, module: str | None, timestamp: str) -> bytes | None:
+    """An OCPI envelope for an error answer that has none (FastAPI's ``{"detail": ...}``, plain text)."""
+    if http_status < 400 or is_envelope(content):
+        return None
+    body = _load(content)
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if detail is None:
+        detail = content.decode("utf-8", "replace").strip()
+    message = detail if isinstance(detail, str) else _out.encode(detail).decode()
+    return _out.encode(
+        {
+            "status_code": int(_status_for(http_status, module)),
+            "status_message": message[:255],
+            "timestamp": timestamp,
+        }
+    )
