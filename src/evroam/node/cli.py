@@ -84,6 +84,10 @@ def _register_commands() -> None:
 
     cli.add_command(compat)
 
+    from evroam.modules.tokens.cli import tokens
+
+    cli.add_command(tokens)
+
     from evroam.push.cli import outbox, sync, worker
 
     cli.add_command(outbox)

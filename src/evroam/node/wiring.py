@@ -17,6 +17,8 @@ from evroam.modules.locations import bindings as location_bindings
 from evroam.modules.locations.service import LocationReceiver, LocationSender
 from evroam.modules.tariffs import bindings as tariff_bindings
 from evroam.modules.tariffs.service import TariffReceiver, TariffSender
+from evroam.modules.tokens import bindings as tokens_http
+from evroam.modules.tokens.service import TokenReceiver, TokenSender
 from evroam.node.bindings import credentials_binding
 from evroam.node.config import NodeConfig, load_config
 from evroam.node.settings import Settings
@@ -28,7 +30,15 @@ from evroam.registration.service import OwnPlatform, RegistrationService, versio
 from evroam.store.factory import create_store
 from evroam.store.port import Store
 
-__all__ = ["Node", "build_node", "cpo_parties", "data_bindings", "own_platform"]
+__all__ = [
+    "Node",
+    "build_node",
+    "cpo_parties",
+    "data_bindings",
+    "emsp_parties",
+    "own_platform",
+    "token_bindings",
+]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +69,26 @@ RECEIVING_ROLES = frozenset({"EMSP", "NSP", "NAP", "SCSP", "OTHER"})
 def cpo_parties(config: NodeConfig) -> list[tuple[str, str]]:
     """The node's own CPO parties ``(country_code, party_id)``: the owners of its locations and tariffs."""
     return [(p.country_code, p.party_id) for p in config.parties if p.role == "CPO"]
+
+
+def emsp_parties(config: NodeConfig) -> list[tuple[str, str]]:
+    """The node's own eMSP parties ``(country_code, party_id)``: the issuers of its tokens."""
+    return [(p.country_code, p.party_id) for p in config.parties if p.role == "EMSP"]
+
+
+def token_bindings(
+    config: NodeConfig, store: Store, *, clock: Clock, ids: IdGenerator
+) -> list[ModuleBinding]:
+    """Tokens: the Sender interface (list, real-time authorization) when the node has an eMSP party,
+    the Receiver interface when it has a CPO party."""
+    out: list[ModuleBinding] = []
+    issuers = emsp_parties(config)
+    if issuers:
+        sender = TokenSender(store, issuers, clock=clock, ids=ids)
+        out.append(tokens_http.sender_binding(sender, config.url))
+    if cpo_parties(config):
+        out.append(tokens_http.receiver_binding(TokenReceiver(store)))
+    return out
 
 
 def data_bindings(config: NodeConfig, store: Store) -> list[ModuleBinding]:
@@ -145,7 +175,11 @@ class Node:
                 registration=self.registration,
                 clock=self.clock,
                 ids=self.ids,
-                bindings=(credentials_binding(self.registration), *data_bindings(self.config, self.store)),
+                bindings=(
+                    credentials_binding(self.registration),
+                    *data_bindings(self.config, self.store),
+                    *token_bindings(self.config, self.store, clock=self.clock, ids=self.ids),
+                ),
                 on_startup=(self.start, freeze, *((self.start_worker,) if worker else ())),
                 on_shutdown=(self.close,),
             )

@@ -174,6 +174,8 @@ class Outgoing(NamedTuple):
     method: str
     path: tuple[str, ...]
     body: Any = None
+    params: Mapping[str, str] | None = None
+    """Query parameters (e.g. a token's ``type``)."""
 
 
 class Skip(NamedTuple):
@@ -303,7 +305,9 @@ class TariffPusher:
 
 
 def default_pushers() -> dict[str, Pusher]:
-    return {"locations": LocationPusher(), "tariffs": TariffPusher()}
+    from evroam.modules.tokens.push import TokenPusher  # imports this module: not at the top
+
+    return {"locations": LocationPusher(), "tariffs": TariffPusher(), "tokens": TokenPusher()}
 
 
 # -- the worker ----------------------------------------------------------------------------------
@@ -628,7 +632,11 @@ class PushWorker:
     ) -> None:
         outcome.requests += 1
         await client.request(
-            outgoing.method, _path_url(target.url, outgoing.path), module=module, body=outgoing.body
+            outgoing.method,
+            _path_url(target.url, outgoing.path),
+            module=module,
+            body=outgoing.body,
+            params=outgoing.params,
         )
 
     # -- running in the background ---------------------------------------------------------------
