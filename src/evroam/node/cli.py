@@ -80,19 +80,25 @@ def _register_commands() -> None:
     cli.add_command(tariff_engine)  # `evroam tariffs price`; the admin commands join this group below
     register_tariffs(cli)  # joins a `tariffs` group already registered (the engine's `price`), if any
 
-    from evroam.compat.cli import compat
-
-    cli.add_command(compat)
-
     from evroam.modules.tokens.cli import tokens
 
     cli.add_command(tokens)
+
+    from evroam.compat.cli import compat
+
+    cli.add_command(compat)
 
     from evroam.push.cli import outbox, sync, worker
 
     cli.add_command(outbox)
     cli.add_command(sync)
     cli.add_command(worker)
+
+    from evroam.modules.commands.cli import commands as command_group
+    from evroam.sim.cli import simulate
+
+    cli.add_command(command_group)
+    cli.add_command(simulate)
 
 
 _register_commands()

@@ -6,6 +6,7 @@ import gc
 import logging
 import os
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,7 @@ __all__ = [
     "data_bindings",
     "emsp_parties",
     "own_platform",
+    "session_cdr_bindings",
     "token_bindings",
 ]
 
@@ -91,6 +93,32 @@ def token_bindings(
     return out
 
 
+#: Roles whose node receives the sessions (and, without SCSP, the CDRs) CPOs push.
+SESSION_RECEIVING_ROLES = frozenset({"EMSP", "SCSP", "OTHER"})
+CDR_RECEIVING_ROLES = frozenset({"EMSP", "OTHER"})
+
+
+def session_cdr_bindings(config: NodeConfig, store: Store, *, clock: Clock) -> list[ModuleBinding]:
+    """Sessions and CDRs: the Sender interfaces when the node has a CPO party, the Receiver interfaces
+    when it has a party that receives them (eMSP, OTHER; SCSP for sessions)."""
+    from evroam.modules.cdrs import bindings as cdr_http
+    from evroam.modules.cdrs.service import CdrReceiver, CdrSender
+    from evroam.modules.sessions import bindings as session_http
+    from evroam.modules.sessions.service import SessionReceiver, SessionSender
+
+    out: list[ModuleBinding] = []
+    parties = cpo_parties(config)
+    if parties:
+        out.append(session_http.sender_binding(SessionSender(store, clock, parties), config.url))
+        out.append(cdr_http.sender_binding(CdrSender(store), config.url))
+    roles = {p.role for p in config.parties}
+    if roles & SESSION_RECEIVING_ROLES:
+        out.append(session_http.receiver_binding(SessionReceiver(store)))
+    if roles & CDR_RECEIVING_ROLES:
+        out.append(cdr_http.receiver_binding(CdrReceiver(store), config.url))
+    return out
+
+
 def data_bindings(config: NodeConfig, store: Store) -> list[ModuleBinding]:
     """Locations and tariffs: the Sender interfaces when the node has a CPO party, the Receiver
     interfaces when it has a party that receives them (eMSP, NSP, NAP, SCSP, OTHER)."""
@@ -117,6 +145,13 @@ class Node:
     registration: RegistrationService
     compat: PartnerCompat | None = field(default=None, repr=False)
     """The partner compatibility layer (per-partner tolerances, :mod:`evroam.compat`)."""
+    charge_point: Any = field(default=None, repr=False)
+    """The CPO's chargers (an :class:`evroam.chargepoint.ChargePoint`); ``None``: no charger connection,
+    commands are answered NOT_SUPPORTED. ``evroam simulate`` plugs the simulator in here."""
+    startup_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
+    """Extra coroutines run when the app starts, after the store is migrated (e.g. the simulator)."""
+    shutdown_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
+    """Extra coroutines run when the app stops, before the node closes."""
     _closed: bool = field(default=False, repr=False)
     _push: PushWorker | None = field(default=None, repr=False)
 
@@ -167,6 +202,9 @@ class Node:
             gc.freeze()
             log.info("node ready at %s (OCPI %s)", self.config.versions_url, ", ".join(self.config.versions))
 
+        from evroam.modules.commands.setup import NodeCommands
+
+        commands = NodeCommands.of(self)
         return create_app(
             AppConfig(
                 base_url=self.config.url,
@@ -179,9 +217,16 @@ class Node:
                     credentials_binding(self.registration),
                     *data_bindings(self.config, self.store),
                     *token_bindings(self.config, self.store, clock=self.clock, ids=self.ids),
+                    *session_cdr_bindings(self.config, self.store, clock=self.clock),
+                    *commands.bindings(),
                 ),
-                on_startup=(self.start, freeze, *((self.start_worker,) if worker else ())),
-                on_shutdown=(self.close,),
+                on_startup=(
+                    self.start,
+                    freeze,
+                    *((self.start_worker,) if worker else ()),
+                    *self.startup_hooks,
+                ),
+                on_shutdown=(*self.shutdown_hooks, commands.close, self.close),
             )
         )
 

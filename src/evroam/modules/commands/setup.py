@@ -1,0 +1,124 @@
+"""How a node runs the commands module: which side(s) it serves, and with what.
+
+* a node with a CPO party serves the Receiver interface with a :class:`CommandReceiver` in front of
+  its charger connection (``node.charge_point``; none: every command is answered NOT_SUPPORTED);
+* a node with an eMSP party serves the Sender interface (the per-command result URLs) with a
+  :class:`CommandSender`, which the CLI uses too.
+
+Environment: ``EVROAM_COMMANDS_TIMEOUT`` (seconds a charger gets to answer, announced to eMSPs as the
+CommandResponse ``timeout``; default 30) and ``EVROAM_COMMANDS_GRACE`` (seconds an eMSP waits beyond
+that ``timeout`` before it records TIMEOUT; default 10).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from evroam.http.server import ModuleBinding
+
+from .bindings import receiver_binding, sender_binding
+from .receiver import DEFAULT_TIMEOUT, CommandReceiver
+from .sender import DEFAULT_GRACE, CommandSender, TokenFinder
+
+if TYPE_CHECKING:
+    from evroam.node.wiring import Node
+
+__all__ = ["NodeCommands", "emsp_parties", "options_from_env", "token_finder"]
+
+#: Roles whose node sends commands (and receives their results).
+SENDING_ROLES = frozenset({"EMSP", "SCSP", "NSP", "OTHER"})
+
+
+def _positive(env: Mapping[str, str], name: str) -> float | None:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number") from None
+    if value <= 0:
+        raise ValueError(f"{name}={raw!r} must be positive")
+    return value
+
+
+def options_from_env(env: Mapping[str, str]) -> dict[str, float]:
+    """``timeout`` and ``grace`` (seconds) from ``EVROAM_COMMANDS_TIMEOUT`` / ``EVROAM_COMMANDS_GRACE``."""
+    out: dict[str, float] = {"timeout": DEFAULT_TIMEOUT, "grace": DEFAULT_GRACE}
+    for name, key in (("EVROAM_COMMANDS_TIMEOUT", "timeout"), ("EVROAM_COMMANDS_GRACE", "grace")):
+        value = _positive(env, name)
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def emsp_parties(node: Node) -> list[tuple[str, str]]:
+    return [(p.country_code, p.party_id) for p in node.config.parties if p.role in SENDING_ROLES]
+
+
+def token_finder(node: Node) -> TokenFinder | None:
+    """Our own tokens, from the tokens module when this build has it."""
+    try:
+        from evroam.modules.tokens.commands_support import OwnTokens  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    finder: TokenFinder = OwnTokens(node.store)
+    return finder
+
+
+@dataclass
+class NodeCommands:
+    """The commands services of one node (either may be ``None``) and their bindings."""
+
+    receiver: CommandReceiver | None
+    sender: CommandSender | None
+    timeout: int
+
+    @classmethod
+    def of(cls, node: Node, env: Mapping[str, str] | None = None) -> NodeCommands:
+        from evroam.node.wiring import cpo_parties
+
+        options = options_from_env(os.environ if env is None else env)
+        timeout = max(1, round(options["timeout"]))
+        cpo = cpo_parties(node.config)
+        receiver = None
+        if cpo:
+            receiver = CommandReceiver(
+                node.store,
+                node.http,
+                node.clock,
+                node.ids,
+                parties=cpo,
+                charge_point=getattr(node, "charge_point", None),
+                timeout=timeout,
+            )
+        sender = None
+        parties = emsp_parties(node)
+        if parties:
+            sender = CommandSender(
+                node.store,
+                node.http,
+                node.clock,
+                node.ids,
+                base_url=node.config.url,
+                partners=node.registration,
+                parties=parties,
+                tokens=token_finder(node),
+                grace=options["grace"],
+            )
+        return cls(receiver=receiver, sender=sender, timeout=timeout)
+
+    def bindings(self) -> list[ModuleBinding]:
+        out = []
+        if self.receiver is not None:
+            out.append(receiver_binding(self.receiver, timeout=self.timeout))
+        if self.sender is not None:
+            out.append(sender_binding(self.sender))
+        return out
+
+    async def close(self) -> None:
+        if self.receiver is not None:
+            await self.receiver.close()
