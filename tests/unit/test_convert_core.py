@@ -4,6 +4,7 @@ its generated writers can make in each OCPI version, checked against docs/versio
 from __future__ import annotations
 
 import traceback
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -11,10 +12,12 @@ from typing import Annotated
 import msgspec
 import pytest
 
-from evroam.core.types import CiString, CiString4
+from evroam import model as m
+from evroam.core.types import CiString, CiString4, DateTime
 from evroam.model.common import CanonicalModel, NotRepresentable
 from evroam.ocpi._convert_core import Spec, Version, source, when_missing
 from evroam.ocpi.base import WireModel
+from evroam.ocpi.v2_1_1 import convert as c1
 from evroam.ocpi.v2_2_1 import convert as c2
 from evroam.ocpi.v2_3_0 import convert as c3
 
@@ -62,6 +65,7 @@ class WireBox(WireModel, kw_only=True):
 
 
 SPECS = {Part: Spec(names={"weight": "mass"})}
+T0 = DateTime.parse("2024-03-01T10:00:00Z")
 
 
 def part(pid: str = "P1", colour: Colour = Colour.RED, **changes: object) -> Part:
@@ -160,10 +164,11 @@ def test_the_generated_code_can_be_read_and_shows_in_tracebacks() -> None:
 @pytest.mark.parametrize(
     ("module", "expected"),
     [
+        (c1, {"Connector.standard", "Connector.power_type", "EVSE.connectors", "CDR.charging_periods"}),
         (c2, {"Location.time_zone", "Connector.standard", "EVSE.connectors", "CDR.charging_periods"}),
         (c3, {"Location.time_zone", "CDR.charging_periods", "CommandResponse.timeout"}),
     ],
-    ids=["2.2.1", "2.3.0"],
+    ids=["2.1.1", "2.2.1", "2.3.0"],
 )
 def test_every_refusal_of_the_generated_writers_is_documented(module: object, expected: set[str]) -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "versions.md").read_text(encoding="utf-8")
@@ -176,3 +181,67 @@ def test_every_refusal_of_the_generated_writers_is_documented(module: object, ex
 def test_2_3_0_writes_connectors_2_2_1_would_drop() -> None:
     """What is dropped depends on the version's enums only: 2.3.0 ConnectorType is an OpenEnum."""
     assert "Connector.standard" not in c3._V.refusals()  # type: ignore[attr-defined]
+
+
+def _evse(uid: str) -> m.EVSE:
+    connector = m.Connector(
+        id=CiString("1"),
+        standard="IEC_62196_T2",
+        format=m.ConnectorFormat.SOCKET,
+        power_type=m.PowerType.AC_3_PHASE,
+        max_voltage=230,
+        max_amperage=32,
+        last_updated=T0,
+    )
+    return m.EVSE(uid=CiString(uid), status=m.Status.AVAILABLE, connectors=(connector,), last_updated=T0)
+
+
+def test_2_1_1_identifiers_are_checked_against_the_length_2_1_1_allows() -> None:
+    assert c1.evse_from_model(_evse("E" * 39)).uid == "E" * 39
+    with pytest.raises(NotRepresentable) as caught:
+        c1.evse_from_model(_evse("E" * 40))
+    assert (caught.value.version, caught.value.path) == ("2.1.1", "EVSE.uid")
+    assert caught.value.reason == "longer than the 39 characters 2.1.1 allows"
+    token = m.Token(
+        country_code=CiString("NL"),
+        party_id=CiString("EXA"),
+        uid=CiString("U1"),
+        type="RFID",
+        contract_id=CiString("C" * 37),
+        issuer="Example",
+        valid=True,
+        whitelist=m.WhitelistType.ALWAYS,
+        last_updated=T0,
+    )
+    with pytest.raises(NotRepresentable) as refused:
+        c1.token_from_model(token)
+    assert refused.value.path == "Token.auth_id"
+
+
+def test_a_token_identifier_too_long_is_refused_under_the_path_of_its_holder() -> None:
+    token = m.CdrToken(
+        contract_id=CiString("NL-EXA-C1"),
+        uid=CiString("U" * 37),
+        type="RFID",
+        country_code=CiString("NL"),
+        party_id=CiString("EXA"),
+    )
+    session = m.Session(
+        country_code=CiString("NL"),
+        party_id=CiString("EXA"),
+        id=CiString("S1"),
+        start_date_time=T0,
+        kwh=Decimal("1"),
+        cdr_token=token,
+        auth_method=m.AuthMethod.WHITELIST,
+        location_id=CiString("LOC1"),
+        evse_uid=CiString("E1"),
+        connector_id=CiString("1"),
+        currency="EUR",
+        status=m.SessionStatus.ACTIVE,
+        last_updated=T0,
+    )
+    for convert in (c2.session_from_model, c3.session_from_model):
+        with pytest.raises(NotRepresentable) as caught:
+            convert(session)
+        assert caught.value.path == "Session.cdr_token.uid"

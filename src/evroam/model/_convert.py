@@ -1,13 +1,14 @@
 """Small helpers shared by the converters of every OCPI version (``evroam.ocpi.vX_Y_Z.convert``).
 
-They implement the uniform loss rules of ``docs/versions.md``:
+They implement the uniform loss rules of ``docs/versions.md`` (applied by the engine in
+``evroam.ocpi._convert_core``):
 
-* an enum value the target version does not know is dropped from a list (:func:`known`), becomes
-  ``None`` in an optional field (:func:`member`), or raises :class:`NotRepresentable` in a required
-  one (:func:`require`), unless the converter documents a mapping;
+* an enum value the target version does not know is dropped from a list, becomes ``None`` in an
+  optional field (:func:`member`), or raises :class:`NotRepresentable` in a required one
+  (:func:`require`), unless the converter documents a mapping;
 * identifiers are re-checked against the target's ``CiStringNN`` length (:func:`fit`), or, where the
   target's identifiers are plain strings (2.1.1), against their ``max_length`` (:func:`limit`);
-* ``None`` (absent) and an empty list stay different (:func:`tup`, :func:`lst`).
+* ``None`` (absent) and an empty list stay different (:func:`tup`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TypeVar
 from evroam.core.types import CiString
 from evroam.model.common import NotRepresentable
 
-__all__ = ["fit", "known", "limit", "lst", "member", "plain", "require", "seq", "tup"]
+__all__ = ["fit", "limit", "member", "plain", "require", "tup"]
 
 A = TypeVar("A")
 B = TypeVar("B")
@@ -30,16 +31,6 @@ C = TypeVar("C", bound=CiString)
 def tup(values: Iterable[A] | None, fn: Callable[[A], B]) -> tuple[B, ...] | None:
     """``None`` stays ``None``; otherwise a tuple of ``fn`` applied to each value."""
     return None if values is None else tuple(fn(v) for v in values)
-
-
-def lst(values: Iterable[A] | None, fn: Callable[[A], B]) -> list[B] | None:
-    """``None`` stays ``None``; otherwise a list of ``fn`` applied to each value."""
-    return None if values is None else [fn(v) for v in values]
-
-
-def seq(values: Iterable[A] | None) -> tuple[A, ...] | None:
-    """``None`` stays ``None``; otherwise the values as a tuple."""
-    return None if values is None else tuple(values)
 
 
 def plain(value: str) -> str:
@@ -63,18 +54,6 @@ def require(enum: type[E], value: str, version: str, path: str) -> E:
         return enum(value)
     except ValueError:
         raise NotRepresentable(version, path, f"the value {plain(value)!r} does not exist there") from None
-
-
-def known(enum: type[E], values: Iterable[str] | None) -> list[E] | None:
-    """The values ``enum`` knows, in order; unknown ones are dropped (``None`` stays ``None``)."""
-    if values is None:
-        return None
-    out: list[E] = []
-    for value in values:
-        found = member(enum, value)
-        if found is not None:
-            out.append(found)
-    return out
 
 
 def fit(cls: type[C], value: str, version: str, path: str) -> C:
