@@ -1,6 +1,7 @@
 """Benchmark of the locations interfaces over real sockets: a Sender page and persisted Receiver PATCHes.
 
-    .venv/bin/python bench/locations.py [--seconds 10] [--connections 16] [--locations 10000] [--json]
+    .venv/bin/python bench/locations.py [--seconds 10] [--rounds 3] [--connections 16] [--locations 10000]
+                                        [--keep] [--json]
 
 Sets up, in a temporary directory, a CPO node holding ``--locations`` generated OCPI 2.2.1 locations
 (``evroam locations import``) and an eMSP node, both served by ``evroam serve`` (uvicorn, SQLite) on
@@ -20,8 +21,11 @@ warm-up:
    eMSP's SQLite file is read to check that every acknowledged PATCH was persisted (status and
    ``last_updated``), and ``evroam locations stats`` that none was ignored as stale.
 
-Prints the requests/s, the page's ratio to the ceilings, latencies and each server's CPU use (a server
-near 100 % of one core is the bottleneck, not the load generator), and writes everything to
+The three page servers run side by side and take turns (``--rounds`` slices of ``--seconds`` each),
+so that other load on the machine weighs on all three alike. Prints the requests/s, the page's ratio
+to the ceilings, latencies and each server's CPU use (a server near 100 % of one core is the
+bottleneck, not the load generator; well below it, something else was using the machine: the load
+average before each run is recorded too), and writes everything to
 ``bench/results/locations.json``. Targets (SQLite): page >= 60 % of the ceiling, >= 2,000 PATCH/s.
 
 ``bench/locations.py ceiling --port P --page FILE --auth VALUE [--bytes]`` runs the ceiling app alone.
@@ -161,8 +165,11 @@ class Node:
         return f"Token {token}"
 
 
-def load(mode: str, port: int, args: argparse.Namespace, *extra: str, server: int) -> dict[str, Any]:
-    """Run bench/_load.py against ``port``; adds the server's CPU use over the run."""
+def load(
+    mode: str, port: int, args: argparse.Namespace, *extra: str, server: int, seconds: float | None = None
+) -> dict[str, Any]:
+    """Run bench/_load.py against ``port``; adds the server's CPU use over the run and the machine's
+    load average before it."""
     command = [
         sys.executable,
         str(HERE / "_load.py"),
@@ -170,23 +177,53 @@ def load(mode: str, port: int, args: argparse.Namespace, *extra: str, server: in
         "--port",
         str(port),
         "--seconds",
-        str(args.seconds),
+        str(seconds or args.seconds),
         "--warmup",
         str(args.warmup),
         "--connections",
         str(args.connections),
         *extra,
     ]
+    load_before = os.getloadavg()[0]
     cpu0, t0 = cpu_seconds(server), time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     cpu, elapsed = cpu_seconds(server) - cpu0, time.monotonic() - t0
     if done.returncode != 0:
         raise SystemExit(f"load generator failed: {done.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(done.stdout)
+    result["server_cpu_s"] = round(cpu, 3)
+    result["elapsed_s"] = round(elapsed, 3)
     result["server_cpu_percent"] = round(100 * cpu / elapsed, 1)
+    result["loadavg_before"] = load_before
     if result["errors"]:
         raise SystemExit(f"{mode} on port {port}: {result['errors']} errors, first: {result['first_error']}")
     return result
+
+
+def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several runs against one server as one: requests/s over all, the median p50, the worst p99."""
+    seconds = sum(r["seconds"] for r in runs)
+    requests = sum(r["requests"] for r in runs)
+    p50 = sorted(r["latency_ms"]["p50"] for r in runs)[len(runs) // 2]
+    return {
+        "rounds": len(runs),
+        "connections": runs[0]["connections"],
+        "seconds": round(seconds, 3),
+        "requests": requests,
+        "errors": sum(r["errors"] for r in runs),
+        "requests_per_s": round(requests / seconds, 1),
+        "requests_per_s_by_round": [r["requests_per_s"] for r in runs],
+        "latency_ms": {
+            "p50": p50,
+            "p99": max(r["latency_ms"]["p99"] for r in runs),
+            "max": max(r["latency_ms"]["max"] for r in runs),
+        },
+        "server_cpu_percent": round(
+            100 * sum(r["server_cpu_s"] for r in runs) / sum(r["elapsed_s"] for r in runs), 1
+        ),
+        "loader_cpu_s": round(sum(r["loader_cpu_s"] for r in runs), 3),
+        "loadavg_before": [r["loadavg_before"] for r in runs],
+    }
 
 
 def without_timestamp(body: bytes) -> bytes:
@@ -315,7 +352,7 @@ def urlpath(url: str) -> str:
 def bench(args: argparse.Namespace) -> dict[str, Any]:
     root = Path(tempfile.mkdtemp(prefix="evroam-bench-locations-"))
     cpo, emsp = Node("cpo", root), Node("emsp", root)
-    ceiling: subprocess.Popen[bytes] | None = None
+    ceilings: list[subprocess.Popen[bytes]] = []
     setup: dict[str, float] = {}
     try:
         t0 = time.monotonic()
@@ -368,27 +405,47 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         assert len(answer.json()["data"]) == 100
         header_args = [a for h in headers for a in ("--header", h)]
         expect = ["--expect", '"status_code":1000']
-        page = load("get", cpo.port, args, "--path", PAGE_PATH, *header_args, *expect, server=cpo.process.pid)
-        page["body_bytes"] = len(answer.content)
 
-        # -- 2. the ceilings ----------------------------------------------------------------------------
+        # -- 2. the ceilings, serving the same JSON ---------------------------------------------------
         page_file = root / "page.json"
         kept = {k: v for k, v in answer.headers.items() if k.lower() in ("link", "x-total-count", "x-limit")}
         page_file.write_text(json.dumps({"body": answer.content.decode(), "headers": kept}))
-        results: dict[str, Any] = {}
+        servers = {"page": (cpo.process, cpo.port)}
         for name, pre_encoded in (("ceiling", False), ("ceiling_bytes", True)):
-            ceiling, port = run_ceiling(page_file, auth, pre_encoded, root / f"{name}.log")
+            process, port = run_ceiling(page_file, auth, pre_encoded, root / f"{name}.log")
+            ceilings.append(process)
+            servers[name] = (process, port)
             same = httpx.get(
                 f"http://127.0.0.1:{port}{PAGE_PATH}", headers={"Authorization": auth}, timeout=30
             )
             assert without_timestamp(same.content) == without_timestamp(answer.content), (
                 f"{name}: not the same JSON"
             )
-            results[name] = load(
-                "get", port, args, "--path", PAGE_PATH, *header_args, *expect, server=ceiling.pid
-            )
-            stop(ceiling)
-            ceiling = None
+        # The three servers take turns in --rounds slices, so that a change in the machine's other
+        # load (a shared CI box) affects all three alike.
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
+        for _ in range(args.rounds):
+            for name, (process, port) in servers.items():
+                runs[name].append(
+                    load(
+                        "get",
+                        port,
+                        args,
+                        "--path",
+                        PAGE_PATH,
+                        *header_args,
+                        *expect,
+                        server=process.pid,
+                        seconds=args.seconds / args.rounds,
+                    )
+                )
+        page, results = (
+            merge(runs["page"]),
+            {name: merge(runs[name]) for name in ("ceiling", "ceiling_bytes")},
+        )
+        page["body_bytes"] = len(answer.content)
+        for process in ceilings:
+            stop(process)
         stop(cpo.process)  # the PATCH run has the machine to itself and the eMSP
 
         # -- 3. PATCH of EVSE statuses ------------------------------------------------------------------
@@ -431,7 +488,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         if patch["persisted_evses"] != len(acked) or patch["stale_ignored"]:
             raise SystemExit(f"PATCHes acknowledged but not persisted: {patch}")
     finally:
-        stop(ceiling)
+        for process in ceilings:
+            stop(process)
         stop(cpo.process)
         stop(emsp.process)
         if args.keep:
@@ -451,6 +509,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         "settings": {
             "locations": args.locations,
             "seconds": args.seconds,
+            "rounds": args.rounds,
             "warmup": args.warmup,
             "connections": args.connections,
             "store": "SQLite (WAL, inline sqlite3)",
@@ -491,10 +550,11 @@ def report(result: dict[str, Any]) -> str:
     ok = result["targets"]
     lines = [
         f"locations bench: {s['locations']} locations, SQLite, {s['connections']} connections, "
-        f"{s['seconds']} s per run ({s['server']})",
+        f"{s['seconds']} s per server ({s['server']})",
         f"  setup: import {result['setup']['import_s']} s, sync of {result['setup']['synced']} locations "
         f"{result['setup']['sync_s']} s",
-        "GET one page of 100 locations (offset 5000), " + f"{page['body_bytes']} bytes:",
+        f"GET one page of 100 locations (offset 5000), {page['body_bytes']} bytes, "
+        f"{s['rounds']} rounds (load average before: {max(page['loadavg_before']):.1f}):",
         line("evroam (Litestar, SQLite, auth)", page),
         line("ceiling: Starlette + msgspec", ceiling),
         line("ceiling: Starlette, pre-encoded data", ceiling_bytes),
@@ -526,6 +586,9 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per run [10]")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="the page servers take turns in this many slices [3]"
+    )
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of load before measuring [1]")
     parser.add_argument("--connections", type=int, default=16, help="keep-alive connections [16]")
     parser.add_argument("--locations", type=int, default=10_000, help="locations in the CPO's store [10000]")
