@@ -1,0 +1,179 @@
+"""extrawest-ocpi as the eMSP, an evroam node as the CPO, over real sockets on 127.0.0.1.
+
+The peer cannot start a handshake, so evroam registers with it (token A handed over by the peer's
+operator), with the peer's tolerances switched on for it (``evroam compat set peer --profile
+extrawest-ocpi``). Then evroam's outbox worker pushes Locations (PUT, then PATCHes of EVSE statuses)
+and Tariffs, and the peer's store must hold what evroam sent.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.locations_data import generate_locations
+from tests.integration.nodes import NodeProcess, wait_until
+
+from .compare import differences
+from .conftest import PeerProcess
+
+pytestmark = pytest.mark.slow
+
+PUSH_ENV = {
+    "EVROAM_PUSH_BASE_DELAY": "0.2",
+    "EVROAM_PUSH_MAX_DELAY": "1",
+    "EVROAM_PUSH_POLL_INTERVAL": "0.05",
+}
+SCHEDULE = [
+    {"period_begin": "2025-07-01T08:00:00Z", "period_end": "2025-07-01T12:00:00Z", "status": "BLOCKED"},
+    {"period_begin": "2025-07-02T08:00:00Z", "status": "INOPERATIVE"},
+]
+
+
+@pytest.fixture(scope="module")
+def pair(peer_factory: Any, node_factory: Any) -> tuple[PeerProcess, NodeProcess, dict[str, Any]]:
+    peer: PeerProcess = peer_factory(roles=["emsp"])
+    cpo: NodeProcess = node_factory("cpo", "NL", "CPO", "CPO", env=PUSH_ENV)
+    switched = cpo.json("compat", "set", "peer", "--profile", "extrawest-ocpi")
+    assert switched["partner"] == "peer" and "list-wrapped-objects" in switched["quirks"]
+    registered = cpo.json(
+        "partners", "register", "--versions-url", peer.versions_url, "--token", peer.token_a, "--name", "peer"
+    )
+    return peer, cpo, registered
+
+
+def _write(tmp_path: Path, name: str, data: Any) -> str:
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def _settled(node: NodeProcess) -> bool:
+    counts = node.outbox_counts()
+    return counts.get("pending", 0) + counts.get("in_flight", 0) == 0
+
+
+def test_evroam_cpo_registers_with_the_peer(pair: tuple[PeerProcess, NodeProcess, dict[str, Any]]) -> None:
+    peer, cpo, registered = pair
+    assert registered["status"] == "REGISTERED"
+    assert registered["version"] == "2.2.1"
+    roles = {(r["role"], r["country_code"].upper(), r["party_id"].upper()) for r in registered["roles"]}
+    assert roles == {("EMSP", "US", "PEE")}
+    modules = {(e["module"], e["role"]) for e in registered["endpoints"]}
+    assert {("credentials", "RECEIVER"), ("locations", "RECEIVER"), ("tokens", "SENDER")} <= modules
+
+    # the peer called us back with the token we issued and stored what our version details said
+    (partner,) = peer.state()["partners"]
+    assert partner["versions_url"] == cpo.versions_url
+    assert partner["version"] == "2.2.1"
+    ours = {(e["identifier"], e["role"]): e["url"] for e in partner["endpoints"]["endpoints"]}
+    assert (
+        ours[("locations", "SENDER")] == f"{cpo.url}/ocpi/2.2.1/sender/locations/"
+    )  # trailing slash: compat
+    (role,) = partner["credentials"]["roles"]
+    assert (role["role"], role["country_code"].upper(), role["party_id"].upper()) == ("CPO", "NL", "CPO")
+
+    # GET credentials with the token the peer gave us answers with the peer's credentials
+    listed = cpo.json("partners", "list")
+    assert [(p["name"], p["status"]) for p in listed] == [("peer", "REGISTERED")]
+
+
+def test_locations_are_pushed_and_status_changes_patched(
+    pair: tuple[PeerProcess, NodeProcess, dict[str, Any]], tmp_path: Path
+) -> None:
+    peer, cpo, _ = pair
+    generated = generate_locations(24, seed=7)
+    for location in generated:
+        location["publish"] = True
+        location.pop("publish_allowed_to", None)
+    hidden = generated[-1]
+    hidden["publish"] = False
+    scheduled = generated[0]["evses"][0]
+    scheduled["status_schedule"] = SCHEDULE
+    imported = cpo.json("locations", "import", _write(tmp_path, "locations.json", generated))
+    assert len(imported["created"]) == 24
+    shown = generated[:-1]
+
+    def arrived() -> dict[str, Any] | None:
+        stored = peer.objects("locations", "received")
+        return stored if len(stored) >= len(shown) else None
+
+    stored = wait_until(arrived, timeout=20, what="the locations at the peer")
+    assert set(stored) == {f"nl/cpo/{loc['id'].casefold()}" for loc in shown}  # not the unpublished one
+    for location in shown:
+        sent = copy.deepcopy(location)
+        sent.pop("publish_allowed_to", None)
+        theirs = stored[f"nl/cpo/{location['id'].casefold()}"]
+        for evse in sent["evses"]:
+            # the peer models one StatusSchedule, not a list: it gets the first entry (compat)
+            if evse.get("status_schedule"):
+                evse["status_schedule"] = evse["status_schedule"][0]
+        assert differences(sent, theirs) == [], location["id"]
+    wait_until(lambda: _settled(cpo), timeout=10, what="the CPO's outbox to settle")
+    assert cpo.outbox_counts().get("parked", 0) == 0
+
+    # EVSE status changes go out as PATCHes and land in the peer's copy
+    target = shown[3]
+    for status in ("CHARGING", "OUTOFORDER", "AVAILABLE", "BLOCKED"):
+        cpo.evroam("locations", "set-status", target["evses"][0]["uid"], status)
+
+    def status_at_peer() -> str | None:
+        location = peer.objects("locations", "received")[f"nl/cpo/{target['id'].casefold()}"]
+        evse = next(e for e in location["evses"] if e["uid"] == target["evses"][0]["uid"].casefold())
+        return evse["status"] if evse["status"] == "BLOCKED" else None
+
+    wait_until(status_at_peer, timeout=15, what="the last status at the peer")
+    wait_until(lambda: _settled(cpo), timeout=10, what="the CPO's outbox to settle")
+    delivered = cpo.json("outbox", "list", "--status", "all", "--limit", "1000")
+    assert {row["status"] for row in delivered} == {"delivered"}
+    assert any(row["method"] == "PATCH" for row in delivered)
+
+
+TARIFFS = [
+    {
+        "country_code": "NL",
+        "party_id": "CPO",
+        "id": "AC1",
+        "currency": "EUR",
+        "type": "REGULAR",
+        "tariff_alt_text": [{"language": "en", "text": "0.30 EUR/kWh, 2 EUR/h parking after 2 h"}],
+        "elements": [
+            {"price_components": [{"type": "ENERGY", "price": "0.30", "vat": "21.0", "step_size": 1}]},
+            {
+                "price_components": [{"type": "PARKING_TIME", "price": "2.00", "step_size": 300}],
+                "restrictions": {"min_duration": 7200},
+            },
+        ],
+        "last_updated": "2025-06-01T10:00:00Z",
+    },
+    {
+        "country_code": "NL",
+        "party_id": "CPO",
+        "id": "DC1",
+        "currency": "EUR",
+        "min_price": {"excl_vat": "1.00", "incl_vat": "1.21"},
+        "elements": [
+            {"price_components": [{"type": "FLAT", "price": "0.50", "step_size": 1}]},
+            {"price_components": [{"type": "ENERGY", "price": "0.59", "step_size": 1}]},
+        ],
+        "last_updated": "2025-06-01T10:00:00Z",
+    },
+]
+
+
+def test_tariffs_are_pushed(pair: tuple[PeerProcess, NodeProcess, dict[str, Any]], tmp_path: Path) -> None:
+    peer, cpo, _ = pair
+    imported = cpo.json("tariffs", "import", _write(tmp_path, "tariffs.json", TARIFFS))
+    assert sorted(imported["created"]) == ["AC1", "DC1"]
+
+    def arrived() -> dict[str, Any] | None:
+        stored = peer.objects("tariffs", "received")
+        return stored if len(stored) == 2 else None
+
+    stored = wait_until(arrived, timeout=15, what="the tariffs at the peer")
+    for tariff in TARIFFS:
+        assert differences(tariff, stored[f"nl/cpo/{tariff['id'].casefold()}"]) == [], tariff["id"]
