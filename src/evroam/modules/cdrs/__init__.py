@@ -1,0 +1,39 @@
+"""The CDRs module: the CPO side (our own final CDRs, the Sender interface, their POST to the eMSP,
+retried until acknowledged) and the eMSP side (the Receiver interface: POST answered with
+``Location``, GET by that URL; CDRs never change).
+
+Same layout as :mod:`evroam.modules.locations`: ports, service, repository, wire, bindings, push (the
+push worker's pusher), cli. See ``docs/sessions-cdrs.md``.
+"""
+
+from evroam.modules.cdrs.ports import CdrCreated, CdrPage, CdrsAdmin, CdrsReceiver, CdrsSender
+from evroam.modules.cdrs.repository import (
+    CDR_KIND,
+    CdrDelivery,
+    CdrDocument,
+    CdrRecord,
+    load_cdr_record,
+    save_cdr,
+)
+from evroam.modules.cdrs.service import CdrAdmin, CdrReceiver, CdrSender, credit_of
+from evroam.modules.cdrs.wire import CdrWire, cdr_wire
+
+__all__ = [
+    "CDR_KIND",
+    "CdrAdmin",
+    "CdrCreated",
+    "CdrDelivery",
+    "CdrDocument",
+    "CdrPage",
+    "CdrReceiver",
+    "CdrRecord",
+    "CdrSender",
+    "CdrWire",
+    "CdrsAdmin",
+    "CdrsReceiver",
+    "CdrsSender",
+    "cdr_wire",
+    "credit_of",
+    "load_cdr_record",
+    "save_cdr",
+]

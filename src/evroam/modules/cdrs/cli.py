@@ -1,0 +1,215 @@
+"""``evroam cdrs ...``: the CDRs a node holds, and the CPO's own CDRs from the command line.
+
+    evroam cdrs list [--json]
+    evroam cdrs show CDR_ID [--party CC:PID] [--ocpi-version V] [--json]
+    evroam cdrs create FILE.json [--ocpi-version V] [--party CC:PID] [--json]
+    evroam cdrs create --from-session SESSION_ID [--id CDR_ID] [--total-cost N] [--json]
+    evroam cdrs credit CDR_ID [--id CREDIT_ID] [--json]
+
+``list`` and ``show`` cover both sides: our own CDRs (CPO, with the partners that acknowledged them and
+the ``Location`` they answered) and those partners posted (eMSP, with the URL we answered). ``create``
+stores a final CDR of ours and queues its POST to the eMSP whose token it concerns; ``credit`` makes
+the credit CDR of one of ours (costs negated) and queues it the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import click
+
+from evroam.core.codec import decode, encode
+from evroam.model.common import NotRepresentable, Price
+from evroam.node.wiring import Node, cpo_parties
+from evroam.push.outbox import RegisteredPartners
+
+from .._shared import token_owner
+from ..locations.cli import newest_version, parse_party, run_admin
+from .ports import CdrCreated
+from .repository import CdrRecord
+from .service import CdrAdmin, CdrSender
+from .wire import cdr_wire
+
+__all__ = ["admin_for", "cdrs"]
+
+
+def admin_for(node: Node) -> CdrAdmin:
+    return CdrAdmin(node.store, node.clock, RegisteredPartners(), cpo_parties(node.config))
+
+
+def _emit(data: Any, as_json: bool, text: str) -> None:
+    from evroam.node.cli import emit
+
+    emit(data, as_json, text)
+
+
+async def _names(node: Node) -> dict[str, str]:
+    return {p.id: p.name for p in await node.registration.partners()}
+
+
+def _summary(record: CdrRecord, names: dict[str, str]) -> dict[str, Any]:
+    cdr = record.cdr
+    owner = token_owner(cdr.cdr_token)
+    return {
+        "source": "own" if record.own else f"from {names.get(record.partner_id or '', record.partner_id)}",
+        "country_code": str(cdr.country_code),
+        "party_id": str(cdr.party_id),
+        "id": str(cdr.id),
+        "session_id": None if cdr.session_id is None else str(cdr.session_id),
+        "credit": bool(cdr.credit),
+        "credit_reference_id": None if cdr.credit_reference_id is None else str(cdr.credit_reference_id),
+        "token_owner": None if owner is None else "*".join(owner),
+        "total_cost": str(cdr.total_cost.before_taxes),
+        "currency": cdr.currency,
+        "total_energy": str(cdr.total_energy),
+        "total_time": str(cdr.total_time),
+        "last_updated": cdr.last_updated.to_json(),
+        "location_url": record.document.location_url,
+        "deliveries": [
+            {"partner": names.get(d.partner_id, d.partner_id), "url": d.url, "at": d.at.to_json()}
+            for d in record.document.deliveries
+        ],
+    }
+
+
+def _line(s: dict[str, Any]) -> str:
+    credit = f"\tcredit of {s['credit_reference_id']}" if s["credit"] else ""
+    delivered = ""
+    if s["deliveries"]:
+        delivered = "\tdelivered to " + ", ".join(d["partner"] for d in s["deliveries"])
+    return (
+        f"{s['country_code']}*{s['party_id']}\t{s['id']}\t{s['total_cost']} {s['currency']}\t"
+        f"{s['total_energy']} kWh\ttoken {s['token_owner'] or '?'}\t{s['source']}{credit}{delivered}"
+    )
+
+
+def _created(created: CdrCreated, as_json: bool) -> None:
+    cdr = created.cdr
+    out = {
+        "country_code": str(cdr.country_code),
+        "party_id": str(cdr.party_id),
+        "id": str(cdr.id),
+        "credit": bool(cdr.credit),
+        "total_cost": str(cdr.total_cost.before_taxes),
+        "currency": cdr.currency,
+        "outbox_rows": created.outbox_rows,
+    }
+    text = f"CDR {cdr.country_code}*{cdr.party_id}*{cdr.id} created; {created.outbox_rows} POST(s) queued"
+    _emit(out, as_json, text)
+
+
+@click.group()
+def cdrs() -> None:
+    """Charge detail records: the node's own (CPO) and those partners posted (eMSP)."""
+
+
+@cdrs.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def list_cdrs(as_json: bool) -> None:
+    """List every CDR the node holds, ours and received ones."""
+
+    async def action(node: Node) -> list[dict[str, Any]]:
+        names = await _names(node)
+        return [_summary(r, names) for r in await admin_for(node).records()]
+
+    found = run_admin(action)
+    _emit(found, as_json, "\n".join(_line(s) for s in found) if found else "no CDRs")
+
+
+@cdrs.command("show")
+@click.argument("cdr_id")
+@click.option("--party", default=None, metavar="CC:PID", help="Owner of the CDR, when the id is ambiguous.")
+@click.option(
+    "--ocpi-version", default=None, help="Show it as this OCPI version [default: the node's highest]."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def show(cdr_id: str, party: str | None, ocpi_version: str | None, as_json: bool) -> None:
+    """Show one CDR as OCPI sends it, with its deliveries (ours) or the URL we answered (received)."""
+    owner = parse_party(party)
+
+    async def action(node: Node) -> dict[str, Any]:
+        record = await admin_for(node).get(cdr_id, party=owner)
+        cdr = record.cdr
+        wire = cdr_wire(ocpi_version or newest_version(node))
+        location = None
+        if not wire.owned and cdr.location is None:
+            location = await CdrSender(node.store).location_of(cdr)
+        try:
+            rendered: Any = json.loads(encode(wire.cdr_from_model(cdr, location)))
+        except NotRepresentable as exc:
+            rendered = {"not_representable": str(exc)}
+        return {"summary": _summary(record, await _names(node)), "cdr": rendered}
+
+    data = run_admin(action)
+    s = data["summary"]
+    lines = [_line(s)]
+    if s["location_url"]:
+        lines.append(f"answered Location: {s['location_url']}")
+    lines.extend(
+        f"delivered to {d['partner']} at {d['at']}: {d['url'] or 'no Location'}" for d in s["deliveries"]
+    )
+    _emit(data, as_json, "\n".join(lines) + "\n" + json.dumps(data["cdr"], indent=2))
+
+
+@cdrs.command("create")
+@click.argument(
+    "file", required=False, type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path)
+)
+@click.option(
+    "--from-session", "session_id", default=None, help="Make the CDR of this COMPLETED session of ours."
+)
+@click.option(
+    "--id", "cdr_id", default=None, help="With --from-session: the CDR id [default: the session id]."
+)
+@click.option(
+    "--total-cost", default=None, help="With --from-session: the cost before taxes [default: the session's]."
+)
+@click.option("--ocpi-version", default=None, help="OCPI version of FILE [default: the node's highest].")
+@click.option("--party", default=None, metavar="CC:PID", help="Owner of an OCPI 2.1.1 CDR / of the session.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def create(
+    file: Path | None,
+    session_id: str | None,
+    cdr_id: str | None,
+    total_cost: str | None,
+    ocpi_version: str | None,
+    party: str | None,
+    as_json: bool,
+) -> None:
+    """Create a final CDR of ours, from FILE (one OCPI CDR object) or --from-session; queue its POST."""
+    if (file is None) == (session_id is None):
+        raise click.UsageError("give either FILE or --from-session")
+    owner = parse_party(party)
+    cost = None
+    if total_cost is not None:
+        try:
+            cost = Price(before_taxes=Decimal(total_cost))
+        except InvalidOperation:
+            raise click.BadParameter(f"{total_cost!r} is not a number", param_hint="--total-cost") from None
+    data = b""
+    if file is not None:
+        data = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
+
+    async def action(node: Node) -> CdrCreated:
+        admin = admin_for(node)
+        if session_id is not None:
+            return await admin.from_session(session_id, cdr_id=cdr_id, total_cost=cost, party=owner)
+        wire = cdr_wire(ocpi_version or newest_version(node))
+        parties = cpo_parties(node.config)
+        cc, pid = owner or (parties[0] if len(parties) == 1 else ("", ""))
+        return await admin.create(wire.cdr_to_model(decode(data, wire.cdr), cc, pid))
+
+    _created(run_admin(action), as_json)
+
+
+@cdrs.command("credit")
+@click.argument("cdr_id")
+@click.option("--id", "credit_id", default=None, help="Id of the credit CDR [default: CDR_ID-C].")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def credit(cdr_id: str, credit_id: str | None, as_json: bool) -> None:
+    """Create the credit CDR of one of our CDRs (same data, costs negated); queue its POST."""
+    _created(run_admin(lambda node: admin_for(node).credit(cdr_id, credit_id=credit_id)), as_json)

@@ -1,0 +1,46 @@
+"""The sessions module: the CPO side (our own sessions, the Sender interface, the pushes of each
+change) and the eMSP side (the Receiver interface for the sessions CPOs push).
+
+Same layout as :mod:`evroam.modules.locations`: ports, service, repository, wire, bindings, push (the
+push worker's pusher), cli. See ``docs/sessions-cdrs.md``.
+"""
+
+from evroam.modules.sessions.ports import (
+    ChargingPreferencesNotCapable,
+    SessionChange,
+    SessionPage,
+    SessionsAdmin,
+    SessionsReceiver,
+    SessionsSender,
+    SessionUpdate,
+)
+from evroam.modules.sessions.repository import (
+    SESSION_KIND,
+    SessionRecord,
+    load_session,
+    load_session_record,
+    save_session,
+)
+from evroam.modules.sessions.service import SessionAdmin, SessionReceiver, SessionSender, append_periods
+from evroam.modules.sessions.wire import SessionWire, session_wire
+
+__all__ = [
+    "SESSION_KIND",
+    "ChargingPreferencesNotCapable",
+    "SessionAdmin",
+    "SessionChange",
+    "SessionPage",
+    "SessionReceiver",
+    "SessionRecord",
+    "SessionSender",
+    "SessionUpdate",
+    "SessionWire",
+    "SessionsAdmin",
+    "SessionsReceiver",
+    "SessionsSender",
+    "append_periods",
+    "load_session",
+    "load_session_record",
+    "save_session",
+    "session_wire",
+]
