@@ -3,6 +3,7 @@ its generated writers can make in each OCPI version, checked against docs/versio
 
 from __future__ import annotations
 
+import inspect
 import traceback
 from decimal import Decimal
 from enum import StrEnum
@@ -245,3 +246,22 @@ def test_a_token_identifier_too_long_is_refused_under_the_path_of_its_holder() -
         with pytest.raises(NotRepresentable) as caught:
             convert(session)
         assert caught.value.path == "Session.cdr_token.uid"
+
+
+@pytest.mark.parametrize("module", [c1, c2, c3], ids=["2.1.1", "2.2.1", "2.3.0"])
+def test_every_exported_converter_exists(module: object) -> None:
+    names = module.__all__  # type: ignore[attr-defined]
+    assert names == sorted(names, key=lambda n: (n != "VERSION", n))
+    for name in names[1:]:
+        assert callable(getattr(module, name)), name
+
+
+def test_2_1_1_readers_of_owned_objects_take_the_owner_by_keyword() -> None:
+    """``evroam.push.wire`` tells the versions apart by this signature."""
+    owned = ("location", "tariff", "session", "cdr", "token", "reserve_now", "start_session")
+    for kind in owned:
+        parameters = inspect.signature(getattr(c1, f"{kind}_to_model")).parameters
+        assert parameters["country_code"].kind is inspect.Parameter.KEYWORD_ONLY, kind
+        assert "country_code" not in inspect.signature(getattr(c2, f"{kind}_to_model")).parameters
+        assert "country_code" not in inspect.signature(getattr(c3, f"{kind}_to_model")).parameters
+    assert "location" in inspect.signature(c1.session_from_model).parameters
