@@ -19,17 +19,22 @@ from evroam.registration.model import Partner
 from evroam.store.port import Operations, StoredObject
 
 __all__ = [
+    "PartyPartners",
     "WireCache",
     "apply_patch",
     "check_url_id",
     "count_stale",
     "decode_each",
     "duplicates",
+    "is_party_scope",
+    "partner_scopes",
+    "party_scope",
     "patch_fields",
     "require_last_updated",
     "require_party",
     "splice_list",
     "stale_counts",
+    "token_owner",
 ]
 
 log = logging.getLogger(__name__)
@@ -250,3 +255,61 @@ def duplicates(values: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
             out.append((path, key))
         seen.add(folded)
     return out
+
+
+# -- who an object concerns (sessions, CDRs) ---------------------------------------------------------
+
+_PARTY_SCOPE = "party:"
+
+
+def party_scope(country_code: str, party_id: str) -> str:
+    """The store ``partner_id`` under which one of *our* objects that concerns another party is kept
+    (a session or CDR, scoped by the party that owns its token): ``party:<cc>*<pid>``, case-folded.
+
+    It never collides with a partner id (those name where a received object came from), so a Sender
+    list can select "ours, concerning these parties" with one indexed ``partners=`` filter.
+    """
+    return f"{_PARTY_SCOPE}{country_code.casefold()}*{party_id.casefold()}"
+
+
+def is_party_scope(partner_id: str | None) -> bool:
+    """Whether a stored ``partner_id`` is a :func:`party_scope` (one of our objects) rather than the id
+    of the partner the object came from."""
+    return partner_id is not None and partner_id.startswith(_PARTY_SCOPE)
+
+
+def partner_scopes(partner: Partner) -> list[str]:
+    """The :func:`party_scope` of each of the partner's parties (what a Sender list may show it)."""
+    return list(dict.fromkeys(party_scope(r.country_code, r.party_id) for r in partner.roles))
+
+
+def token_owner(token: Any) -> tuple[str, str] | None:
+    """``(country_code, party_id)`` of a CdrToken's owner, or ``None`` when it does not say (2.1.1)."""
+    cc, pid = getattr(token, "country_code", None), getattr(token, "party_id", None)
+    return (str(cc), str(pid)) if cc and pid else None
+
+
+class PartyPartners:
+    """A :class:`~evroam.push.outbox.PartnerDirectory` that narrows another one to the partners holding
+    one party (``country_code`` / ``party_id``, case-insensitive): a session or a CDR is pushed to the
+    eMSP whose token it concerns, never to every partner that receives the module."""
+
+    def __init__(self, inner: Any, country_code: str, party_id: str) -> None:
+        self._inner = inner
+        self._party = (country_code, party_id)
+
+    async def receivers(self, ops: Operations, module: str) -> list[Any]:
+        from evroam.core.codec import decode
+        from evroam.registration.repository import PARTNER_KIND
+
+        targets = await self._inner.receivers(ops, module)
+        if not targets:
+            return []
+        partners: list[Partner] = [
+            decode(item.payload, Partner) for item in (await ops.find(PARTNER_KIND)).items
+        ]
+        holders = {partner.id for partner in partners if partner_owns(partner, *self._party)}
+        return [target for target in targets if target.partner_id in holders]
+
+    async def target(self, ops: Operations, partner_id: str, module: str) -> Any:
+        return await self._inner.target(ops, partner_id, module)

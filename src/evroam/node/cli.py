@@ -84,6 +84,12 @@ def _register_commands() -> None:
 
     cli.add_command(tokens)
 
+    from evroam.modules.cdrs.cli import cdrs
+    from evroam.modules.sessions.cli import sessions
+
+    cli.add_command(sessions)
+    cli.add_command(cdrs)
+
     from evroam.compat.cli import compat
 
     cli.add_command(compat)

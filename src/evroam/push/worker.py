@@ -21,6 +21,14 @@ A PATCH (or a PUT of an EVSE/connector) the partner answers with "unknown object
 OCPI 2003) is followed by a PUT of the whole object, as the OCPI text advises. A Location that is not
 published to the partner is not sent: its jobs are marked delivered with a note, shown by
 ``evroam outbox list``.
+
+Optional pusher hooks (duck-typed, so that existing pushers need none): ``settled_by(exc)`` may turn a
+partner's refusal into "already delivered" (a note, e.g. a CDR the partner already holds), and
+``acknowledged(ops, target, change, outgoing, response)`` sees each successful answer (e.g. the
+``Location`` header of a CDR POST). An :class:`Outgoing` with an empty ``path`` goes to the receiver
+endpoint URL itself (POST of a CDR). A module whose policy retries forever is never parked, and with
+an ``escalate_after`` its jobs are reported at error level once per escalation, not per attempt
+(:func:`evroam.push.retry.escalation_level`), the state kept in their last error.
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ from evroam.core.clock import Clock, IdGenerator
 from evroam.core.codec import encode
 from evroam.core.errors import EvroamError, PartnerError
 from evroam.core.status import StatusCode
-from evroam.http.client import OcpiClient
+from evroam.http.client import OcpiClient, OcpiResponse
 from evroam.model.common import NotRepresentable
 from evroam.model.locations import Location
 from evroam.modules.locations.repository import load_location
@@ -54,7 +62,16 @@ from evroam.push.outbox import (
     RegisteredPartners,
     decode_change,
 )
-from evroam.push.retry import RandomSource, RetryPolicies
+from evroam.push.retry import (
+    RandomSource,
+    RetryPolicies,
+    RetryPolicy,
+    Undelivered,
+    escalation_level,
+    parse_undelivered,
+    strip_undelivered,
+    undelivered_note,
+)
 from evroam.push.wire import VersionConverters, converters
 from evroam.store.port import Operations, OutboxItem, Store
 
@@ -305,9 +322,17 @@ class TariffPusher:
 
 
 def default_pushers() -> dict[str, Pusher]:
+    from evroam.modules.cdrs.push import CdrPusher  # these import this module: not at the top
+    from evroam.modules.sessions.push import SessionPusher
     from evroam.modules.tokens.push import TokenPusher  # imports this module: not at the top
 
-    return {"locations": LocationPusher(), "tariffs": TariffPusher(), "tokens": TokenPusher()}
+    return {
+        "locations": LocationPusher(),
+        "tariffs": TariffPusher(),
+        "tokens": TokenPusher(),
+        "sessions": SessionPusher(),
+        "cdrs": CdrPusher(),
+    }
 
 
 # -- the worker ----------------------------------------------------------------------------------
@@ -316,6 +341,8 @@ _ENV_SECONDS = {
     "EVROAM_PUSH_BASE_DELAY": "base",
     "EVROAM_PUSH_MAX_DELAY": "max_delay",
 }
+#: Seconds a job of a module with an escalation (CDRs) may fail before it is reported at error level.
+_ENV_ESCALATE = "EVROAM_PUSH_ESCALATE_AFTER"
 
 
 def _number(env: Mapping[str, str], name: str, minimum: float) -> float | None:
@@ -337,7 +364,8 @@ def options_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     ``EVROAM_PUSH_BASE_DELAY`` / ``EVROAM_PUSH_MAX_DELAY`` (seconds) and ``EVROAM_PUSH_MAX_ATTEMPTS``
     (``0``: never park) shape the default retry policy; ``EVROAM_PUSH_LEASE`` and
     ``EVROAM_PUSH_POLL_INTERVAL`` are seconds, ``EVROAM_PUSH_BATCH`` / ``EVROAM_PUSH_CONCURRENCY``
-    counts. Raises ``ValueError`` naming a bad value.
+    counts; ``EVROAM_PUSH_ESCALATE_AFTER`` (seconds) is how long a CDR may stay undelivered before it
+    is reported at error level. Raises ``ValueError`` naming a bad value.
     """
     options: dict[str, Any] = {}
     policy: dict[str, Any] = {}
@@ -348,11 +376,18 @@ def options_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     attempts = _number(env, "EVROAM_PUSH_MAX_ATTEMPTS", 0)
     if attempts is not None:
         policy["max_attempts"] = int(attempts) or None
-    if policy:
+    escalate = _number(env, _ENV_ESCALATE, 0.001)
+    if policy or escalate is not None:
         defaults = RetryPolicies()
+        per_module = {m: dataclasses.replace(p, **policy) for m, p in defaults.per_module.items()}
+        if escalate is not None:
+            after = timedelta(seconds=escalate)
+            per_module = {
+                m: p if p.escalate_after is None else dataclasses.replace(p, escalate_after=after)
+                for m, p in per_module.items()
+            }
         options["policies"] = RetryPolicies(
-            default=dataclasses.replace(defaults.default, **policy),
-            per_module={m: dataclasses.replace(p, **policy) for m, p in defaults.per_module.items()},
+            default=dataclasses.replace(defaults.default, **policy), per_module=per_module
         )
     lease = _number(env, "EVROAM_PUSH_LEASE", 1)
     if lease is not None:
@@ -400,6 +435,8 @@ def _unknown_object(exc: PartnerError) -> bool:
 
 
 def _path_url(base: str, path: Sequence[str]) -> str:
+    if not path:
+        return base
     return base.rstrip("/") + "/" + "/".join(quote(str(segment), safe="") for segment in path)
 
 
@@ -512,7 +549,14 @@ class PushWorker:
             return outcome
         ids = [item_id for item_id, _ in changes]
 
+        policy = self._policies.for_module(module)
+
         def park_all(reason: str) -> _Outcome:
+            if policy.retry_forever:  # never given up: retried (and escalated) like a failed request
+                retry_at = self._clock.now() + policy.max_delay
+                error = self._failure_note(policy, items, reason, module, changes[0][1].object_id, partner_id)
+                outcome.failed.extend((item_id, error, retry_at) for item_id in ids)
+                return outcome
             log.error("push to %s parked %d job(s) of %s: %s", partner_id, len(ids), module, reason)
             outcome.parked.extend((item_id, reason) for item_id in ids)
             return outcome
@@ -542,7 +586,6 @@ class PushWorker:
                     log.warning("push %s %s: unexpected error", module, head.object_id, exc_info=True)
                 error = _error_text(exc)
                 attempt = max(attempts[i] for i in delivery.items)
-                policy = self._policies.for_module(module)
                 decision = policy.decide(attempt, self._rng, self._last_delay.get(key))
                 if decision.delay is None:
                     log.error(
@@ -557,6 +600,14 @@ class PushWorker:
                     continue
                 self._last_delay[key] = decision.delay
                 retry_at = self._clock.now() + decision.delay
+                if policy.escalate_after is not None:
+                    members = [item for item in items if item.id in delivery.items]
+                    error = self._failure_note(
+                        policy, members, error, module, head.object_id, target.name, attempt=attempt
+                    )
+                    for rest in deliveries[index:]:
+                        outcome.failed.extend((i, error, retry_at) for i in rest.items)
+                    return outcome
                 level = logging.ERROR if decision.report_error else logging.WARNING
                 log.log(
                     level,
@@ -574,6 +625,42 @@ class PushWorker:
             outcome.delivered.extend((i, note) for i in delivery.items)
         self._last_delay.pop(key, None)
         return outcome
+
+    def _failure_note(
+        self,
+        policy: RetryPolicy,
+        items: Sequence[OutboxItem],
+        error: str,
+        module: str,
+        object_id: str,
+        partner: str,
+        *,
+        attempt: int | None = None,
+    ) -> str:
+        """The last error to keep for jobs that failed again, with their failing state; logged at
+        error level when the jobs reach a new escalation (once per escalation), else as a warning."""
+        now: datetime = self._clock.now()
+        states = [state for item in items if (state := parse_undelivered(item.last_error)) is not None]
+        since = min((s.since for s in states), default=now)
+        failing_for: timedelta = now - since
+        reported = max((s.level for s in states), default=0)
+        after = policy.escalate_after
+        level = escalation_level(after, failing_for) if after is not None else reported
+        note = undelivered_note(Undelivered(since, max(level, reported)), now, strip_undelivered(error))
+        tries = "" if attempt is None else f" (attempt {attempt})"
+        if level > reported:
+            log.error(
+                "push %s %s to %s still undelivered after %s, retrying until it is acknowledged%s: %s",
+                module,
+                object_id,
+                partner,
+                failing_for,
+                tries,
+                error,
+            )
+        else:
+            log.warning("push %s %s to %s failed%s, will retry: %s", module, object_id, partner, tries, error)
+        return _error_text(Exception(note))
 
     def _client(self, target: PartnerTarget, wire: VersionConverters, head: ObjectChange) -> OcpiClient:
         try:
@@ -611,27 +698,41 @@ class PushWorker:
             log.info("push %s to %s: %s", pusher.module, target.name, prepared.note)
             return prepared.note
         try:
-            await self._request(client, target, pusher.module, prepared, outcome)
+            response = await self._request(client, target, pusher.module, prepared, outcome)
         except PartnerError as exc:
+            settled_by = getattr(pusher, "settled_by", None)
+            settled = None if settled_by is None else settled_by(exc)
+            if settled is not None:
+                log.info("push %s to %s: %s", pusher.module, target.name, settled)
+                return str(settled)
             if not _unknown_object(exc):
                 raise
             if prepared.method == "DELETE":
                 return None  # already gone there
-            if delivery.evse_uid is None and prepared.method == "PUT":
+            if delivery.evse_uid is None and prepared.method in ("PUT", "POST"):
                 raise
             # the partner lacks the object (or the EVSE): send the whole object
             whole = Delivery("PUT", None, None, (), delivery.items)
             again = await pusher.prepare(self._store, wire, target, change, whole)
             if isinstance(again, Skip):
                 return again.note
-            await self._request(client, target, pusher.module, again, outcome)
+            prepared = again
+            response = await self._request(client, target, pusher.module, again, outcome)
+        acknowledged = getattr(pusher, "acknowledged", None)
+        if acknowledged is not None:
+            try:
+                await acknowledged(self._store, target, change, prepared, response)
+            except Exception:  # delivered all the same: only the bookkeeping of the answer failed
+                log.warning(
+                    "push %s %s: recording the answer failed", pusher.module, change.object_id, exc_info=True
+                )
         return None
 
     async def _request(
         self, client: OcpiClient, target: PartnerTarget, module: str, outgoing: Outgoing, outcome: _Outcome
-    ) -> None:
+    ) -> OcpiResponse[Any]:
         outcome.requests += 1
-        await client.request(
+        return await client.request(
             outgoing.method,
             _path_url(target.url, outgoing.path),
             module=module,
