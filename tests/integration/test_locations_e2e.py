@@ -215,9 +215,10 @@ def test_pull_then_push_survives_an_emsp_outage_and_a_cpo_crash(
 
     # -- 150 changes; the eMSP stops after the 50th and comes back after the last one --------------
     changes = random_changes(rng, views.expected, 150)
-    helper = start_changes(cpo, tmp_path, "b", changes, pause=0.01)
+    helper = start_changes(cpo, tmp_path, "b", changes, pause=0.02)
     wait_for_line(helper, "applied 50")
     emsp.stop()
+    assert helper.poll() is None  # the eMSP is down while the changes go on
     finish_changes(helper, 150)
     wait_until(
         lambda: cpo.query("SELECT count(*) FROM evroam_outbox WHERE status = 'pending' AND attempts > 0")[0][
