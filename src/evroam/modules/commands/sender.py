@@ -300,6 +300,8 @@ class CommandSender:
         token = await self._tokens.own_token(uid, token_type)
         if token is None:
             raise CommandError(f"no token {uid!r} of ours (see `evroam tokens list`)")
+        if not token.valid:
+            raise CommandError(f"token {uid!r} is blocked (valid: false): it cannot start or reserve")
         return token
 
     async def _next_reservation_id(self) -> str:

@@ -13,11 +13,13 @@ that ``timeout`` before it records TIMEOUT; default 10).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from evroam.http.server import ModuleBinding
+from evroam.model.tokens import Token
+from evroam.store.port import Store
 
 from .bindings import receiver_binding, sender_binding
 from .receiver import DEFAULT_TIMEOUT, CommandReceiver
@@ -26,7 +28,7 @@ from .sender import DEFAULT_GRACE, CommandSender, TokenFinder
 if TYPE_CHECKING:
     from evroam.node.wiring import Node
 
-__all__ = ["NodeCommands", "emsp_parties", "options_from_env", "token_finder"]
+__all__ = ["TOKEN_TYPES", "NodeCommands", "StoredTokens", "emsp_parties", "options_from_env", "token_finder"]
 
 #: Roles whose node sends commands (and receives their results).
 SENDING_ROLES = frozenset({"EMSP", "SCSP", "NSP", "OTHER"})
@@ -59,14 +61,39 @@ def emsp_parties(node: Node) -> list[tuple[str, str]]:
     return [(p.country_code, p.party_id) for p in node.config.parties if p.role in SENDING_ROLES]
 
 
-def token_finder(node: Node) -> TokenFinder | None:
-    """Our own tokens, from the tokens module when this build has it."""
-    try:
-        from evroam.modules.tokens.commands_support import OwnTokens  # type: ignore[import-not-found]
-    except ImportError:
+#: Token types tried, in this order, when a command names a token by uid alone.
+TOKEN_TYPES = ("RFID", "APP_USER", "AD_HOC_USER", "EMAID", "OTHER")
+
+
+class StoredTokens:
+    """:class:`~evroam.modules.commands.sender.TokenFinder` over the tokens module's store documents:
+    our own tokens (under one of our eMSP ``parties``) by uid, and type when given."""
+
+    def __init__(self, store: Store, parties: Sequence[tuple[str, str]]) -> None:
+        self._store = store
+        self._parties = tuple(parties)
+
+    async def own_token(self, uid: str, token_type: str | None = None) -> Token | None:
+        from evroam.modules.tokens.repository import iter_tokens, load_token_record
+
+        types = (token_type.upper(),) if token_type else TOKEN_TYPES
+        for kind in types:
+            for cc, pid in self._parties:
+                record = await load_token_record(self._store, cc, pid, uid, kind)
+                if record is not None and record.partner_id is None:
+                    return record.token
+        if token_type:
+            return None
+        folded = uid.casefold()
+        async for _, document in iter_tokens(self._store, partners=[None]):  # a type outside the list
+            if str(document.token.uid).casefold() == folded:
+                return document.token
         return None
-    finder: TokenFinder = OwnTokens(node.store)
-    return finder
+
+
+def token_finder(node: Node) -> TokenFinder:
+    """Our own tokens (the tokens module's documents)."""
+    return StoredTokens(node.store, emsp_parties(node))
 
 
 @dataclass
