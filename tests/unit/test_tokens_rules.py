@@ -9,8 +9,8 @@ from evroam import model as m
 from evroam.core.errors import NotEnoughInformation
 from evroam.core.types import CiString, DateTime
 from evroam.modules.tokens.decision import issuer_from_uid
-from evroam.modules.tokens.rules import AuthorizationRules, LocationRule, Route, judge, route_for
 from evroam.modules.tokens.repository import split_object_id, token_key, token_object_id
+from evroam.modules.tokens.rules import AuthorizationRules, LocationRule, Route, judge, route_for
 
 from .test_tokens_support import token
 
@@ -29,7 +29,9 @@ def rules(**kw: object) -> AuthorizationRules:
 
 
 def only(location_id: str, *evses: str) -> LocationRule:
-    return LocationRule(location_id=CiString(location_id), evse_uids=tuple(CiString(e) for e in evses) or None)
+    return LocationRule(
+        location_id=CiString(location_id), evse_uids=tuple(CiString(e) for e in evses) or None
+    )
 
 
 def test_a_valid_token_without_rules_is_allowed_and_echoes_where() -> None:

@@ -120,7 +120,10 @@ async def test_ocpi_2_1_1_has_no_2004_an_unknown_token_is_404_with_2000(h: Harne
     r = await authorize(h, "T1", version="2.1.1", body={"location_id": "L1", "connector_ids": ["1"]})
     assert codes(r) == (200, 1000)
     # 2.1.1 answers carry neither the token nor a reference; the request's location is echoed
-    assert r.json()["data"] == {"allowed": "ALLOWED", "location": {"location_id": "L1", "connector_ids": ["1"]}}
+    assert r.json()["data"] == {
+        "allowed": "ALLOWED",
+        "location": {"location_id": "L1", "connector_ids": ["1"]},
+    }
 
 
 async def test_the_type_parameter_selects_the_token(h: Harness) -> None:
@@ -158,7 +161,9 @@ async def test_refusals_carry_no_reference_and_say_why(
 
 async def test_location_rules_2002_without_location_and_only_permitted_evses(h: Harness) -> None:
     only = LocationRule(location_id=CiString("L1"), evse_uids=(CiString("E1"), CiString("E2")))
-    await own_token(h.store, token("T1", whitelist=m.WhitelistType.NEVER), AuthorizationRules(locations=(only,)))
+    await own_token(
+        h.store, token("T1", whitelist=m.WhitelistType.NEVER), AuthorizationRules(locations=(only,))
+    )
     r = await authorize(h, "T1")
     assert codes(r) == (400, 2002)
     r = await authorize(h, "T1", body={"location_id": "L1", "evse_uids": ["E2", "E3"]})

@@ -54,7 +54,9 @@ def token_json(
     if version == "2.1.1":
         body["auth_id"] = f"NL-MSP-{uid}"
     else:
-        body.update(country_code=country_code, party_id=party_id, contract_id=f"{country_code}-{party_id}-{uid}")
+        body.update(
+            country_code=country_code, party_id=party_id, contract_id=f"{country_code}-{party_id}-{uid}"
+        )
     if rules is not None:
         body["authorization_rules"] = rules
     return body
@@ -94,7 +96,10 @@ async def add_partner(store: Store, clock: Clock, partner: Partner, credentials_
         save=[partner],
         issue=[
             IssuedToken(
-                digest=token_digest(credentials_token), partner_id=partner.id, use=TokenUse.PEER, issued_at=now
+                digest=token_digest(credentials_token),
+                partner_id=partner.id,
+                use=TokenUse.PEER,
+                issued_at=now,
             )
         ],
     )
