@@ -102,8 +102,17 @@ def receiver_binding(service: SessionsReceiver) -> ModuleBinding:
         def apply(current: Session) -> Session:
             # the version's converters read the whole body, periods included; the periods the
             # canonical result then holds are the PATCH's, to be appended to the stored ones
-            patched = apply_patch(current, body, wire.session_from_model, to_model)
-            if not body.charging_periods:
+            periods = body.charging_periods
+            if periods is not None and not periods:  # an empty list changes nothing
+                patched = apply_patch(
+                    current,
+                    msgspec.structs.replace(body, charging_periods=None),
+                    wire.session_from_model,
+                    to_model,
+                )
+            else:
+                patched = apply_patch(current, body, wire.session_from_model, to_model)
+            if not periods:
                 return patched
             kept = msgspec.structs.replace(patched, charging_periods=current.charging_periods)
             return append_periods(kept, patched.charging_periods or ())
