@@ -64,7 +64,8 @@ class Connection(asyncio.Protocol):
             self.head_end = end + 4
             self.total = self.head_end + length
         if len(self.buffer) >= self.total and self.waiter is not None:
-            body = bytes(self.buffer[self.head_end : self.total])
+            with memoryview(self.buffer) as view:  # one copy of a large body, not two
+                body = bytes(view[self.head_end : self.total])
             del self.buffer[: self.total]
             self.total = -1
             waiter, self.waiter = self.waiter, None
