@@ -163,6 +163,20 @@ class PeerProcess:
         return result
 
 
+def evroam_failing(node: NodeProcess, *args: str) -> str:
+    """Run ``evroam ARGS`` on ``node`` expecting a non-zero exit; what it printed (stdout, then stderr)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "evroam", "--data-dir", str(node.data_dir), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=node.environ(),
+    )
+    assert done.returncode != 0, f"evroam {' '.join(args)} succeeded: {done.stdout[-2000:]}"
+    return done.stdout + done.stderr
+
+
 @pytest.fixture(scope="module")
 def interop_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("interop")

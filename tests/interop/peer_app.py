@@ -176,9 +176,10 @@ class PeerCrud(Crud):
             return STATE.table("tokens", "own").get(_key(id))
         side = _side(module, role)
         if side == "received":
-            return STATE.table(module.value, side).get(
-                _key(kwargs.get("country_code"), kwargs.get("party_id"), id)
-            )
+            table = STATE.table(module.value, side)
+            if kwargs.get("country_code") is None:  # e.g. GET cdrs/{id}: the URL names no party
+                return next((v for k, v in table.items() if k.endswith("/" + _key(id))), None)
+            return table.get(_key(kwargs.get("country_code"), kwargs.get("party_id"), id))
         del auth_token
         return STATE.table(module.value, side).get(_key(id))
 

@@ -8,8 +8,6 @@ peer serves, through the peer's documented normalisations (:mod:`tests.interop.c
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -20,7 +18,7 @@ from tests.integration.locations_data import generate_locations
 from tests.integration.nodes import NodeProcess
 
 from .compare import differences
-from .conftest import PeerProcess
+from .conftest import PeerProcess, evroam_failing
 from .test_peer_emsp import TARIFFS
 
 pytestmark = pytest.mark.slow
@@ -103,26 +101,12 @@ def test_locations_are_pulled_page_by_page(
     # the tolerance is what makes the difference: without it the peer's next link is followed as given
     emsp.evroam("compat", "set", "peer", "--disable", "pagination-by-offset")
     try:
-        failed = _evroam_failing(
+        failed = evroam_failing(
             emsp, "sync", "locations", "--partner", "peer", "--full", "--page-limit", "50"
         )
         assert "https://" in failed or "None" in failed, failed
     finally:
         emsp.evroam("compat", "set", "peer", "--enable", "pagination-by-offset")
-
-
-def _evroam_failing(node: NodeProcess, *args: str) -> str:
-    """Run ``evroam ARGS`` expecting it to fail; its stderr."""
-    done = subprocess.run(
-        [sys.executable, "-m", "evroam", "--data-dir", str(node.data_dir), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=node.environ(),
-    )
-    assert done.returncode != 0, done.stdout[-2000:]
-    return done.stderr
 
 
 def test_tariffs_are_pulled(pair: tuple[PeerProcess, NodeProcess, list[dict[str, Any]]]) -> None:

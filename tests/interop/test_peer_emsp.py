@@ -8,18 +8,20 @@ and Tariffs, and the peer's store must hold what evroam sent.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.integration.locations_data import generate_locations
 from tests.integration.nodes import NodeProcess, wait_until
 
 from .compare import differences
-from .conftest import PeerProcess
+from .conftest import PeerProcess, evroam_failing
 
 pytestmark = pytest.mark.slow
 
@@ -177,3 +179,120 @@ def test_tariffs_are_pushed(pair: tuple[PeerProcess, NodeProcess, dict[str, Any]
     stored = wait_until(arrived, timeout=15, what="the tariffs at the peer")
     for tariff in TARIFFS:
         assert differences(tariff, stored[f"nl/cpo/{tariff['id'].casefold()}"]) == [], tariff["id"]
+
+
+PEER_TOKEN = {
+    "country_code": "US",
+    "party_id": "PEE",
+    "uid": "PEERTOKEN01",
+    "type": "RFID",
+    "contract_id": "US-PEE-C00000001",
+    "visual_number": "0001",
+    "issuer": "Extrawest peer",
+    "valid": True,
+    "whitelist": "ALLOWED_OFFLINE",
+    "last_updated": "2025-06-01T10:00:00Z",
+}
+
+
+def test_real_time_authorization_asks_the_peer(pair: tuple[PeerProcess, NodeProcess, dict[str, Any]]) -> None:
+    peer, cpo, _ = pair
+    peer.seed("tokens", [PEER_TOKEN, {**PEER_TOKEN, "uid": "PEERBLOCKED", "valid": False}])
+    location = cpo.json("locations", "list")[0]["id"]
+    where = ("--location", location, "--issuer", "US:PEE")
+    allowed = cpo.json("tokens", "authorize", "PEERTOKEN01", *where)
+    assert (allowed["outcome"], allowed["route"], allowed["source"]) == ("ALLOWED", "real-time", "eMSP")
+    assert allowed["authorization_reference"]  # the peer's reference (unwrapped from its one-element list)
+    assert allowed["token"]["uid"].upper() == "PEERTOKEN01"
+    (asked,) = peer.state()["authorizations"]
+    assert asked["token_uid"] == "peertoken01" and asked["token_type"] == "RFID"
+    assert asked["location_reference"]["location_id"] == location.casefold()
+
+    blocked = json.loads(evroam_failing(cpo, "tokens", "authorize", "PEERBLOCKED", *where, "--json"))
+    assert (blocked["outcome"], blocked["source"]) == ("BLOCKED", "eMSP")
+    # unknown to the peer: HTTP 404 without an envelope, read as 2004 through the tolerance
+    unknown = json.loads(evroam_failing(cpo, "tokens", "authorize", "NOSUCHTOKEN", *where, "--json"))
+    assert unknown["outcome"] == "UNKNOWN_TOKEN", unknown
+
+
+SESSION = {
+    "country_code": "NL",
+    "party_id": "CPO",
+    "id": "SESSION1",
+    "start_date_time": "2025-06-02T09:00:00Z",
+    "kwh": "0",
+    "cdr_token": {
+        "country_code": "US",
+        "party_id": "PEE",
+        "uid": "PEERTOKEN01",
+        "type": "RFID",
+        "contract_id": "US-PEE-C00000001",
+    },
+    "auth_method": "WHITELIST",
+    "location_id": "LOC00003",
+    "evse_uid": "PLACEHOLDER",
+    "connector_id": "1",
+    "currency": "EUR",
+    "status": "ACTIVE",
+    "last_updated": "2025-06-02T09:00:00Z",
+}
+
+
+def test_a_session_and_its_cdr_reach_the_peer(
+    pair: tuple[PeerProcess, NodeProcess, dict[str, Any]], tmp_path: Path
+) -> None:
+    peer, cpo, _ = pair
+    location = cpo.json("locations", "show", "LOC00003")
+    session = {**SESSION, "evse_uid": location["evses"][0]["uid"]}
+    session["connector_id"] = location["evses"][0]["connectors"][0]["id"]
+    started = cpo.json("sessions", "start", _write(tmp_path, "session.json", session))
+    assert (started["token_owner"], started["outbox_rows"]) == ("US*PEE", 1)
+    periods = [
+        {"start_date_time": "2025-06-02T09:00:00Z", "dimensions": [{"type": "ENERGY", "volume": "3.5"}]},
+        {"start_date_time": "2025-06-02T09:30:00Z", "dimensions": [{"type": "ENERGY", "volume": "4.0"}]},
+    ]
+    update = ["sessions", "update", "SESSION1", "--kwh", "7.5"]
+    cpo.json(*update, "--period", json.dumps(periods[0]), "--period", json.dumps(periods[1]))
+    stop = ["sessions", "stop", "SESSION1", "--end", "2025-06-02T10:00:00Z", "--kwh", "7.5"]
+    cpo.json(*stop, "--total-cost", "2.50")
+    created = cpo.json("cdrs", "create", "--from-session", "SESSION1")
+    assert (created["total_cost"], created["outbox_rows"]) == ("2.50", 1)
+    wait_until(lambda: _settled(cpo), timeout=15, what="the CPO's outbox to settle")
+    deliveries = [
+        r
+        for r in cpo.json("outbox", "list", "--status", "all", "--limit", "1000")
+        if r["module"] != "locations"
+    ]
+    assert [(r["module"], r["method"], r["status"]) for r in deliveries if r["module"] == "sessions"] == [
+        ("sessions", "PUT", "delivered"),
+        ("sessions", "PATCH", "delivered"),
+        ("sessions", "PATCH", "delivered"),
+    ]
+
+    expected = {
+        **session,
+        "kwh": "7.5",
+        "end_date_time": "2025-06-02T10:00:00Z",
+        "status": "COMPLETED",
+        "charging_periods": periods,
+        "total_cost": {"excl_vat": "2.50"},
+    }
+    del expected["last_updated"]
+    received = peer.objects("sessions", "received")["nl/cpo/session1"]
+    assert differences(expected, received) == []
+
+    # the CDR: POSTed once, stored by the peer as evroam made it, its URL kept from the Location header
+    shown = cpo.json("cdrs", "show", "SESSION1")
+    cdr = shown["cdr"]
+    received_cdr = peer.objects("cdrs", "received")["nl/cpo/session1"]
+    sent = {k: v for k, v in cdr.items() if k != "last_updated"}
+    # the peer's CdrLocation has no evse_uid (OCPI 2.2.1 requires it): it drops it (docs/interop.md)
+    sent["cdr_location"] = {k: v for k, v in cdr["cdr_location"].items() if k != "evse_uid"}
+    assert "evse_uid" not in received_cdr["cdr_location"]
+    assert differences(sent, received_cdr) == []
+    (delivery,) = shown["summary"]["deliveries"]
+    assert delivery["url"] == f"{peer.url}/ocpi/emsp/2.2.1/cdrs/session1"  # rebuilt: compat
+    (partner,) = peer.state()["partners"]
+    token = base64.b64encode(partner["token_c"].encode()).decode()
+    again = httpx.get(delivery["url"], headers={"Authorization": f"Token {token}"}, timeout=10)
+    assert again.status_code == 200 and again.json()["data"][0]["id"] == "session1"

@@ -17,7 +17,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from evroam.compat import rewrite
 from evroam.compat.quirks import Quirk
@@ -204,6 +204,16 @@ class PartnerCompat:
             located = _header(headers, "location")
             if Quirk.HEADER_URL_ORIGIN in quirks and located:
                 headers = _replace_header(headers, "location", rewrite.on_origin(located[0], request.url))
+            if (
+                Quirk.CDR_LOCATION_REBUILT in quirks
+                and found.module == "cdrs"
+                and request.method == "POST"
+                and located
+            ):
+                base = _bare(request.url)
+                answered = rewrite.answered_id(content)
+                if not _bare(located[0]).startswith(base + "/") and answered is not None:
+                    headers = _replace_header(headers, "location", f"{base}/{quote(answered, safe='')}")
         if content is response.content and headers is response.headers:
             return response
         log.debug("compat %s: answer to %s %s adapted", found.partner, request.method, request.url)

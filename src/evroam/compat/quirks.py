@@ -20,6 +20,7 @@ class Quirk(StrEnum):
     HEADER_URL_ORIGIN = "header-url-origin"
     ENDPOINT_TRAILING_SLASH = "endpoint-trailing-slash"
     ERRORS_WITHOUT_ENVELOPE = "errors-without-envelope"
+    CDR_LOCATION_REBUILT = "cdr-location-rebuilt"
 
 
 _DESCRIPTIONS: dict[Quirk, str] = {
@@ -46,6 +47,11 @@ _DESCRIPTIONS: dict[Quirk, str] = {
     Quirk.ERRORS_WITHOUT_ENVELOPE: (
         'error answers carry `{"detail": ...}` instead of an OCPI envelope: an envelope is made with '
         "the status code the spec prescribes (404 on tokens: 2004, on locations: 2003, 422: 2001)"
+    ),
+    Quirk.CDR_LOCATION_REBUILT: (
+        "the Location header answering a CDR POST is not a URL below the CDRs endpoint (e.g. "
+        "`.../VersionNumber.v_2_2_1/ModuleID.cdrs/ID`): it is rebuilt as `{endpoint}/{id of the CDR "
+        "in the answer}`"
     ),
 }
 

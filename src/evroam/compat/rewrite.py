@@ -10,6 +10,7 @@ import msgspec
 from evroam.core.status import StatusCode
 
 __all__ = [
+    "answered_id",
     "envelope_for_error",
     "is_envelope",
     "next_link_by_offset",
@@ -94,6 +95,16 @@ def status_schedule_in(content: bytes) -> bytes | None:
         return None
     changed = [_schedule_in(evse) for evse in _each_evse(body.get("data"))]
     return _out.encode(body) if any(changed) else None
+
+
+def answered_id(content: bytes) -> str | None:
+    """The ``id`` of the object in an envelope's ``data`` (an object, or a one-element list of one)."""
+    body = _load(content)
+    data = body.get("data") if isinstance(body, dict) else None
+    if isinstance(data, list) and len(data) == 1:
+        data = data[0]
+    found = data.get("id") if isinstance(data, dict) else None
+    return found if isinstance(found, str) and found else None
 
 
 def on_origin(url: str, called: str) -> str:
