@@ -82,8 +82,9 @@ class NodeProcess:
 
     # -- one-shot commands ----------------------------------------------------------------------
 
-    def evroam(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        """Run ``evroam --data-dir DIR ARGS...``; fail the test with its stderr when it fails."""
+    def evroam(self, *args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run ``evroam --data-dir DIR ARGS...``; fail the test with its stderr when it fails (unless
+        ``check`` is false: the caller looks at the exit status itself)."""
         done = subprocess.run(
             [sys.executable, "-m", "evroam", "--data-dir", str(self.data_dir), *args],
             capture_output=True,
@@ -93,7 +94,7 @@ class NodeProcess:
             env=self.environ(),
             cwd=REPO_ROOT,
         )
-        if done.returncode != 0:
+        if check and done.returncode != 0:
             pytest.fail(
                 f"{self.name}: evroam {' '.join(args)} failed ({done.returncode}): {done.stderr[-3000:]}"
             )
@@ -190,6 +191,30 @@ class NodeProcess:
             return db.execute(sql, params).fetchall()
         finally:
             db.close()
+
+    def partner_token(self, name: str) -> str:
+        """The token this node calls partner ``name`` with (read from its database)."""
+        for (payload,) in self.query("SELECT payload FROM evroam_objects WHERE kind = 'partner'"):
+            record = json.loads(payload)
+            if record["name"] == name and record.get("token"):
+                token: str = record["token"]
+                return token
+        raise AssertionError(f"{self.name} has no token for a partner {name!r}")
+
+    def documents(self, kind: str, *, own: bool | None = None) -> list[tuple[bytes, str | None, int]]:
+        """``(payload, partner_id, revision)`` of the stored objects of ``kind``, in creation order;
+        ``own``: only those without partner or scoped to a party (``party:...``), or only the others."""
+        rows = self.query(
+            "SELECT payload, partner_id, revision FROM evroam_objects WHERE kind = ? ORDER BY seq", (kind,)
+        )
+        if own is None:
+            return [(bytes(p), pid, rev) for p, pid, rev in rows]
+        mine = [(bytes(p), pid, rev) for p, pid, rev in rows if pid is None or str(pid).startswith("party:")]
+        return (
+            mine
+            if own
+            else [(bytes(p), pid, rev) for p, pid, rev in rows if (bytes(p), pid, rev) not in mine]
+        )
 
     def outbox_counts(self) -> dict[str, int]:
         """Outbox rows per status (``pending``, ``in_flight``, ``delivered``, ``parked``)."""
