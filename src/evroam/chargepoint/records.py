@@ -4,7 +4,8 @@
 stored and their creation and updates queued for push (a PATCH never before its PUT) by the sessions
 module's :class:`~evroam.modules.sessions.SessionAdmin`; CDRs are stored and queued for POST to the
 eMSP, retried until acknowledged, by the CDRs module's :class:`~evroam.modules.cdrs.CdrAdmin`. Both
-stamp ``last_updated`` with the chargers' clock.
+stamp ``last_updated`` (and the outbox rows) with the clock given, the node's own: the charging
+facts keep the chargers' times.
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ class ModuleRecords:
 
 
 def records_for(node: Node, clock: Clock) -> ChargingRecords:
-    """The node's sessions and CDRs services, stamping with ``clock`` (the chargers' time)."""
+    """The node's sessions and CDRs services; ``clock`` stamps ``last_updated`` and the outbox rows (use
+    the node's clock: a simulated clock running ahead would leave the pushes due in the future)."""
     from evroam.node.wiring import cpo_parties
     from evroam.push.outbox import RegisteredPartners
 

@@ -68,6 +68,7 @@ log = logging.getLogger(__name__)
 
 _HOURS = Decimal(3600)
 _CENT = Decimal("0.01")
+_VOLUME = Decimal("0.000001")
 _DEFAULT_CURRENCY = "EUR"
 
 
@@ -130,14 +131,21 @@ def _money(value: EnginePrice) -> Price:
     )
 
 
+def _volume(value: Decimal) -> Decimal:
+    """A CDR quantity (kWh, hours) to six decimals (a few milliseconds), trailing zeros dropped."""
+    quantized = value.quantize(_VOLUME, ROUND_HALF_UP).normalize()
+    return quantized.quantize(Decimal(1)) if quantized == quantized.to_integral() else quantized
+
+
 def cdr_price(result: PricingResult) -> dict[str, object]:
-    """The CDR fields the engine's result gives: charging periods, totals and costs (to the cent)."""
+    """The CDR fields the engine's result gives: charging periods, totals (quantities to six decimals)
+    and costs (to the cent)."""
     rounded = result.rounded(2)
     periods = tuple(
         ChargingPeriod(
             start_date_time=DateTime.from_datetime(p.start),
             dimensions=tuple(
-                CdrDimension(type=CdrDimensionType(d.type), volume=d.volume) for d in p.dimensions
+                CdrDimension(type=CdrDimensionType(d.type), volume=_volume(d.volume)) for d in p.dimensions
             ),
             tariff_id=None if p.tariff_id is None else CiString(p.tariff_id),
         )
@@ -147,11 +155,11 @@ def cdr_price(result: PricingResult) -> dict[str, object]:
         "charging_periods": periods,
         "total_cost": _money(rounded.total_cost),
         "total_fixed_cost": _money(rounded.total_fixed_cost),
-        "total_energy": rounded.total_energy,
+        "total_energy": _volume(rounded.total_energy),
         "total_energy_cost": _money(rounded.total_energy_cost),
-        "total_time": rounded.total_time,
+        "total_time": _volume(rounded.total_time),
         "total_time_cost": _money(rounded.total_time_cost),
-        "total_parking_time": rounded.total_parking_time,
+        "total_parking_time": _volume(rounded.total_parking_time),
         "total_parking_cost": _money(rounded.total_parking_cost),
     }
 

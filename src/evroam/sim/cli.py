@@ -12,7 +12,9 @@ connector's tariffs (pushed to the eMSP).
 
 Simulated time runs ``--speed`` times faster than real time while a transaction runs or a driver is
 about to plug in or out (``--speed 3600``: one simulated hour per second), and at real speed
-otherwise. ``--never-answer`` (start, stop, reserve, cancel, unlock or all) makes the chargers ignore
+otherwise. The charging facts (session start and end, charging periods, meter readings, the CDR's
+times) are simulated time; ``last_updated`` stamps and the push outbox keep the node's real clock,
+so deliveries and retries happen in real time. ``--never-answer`` (start, stop, reserve, cancel, unlock or all) makes the chargers ignore
 those commands: the CPO then reports TIMEOUT after ``--command-timeout`` seconds.
 """
 
@@ -140,7 +142,7 @@ def simulate(
         node.store,
         parties=parties,
         statuses=LocationAdmin(node.store, node.clock, RegisteredPartners(), parties),
-        records=records_for(node, time),
+        records=records_for(node, node.clock),
     )
     simulator.subscribe(sink)
 
