@@ -50,6 +50,8 @@ RESULTS = HERE / "results" / "authorize.json"
 TARGET_P99_MS = 20.0
 HOST = "127.0.0.1"
 BODY = b'{"location_id":"LOC1","evse_uids":["E1","E2"]}'
+IDLE_LIMIT_S = 4.0
+"""A pooled connection idle for longer is not reused (uvicorn closes idle ones after 5 s)."""
 
 
 def free_port() -> int:
@@ -186,6 +188,7 @@ class Connection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
+        self.used = time.perf_counter()
 
     @classmethod
     async def open(cls, port: int) -> Connection:
@@ -237,20 +240,35 @@ async def drive(
         )
         return head.encode() + BODY
 
-    async def one(n: int, scheduled: float, uid: str, counted: bool) -> None:
+    async def exchange(n: int, uid: str) -> tuple[Connection, int, bytes]:
         nonlocal opened
+        while idle:
+            conn = idle.pop()
+            if time.perf_counter() - conn.used > IDLE_LIMIT_S:
+                conn.close()  # the server may have closed it (uvicorn: 5 s keep-alive)
+                continue
+            try:
+                status, body = await conn.exchange(request_bytes(uid, n))
+                return conn, status, body
+            except asyncio.IncompleteReadError as exc:
+                conn.close()
+                if exc.partial:
+                    raise
+                # closed by the server before it read the request: like any HTTP client, use another
+        conn = await Connection.open(port)
+        opened += 1
+        status, body = await conn.exchange(request_bytes(uid, n))
+        return conn, status, body
+
+    async def one(n: int, scheduled: float, uid: str, counted: bool) -> None:
         try:
-            if idle:
-                conn = idle.pop()
-            else:
-                conn = await Connection.open(port)
-                opened += 1
-            status, body = await conn.exchange(request_bytes(uid, n))
+            conn, status, body = await exchange(n, uid)
         except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
             if counted:
                 errors.append(f"{type(exc).__name__}: {exc}")
             return
         done = time.perf_counter()
+        conn.used = done
         idle.append(conn)
         if not counted:
             return

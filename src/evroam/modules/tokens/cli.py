@@ -299,7 +299,8 @@ def authorize(
 
     decision = run_admin(action)
     lines = [f"{decision.outcome.value}: {decision.reason}"]
-    lines.append(f"decided: {decision.source}" + (f" (eMSP {decision.emsp})" if decision.emsp else ""))
+    whose = "token from eMSP" if decision.source.startswith("local") else "eMSP"
+    lines.append(f"decided: {decision.source}" + (f" ({whose} {decision.emsp})" if decision.emsp else ""))
     if decision.authorization_reference:
         lines.append(f"authorization_reference: {decision.authorization_reference}")
     if decision.location is not None and decision.location.evse_uids:
