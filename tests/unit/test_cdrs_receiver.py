@@ -26,6 +26,7 @@ from tests.unit.test_sessions_support import (
     location_json_211,
     our_session,
     period,
+    register_twin,
     running,
     store_our_location,
 )
@@ -101,6 +102,16 @@ async def test_get_shows_a_partner_only_what_it_posted() -> None:
         assert envelope(await h.call("GET", url, token=RIVAL_TOKEN))[:2] == (403, 2000)  # not its party
         assert envelope(await h.call("GET", url, token=EMSP_TOKEN))[:2] == (403, 2000)
         assert envelope(await h.call("GET", f"{POST}/BE/BEC/NOPE", token=CPO_TOKEN))[:2] == (404, 2003)
+
+
+async def test_another_partner_under_the_same_party_cannot_read_a_cdr_nor_post_it_again() -> None:
+    async with running() as h:
+        twin = await register_twin(h.store, h.clock)
+        await h.call("POST", POST, token=CPO_TOKEN, body=cdr_json())
+        before = await snapshot(h)
+        assert envelope(await h.call("GET", f"{POST}/BE/BEC/CDR1", token=twin))[:2] == (404, 2003)
+        assert envelope(await h.call("POST", POST, token=twin, body=cdr_json()))[:2] == (409, 2000)
+        assert await snapshot(h) == before
 
 
 async def test_an_invalid_cdr_is_2001_and_not_json_is_2000() -> None:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -23,7 +24,7 @@ from evroam.modules.sessions.service import SessionAdmin
 from evroam.push.outbox import RegisteredPartners, decode_change
 from evroam.push.retry import Jitter, RetryPolicies, RetryPolicy
 from evroam.push.worker import PushWorker
-from evroam.store import MemoryStore, OutboxStatus, Store
+from evroam.store import MemoryStore, OutboxStatus, SqlStore, Store
 from tests.unit.locations_harness import register
 from tests.unit.push_support import FakeReceiver, Seen
 from tests.unit.test_sessions_support import OUR_CPO, T0, our_session, partners, period, store_our_location
@@ -55,9 +56,9 @@ class Cpo:
         await self.worker.run_once()
 
 
-async def make_cpo(emsp_version: str = "2.2.1") -> Cpo:
+async def make_cpo(emsp_version: str = "2.2.1", store: Store | None = None) -> Cpo:
     clock = FixedClock(T0)
-    store = MemoryStore()
+    store = store or MemoryStore()
     await store.migrate()
     await register(store, clock, partners(clock.now(), emsp_version))
     await store_our_location(store)
@@ -73,9 +74,17 @@ async def make_cpo(emsp_version: str = "2.2.1") -> Cpo:
     return Cpo(store, clock, receiver, SessionAdmin(store, clock, RegisteredPartners(), [OUR_CPO]), worker)
 
 
-@pytest.fixture
-async def cpo() -> AsyncIterator[Cpo]:
-    yield await make_cpo()
+@pytest.fixture(params=["memory", "sqlite"])
+async def cpo(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Cpo]:
+    """The CPO on the in-memory store and on SQLite (the same service, transactions and outbox)."""
+    if request.param == "memory":
+        yield await make_cpo()
+        return
+    store = SqlStore.from_url(f"sqlite:///{tmp_path / 'cpo.db'}")
+    try:
+        yield await make_cpo(store=store)
+    finally:
+        await store.close()
 
 
 # -- the service and its outbox rows -----------------------------------------------------------------------

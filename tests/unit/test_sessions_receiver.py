@@ -14,6 +14,7 @@ from tests.unit.test_sessions_support import (
     Harness,
     envelope,
     period_json,
+    register_twin,
     running,
     session_json,
     session_json_211,
@@ -181,3 +182,18 @@ async def test_ocpi_2_1_1_put_and_patch_take_the_owner_from_the_url() -> None:
         assert len(record.session.charging_periods or ()) == 1
         _, _, data = envelope(await h.call("GET", url, token=CPO_TOKEN, version="2.1.1"))
         assert isinstance(data, dict) and data["auth_id"] == "C1" and data["location"]["id"] == "THEIRLOC"
+
+
+async def test_another_partner_under_the_same_party_neither_reads_nor_replaces_a_session() -> None:
+    async with running() as h:
+        twin = await register_twin(h.store, h.clock)
+        assert (await put(h, session_json()))[:2] == (201, 1000)
+        before = await stored(h)
+        assert envelope(await h.call("GET", URL, token=twin))[:2] == (404, 2003)  # not what it pushed
+        assert (await put(h, session_json(last_updated="2026-03-01T13:00:00Z"), token=twin))[:2] == (
+            403,
+            2000,
+        )
+        body = {"kwh": Decimal("9"), "last_updated": "2026-03-01T13:00:00Z"}
+        assert envelope(await h.call("PATCH", URL, token=twin, body=body))[:2] == (403, 2000)
+        assert await stored(h) == before

@@ -84,6 +84,14 @@ def partners(now: datetime, emsp_version: str = "2.2.1") -> list[tuple[Partner, 
     return [(msgspec.structs.replace(p, issued=(token_digest(TOKENS[p.id]),)), TOKENS[p.id]) for p in found]
 
 
+async def register_twin(store: Store, clock: FixedClock, token: str = "token-of-partner-twin") -> str:
+    """Register ``twin``: another CPO platform that also claims BE*BEC (e.g. after a migration), to check
+    that one partner never reads or overwrites what another pushed. Returns its token."""
+    twin = partner("p-twin", "CPO", ("BE", "BEC"), clock.now())
+    await register(store, clock, [(msgspec.structs.replace(twin, issued=(token_digest(token),)), token)])
+    return token
+
+
 @dataclass
 class Harness:
     node: Node
