@@ -348,3 +348,14 @@ async def test_scaled_time_sleeps_in_simulated_seconds() -> None:
     await clock.sleep(50)  # 50 simulated seconds: 0.05 s of real time
     elapsed = loop.time() - before
     assert 0.04 <= elapsed < 1.0
+
+
+async def test_an_offline_evse_never_answers_while_the_others_do() -> None:
+    rig = Rig(offline_evses=frozenset({"ac2"}))
+    await rig.sim.power_on()
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(rig.start("AC2"), 0.05)
+    unlock = UnlockRequest(location_id="LOC1", evse_uid="AC2", connector_id="1")
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(rig.sim.unlock(unlock), 0.05)
+    assert await rig.start("DC1") is Answer.ACCEPTED

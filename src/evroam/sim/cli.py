@@ -1,8 +1,9 @@
 """``evroam simulate``: serve a CPO node whose chargers are simulated.
 
     evroam --data-dir DIR simulate [--port P] [--speed 60] [--meter-interval 300] [--plug-delay 30]
-                                   [--unplug-delay 60] [--never-answer KIND ...] [--unlock-fails]
-                                   [--no-auto-plug] [--command-timeout S] [--no-worker]
+                                   [--unplug-delay 60] [--no-auto-plug] [--never-answer KIND ...]
+                                   [--offline-evse UID ...] [--unlock-fails] [--command-timeout S]
+                                   [--no-worker]
 
 It is ``evroam serve`` with the simulator (:mod:`evroam.sim`) plugged in as the node's charge point:
 one simulated EVSE per EVSE of the node's own locations (import them first with
@@ -14,8 +15,11 @@ Simulated time runs ``--speed`` times faster than real time while a transaction 
 about to plug in or out (``--speed 3600``: one simulated hour per second), and at real speed
 otherwise. The charging facts (session start and end, charging periods, meter readings, the CDR's
 times) are simulated time; ``last_updated`` stamps and the push outbox keep the node's real clock,
-so deliveries and retries happen in real time. ``--never-answer`` (start, stop, reserve, cancel, unlock or all) makes the chargers ignore
-those commands: the CPO then reports TIMEOUT after ``--command-timeout`` seconds.
+so deliveries and retries happen in real time.
+
+Faults: ``--never-answer`` (start, stop, reserve, cancel, unlock or all) makes the chargers ignore
+those commands, ``--offline-evse`` every command to that EVSE; the CPO then reports TIMEOUT after
+``--command-timeout`` seconds. ``--unlock-fails``: connectors do not unlock (FAILED).
 """
 
 from __future__ import annotations
@@ -86,6 +90,13 @@ def _settings() -> Settings:
     type=click.Choice([*COMMAND_KINDS, "all"]),
     help="Commands the chargers never answer (repeat for several).",
 )
+@click.option(
+    "--offline-evse",
+    "offline_evses",
+    multiple=True,
+    metavar="UID",
+    help="An EVSE whose charger never answers commands (repeat for several).",
+)
 @click.option("--unlock-fails", is_flag=True, help="Connectors refuse to unlock (result FAILED).")
 @click.option(
     "--command-timeout",
@@ -103,6 +114,7 @@ def simulate(
     unplug_delay: float,
     no_auto_plug: bool,
     never_answer: tuple[str, ...],
+    offline_evses: tuple[str, ...],
     unlock_fails: bool,
     command_timeout: int | None,
     no_worker: bool,
@@ -129,6 +141,7 @@ def simulate(
             unplug_delay=unplug_delay,
             auto_plug=not no_auto_plug,
             never_answer=frozenset(never_answer),
+            offline_evses=frozenset(offline_evses),
             unlock_fails=unlock_fails,
         )
         time = ScaledTime(node.clock.now(), speed=speed)

@@ -96,6 +96,8 @@ class SimOptions:
     answer_delay: float = 0.0
     never_answer: frozenset[str] = frozenset()
     """Command kinds (:data:`COMMAND_KINDS`, or ``"all"``) the chargers never answer."""
+    offline_evses: frozenset[str] = frozenset()
+    """EVSE uids whose charger never answers any command (its connection is down)."""
     unlock_fails: bool = False
     fault_status: Status = Status.OUTOFORDER
     car: CarProfile = field(default_factory=CarProfile)
@@ -108,6 +110,10 @@ class SimOptions:
             )
         if self.meter_interval <= 0:
             raise ValueError("meter_interval must be positive")
+
+    @property
+    def offline(self) -> frozenset[str]:
+        return frozenset(uid.casefold() for uid in self.offline_evses)
 
     def silent(self, kind: str) -> bool:
         return kind in self.never_answer or "all" in self.never_answer
@@ -368,9 +374,11 @@ class Simulator:
 
     # -- answering -----------------------------------------------------------------------------------
 
-    async def _answer_gate(self, kind: str) -> None:
-        """Wait ``answer_delay``; never return for a kind the chargers do not answer."""
-        if self.options.silent(kind):
+    async def _answer_gate(self, kind: str, evse_uid: str | None = None) -> None:
+        """Wait ``answer_delay``; never return for a kind the chargers do not answer, or for a command
+        to an offline EVSE."""
+        offline = evse_uid is not None and evse_uid.casefold() in self.options.offline
+        if self.options.silent(kind) or offline:
             log.info("simulated charger ignores a %s command (never answers)", kind)
             await asyncio.Event().wait()
         if self.options.answer_delay > 0:
@@ -380,7 +388,7 @@ class Simulator:
 
     async def start(self, request: StartRequest) -> Answer:
         """A remote start (StartSession): accepted when a free EVSE waits for the driver to plug in."""
-        await self._answer_gate("start")
+        await self._answer_gate("start", request.evse_uid)
         async with self._lock:
             if request.evse_uid is not None:
                 found = self._evse(request.location_id, request.evse_uid)
@@ -413,7 +421,8 @@ class Simulator:
             return Answer.OCCUPIED
 
     async def stop(self, request: StopRequest) -> Answer:
-        await self._answer_gate("stop")
+        running = self._transactions.get(request.transaction_id.casefold())
+        await self._answer_gate("stop", None if running is None else running.evse.uid)
         async with self._lock:
             tx = self._transactions.get(request.transaction_id.casefold())
             if tx is None:
@@ -422,7 +431,7 @@ class Simulator:
             return Answer.ACCEPTED
 
     async def reserve(self, request: ReserveRequest) -> Answer:
-        await self._answer_gate("reserve")
+        await self._answer_gate("reserve", request.evse_uid)
         async with self._lock:
             candidates = (
                 [e for e in [self._evse(request.location_id, request.evse_uid)] if e is not None]
@@ -455,7 +464,8 @@ class Simulator:
             return Answer.ACCEPTED
 
     async def cancel_reservation(self, request: CancelRequest) -> Answer:
-        await self._answer_gate("cancel")
+        held = self._reservations.get(request.reservation_id.casefold())
+        await self._answer_gate("cancel", None if held is None else held.evse.uid)
         async with self._lock:
             reservation = self._reservations.get(request.reservation_id.casefold())
             if reservation is None:
@@ -464,7 +474,7 @@ class Simulator:
             return Answer.ACCEPTED
 
     async def unlock(self, request: UnlockRequest) -> Answer:
-        await self._answer_gate("unlock")
+        await self._answer_gate("unlock", request.evse_uid)
         async with self._lock:
             evse = self._evse(request.location_id, request.evse_uid)
             connector = None if evse is None else evse.connector(request.connector_id)
