@@ -174,7 +174,9 @@ def test_two_processes_register_both_ways_rotate_and_unregister(
         "partners", "register", "--versions-url", cpo.versions_url, "--token", token_a, "--name", "cpo"
     )
     assert registered["status"] == "REGISTERED"
-    assert "token" not in json.dumps(registered).replace('"has_token"', "").replace('"token_encoding"', "")
+    shown = json.dumps(registered).replace('"has_token"', "").replace('"token_encoding"', "")
+    # the tokens module's name and URLs are not secrets
+    assert "token" not in shown.replace('"tokens"', "").replace("/tokens", "")
 
     at_emsp = emsp.json("partners", "show", "cpo")
     at_cpo = cpo.json("partners", "show", "emsp")
