@@ -64,9 +64,19 @@ def list_switches(as_json: bool) -> None:
 @click.option("--profile", type=click.Choice(sorted(PROFILES)), help="Switch on every quirk of a profile.")
 @click.option("--enable", "enable", multiple=True, type=_QUIRKS, help="Switch a quirk on; repeat for more.")
 @click.option("--disable", "disable", multiple=True, type=_QUIRKS, help="Switch a quirk off; repeat.")
+@click.option(
+    "--url",
+    default=None,
+    help="The partner's versions URL: its host identifies the partner before it is registered.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def set_switches(
-    partner: str, profile: str | None, enable: tuple[str, ...], disable: tuple[str, ...], as_json: bool
+    partner: str,
+    profile: str | None,
+    enable: tuple[str, ...],
+    disable: tuple[str, ...],
+    url: str | None,
+    as_json: bool,
 ) -> None:
     """Switch tolerances on or off for PARTNER (its name; it need not be registered yet)."""
     from evroam.node.commands import _run
@@ -74,8 +84,8 @@ def set_switches(
     name = partner.strip()
     if not name:
         raise click.BadParameter("a partner name is needed", param_hint="PARTNER")
-    if not (profile or enable or disable):
-        raise click.UsageError("say what to switch: --profile, --enable or --disable")
+    if not (profile or enable or disable or url):
+        raise click.UsageError("say what to switch: --profile, --enable, --disable or --url")
 
     async def action(node: Any) -> PartnerSwitches:
         async with node.store.transaction() as tx:
@@ -86,7 +96,7 @@ def set_switches(
                 wanted |= PROFILES[profile]
             wanted |= {Quirk(q) for q in enable}
             wanted -= {Quirk(q) for q in disable}
-            updated = PartnerSwitches(name=current.name, quirks=()).with_quirks(wanted)
+            updated = PartnerSwitches(name=current.name, url=url or current.url).with_quirks(wanted)
             switches[name.casefold()] = updated
             await save_switches(tx, switches)
         return updated
@@ -94,7 +104,7 @@ def set_switches(
     updated = _run(action)
     quirks_on = [q.value for q in updated.quirks]
     _emit(
-        {"partner": updated.name, "quirks": quirks_on},
+        {"partner": updated.name, "quirks": quirks_on, "url": updated.url},
         as_json,
         f"{updated.name}: {', '.join(quirks_on) or 'no tolerances'}",
     )

@@ -127,6 +127,9 @@ class PartnerCompat:
         if not switches:
             return view
         view.by_name = {key: frozenset(value.quirks) for key, value in switches.items()}
+        for value in switches.values():
+            if value.url:
+                view.origins[_origin(value.url)] = (value.name, frozenset(value.quirks))
         page = await self._store.find(PARTNER_KIND)
         for item in page.items:
             partner: Partner = decode(item.payload, Partner)
@@ -140,7 +143,8 @@ class PartnerCompat:
                 view.prefixes.append((_bare(url), partner.name, quirks, module))
                 origin = _origin(url)
                 known = view.origins.get(origin, (partner.name, quirks))
-                view.origins[origin] = known if known is not None and known[0] == partner.name else None
+                same = known is not None and known[0].casefold() == partner.name.casefold()
+                view.origins[origin] = known if same else None
         view.prefixes.sort(key=lambda entry: len(entry[0]), reverse=True)
         return view
 
@@ -156,7 +160,7 @@ class PartnerCompat:
         fallback = view.origins.get(_origin(url))
         if fallback is None:
             return None
-        return Match(fallback[0], fallback[1], None, True)
+        return Match(fallback[0], fallback[1], None, False)
 
     # -- client hooks ------------------------------------------------------------------------------
 
@@ -186,8 +190,10 @@ class PartnerCompat:
             stamp = self._clock.now().to_json()
             content = rewrite.envelope_for_error(content, response.status, found.module, stamp) or content
         if response.status < 300:
-            if Quirk.LIST_WRAPPED_OBJECTS in quirks and found.below:
+            if Quirk.LIST_WRAPPED_OBJECTS in quirks and found.below and found.module != "versions":
                 content = rewrite.unwrap_single(content) or content
+            if Quirk.COMMANDS_ENDPOINT_UNLISTED in quirks and request.method == "GET":
+                content = rewrite.commands_endpoint_added(content) or content
             if (
                 Quirk.STATUS_SCHEDULE_OBJECT in quirks
                 and found.module == "locations"

@@ -21,6 +21,7 @@ class Quirk(StrEnum):
     ENDPOINT_TRAILING_SLASH = "endpoint-trailing-slash"
     ERRORS_WITHOUT_ENVELOPE = "errors-without-envelope"
     CDR_LOCATION_REBUILT = "cdr-location-rebuilt"
+    COMMANDS_ENDPOINT_UNLISTED = "commands-endpoint-unlisted"
 
 
 _DESCRIPTIONS: dict[Quirk, str] = {
@@ -52,6 +53,10 @@ _DESCRIPTIONS: dict[Quirk, str] = {
         "the Location header answering a CDR POST is not a URL below the CDRs endpoint (e.g. "
         "`.../VersionNumber.v_2_2_1/ModuleID.cdrs/ID`): it is rebuilt as `{endpoint}/{id of the CDR "
         "in the answer}`"
+    ),
+    Quirk.COMMANDS_ENDPOINT_UNLISTED: (
+        "a CPO serves the commands RECEIVER interface but leaves it out of its version details: it is "
+        "added, at the URL of its locations endpoint with `locations` replaced by `commands`"
     ),
 }
 

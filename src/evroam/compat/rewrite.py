@@ -11,6 +11,7 @@ from evroam.core.status import StatusCode
 
 __all__ = [
     "answered_id",
+    "commands_endpoint_added",
     "envelope_for_error",
     "is_envelope",
     "next_link_by_offset",
@@ -170,3 +171,29 @@ def envelope_for_error(content: bytes, http_status: int, module: str | None, tim
             "timestamp": timestamp,
         }
     )
+
+
+def commands_endpoint_added(content: bytes) -> bytes | None:
+    """Version details of a CPO without a ``commands`` endpoint: one is added beside ``locations``."""
+    body = _load(content)
+    data = body.get("data") if isinstance(body, dict) else None
+    endpoints = data.get("endpoints") if isinstance(data, dict) else None
+    if not isinstance(endpoints, list) or not all(isinstance(e, dict) for e in endpoints):
+        return None
+    if any(e.get("identifier") == "commands" for e in endpoints):
+        return None
+    locations = next(
+        (e for e in endpoints if e.get("identifier") == "locations" and e.get("role") in ("SENDER", None)),
+        None,
+    )
+    if locations is None:
+        return None
+    url = locations.get("url")
+    if not isinstance(url, str) or "locations" not in url:
+        return None
+    head, _, tail = url.rpartition("locations")
+    added = {"identifier": "commands", "url": head + "commands" + tail}
+    if "role" in locations:
+        added["role"] = "RECEIVER"
+    endpoints.append(added)
+    return _out.encode(body)

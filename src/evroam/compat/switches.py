@@ -28,9 +28,12 @@ class PartnerSwitches(msgspec.Struct, frozen=True, kw_only=True):
 
     name: str
     quirks: tuple[Quirk, ...] = ()
+    url: str | None = None
+    """A URL of the partner (e.g. its versions URL): its scheme and host identify the partner's
+    requests before it is registered, so that the switches apply to the handshake itself."""
 
     def with_quirks(self, quirks: Iterable[Quirk]) -> PartnerSwitches:
-        return PartnerSwitches(name=self.name, quirks=tuple(sorted(set(quirks))))
+        return PartnerSwitches(name=self.name, quirks=tuple(sorted(set(quirks))), url=self.url)
 
 
 async def load_switches(ops: Operations) -> dict[str, PartnerSwitches]:
