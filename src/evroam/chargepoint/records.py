@@ -11,12 +11,14 @@ facts keep the chargers' times.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from evroam.core.clock import Clock
 from evroam.model.cdrs import CDR, ChargingPeriod
 from evroam.model.enums import SessionStatus
 from evroam.model.sessions import Session
+from evroam.modules.cdrs import CdrAdmin
+from evroam.modules.sessions import SessionAdmin, SessionUpdate
 
 from .sink import ChargingRecords
 
@@ -31,7 +33,7 @@ _FINAL = frozenset({SessionStatus.COMPLETED, SessionStatus.INVALID})
 
 
 class LoggedRecords:
-    """Sessions and CDRs kept in memory and logged only (tests, and builds without those modules)."""
+    """Sessions and CDRs kept in memory and logged only (tests, tools that need no store)."""
 
     def __init__(self) -> None:
         self.sessions: dict[str, Session] = {}
@@ -57,15 +59,13 @@ class LoggedRecords:
 class ModuleRecords:
     """:class:`~evroam.chargepoint.sink.ChargingRecords` over the sessions and CDRs admin services."""
 
-    def __init__(self, sessions: Any, cdrs: Any) -> None:
+    def __init__(self, sessions: SessionAdmin, cdrs: CdrAdmin) -> None:
         self._sessions = sessions
         self._cdrs = cdrs
 
     async def session_changed(
         self, session: Session, *, created: bool, new_periods: tuple[ChargingPeriod, ...]
     ) -> None:
-        from evroam.modules.sessions import SessionUpdate
-
         party = (str(session.country_code), str(session.party_id))
         if created:
             await self._sessions.start(session)
@@ -94,12 +94,6 @@ def records_for(node: Node, clock: Clock) -> ChargingRecords:
     from evroam.node.wiring import cpo_parties
     from evroam.push.outbox import RegisteredPartners
 
-    try:
-        from evroam.modules.cdrs import CdrAdmin
-        from evroam.modules.sessions import SessionAdmin
-    except ImportError:  # pragma: no cover - every build has them now
-        log.warning("the sessions and CDRs modules are not available: sessions and CDRs are only logged")
-        return LoggedRecords()
     parties = cpo_parties(node.config)
     partners = RegisteredPartners()
     return ModuleRecords(

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from evroam.http.server import ModuleBinding
 from evroam.model.tokens import Token
+from evroam.modules.tokens.repository import iter_tokens, load_token_record
 from evroam.store.port import Store
 
 from .bindings import receiver_binding, sender_binding
@@ -74,8 +75,6 @@ class StoredTokens:
         self._parties = tuple(parties)
 
     async def own_token(self, uid: str, token_type: str | None = None) -> Token | None:
-        from evroam.modules.tokens.repository import iter_tokens, load_token_record
-
         types = (token_type.upper(),) if token_type else TOKEN_TYPES
         for kind in types:
             for cc, pid in self._parties:
