@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.nodes import NodeProcess, free_port, stop_all
+from tests.integration.nodes import REPO_ROOT, NodeProcess, free_port, stop_all
 
 HERE = Path(__file__).resolve().parent
 PEER_VENV = Path(os.environ.get("EVROAM_PEER_VENV", HERE / ".venv-peer"))
@@ -175,6 +175,31 @@ def evroam_failing(node: NodeProcess, *args: str) -> str:
     )
     assert done.returncode != 0, f"evroam {' '.join(args)} succeeded: {done.stdout[-2000:]}"
     return done.stdout + done.stderr
+
+
+def restart_simulated(node: NodeProcess, *args: str) -> None:
+    """Stop ``node``'s ``serve`` and serve it again as ``evroam simulate ARGS`` (simulated chargers for
+    the node's own locations, which must be imported by then)."""
+    node.stop()
+    node.starts += 1
+    command = [
+        sys.executable,
+        "-m",
+        "evroam",
+        "--data-dir",
+        str(node.data_dir),
+        "--log-level",
+        node.log_level,
+    ]
+    with node.log_path(f"serve-{node.starts}").open("wb") as log:
+        node.process = subprocess.Popen(
+            [*command, "simulate", "--port", str(node.port), *args],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            env=node.environ(),
+            cwd=REPO_ROOT,
+        )
+    node.wait_ready()
 
 
 @pytest.fixture(scope="module")

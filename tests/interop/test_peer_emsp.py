@@ -21,7 +21,7 @@ from tests.integration.locations_data import generate_locations
 from tests.integration.nodes import NodeProcess, wait_until
 
 from .compare import differences
-from .conftest import PeerProcess, evroam_failing
+from .conftest import PeerProcess, evroam_failing, restart_simulated
 
 pytestmark = pytest.mark.slow
 
@@ -120,7 +120,7 @@ def test_locations_are_pushed_and_status_changes_patched(
 
     # EVSE status changes go out as PATCHes and land in the peer's copy
     target = shown[3]
-    for status in ("CHARGING", "OUTOFORDER", "AVAILABLE", "BLOCKED"):
+    for status in ("CHARGING", "BLOCKED"):
         cpo.evroam("locations", "set-status", target["evses"][0]["uid"], status)
 
     def status_at_peer() -> str | None:
@@ -198,7 +198,7 @@ PEER_TOKEN = {
 def test_real_time_authorization_asks_the_peer(pair: tuple[PeerProcess, NodeProcess, dict[str, Any]]) -> None:
     peer, cpo, _ = pair
     peer.seed("tokens", [PEER_TOKEN, {**PEER_TOKEN, "uid": "PEERBLOCKED", "valid": False}])
-    location = cpo.json("locations", "list")[0]["id"]
+    location = "LOC00000"
     where = ("--location", location, "--issuer", "US:PEE")
     allowed = cpo.json("tokens", "authorize", "PEERTOKEN01", *where)
     assert (allowed["outcome"], allowed["route"], allowed["source"]) == ("ALLOWED", "real-time", "eMSP")
@@ -258,16 +258,16 @@ def test_a_session_and_its_cdr_reach_the_peer(
     created = cpo.json("cdrs", "create", "--from-session", "SESSION1")
     assert (created["total_cost"], created["outbox_rows"]) == ("2.50", 1)
     wait_until(lambda: _settled(cpo), timeout=15, what="the CPO's outbox to settle")
-    deliveries = [
-        r
-        for r in cpo.json("outbox", "list", "--status", "all", "--limit", "1000")
-        if r["module"] != "locations"
-    ]
-    assert [(r["module"], r["method"], r["status"]) for r in deliveries if r["module"] == "sessions"] == [
+    rows = cpo.query(
+        "SELECT kind, status, payload FROM evroam_outbox WHERE kind IN ('sessions', 'cdrs') ORDER BY id"
+    )
+    changes = [(kind, json.loads(payload)["method"], status) for kind, status, payload in rows]
+    assert changes == [
         ("sessions", "PUT", "delivered"),
         ("sessions", "PATCH", "delivered"),
         ("sessions", "PATCH", "delivered"),
-    ]
+        ("cdrs", "PUT", "delivered"),  # "send the current state": a POST for CDRs
+    ], changes
 
     expected = {
         **session,
@@ -296,3 +296,40 @@ def test_a_session_and_its_cdr_reach_the_peer(
     token = base64.b64encode(partner["token_c"].encode()).decode()
     again = httpx.get(delivery["url"], headers={"Authorization": f"Token {token}"}, timeout=10)
     assert again.status_code == 200 and again.json()["data"][0]["id"] == "session1"
+
+
+def test_command_results_are_posted_to_the_peer(
+    pair: tuple[PeerProcess, NodeProcess, dict[str, Any]],
+) -> None:
+    """The peer never sends commands itself; its operator's request is made here with the peer's own
+    credentials, naming the peer's commands endpoint as response_url. evroam's CPO (simulated
+    chargers) answers, starts the session, and POSTs the CommandResult to the peer."""
+    peer, cpo, _ = pair
+    restart_simulated(cpo, "--speed", "3600", "--plug-delay", "1")
+    (partner,) = peer.state()["partners"]
+    token = base64.b64encode(partner["their_token"].encode()).decode()
+    location, evse = next(
+        (loc, evse)
+        for loc in generate_locations(24, seed=7)[4:-1]
+        for evse in loc["evses"]
+        if "REMOTE_START_STOP_CAPABLE" in evse.get("capabilities", ()) and evse["status"] == "AVAILABLE"
+    )
+    response_url = f"{peer.url}/ocpi/emsp/2.2.1/commands/CMD-START-1"
+    command = {
+        "response_url": response_url,
+        "token": PEER_TOKEN,
+        "location_id": location["id"],
+        "evse_uid": evse["uid"],
+    }
+    answer = httpx.post(
+        f"{cpo.url}/ocpi/2.2.1/receiver/commands/START_SESSION",
+        json=command,
+        headers={"Authorization": f"Token {token}"},
+        timeout=30,
+    )
+    assert answer.status_code == 200
+    assert answer.json()["data"]["result"] == "ACCEPTED"
+    result = wait_until(
+        lambda: peer.state()["command_results"].get("CMD-START-1"), timeout=20, what="the result at the peer"
+    )
+    assert result["result"] == "ACCEPTED"
