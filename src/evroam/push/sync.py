@@ -37,8 +37,8 @@ from evroam.model.locations import Location
 from evroam.model.tariffs import Tariff
 from evroam.modules.locations.repository import iter_locations, load_location_record, save_location
 from evroam.modules.tariffs.repository import delete_tariff, iter_tariffs, load_tariff_record, save_tariff
+from evroam.ocpi.converters import VersionConverters, converters
 from evroam.ocpi.transport import PartyRef, TokenEncoding
-from evroam.push.wire import VersionConverters, converters
 from evroam.registration.model import Partner, PartnerStatus
 from evroam.store.port import Operations, Store
 
@@ -127,8 +127,8 @@ class _Syncer:
     def to_model(self, item: Any) -> Location | Tariff:
         cc, pid = self.owner
         if self.module == "locations":
-            return self.wire.location_in(item, country_code=cc, party_id=pid)
-        return self.wire.tariff_in(item, country_code=cc, party_id=pid)
+            return self.wire.location_to_model(item, country_code=cc, party_id=pid)
+        return self.wire.tariff_to_model(item, country_code=cc, party_id=pid)
 
     async def store_batch(self, items: list[Any], result: SyncResult) -> None:
         async with self.store.transaction() as tx:
@@ -282,7 +282,7 @@ async def sync_module(
         params["date_from"] = since
     if page_limit is not None:
         params["limit"] = page_limit
-    model = wire.location_model if module == "locations" else wire.tariff_model
+    model = wire.models["Location" if module == "locations" else "Tariff"]
     pages = client.iterate(endpoint.url, params or None, model, module=module)
     syncer = _Syncer(store, partner, module, wire, clock)
     pending: list[Any] = []

@@ -54,6 +54,7 @@ from evroam.model.common import NotRepresentable
 from evroam.model.locations import Location
 from evroam.modules.locations.repository import load_location
 from evroam.modules.tariffs.repository import load_tariff
+from evroam.ocpi.converters import VersionConverters, converters
 from evroam.ocpi.transport import PartyRef, TokenEncoding
 from evroam.push.outbox import (
     ObjectChange,
@@ -72,7 +73,6 @@ from evroam.push.retry import (
     strip_undelivered,
     undelivered_note,
 )
-from evroam.push.wire import VersionConverters, converters
 from evroam.store.port import Operations, OutboxItem, Store
 
 __all__ = [
@@ -272,14 +272,14 @@ class LocationPusher:
         path: tuple[str, ...] = (location.country_code, location.party_id, location.id)
         try:
             if delivery.evse_uid is None:
-                wire_object = wire.location_out(location)
+                wire_object = wire.location_from_model(location)
             else:
                 evse = location.evse(delivery.evse_uid)
                 if evse is None:
                     return Skip(f"not sent: EVSE {delivery.evse_uid} is no longer in location {location.id}")
                 path += (evse.uid,)
                 if delivery.connector_id is None:
-                    wire_object = wire.evse_out(evse)
+                    wire_object = wire.evse_from_model(evse)
                 else:
                     connector = next((c for c in evse.connectors if c.id == delivery.connector_id), None)
                     if connector is None:
@@ -287,7 +287,7 @@ class LocationPusher:
                             f"not sent: connector {delivery.connector_id} is no longer in EVSE {evse.uid}"
                         )
                     path += (connector.id,)
-                    wire_object = wire.connector_out(connector)
+                    wire_object = wire.connector_from_model(connector)
         except NotRepresentable as exc:
             return Skip(f"not sent: not representable in OCPI {wire.version}: {exc}")
         if delivery.method == "PATCH":
@@ -315,7 +315,7 @@ class TariffPusher:
         if tariff is None:
             return Outgoing("DELETE", (change.country_code, change.party_id, change.object_id))
         try:
-            wire_object = wire.tariff_out(tariff)
+            wire_object = wire.tariff_from_model(tariff)
         except NotRepresentable as exc:
             return Skip(f"not sent: not representable in OCPI {wire.version}: {exc}")
         return Outgoing("PUT", (tariff.country_code, tariff.party_id, tariff.id), wire_object)

@@ -41,7 +41,7 @@ def sender_binding(
         wire = cdr_wire(call.spec.number)
         request = parse_page_request(call.query, max_limit=max_limit)
         page = await service.page(call.caller.partner, request)
-        if wire.owned:
+        if wire.carries_owner("CDR"):
 
             def render(document: bytes) -> bytes:
                 return encode(wire.cdr_from_model(decode_cdr_document(document).cdr))
@@ -78,7 +78,8 @@ def receiver_binding(service: CdrsReceiver, base_url: str) -> ModuleBinding:
 
     async def post(call: OcpiCall) -> OcpiAnswer:
         wire = cdr_wire(call.spec.number)
-        cdr = wire.cdr_to_model(call.body, *_owner(call.caller.partner))
+        cc, pid = _owner(call.caller.partner)
+        cdr = wire.cdr_to_model(call.body, country_code=cc, party_id=pid)
         path = "/".join(quote(str(part), safe="") for part in (cdr.country_code, cdr.party_id, cdr.id))
         url = f"{base_url}{module_path(call.spec, call.module, call.interface)}/{path}"
         await service.post(call.caller.partner, cdr, url)

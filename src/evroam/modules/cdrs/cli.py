@@ -136,7 +136,7 @@ def show(cdr_id: str, party: str | None, ocpi_version: str | None, as_json: bool
         cdr = record.cdr
         wire = cdr_wire(ocpi_version or newest_version(node))
         location = None
-        if not wire.owned and cdr.location is None:
+        if not wire.carries_owner("CDR") and cdr.location is None:
             location = await CdrSender(node.store).location_of(cdr)
         try:
             rendered: Any = json.loads(encode(wire.cdr_from_model(cdr, location)))
@@ -201,7 +201,9 @@ def create(
         wire = cdr_wire(ocpi_version or newest_version(node))
         parties = cpo_parties(node.config)
         cc, pid = owner or (parties[0] if len(parties) == 1 else ("", ""))
-        return await admin.create(wire.cdr_to_model(decode(data, wire.cdr), cc, pid))
+        return await admin.create(
+            wire.cdr_to_model(decode(data, wire.models["CDR"]), country_code=cc, party_id=pid)
+        )
 
     _created(run_admin(action), as_json)
 

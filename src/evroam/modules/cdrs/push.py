@@ -17,13 +17,12 @@ from typing import Any
 from evroam.core.errors import PartnerError, ServerError
 from evroam.model.common import NotRepresentable
 from evroam.modules.locations.repository import load_location
+from evroam.ocpi.converters import VersionConverters
 from evroam.push.outbox import ObjectChange, PartnerTarget
-from evroam.push.wire import VersionConverters
 from evroam.push.worker import Delivery, Outgoing, Skip
 from evroam.store.port import Operations
 
 from .repository import CdrDelivery, load_cdr_record, record_delivery
-from .wire import cdr_wire
 
 __all__ = ["CdrPusher", "NotDeliverable"]
 
@@ -50,12 +49,11 @@ class CdrPusher:
         if record is None:
             return Skip(f"not sent: CDR {change.object_id} is not stored")
         cdr = record.cdr
-        versioned = cdr_wire(wire.version)
         location = None
-        if not versioned.owned and cdr.location is None:
+        if not wire.carries_owner("CDR") and cdr.location is None:
             location = await load_location(ops, cdr.country_code, cdr.party_id, cdr.cdr_location.id)
         try:
-            body = versioned.cdr_from_model(cdr, location)
+            body = wire.cdr_from_model(cdr, location)
         except NotRepresentable as exc:
             raise NotDeliverable(f"CDR {cdr.id} cannot be written in OCPI {wire.version}: {exc}") from exc
         return Outgoing("POST", (), body)

@@ -134,7 +134,7 @@ def receiver_binding(service: LocationsReceiver) -> ModuleBinding:
     async def put_location(call: OcpiCall) -> OcpiAnswer:
         p = call.path_params
         wire = location_wire(call.spec.number)
-        location = wire.location_to_model(call.body, p["country_code"], p["party_id"])
+        location = wire.location_to_model(call.body, country_code=p["country_code"], party_id=p["party_id"])
         outcome = await service.put_location(
             call.caller.partner, p["country_code"], p["party_id"], p["location_id"], location
         )
@@ -171,7 +171,10 @@ def receiver_binding(service: LocationsReceiver) -> ModuleBinding:
 
         def apply(current: Location) -> Location:
             return apply_patch(
-                current, patch, wire.location_from_model, lambda w: wire.location_to_model(w, cc, pid)
+                current,
+                patch,
+                wire.location_from_model,
+                lambda w: wire.location_to_model(w, country_code=cc, party_id=pid),
             )
 
         outcome = await service.patch_location(

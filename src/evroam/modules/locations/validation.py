@@ -51,12 +51,14 @@ def parse_locations(data: bytes, version: str, *, owner: tuple[str, str] | None 
     violation (paths like ``$[3].evses[0].uid``) when any object is invalid.
     """
     wire = location_wire(version)
-    if not wire.owned and owner is None:
+    if not wire.carries_owner("Location") and owner is None:
         raise ValidationFailed([Violation("$", f"OCPI {version} Locations carry no owner: name the party")])
-    items, violations = decode_each(data, wire.location, "Location")
+    items, violations = decode_each(data, wire.models["Location"], "Location")
     cc, pid = owner or ("", "")
     locations = [
-        (i, wire.location_to_model(item, cc, pid)) for i, item in enumerate(items) if item is not None
+        (i, wire.location_to_model(item, country_code=cc, party_id=pid))
+        for i, item in enumerate(items)
+        if item is not None
     ]
     violations.extend(check_locations(locations))
     if violations:

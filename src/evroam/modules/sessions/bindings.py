@@ -40,7 +40,7 @@ def sender_binding(
         wire = session_wire(call.spec.number)
         request = parse_page_request(call.query, max_limit=max_limit)
         page = await service.page(call.caller.partner, request)
-        if wire.owned:
+        if wire.carries_owner("Session"):
 
             def render(document: bytes) -> bytes:
                 return encode(wire.session_from_model(decode_session(document)))
@@ -60,7 +60,7 @@ def sender_binding(
         return OcpiAnswer(data=data, headers=page_headers(url, request, page.total, max_limit=max_limit))
 
     async def set_charging_preferences(call: OcpiCall) -> OcpiAnswer:
-        preferences = session_wire(call.spec.number).preferences_to_model(call.body)
+        preferences = session_wire(call.spec.number).charging_preferences_to_model(call.body)
         answer = await service.set_charging_preferences(
             call.caller.partner, call.path_params["session_id"], preferences
         )
@@ -83,7 +83,9 @@ def receiver_binding(service: SessionsReceiver) -> ModuleBinding:
 
     async def put(call: OcpiCall) -> OcpiAnswer:
         p = call.path_params
-        session = session_wire(call.spec.number).session_to_model(call.body, p["country_code"], p["party_id"])
+        session = session_wire(call.spec.number).session_to_model(
+            call.body, country_code=p["country_code"], party_id=p["party_id"]
+        )
         outcome = await service.put(
             call.caller.partner, p["country_code"], p["party_id"], p["session_id"], session
         )
@@ -97,7 +99,7 @@ def receiver_binding(service: SessionsReceiver) -> ModuleBinding:
         cc, pid = p["country_code"], p["party_id"]
 
         def to_model(w: object) -> Session:
-            return wire.session_to_model(w, cc, pid)
+            return wire.session_to_model(w, country_code=cc, party_id=pid)
 
         def apply(current: Session) -> Session:
             # the version's converters read the whole body, periods included; the periods the

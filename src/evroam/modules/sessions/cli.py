@@ -157,7 +157,7 @@ def show(session_id: str, party: str | None, ocpi_version: str | None, as_json: 
         session = record.session
         wire = session_wire(ocpi_version or newest_version(node))
         location = None
-        if not wire.owned and session.location is None:
+        if not wire.carries_owner("Session") and session.location is None:
             location = await SessionSender(node.store, node.clock, []).location_of(session)
         try:
             rendered: Any = json.loads(encode(wire.session_from_model(session, location)))
@@ -192,7 +192,7 @@ def start(file: Path, ocpi_version: str | None, party: str | None, as_json: bool
         wire = session_wire(ocpi_version or newest_version(node))
         parties = cpo_parties(node.config)
         cc, pid = owner or (parties[0] if len(parties) == 1 else ("", ""))
-        session = wire.session_to_model(decode(data, wire.session), cc, pid)
+        session = wire.session_to_model(decode(data, wire.models["Session"]), country_code=cc, party_id=pid)
         return await admin_for(node).start(session)
 
     _changed(run_admin(action), as_json, "started")

@@ -21,13 +21,12 @@ import msgspec
 from evroam.core.codec import encode
 from evroam.model.common import NotRepresentable
 from evroam.modules.locations.repository import load_location
+from evroam.ocpi.converters import VersionConverters
 from evroam.push.outbox import ObjectChange, PartnerTarget
-from evroam.push.wire import VersionConverters
 from evroam.push.worker import Delivery, Outgoing, Skip
 from evroam.store.port import Operations
 
 from .repository import load_session
-from .wire import session_wire
 
 __all__ = ["SessionPusher", "periods_before"]
 
@@ -57,12 +56,11 @@ class SessionPusher:
         session = await load_session(ops, change.country_code, change.party_id, change.object_id)
         if session is None:
             return Skip(f"not sent: session {change.object_id} is no longer stored")
-        versioned = session_wire(wire.version)
         location = None
-        if not versioned.owned and session.location is None:
+        if not wire.carries_owner("Session") and session.location is None:
             location = await load_location(ops, session.country_code, session.party_id, session.location_id)
         try:
-            wire_session = versioned.session_from_model(session, location)
+            wire_session = wire.session_from_model(session, location)
         except NotRepresentable as exc:
             return Skip(f"not sent: not representable in OCPI {wire.version}: {exc}")
         path = (str(session.country_code), str(session.party_id), str(session.id))

@@ -49,7 +49,9 @@ def receiver_binding(service: TariffsReceiver) -> ModuleBinding:
 
     async def put(call: OcpiCall) -> OcpiAnswer:
         p = call.path_params
-        tariff = tariff_wire(call.spec.number).tariff_to_model(call.body, p["country_code"], p["party_id"])
+        tariff = tariff_wire(call.spec.number).tariff_to_model(
+            call.body, country_code=p["country_code"], party_id=p["party_id"]
+        )
         outcome = await service.put(
             call.caller.partner, p["country_code"], p["party_id"], p["tariff_id"], tariff
         )
@@ -58,7 +60,7 @@ def receiver_binding(service: TariffsReceiver) -> ModuleBinding:
     async def patch(call: OcpiCall) -> OcpiAnswer:
         p = call.path_params
         wire = tariff_wire(call.spec.number)
-        if wire.tariff_patch is None:  # pragma: no cover - the table offers PATCH only in 2.1.1
+        if "TariffPatch" not in wire.models:  # pragma: no cover - the table offers PATCH only in 2.1.1
             raise MethodNotAllowed(f"OCPI {wire.version} has no tariff PATCH")
         body = call.body
         require_last_updated(body)
@@ -66,7 +68,10 @@ def receiver_binding(service: TariffsReceiver) -> ModuleBinding:
 
         def apply(current: Tariff) -> Tariff:
             return apply_patch(
-                current, body, wire.tariff_from_model, lambda w: wire.tariff_to_model(w, cc, pid)
+                current,
+                body,
+                wire.tariff_from_model,
+                lambda w: wire.tariff_to_model(w, country_code=cc, party_id=pid),
             )
 
         outcome = await service.patch(call.caller.partner, cc, pid, p["tariff_id"], body.last_updated, apply)

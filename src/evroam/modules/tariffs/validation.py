@@ -18,11 +18,15 @@ def parse_tariffs(data: bytes, version: str, *, owner: tuple[str, str] | None = 
     """The canonical tariffs of a JSON array of OCPI ``version`` Tariff objects (``owner`` is needed for
     2.1.1, whose Tariffs carry none). Raises one ``ValidationFailed`` listing every violation."""
     wire = tariff_wire(version)
-    if not wire.owned and owner is None:
+    if not wire.carries_owner("Tariff") and owner is None:
         raise ValidationFailed([Violation("$", f"OCPI {version} Tariffs carry no owner: name the party")])
-    items, violations = decode_each(data, wire.tariff, "Tariff")
+    items, violations = decode_each(data, wire.models["Tariff"], "Tariff")
     cc, pid = owner or ("", "")
-    tariffs = [(i, wire.tariff_to_model(item, cc, pid)) for i, item in enumerate(items) if item is not None]
+    tariffs = [
+        (i, wire.tariff_to_model(item, country_code=cc, party_id=pid))
+        for i, item in enumerate(items)
+        if item is not None
+    ]
     ids = [(f"$[{i}].id", f"{t.country_code}*{t.party_id}*{t.id}") for i, t in tariffs]
     violations.extend(Violation(path, f"tariff {key} is given twice") for path, key in duplicates(ids))
     if violations:

@@ -57,7 +57,8 @@ def sender_binding(
                 to=None if routing is None else routing.receiver,
             )
         except UnknownToken as exc:
-            if not wire.owned:  # OCPI 2.1.1 has no 2004: HTTP 404 with the generic client error
+            # OCPI 2.1.1 has no 2004: HTTP 404 with the generic client error
+            if not wire.carries_owner("Token"):
                 exc.ocpi_status = StatusCode.CLIENT_ERROR
             raise
         return OcpiAnswer(data=wire.authorization_info_from_model(info))
@@ -84,7 +85,7 @@ def receiver_binding(service: TokensReceiver) -> ModuleBinding:
     async def put(call: OcpiCall) -> OcpiAnswer:
         p = call.path_params
         wire = token_wire(call.spec.number)
-        token = wire.token_to_model(call.body, p["country_code"], p["party_id"])
+        token = wire.token_to_model(call.body, country_code=p["country_code"], party_id=p["party_id"])
         token_type = wire.token_type(call.query, token.type) if wire.typed_receiver else token.type
         outcome = await service.put(
             call.caller.partner, p["country_code"], p["party_id"], p["token_uid"], token_type, token
@@ -102,7 +103,10 @@ def receiver_binding(service: TokensReceiver) -> ModuleBinding:
 
         def apply(current: Token) -> Token:
             return apply_patch(
-                current, body, wire.token_from_model, lambda w: wire.token_to_model(w, cc, pid)
+                current,
+                body,
+                wire.token_from_model,
+                lambda w: wire.token_to_model(w, country_code=cc, party_id=pid),
             )
 
         outcome = await service.patch(

@@ -160,7 +160,7 @@ class OcpiRealTime:
             "POST",
             url,
             module="tokens",
-            data_type=wire.authorization_info,
+            data_type=wire.models["AuthorizationInfo"],
             body=body,
             params={"type": token_type},
         )

@@ -18,8 +18,8 @@ import msgspec
 
 from evroam.core.codec import encode
 from evroam.model.common import NotRepresentable
+from evroam.ocpi.converters import VersionConverters
 from evroam.push.outbox import ObjectChange, PartnerTarget
-from evroam.push.wire import VersionConverters
 from evroam.push.worker import Delivery, Outgoing, Skip
 from evroam.store.port import ObjectKey, Operations
 

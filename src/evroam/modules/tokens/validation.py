@@ -34,9 +34,9 @@ def parse_tokens(data: bytes, version: str, *, owner: tuple[str, str] | None = N
     (``owner`` is needed for 2.1.1, whose Tokens carry none). Raises one ``ValidationFailed`` listing
     every violation."""
     wire = token_wire(version)
-    if not wire.owned and owner is None:
+    if not wire.carries_owner("Token") and owner is None:
         raise ValidationFailed([Violation("$", f"OCPI {version} Tokens carry no owner: name the party")])
-    items, violations = decode_each(data, wire.token, "Token")
+    items, violations = decode_each(data, wire.models["Token"], "Token")
     extras, rule_violations = decode_each(data, _WithRules, "Token")
     violations.extend(rule_violations)
     cc, pid = owner or ("", "")
@@ -44,7 +44,7 @@ def parse_tokens(data: bytes, version: str, *, owner: tuple[str, str] | None = N
     for i, (item, extra) in enumerate(zip(items, extras, strict=True)):
         if item is None or extra is None:
             continue
-        token = wire.token_to_model(item, cc, pid)
+        token = wire.token_to_model(item, country_code=cc, party_id=pid)
         found.append((i, ImportedToken(token=token, rules=extra.authorization_rules)))
     keys = [
         (f"$[{i}].uid", f"{t.token.country_code}*{t.token.party_id}*{t.token.type}:{t.token.uid}")
