@@ -6,9 +6,12 @@ the HTTP client turns partner answers back into them. ``tests/unit/test_errors.p
 mapping as a table.
 
     EvroamError
+    ├── RegistrationError           HTTP 400  OCPI 2000  a handshake step we started could not be done
+    ├── SyncError                   HTTP 400  OCPI 3000  a pull sync cannot start
     ├── ClientError                 HTTP 400  OCPI 2000
     │   ├── InvalidJson             HTTP 400  OCPI 2000  body is not JSON at all
     │   ├── ValidationFailed        HTTP 400  OCPI 2001  every violation of the model, listed
+    │   │   └── ChargingPreferencesNotCapable  HTTP 404  OCPI 2001  the session's EVSE takes none
     │   ├── NotEnoughInformation    HTTP 400  OCPI 2002
     │   ├── UnknownLocation         HTTP 404  OCPI 2003
     │   ├── NotFound                HTTP 404  OCPI 2003  unknown object on GET
@@ -20,7 +23,8 @@ mapping as a table.
     ├── ServerError                 HTTP 500  OCPI 3000
     │   ├── ClientApiUnreachable    HTTP 502  OCPI 3001  we could not use the partner's API
     │   ├── UnsupportedVersion      HTTP 400  OCPI 3002  no mutual version
-    │   └── NoMatchingEndpoints     HTTP 400  OCPI 3003  required endpoints missing
+    │   ├── NoMatchingEndpoints     HTTP 400  OCPI 3003  required endpoints missing
+    │   └── NotDeliverable          HTTP 500  OCPI 3000  one of our CDRs the partner's version cannot carry
     └── HubError                    HTTP 502  OCPI 4000
         ├── HubUnknownReceiver      HTTP 404  OCPI 4001
         ├── HubTimeout              HTTP 504  OCPI 4002
@@ -38,6 +42,7 @@ from dataclasses import dataclass
 from evroam.core.status import StatusCode
 
 __all__ = [
+    "ChargingPreferencesNotCapable",
     "ClientApiUnreachable",
     "ClientError",
     "Conflict",
@@ -50,10 +55,13 @@ __all__ = [
     "InvalidJson",
     "MethodNotAllowed",
     "NoMatchingEndpoints",
+    "NotDeliverable",
     "NotEnoughInformation",
     "NotFound",
     "PartnerError",
+    "RegistrationError",
     "ServerError",
+    "SyncError",
     "Unauthorized",
     "UnknownLocation",
     "UnknownToken",
@@ -115,6 +123,13 @@ class ValidationFailed(ClientError):
     @property
     def paths(self) -> list[str]:
         return [v.path for v in self.violations]
+
+
+class ChargingPreferencesNotCapable(ValidationFailed):
+    """HTTP 404 + OCPI 2001: charging preferences set on a session whose EVSE does not list the
+    ``CHARGING_PREFERENCES_CAPABLE`` capability (the answer OCPI 2.2.1-d2 prescribes)."""
+
+    http_status = 404
 
 
 class NotEnoughInformation(ClientError):
@@ -182,6 +197,23 @@ class NoMatchingEndpoints(ServerError):
     http_status = 400
     ocpi_status = StatusCode.NO_MATCHING_ENDPOINTS
     default_message = "No matching endpoints"
+
+
+class NotDeliverable(ServerError):
+    """One of our CDRs cannot be written in the partner's OCPI version (retried, reported)."""
+
+
+class RegistrationError(EvroamError):
+    """A step we started (register, rotate, unregister) could not be done; the message says why."""
+
+    http_status = 400
+    ocpi_status = StatusCode.CLIENT_ERROR
+
+
+class SyncError(EvroamError):
+    """The sync cannot start (no such endpoint, partner not connected ...)."""
+
+    http_status = 400
 
 
 class HubError(EvroamError):

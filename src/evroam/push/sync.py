@@ -28,7 +28,7 @@ from typing import Any
 import msgspec
 
 from evroam.core.clock import Clock, IdGenerator
-from evroam.core.errors import EvroamError
+from evroam.core.errors import SyncError
 from evroam.core.types import DateTime
 from evroam.http.client import OcpiClient
 from evroam.model.common import NotRepresentable
@@ -52,12 +52,6 @@ MODULES = ("locations", "tariffs")
 Progress = Callable[[int, int | None], None]
 
 _Key = tuple[str, str, str]
-
-
-class SyncError(EvroamError):
-    """The sync cannot start (no such endpoint, partner not connected ...)."""
-
-    http_status = 400
 
 
 class SyncResult(msgspec.Struct, kw_only=True):

@@ -34,11 +34,11 @@ import msgspec
 from evroam.core.clock import Clock, IdGenerator
 from evroam.core.errors import (
     ClientApiUnreachable,
-    EvroamError,
     MethodNotAllowed,
     NoMatchingEndpoints,
     NotFound,
     PartnerError,
+    RegistrationError,
     Unauthorized,
     UnsupportedVersion,
     ValidationFailed,
@@ -100,13 +100,6 @@ class Invitation:
 
     def __repr__(self) -> str:
         return f"Invitation(partner={self.partner.name!r}, versions_url={self.versions_url!r})"
-
-
-class RegistrationError(EvroamError):
-    """A step we started (register, rotate, unregister) could not be done; the message says why."""
-
-    http_status = 400
-    ocpi_status = StatusCode.CLIENT_ERROR
 
 
 def _mutual(offered: Sequence[OfferedVersion], ours: Sequence[str]) -> OfferedVersion | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from evroam.core.errors import PartnerError, ServerError
+from evroam.core.errors import NotDeliverable, PartnerError
 from evroam.model.common import NotRepresentable
 from evroam.modules.locations.repository import load_location
 from evroam.ocpi.converters import VersionConverters
@@ -25,10 +25,6 @@ from evroam.store.port import Operations
 from .repository import CdrDelivery, load_cdr_record, record_delivery
 
 __all__ = ["CdrPusher", "NotDeliverable"]
-
-
-class NotDeliverable(ServerError):
-    """One of our CDRs cannot be written in the partner's OCPI version (retried, reported)."""
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Protocol
 
 import msgspec
 
-from evroam.core.errors import ValidationFailed
+from evroam.core.errors import ChargingPreferencesNotCapable
 from evroam.model.cdrs import ChargingPeriod
 from evroam.model.common import Price
 from evroam.model.enums import AuthMethod, ChargingPreferencesResponse, SessionStatus
@@ -35,13 +35,6 @@ __all__ = [
     "SessionsReceiver",
     "SessionsSender",
 ]
-
-
-class ChargingPreferencesNotCapable(ValidationFailed):
-    """HTTP 404 + OCPI 2001: charging preferences set on a session whose EVSE does not list the
-    ``CHARGING_PREFERENCES_CAPABLE`` capability (the answer OCPI 2.2.1-d2 prescribes)."""
-
-    http_status = 404
 
 
 class SessionPage(msgspec.Struct, frozen=True):
