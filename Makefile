@@ -31,5 +31,10 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
+# The interoperability tests against extrawest-ocpi (its own virtualenv, built on first use).
+.PHONY: interop
+interop: $(STAMP)
+	$(BIN)/python -m pytest tests/interop
+
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache
