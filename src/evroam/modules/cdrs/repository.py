@@ -21,11 +21,11 @@ from datetime import datetime
 
 import msgspec
 
-from evroam.core.codec import decode, encode
 from evroam.core.types import DateTime
 from evroam.model.cdrs import CDR
 from evroam.store.port import ObjectKey, Operations, PutOutcome, StoredObject
 
+from .._documents import Documents
 from .._shared import is_party_scope, party_scope, token_owner
 
 __all__ = [
@@ -67,6 +67,9 @@ class CdrDocument(msgspec.Struct, frozen=True, kw_only=True):
     """CPO side: the partners that acknowledged the CDR, with the URL they gave."""
 
 
+_CDRS = Documents(CDR_KIND, CdrDocument)
+
+
 class CdrRecord(msgspec.Struct, frozen=True):
     """A stored CDR document with its store bookkeeping."""
 
@@ -86,7 +89,7 @@ class CdrRecord(msgspec.Struct, frozen=True):
 
 
 def cdr_key(country_code: str, party_id: str, cdr_id: str) -> ObjectKey:
-    return ObjectKey(CDR_KIND, country_code, party_id, cdr_id)
+    return _CDRS.key(country_code, party_id, cdr_id)
 
 
 def cdr_scope(cdr: CDR) -> str | None:
@@ -96,11 +99,11 @@ def cdr_scope(cdr: CDR) -> str | None:
 
 
 def encode_cdr_document(document: CdrDocument) -> bytes:
-    return encode(document)
+    return _CDRS.encode(document)
 
 
 def decode_cdr_document(payload: bytes) -> CdrDocument:
-    return decode(payload, CdrDocument)
+    return _CDRS.decode(payload)
 
 
 def _record(found: StoredObject) -> CdrRecord:
@@ -110,20 +113,15 @@ def _record(found: StoredObject) -> CdrRecord:
 async def load_cdr_record(
     ops: Operations, country_code: str, party_id: str, cdr_id: str, *, for_update: bool = False
 ) -> CdrRecord | None:
-    found = await ops.get(cdr_key(country_code, party_id, cdr_id), for_update=for_update)
+    found = await _CDRS.get(ops, country_code, party_id, cdr_id, for_update=for_update)
     return None if found is None else _record(found)
 
 
 async def save_cdr(ops: Operations, document: CdrDocument, *, partner_id: str | None) -> PutOutcome:
     """Store the CDR document (keyed by the CDR's own ``country_code`` / ``party_id`` / ``id``)."""
     cdr = document.cdr
-    return await ops.put(
-        cdr_key(cdr.country_code, cdr.party_id, cdr.id),
-        encode_cdr_document(document),
-        cdr.last_updated,
-        partner_id=partner_id,
-        check_stale=False,
-    )
+    key = cdr_key(cdr.country_code, cdr.party_id, cdr.id)
+    return await _CDRS.put(ops, key, document, cdr.last_updated, partner_id=partner_id, check_stale=False)
 
 
 async def record_delivery(
@@ -149,19 +147,12 @@ async def page_cdrs(
     limit: int | None = None,
 ) -> tuple[list[StoredObject], int]:
     """One page of CDR documents in creation order, and the total matching the filters."""
-    page = await ops.find(
-        CDR_KIND, partners=partners, date_from=date_from, date_to=date_to, offset=offset, limit=limit
+    return await _CDRS.page(
+        ops, partners=partners, date_from=date_from, date_to=date_to, offset=offset, limit=limit
     )
-    return page.items, page.total
 
 
 async def iter_cdr_records(ops: Operations, *, batch: int = 500) -> AsyncIterator[CdrRecord]:
     """Every stored CDR (ours and received), in creation order."""
-    offset = 0
-    while True:
-        page = await ops.find(CDR_KIND, offset=offset, limit=batch)
-        for item in page.items:
-            yield _record(item)
-        if len(page.items) < batch:
-            return
-        offset += len(page.items)
+    async for item in _CDRS.walk(ops, batch=batch):
+        yield _record(item)

@@ -32,6 +32,8 @@ from evroam.core.codec import decode, encode
 from evroam.model.locations import Location
 from evroam.store.port import ObjectKey, Operations, PutOutcome, StoredObject
 
+from .._documents import Documents
+
 __all__ = [
     "CHANGE_LOG_KIND",
     "CHANGE_LOG_SIZE",
@@ -58,6 +60,7 @@ LOCATION_KIND = "location"
 EVSE_INDEX_KIND = "location_evse"
 CHANGE_LOG_KIND = "location_changes"
 CHANGE_LOG_KEY = ObjectKey(CHANGE_LOG_KIND, "", "", "own")
+_LOCATIONS = Documents(LOCATION_KIND, Location)
 
 
 class LocationRecord(msgspec.Struct, frozen=True):
@@ -70,17 +73,17 @@ class LocationRecord(msgspec.Struct, frozen=True):
 
 
 def location_key(country_code: str, party_id: str, location_id: str) -> ObjectKey:
-    return ObjectKey(LOCATION_KIND, country_code, party_id, location_id)
+    return _LOCATIONS.key(country_code, party_id, location_id)
 
 
 def encode_location(location: Location) -> bytes:
     """The document bytes of a location."""
-    return encode(location)
+    return _LOCATIONS.encode(location)
 
 
 def decode_location(payload: bytes) -> Location:
     """A location document back as the canonical object."""
-    return decode(payload, Location)
+    return _LOCATIONS.decode(payload)
 
 
 class DecodedLocations:
@@ -120,7 +123,7 @@ async def load_location_record(
     cache: DecodedLocations | None = None,
 ) -> LocationRecord | None:
     """The stored location with its ``partner_id`` / ``seq`` / ``revision``, or ``None``."""
-    found = await ops.get(location_key(country_code, party_id, location_id), for_update=for_update)
+    found = await _LOCATIONS.get(ops, country_code, party_id, location_id, for_update=for_update)
     return None if found is None else _record(found, cache)
 
 
@@ -131,8 +134,7 @@ async def load_location(
 
     ``for_update=True`` inside a transaction locks it for a read-modify-write.
     """
-    found = await ops.get(location_key(country_code, party_id, location_id), for_update=for_update)
-    return None if found is None else decode_location(found.payload)
+    return await _LOCATIONS.load(ops, country_code, party_id, location_id, for_update=for_update)
 
 
 async def save_location(
@@ -174,8 +176,8 @@ async def page_locations(
     The items are raw store records (decode them with :func:`decode_location`): the sender list
     serves cached wire bytes and must not pay for decoding each document.
     """
-    page = await ops.find(
-        LOCATION_KIND,
+    return await _LOCATIONS.page(
+        ops,
         country_code=country_code,
         party_id=party_id,
         partners=partners,
@@ -184,7 +186,6 @@ async def page_locations(
         offset=offset,
         limit=limit,
     )
-    return page.items, page.total
 
 
 async def iter_locations(
@@ -202,23 +203,16 @@ async def iter_locations(
     ``partners=[None]`` gives our own locations, ``partners=[partner_id]`` the ones received from
     that partner, ``None`` (the default) all of them.
     """
-    offset = 0
-    while True:
-        page = await ops.find(
-            LOCATION_KIND,
-            country_code=country_code,
-            party_id=party_id,
-            partners=partners,
-            date_from=date_from,
-            date_to=date_to,
-            offset=offset,
-            limit=batch,
-        )
-        for item in page.items:
-            yield decode_location(item.payload)
-        if len(page.items) < batch:
-            return
-        offset += len(page.items)
+    async for item in _LOCATIONS.walk(
+        ops,
+        country_code=country_code,
+        party_id=party_id,
+        partners=partners,
+        date_from=date_from,
+        date_to=date_to,
+        batch=batch,
+    ):
+        yield decode_location(item.payload)
 
 
 # -- our own locations: the EVSE index and the unpublished list ---------------------------------------

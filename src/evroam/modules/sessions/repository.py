@@ -23,6 +23,7 @@ from evroam.core.codec import decode, encode
 from evroam.model.sessions import ChargingPreferences, Session
 from evroam.store.port import ObjectKey, Operations, PutOutcome, StoredObject
 
+from .._documents import Documents
 from .._shared import is_party_scope, party_scope, token_owner
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
 
 SESSION_KIND = "session"
 PREFERENCES_KIND = "charging_preferences"
+_SESSIONS = Documents(SESSION_KIND, Session)
 
 
 class SessionRecord(msgspec.Struct, frozen=True):
@@ -61,7 +63,7 @@ class SessionRecord(msgspec.Struct, frozen=True):
 
 
 def session_key(country_code: str, party_id: str, session_id: str) -> ObjectKey:
-    return ObjectKey(SESSION_KIND, country_code, party_id, session_id)
+    return _SESSIONS.key(country_code, party_id, session_id)
 
 
 def session_scope(session: Session) -> str | None:
@@ -71,11 +73,11 @@ def session_scope(session: Session) -> str | None:
 
 
 def encode_session(session: Session) -> bytes:
-    return encode(session)
+    return _SESSIONS.encode(session)
 
 
 def decode_session(payload: bytes) -> Session:
-    return decode(payload, Session)
+    return _SESSIONS.decode(payload)
 
 
 def _record(found: StoredObject) -> SessionRecord:
@@ -85,7 +87,7 @@ def _record(found: StoredObject) -> SessionRecord:
 async def load_session_record(
     ops: Operations, country_code: str, party_id: str, session_id: str, *, for_update: bool = False
 ) -> SessionRecord | None:
-    found = await ops.get(session_key(country_code, party_id, session_id), for_update=for_update)
+    found = await _SESSIONS.get(ops, country_code, party_id, session_id, for_update=for_update)
     return None if found is None else _record(found)
 
 
@@ -100,12 +102,9 @@ async def save_session(
     ops: Operations, session: Session, *, partner_id: str | None, check_stale: bool = False
 ) -> PutOutcome:
     """Create or replace the session (keyed by its own ``country_code`` / ``party_id`` / ``id``)."""
-    return await ops.put(
-        session_key(session.country_code, session.party_id, session.id),
-        encode_session(session),
-        session.last_updated,
-        partner_id=partner_id,
-        check_stale=check_stale,
+    key = session_key(session.country_code, session.party_id, session.id)
+    return await _SESSIONS.put(
+        ops, key, session, session.last_updated, partner_id=partner_id, check_stale=check_stale
     )
 
 
@@ -119,22 +118,15 @@ async def page_sessions(
     limit: int | None = None,
 ) -> tuple[list[StoredObject], int]:
     """One page of session documents in creation order, and the total matching the filters."""
-    page = await ops.find(
-        SESSION_KIND, partners=partners, date_from=date_from, date_to=date_to, offset=offset, limit=limit
+    return await _SESSIONS.page(
+        ops, partners=partners, date_from=date_from, date_to=date_to, offset=offset, limit=limit
     )
-    return page.items, page.total
 
 
 async def iter_session_records(ops: Operations, *, batch: int = 500) -> AsyncIterator[SessionRecord]:
     """Every stored session (ours and received), in creation order."""
-    offset = 0
-    while True:
-        page = await ops.find(SESSION_KIND, offset=offset, limit=batch)
-        for item in page.items:
-            yield _record(item)
-        if len(page.items) < batch:
-            return
-        offset += len(page.items)
+    async for item in _SESSIONS.walk(ops, batch=batch):
+        yield _record(item)
 
 
 def _preferences_key(country_code: str, party_id: str, session_id: str) -> ObjectKey:

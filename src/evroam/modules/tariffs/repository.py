@@ -17,9 +17,10 @@ from datetime import datetime
 
 import msgspec
 
-from evroam.core.codec import decode, encode
 from evroam.model.tariffs import Tariff
 from evroam.store.port import ObjectKey, Operations, PutOutcome, StoredObject
+
+from .._documents import Documents
 
 __all__ = [
     "TARIFF_KIND",
@@ -36,6 +37,7 @@ __all__ = [
 ]
 
 TARIFF_KIND = "tariff"
+_TARIFFS = Documents(TARIFF_KIND, Tariff)
 
 
 class TariffRecord(msgspec.Struct, frozen=True):
@@ -48,24 +50,24 @@ class TariffRecord(msgspec.Struct, frozen=True):
 
 
 def tariff_key(country_code: str, party_id: str, tariff_id: str) -> ObjectKey:
-    return ObjectKey(TARIFF_KIND, country_code, party_id, tariff_id)
+    return _TARIFFS.key(country_code, party_id, tariff_id)
 
 
 def encode_tariff(tariff: Tariff) -> bytes:
     """The document bytes of a tariff."""
-    return encode(tariff)
+    return _TARIFFS.encode(tariff)
 
 
 def decode_tariff(payload: bytes) -> Tariff:
     """A tariff document back as the canonical object."""
-    return decode(payload, Tariff)
+    return _TARIFFS.decode(payload)
 
 
 async def load_tariff_record(
     ops: Operations, country_code: str, party_id: str, tariff_id: str, *, for_update: bool = False
 ) -> TariffRecord | None:
     """The stored tariff with its ``partner_id`` / ``seq`` / ``revision``, or ``None``."""
-    found = await ops.get(tariff_key(country_code, party_id, tariff_id), for_update=for_update)
+    found = await _TARIFFS.get(ops, country_code, party_id, tariff_id, for_update=for_update)
     if found is None:
         return None
     return TariffRecord(decode_tariff(found.payload), found.partner_id, found.seq, found.revision)
@@ -75,8 +77,7 @@ async def load_tariff(
     ops: Operations, country_code: str, party_id: str, tariff_id: str, *, for_update: bool = False
 ) -> Tariff | None:
     """The tariff under that owner and id (case-insensitive), or ``None``."""
-    found = await ops.get(tariff_key(country_code, party_id, tariff_id), for_update=for_update)
-    return None if found is None else decode_tariff(found.payload)
+    return await _TARIFFS.load(ops, country_code, party_id, tariff_id, for_update=for_update)
 
 
 async def save_tariff(
@@ -91,12 +92,9 @@ async def save_tariff(
     With ``check_stale`` nothing is written, and :attr:`PutOutcome.STALE` returned, when the stored
     tariff has a newer ``last_updated``.
     """
-    return await ops.put(
-        tariff_key(tariff.country_code, tariff.party_id, tariff.id),
-        encode_tariff(tariff),
-        tariff.last_updated,
-        partner_id=partner_id,
-        check_stale=check_stale,
+    key = tariff_key(tariff.country_code, tariff.party_id, tariff.id)
+    return await _TARIFFS.put(
+        ops, key, tariff, tariff.last_updated, partner_id=partner_id, check_stale=check_stale
     )
 
 
@@ -117,8 +115,8 @@ async def page_tariffs(
     limit: int | None = None,
 ) -> tuple[list[StoredObject], int]:
     """One page of tariff documents in creation order (raw records), and the total matching the filters."""
-    page = await ops.find(
-        TARIFF_KIND,
+    return await _TARIFFS.page(
+        ops,
         country_code=country_code,
         party_id=party_id,
         partners=partners,
@@ -127,7 +125,6 @@ async def page_tariffs(
         offset=offset,
         limit=limit,
     )
-    return page.items, page.total
 
 
 async def iter_tariffs(
@@ -145,20 +142,13 @@ async def iter_tariffs(
     ``partners=[None]`` gives our own tariffs, ``partners=[partner_id]`` the ones received from that
     partner, ``None`` (the default) all of them.
     """
-    offset = 0
-    while True:
-        page = await ops.find(
-            TARIFF_KIND,
-            country_code=country_code,
-            party_id=party_id,
-            partners=partners,
-            date_from=date_from,
-            date_to=date_to,
-            offset=offset,
-            limit=batch,
-        )
-        for item in page.items:
-            yield decode_tariff(item.payload)
-        if len(page.items) < batch:
-            return
-        offset += len(page.items)
+    async for item in _TARIFFS.walk(
+        ops,
+        country_code=country_code,
+        party_id=party_id,
+        partners=partners,
+        date_from=date_from,
+        date_to=date_to,
+        batch=batch,
+    ):
+        yield decode_tariff(item.payload)

@@ -23,10 +23,10 @@ from datetime import datetime
 
 import msgspec
 
-from evroam.core.codec import decode, encode
 from evroam.model.tokens import Token
 from evroam.store.port import ObjectKey, Operations, PutOutcome, StoredObject
 
+from .._documents import Documents
 from .rules import AuthorizationRules
 
 __all__ = [
@@ -58,6 +58,9 @@ class TokenDocument(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     rules: AuthorizationRules | None = None
 
 
+_TOKENS = Documents(TOKEN_KIND, TokenDocument)
+
+
 class TokenRecord(msgspec.Struct, frozen=True):
     """A stored token with its store bookkeeping."""
 
@@ -80,17 +83,17 @@ def split_object_id(object_id: str) -> tuple[str, str]:
 
 
 def token_key(country_code: str, party_id: str, uid: str, token_type: str = DEFAULT_TYPE) -> ObjectKey:
-    return ObjectKey(TOKEN_KIND, country_code, party_id, token_object_id(uid, token_type))
+    return _TOKENS.key(country_code, party_id, token_object_id(uid, token_type))
 
 
 def encode_document(token: Token, rules: AuthorizationRules | None = None) -> bytes:
     """The document bytes of a token (and its rules)."""
-    return encode(TokenDocument(token=token, rules=rules))
+    return _TOKENS.encode(TokenDocument(token=token, rules=rules))
 
 
 def decode_document(payload: bytes) -> TokenDocument:
     """A token document back as canonical objects."""
-    return decode(payload, TokenDocument)
+    return _TOKENS.decode(payload)
 
 
 async def load_token_record(
@@ -123,12 +126,10 @@ async def save_token(
     With ``check_stale`` nothing is written, and :attr:`PutOutcome.STALE` returned, when the stored
     token has a newer ``last_updated``.
     """
-    return await ops.put(
-        token_key(token.country_code, token.party_id, token.uid, token.type),
-        encode_document(token, rules),
-        token.last_updated,
-        partner_id=partner_id,
-        check_stale=check_stale,
+    key = token_key(token.country_code, token.party_id, token.uid, token.type)
+    document = TokenDocument(token=token, rules=rules)
+    return await _TOKENS.put(
+        ops, key, document, token.last_updated, partner_id=partner_id, check_stale=check_stale
     )
 
 
@@ -142,10 +143,9 @@ async def page_tokens(
     limit: int | None = None,
 ) -> tuple[list[StoredObject], int]:
     """One page of token documents in creation order (raw records), and the total matching."""
-    page = await ops.find(
-        TOKEN_KIND, partners=partners, date_from=date_from, date_to=date_to, offset=offset, limit=limit
+    return await _TOKENS.page(
+        ops, partners=partners, date_from=date_from, date_to=date_to, offset=offset, limit=limit
     )
-    return page.items, page.total
 
 
 async def iter_tokens(
@@ -159,11 +159,5 @@ async def iter_tokens(
     ``partners=[None]`` gives our own tokens, ``partners=[partner_id]`` the ones received from that
     partner, ``None`` (the default) all of them.
     """
-    offset = 0
-    while True:
-        page = await ops.find(TOKEN_KIND, partners=partners, offset=offset, limit=batch)
-        for item in page.items:
-            yield item, decode_document(item.payload)
-        if len(page.items) < batch:
-            return
-        offset += len(page.items)
+    async for item in _TOKENS.walk(ops, partners=partners, batch=batch):
+        yield item, decode_document(item.payload)
