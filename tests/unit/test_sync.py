@@ -262,7 +262,7 @@ async def test_a_sync_needs_a_connected_partner_with_a_sender_endpoint(store: St
         with pytest.raises(SyncError, match="not connected"):
             await sync_module(store, http, lonely, "locations", clock=clock, ids=SequentialIds(), us=US)
         with pytest.raises(SyncError, match="cannot sync"):
-            await sync_module(store, http, partner, "sessions", clock=clock, ids=SequentialIds(), us=US)
+            await sync_module(store, http, partner, "commands", clock=clock, ids=SequentialIds(), us=US)
         no_sender = cpo_partner(clock)
         no_sender.endpoints = ()
         with pytest.raises(SyncError, match="no locations SENDER endpoint"):
