@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
@@ -18,7 +18,13 @@ from evroam.core.errors import Forbidden, ValidationFailed, Violation
 from evroam.registration.model import Partner
 from evroam.store.port import Operations, StoredObject
 
+if TYPE_CHECKING:
+    from evroam.core.clock import Clock
+    from evroam.push.outbox import PartnerDirectory
+    from evroam.store.port import Store
+
 __all__ = [
+    "PartyAdmin",
     "PartyPartners",
     "WireCache",
     "apply_patch",
@@ -26,6 +32,7 @@ __all__ = [
     "count_stale",
     "decode_each",
     "duplicates",
+    "is_our_party",
     "is_party_scope",
     "partner_scopes",
     "party_scope",
@@ -49,6 +56,32 @@ def partner_owns(partner: Partner, country_code: str, party_id: str) -> bool:
     """Whether ``country_code`` / ``party_id`` is one of the partner's parties (case-insensitive)."""
     cc, pid = country_code.casefold(), party_id.casefold()
     return any(r.country_code.casefold() == cc and r.party_id.casefold() == pid for r in partner.roles)
+
+
+def is_our_party(parties: Iterable[tuple[str, str]], country_code: str, party_id: str) -> bool:
+    """Whether ``country_code`` / ``party_id`` is one of ``parties`` (case-insensitive)."""
+    key = (country_code.casefold(), party_id.casefold())
+    return any((cc.casefold(), pid.casefold()) == key for cc, pid in parties)
+
+
+class PartyAdmin:
+    """Base of the modules' admin services, which manage the objects of our own ``parties``
+    ``(country_code, party_id)``; ``partners`` tells which partners receive the pushes."""
+
+    def __init__(
+        self, store: Store, clock: Clock, partners: PartnerDirectory, parties: Sequence[tuple[str, str]]
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._partners = partners
+        self._parties = tuple(parties)
+
+    @property
+    def parties(self) -> tuple[tuple[str, str], ...]:
+        return self._parties
+
+    def _ours(self, country_code: str, party_id: str) -> bool:
+        return is_our_party(self._parties, country_code, party_id)
 
 
 def require_party(partner: Partner, country_code: str, party_id: str) -> None:

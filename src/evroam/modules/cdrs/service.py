@@ -18,7 +18,6 @@ from decimal import Decimal
 
 import msgspec
 
-from evroam.core.clock import Clock
 from evroam.core.errors import Conflict, NotFound, ValidationFailed, Violation
 from evroam.core.types import CiString
 from evroam.model.cdrs import CDR, CdrLocation
@@ -28,11 +27,11 @@ from evroam.model.locations import Location
 from evroam.modules.locations.repository import load_location
 from evroam.modules.sessions.service import find_session
 from evroam.ocpi.transport.pagination import PageRequest
-from evroam.push.outbox import ObjectChange, PartnerDirectory, enqueue_change
+from evroam.push.outbox import ObjectChange, enqueue_change
 from evroam.registration.model import Partner
 from evroam.store.port import Operations, Store
 
-from .._shared import PartyPartners, partner_scopes, require_party, token_owner
+from .._shared import PartyAdmin, PartyPartners, partner_scopes, require_party, token_owner
 from .ports import CdrCreated, CdrPage
 from .repository import (
     CdrDocument,
@@ -170,21 +169,8 @@ def credit_of(cdr: CDR, credit_id: CiString, now: datetime) -> CDR:
     )
 
 
-def _ours(parties: Sequence[tuple[str, str]], country_code: str, party_id: str) -> bool:
-    key = (country_code.casefold(), party_id.casefold())
-    return any((cc.casefold(), pid.casefold()) == key for cc, pid in parties)
-
-
-class CdrAdmin:
+class CdrAdmin(PartyAdmin):
     """:class:`~evroam.modules.cdrs.ports.CdrsAdmin`: the CPO's own CDRs."""
-
-    def __init__(
-        self, store: Store, clock: Clock, partners: PartnerDirectory, parties: Sequence[tuple[str, str]]
-    ) -> None:
-        self._store = store
-        self._clock = clock
-        self._partners = partners
-        self._parties = tuple(parties)
 
     async def create(self, cdr: CDR) -> CdrCreated:
         """Store a final CDR of ours (``last_updated`` = now) and queue its POST.
@@ -194,7 +180,7 @@ class CdrAdmin:
         our CDRs); refused with 409 when a CDR with that id exists (CDRs never change).
         """
         violations = []
-        if not _ours(self._parties, cdr.country_code, cdr.party_id):
+        if not self._ours(cdr.country_code, cdr.party_id):
             violations.append(
                 Violation(
                     "$.country_code", f"{cdr.country_code}*{cdr.party_id} is not a CPO party of this node"

@@ -17,17 +17,16 @@ from datetime import datetime
 
 import msgspec
 
-from evroam.core.clock import Clock
 from evroam.core.codec import encode
 from evroam.core.errors import Forbidden, NotFound, UnknownLocation, ValidationFailed, Violation
 from evroam.model.enums import Status
 from evroam.model.locations import EVSE, Connector, Location
 from evroam.ocpi.transport.pagination import PageRequest
-from evroam.push.outbox import ObjectChange, PartnerDirectory, enqueue_change
+from evroam.push.outbox import ObjectChange, enqueue_change
 from evroam.registration.model import Partner
 from evroam.store.port import Operations, PutOutcome, Store, Transaction
 
-from .._shared import check_url_id, count_stale, require_party, stale_counts
+from .._shared import PartyAdmin, check_url_id, count_stale, require_party, stale_counts
 from .index import IndexedLocation, OwnLocationIndex
 from .ports import ImportReport, SenderPage
 from .repository import (
@@ -381,28 +380,12 @@ class LocationReceiver:
 # -- CPO: management ----------------------------------------------------------------------------------
 
 
-class LocationAdmin:
+class LocationAdmin(PartyAdmin):
     """:class:`~evroam.modules.locations.ports.LocationsAdmin`: the CPO's own locations.
 
     ``parties`` are our CPO parties ``(country_code, party_id)``; ``partners`` tells which partners
     receive pushes (each change writes one outbox row per such partner, in the change's transaction).
     """
-
-    def __init__(
-        self, store: Store, clock: Clock, partners: PartnerDirectory, parties: Sequence[tuple[str, str]]
-    ) -> None:
-        self._store = store
-        self._clock = clock
-        self._partners = partners
-        self._parties = tuple(parties)
-
-    @property
-    def parties(self) -> tuple[tuple[str, str], ...]:
-        return self._parties
-
-    def _ours(self, country_code: str, party_id: str) -> bool:
-        key = (country_code.casefold(), party_id.casefold())
-        return any((cc.casefold(), pid.casefold()) == key for cc, pid in self._parties)
 
     async def import_locations(self, locations: Sequence[Location]) -> ImportReport:
         """Create or replace each location (all in one transaction); nothing is written when any one

@@ -34,11 +34,12 @@ from evroam.model.locations import Location
 from evroam.model.sessions import ChargingPreferences, Session
 from evroam.modules.locations.repository import load_location
 from evroam.ocpi.transport.pagination import PageRequest
-from evroam.push.outbox import ObjectChange, PartnerDirectory, enqueue_change
+from evroam.push.outbox import ObjectChange, enqueue_change
 from evroam.registration.model import Partner
 from evroam.store.port import Operations, PutOutcome, Store, Transaction
 
 from .._shared import (
+    PartyAdmin,
     PartyPartners,
     check_url_id,
     count_stale,
@@ -76,11 +77,6 @@ FINAL_STATUSES = frozenset({SessionStatus.COMPLETED, SessionStatus.INVALID})
 
 def _latest(a: datetime, b: datetime) -> datetime:
     return a if a >= b else b
-
-
-def _ours(parties: Sequence[tuple[str, str]], country_code: str, party_id: str) -> bool:
-    key = (country_code.casefold(), party_id.casefold())
-    return any((cc.casefold(), pid.casefold()) == key for cc, pid in parties)
 
 
 async def find_session(
@@ -262,24 +258,12 @@ def _check_periods(current: Sequence[ChargingPeriod], new: Sequence[ChargingPeri
         raise ValidationFailed(violations, "charging periods must be added in time order")
 
 
-class SessionAdmin:
+class SessionAdmin(PartyAdmin):
     """:class:`~evroam.modules.sessions.ports.SessionsAdmin`: the CPO's own sessions.
 
     ``parties`` are the node's CPO parties (the owners of its sessions); ``partners`` the directory of
     registered partners (narrowed per session to the one holding its token's party).
     """
-
-    def __init__(
-        self, store: Store, clock: Clock, partners: PartnerDirectory, parties: Sequence[tuple[str, str]]
-    ) -> None:
-        self._store = store
-        self._clock = clock
-        self._partners = partners
-        self._parties = tuple(parties)
-
-    @property
-    def parties(self) -> tuple[tuple[str, str], ...]:
-        return self._parties
 
     async def _enqueue(self, tx: Transaction, session: Session, method: str, patch: bytes | None) -> int:
         owner = token_owner(session.cdr_token)
@@ -303,7 +287,7 @@ class SessionAdmin:
         when a session with that id exists (use :meth:`update`).
         """
         violations = []
-        if not _ours(self._parties, session.country_code, session.party_id):
+        if not self._ours(session.country_code, session.party_id):
             violations.append(
                 Violation(
                     "$.country_code",

@@ -14,15 +14,14 @@ from datetime import datetime
 
 import msgspec
 
-from evroam.core.clock import Clock
 from evroam.core.errors import Forbidden, NotFound, ValidationFailed, Violation
 from evroam.model.tariffs import Tariff
 from evroam.ocpi.transport.pagination import PageRequest
-from evroam.push.outbox import ObjectChange, PartnerDirectory, enqueue_change
+from evroam.push.outbox import ObjectChange, enqueue_change
 from evroam.registration.model import Partner
 from evroam.store.port import Operations, PutOutcome, Store
 
-from .._shared import check_url_id, count_stale, require_party, stale_counts
+from .._shared import PartyAdmin, check_url_id, count_stale, require_party, stale_counts
 from .ports import TariffImportReport, TariffPage
 from .repository import (
     TARIFF_KIND,
@@ -130,24 +129,8 @@ class TariffReceiver:
         return await stale_counts(self._store, MODULE, partner_ids)
 
 
-class TariffAdmin:
+class TariffAdmin(PartyAdmin):
     """:class:`~evroam.modules.tariffs.ports.TariffsAdmin`: the CPO's own tariffs."""
-
-    def __init__(
-        self, store: Store, clock: Clock, partners: PartnerDirectory, parties: Sequence[tuple[str, str]]
-    ) -> None:
-        self._store = store
-        self._clock = clock
-        self._partners = partners
-        self._parties = tuple(parties)
-
-    @property
-    def parties(self) -> tuple[tuple[str, str], ...]:
-        return self._parties
-
-    def _ours(self, country_code: str, party_id: str) -> bool:
-        key = (country_code.casefold(), party_id.casefold())
-        return any((cc.casefold(), pid.casefold()) == key for cc, pid in self._parties)
 
     async def import_tariffs(self, tariffs: Sequence[Tariff]) -> TariffImportReport:
         """Create or replace each tariff in one transaction; nothing is written when one is refused."""

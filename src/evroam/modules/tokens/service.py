@@ -30,11 +30,11 @@ from evroam.model.enums import AllowedType
 from evroam.model.tokens import AuthorizationInfo, LocationReferences, Token
 from evroam.ocpi.transport import PartyRef
 from evroam.ocpi.transport.pagination import PageRequest
-from evroam.push.outbox import ObjectChange, PartnerDirectory, enqueue_change
+from evroam.push.outbox import ObjectChange, enqueue_change
 from evroam.registration.model import Partner
 from evroam.store.port import Operations, PutOutcome, Store, Transaction
 
-from .._shared import check_url_id, count_stale, require_party, stale_counts
+from .._shared import PartyAdmin, check_url_id, count_stale, require_party, stale_counts
 from .ports import AuthorizationPolicy, ImportedToken, TokenImportReport, TokenPage
 from .repository import (
     DEFAULT_TYPE,
@@ -263,21 +263,9 @@ class TokenReceiver:
         return await stale_counts(self._store, MODULE, partner_ids)
 
 
-class TokenAdmin:
+class TokenAdmin(PartyAdmin):
     """:class:`~evroam.modules.tokens.ports.TokensAdmin`: the eMSP's own tokens (``parties``: its eMSP
     parties). Every change is queued for the partners with a tokens RECEIVER endpoint."""
-
-    def __init__(
-        self, store: Store, clock: Clock, partners: PartnerDirectory, parties: Sequence[tuple[str, str]]
-    ) -> None:
-        self._store = store
-        self._clock = clock
-        self._partners = partners
-        self._parties = tuple(parties)
-
-    @property
-    def parties(self) -> tuple[tuple[str, str], ...]:
-        return self._parties
 
     async def _enqueue(self, tx: Transaction, token: Token, method: str, patch: bytes | None = None) -> int:
         change = ObjectChange(
