@@ -5,7 +5,8 @@
   ``outbox purge`` deletes delivered ones.
 * ``worker`` delivers the outbox until stopped (SIGINT / SIGTERM finish the current pass first);
   ``evroam serve`` runs the same worker in the background unless given ``--no-worker``.
-* ``sync locations|tariffs --partner NAME [--full]`` pulls from a partner's Sender interface.
+* ``sync locations|tariffs|tokens --partner NAME [--full]`` and ``sync sessions|cdrs --partner NAME
+  [--since DATETIME]`` pull from a partner's Sender interface.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
@@ -25,7 +27,7 @@ from evroam.node.logs import configure_logging
 from evroam.node.wiring import Node, build_node
 from evroam.ocpi.transport import PartyRef
 from evroam.push.outbox import ObjectChange, decode_change
-from evroam.push.sync import SyncResult, sync_module
+from evroam.push.sync import MODULES, SyncResult, our_role, sync_module
 from evroam.push.worker import RunReport
 from evroam.store.port import OutboxItem, OutboxStatus
 
@@ -233,8 +235,9 @@ def worker(once: bool, as_json: bool) -> None:
 # -- sync -----------------------------------------------------------------------------------------
 
 
-def _us(node: Node) -> PartyRef | None:
-    parties = sorted(node.config.parties, key=lambda p: p.role == "CPO")  # the receiving side first
+def _us(node: Node, role: str) -> PartyRef | None:
+    """Our party in ``role`` (else any of ours) for the ``OCPI-from-*`` headers."""
+    parties = sorted(node.config.parties, key=lambda p: p.role.upper() != role)
     for party in parties:
         try:
             return PartyRef.of(party.country_code, party.party_id)
@@ -281,19 +284,51 @@ def _summary_text(result: SyncResult) -> str:
     if result.stale:
         text += f", {result.stale} older than stored (kept)"
     if result.refused:
-        text += f", {result.refused} refused (see the log)"
+        text += f", {result.refused} refused"
+        for issue in result.issues:
+            text += f"\n  refused {issue.object or '(unnamed object)'}: {issue.reason}"
+        if len(result.issues) < result.refused:
+            text += f"\n  ... {result.refused - len(result.issues)} more (see the log)"
     return text
 
 
+_REMOVAL = {
+    "locations": "every EVSE of a location it no longer lists is marked REMOVED",
+    "tariffs": "a tariff it no longer lists is deleted",
+    "tokens": "a token it no longer lists is marked invalid (valid=false)",
+}
+
+
 def _sync_command(module: str) -> click.Command:
+    removes = module in _REMOVAL
+
     @click.command(module)
     @click.option("--partner", "partner_name", required=True, help="The partner to pull from (name).")
-    @click.option("--full", is_flag=True, help="Fetch everything and mark what is gone as removed.")
+    @click.option(
+        "--full",
+        is_flag=True,
+        hidden=not removes,
+        help="Fetch everything and mark what is gone as removed.",
+    )
+    @click.option(
+        "--since",
+        type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
+        default=None,
+        help="Ask for what changed since then (UTC unless an offset is given), not since the last sync.",
+    )
     @click.option(
         "--page-limit", type=click.IntRange(min=1), default=None, help="Ask for pages of this size."
     )
     @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (no progress bar).")
-    def command(partner_name: str, full: bool, page_limit: int | None, as_json: bool) -> None:
+    def command(
+        partner_name: str, full: bool, since: datetime | None, page_limit: int | None, as_json: bool
+    ) -> None:
+        if full and since is not None:
+            raise click.UsageError("--full and --since exclude each other")
+        if full and not removes:
+            raise click.UsageError(f"{module} have no full sync: use --since")
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
         bar = _Bar(f"{module} from {partner_name}", enabled=not as_json)
 
         async def action(node: Node) -> SyncResult:
@@ -306,8 +341,9 @@ def _sync_command(module: str) -> click.Command:
                     module,
                     clock=node.clock,
                     ids=node.ids,
-                    us=_us(node),
+                    us=_us(node, our_role(module)),
                     full=full,
+                    since=since,
                     page_limit=page_limit,
                     progress=bar,
                 )
@@ -330,20 +366,32 @@ def _sync_command(module: str) -> click.Command:
             "stale": result.stale,
             "refused": result.refused,
             "removed": result.removed,
+            "issues": [{"object": i.object, "reason": i.reason} for i in result.issues],
         }
         _emit(data, as_json, _summary_text(result))
 
-    command.help = (
-        f"Pull {module} from partner NAME: everything the first time or with --full (what it no longer "
-        f"lists is marked removed), otherwise what changed since the last sync."
-    )
+    if removes:
+        command.help = (
+            f"Pull {module} from partner NAME: everything the first time or with --full "
+            f"({_REMOVAL[module]}), otherwise what changed since the last sync (or --since)."
+        )
+    elif module == "sessions":
+        command.help = (
+            "Pull sessions from partner NAME: what changed since --since, else since the last sync, else "
+            "in the last 30 days (OCPI requires date_from). Sessions are never removed by a sync."
+        )
+    else:
+        command.help = (
+            f"Pull {module} from partner NAME: everything the first time, then what is new since the last "
+            f"sync (or --since). A CDR already stored is never overwritten; none is ever removed."
+        )
     return command
 
 
 @click.group()
 def sync() -> None:
-    """Pull locations or tariffs from a partner's Sender interface."""
+    """Pull locations, tariffs, tokens, sessions or CDRs from a partner's Sender interface."""
 
 
-sync.add_command(_sync_command("locations"))
-sync.add_command(_sync_command("tariffs"))
+for _module in MODULES:
+    sync.add_command(_sync_command(_module))
