@@ -181,14 +181,6 @@ async def _save_cdr(ops: Operations, obj: Any, partner_id: str) -> None:
     await save_cdr(ops, CdrDocument(cdr=obj), partner_id=partner_id)
 
 
-def _check_cdr(obj: Any) -> str | None:
-    if obj.credit and obj.credit_reference_id is None:
-        return "$.credit_reference_id: a credit CDR must name the CDR it credits"
-    if not obj.credit and obj.credit_reference_id is not None:
-        return "$.credit: credit_reference_id is only for a credit CDR (credit: true)"
-    return None
-
-
 @dataclass(frozen=True, slots=True)
 class _Module:
     """How one module is pulled: read, keyed, loaded, stored and (after a full sync) removed."""
@@ -202,7 +194,6 @@ class _Module:
     object_id: Callable[[Any], str]
     load: Callable[[Operations, Any], Awaitable[_Stored | None]]
     save: Callable[[Operations, Any, str], Awaitable[None]]
-    check: Callable[[Any], str | None] = lambda obj: None
     immutable: bool = False
     """A stored one is never replaced (CDRs)."""
     needs_date_from: bool = False
@@ -259,7 +250,6 @@ _MODULES: dict[str, _Module] = {
         object_id=lambda obj: str(obj.id),
         load=_load_cdr,
         save=_save_cdr,
-        check=_check_cdr,
         immutable=True,
     ),
 }
@@ -370,10 +360,6 @@ class _Syncer:
                 self.seen.add(key)
                 if key[:2] not in self.parties:
                     self.refuse(result, name, "not a party of the partner")
-                    continue
-                problem = self.spec.check(obj)
-                if problem is not None:
-                    self.refuse(result, name, problem)
                     continue
                 await self._store_one(tx, obj, name, result)
 
