@@ -27,8 +27,9 @@ from evroam.model.common import NotRepresentable, Price
 from evroam.node.wiring import Node, cpo_parties
 from evroam.push.outbox import RegisteredPartners
 
+from .._cli import emit as _emit
+from .._cli import newest_version, parse_party, run_admin
 from .._shared import token_owner
-from ..locations.cli import newest_version, parse_party, run_admin
 from .ports import CdrCreated
 from .repository import CdrRecord
 from .service import CdrAdmin, CdrSender
@@ -39,12 +40,6 @@ __all__ = ["admin_for", "cdrs"]
 
 def admin_for(node: Node) -> CdrAdmin:
     return CdrAdmin(node.store, node.clock, RegisteredPartners(), cpo_parties(node.config))
-
-
-def _emit(data: Any, as_json: bool, text: str) -> None:
-    from evroam.node.cli import emit
-
-    emit(data, as_json, text)
 
 
 async def _names(node: Node) -> dict[str, str]:

@@ -14,20 +14,19 @@ is queued for push to the partners that receive locations. ``set-status`` is a P
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from evroam.core.codec import encode
-from evroam.core.errors import ValidationFailed
 from evroam.model.enums import Status
 from evroam.model.locations import Location
 from evroam.node.wiring import Node, cpo_parties
 from evroam.push.outbox import RegisteredPartners
-from evroam.registration.service import version_key
 
+from .._cli import emit as _emit
+from .._cli import import_options, newest_version, parse_party, run_admin, run_import, show_stats
 from .repository import LOCATION_KIND
 from .service import MODULE, LocationAdmin, LocationReceiver
 from .validation import parse_locations
@@ -35,46 +34,9 @@ from .wire import location_wire
 
 __all__ = ["admin_for", "locations", "newest_version", "parse_party", "run_admin"]
 
-T = TypeVar("T")
-
-
-def newest_version(node: Node) -> str:
-    return sorted(node.config.versions, key=version_key)[-1]
-
-
-def parse_party(value: str | None) -> tuple[str, str] | None:
-    """``CC:PID`` (``--party``) as a pair."""
-    if value is None:
-        return None
-    parts = value.replace("*", ":").split(":")
-    if len(parts) != 2 or not all(parts):
-        raise click.BadParameter(f"{value!r} is not COUNTRY:PARTY, e.g. NL:ABC", param_hint="--party")
-    return parts[0].upper(), parts[1].upper()
-
 
 def admin_for(node: Node) -> LocationAdmin:
     return LocationAdmin(node.store, node.clock, RegisteredPartners(), cpo_parties(node.config))
-
-
-def run_admin(action: Callable[[Node], Awaitable[T]]) -> T:
-    """Run ``action`` on the node of the current settings; a refusal lists every violation."""
-    from evroam.node.commands import _run
-
-    async def guarded(node: Node) -> T:
-        try:
-            return await action(node)
-        except ValidationFailed as exc:
-            lines = [exc.message]
-            lines.extend(f"  {v.path}: {v.message}" for v in exc.violations if v.message != exc.message)
-            raise click.ClickException("\n".join(lines)) from None
-
-    return _run(guarded)
-
-
-def _emit(data: Any, as_json: bool, text: str) -> None:
-    from evroam.node.cli import emit
-
-    emit(data, as_json, text)
 
 
 def _summary(location: Location) -> dict[str, Any]:
@@ -109,45 +71,18 @@ def locations() -> None:
 
 
 @locations.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--ocpi-version", default=None, help="OCPI version of the objects [default: the node's highest]."
-)
-@click.option(
-    "--party", default=None, metavar="CC:PID", help="Owner of OCPI 2.1.1 locations (they carry none)."
-)
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@import_options("locations")
 def import_locations(file: Path, ocpi_version: str | None, party: str | None, as_json: bool) -> None:
     """Import FILE, a JSON array of OCPI Location objects: all of them, or none if any is invalid."""
-    owner = parse_party(party)
-    data = file.read_bytes()
-
-    async def action(node: Node) -> Any:
-        version = ocpi_version or newest_version(node)
-        if version not in node.config.versions:
-            raise click.ClickException(
-                f"this node does not serve OCPI {version} ({', '.join(node.config.versions)})"
-            )
-        parties = cpo_parties(node.config)
-        if owner is None and len(parties) == 1:
-            found = parse_locations(data, version, owner=parties[0])
-        else:
-            found = parse_locations(data, version, owner=owner)
-        return await admin_for(node).import_locations(found)
-
-    report = run_admin(action)
-    out = {
-        "created": report.created,
-        "updated": report.updated,
-        "unchanged": report.unchanged,
-        "stale": report.stale,
-        "outbox_rows": report.outbox_rows,
-    }
-    text = (
-        f"{len(report.created)} created, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
-        f"{len(report.stale)} older than stored (kept); {report.outbox_rows} push(es) queued"
+    run_import(
+        file,
+        ocpi_version,
+        party,
+        as_json,
+        parties=lambda node: cpo_parties(node.config),
+        parse=lambda data, version, owner: parse_locations(data, version, owner=owner),
+        store=lambda node, found: admin_for(node).import_locations(found),
     )
-    _emit(out, as_json, text)
 
 
 @locations.command("set-status")
@@ -214,21 +149,10 @@ def show(location_id: str, ocpi_version: str | None, as_json: bool) -> None:
 def stats(as_json: bool) -> None:
     """Counts: our locations, those received from each partner, stale updates ignored."""
 
-    async def action(node: Node) -> dict[str, Any]:
-        partners = await node.registration.partners()
-        stale = await LocationReceiver(node.store).stale_updates([p.id for p in partners])
-        received = {p.name: await node.store.count(LOCATION_KIND, partners=[p.id]) for p in partners}
-        return {
-            "own": await node.store.count(LOCATION_KIND, partners=[None]),
-            "received": received,
-            "stale_updates_ignored": {
-                "total": stale["total"],
-                **{p.name: stale[p.id] for p in partners},
-            },
-        }
-
-    data = run_admin(action)
-    text = [f"own locations: {data['own']}"]
-    text.extend(f"received from {name}: {n}" for name, n in data["received"].items())
-    text.append(f"stale {MODULE} updates ignored: {data['stale_updates_ignored']['total']}")
-    _emit(data, as_json, "\n".join(text))
+    show_stats(
+        as_json,
+        kind=LOCATION_KIND,
+        receiver=lambda node: LocationReceiver(node.store),
+        own="own locations",
+        stale=f"stale {MODULE} updates ignored",
+    )

@@ -34,8 +34,9 @@ from evroam.model.sessions import Session
 from evroam.node.wiring import Node, cpo_parties
 from evroam.push.outbox import RegisteredPartners
 
+from .._cli import emit as _emit
+from .._cli import newest_version, parse_party, run_admin
 from .._shared import token_owner
-from ..locations.cli import newest_version, parse_party, run_admin
 from .repository import SessionRecord, load_preferences
 from .service import SessionAdmin, SessionSender
 from .wire import session_wire
@@ -45,12 +46,6 @@ __all__ = ["admin_for", "record_summary", "sessions"]
 
 def admin_for(node: Node) -> SessionAdmin:
     return SessionAdmin(node.store, node.clock, RegisteredPartners(), cpo_parties(node.config))
-
-
-def _emit(data: Any, as_json: bool, text: str) -> None:
-    from evroam.node.cli import emit
-
-    emit(data, as_json, text)
 
 
 def _decimal(value: str | None, option: str) -> Decimal | None:

@@ -22,7 +22,8 @@ from evroam.model.tariffs import Tariff
 from evroam.node.wiring import Node, cpo_parties
 from evroam.push.outbox import RegisteredPartners
 
-from ..locations.cli import newest_version, parse_party, run_admin
+from .._cli import emit as _emit
+from .._cli import import_options, newest_version, run_admin, run_import, show_stats
 from .repository import TARIFF_KIND
 from .service import TariffAdmin, TariffReceiver
 from .validation import parse_tariffs
@@ -33,12 +34,6 @@ __all__ = ["admin_for", "register", "tariffs"]
 
 def admin_for(node: Node) -> TariffAdmin:
     return TariffAdmin(node.store, node.clock, RegisteredPartners(), cpo_parties(node.config))
-
-
-def _emit(data: Any, as_json: bool, text: str) -> None:
-    from evroam.node.cli import emit
-
-    emit(data, as_json, text)
 
 
 def _summary(tariff: Tariff) -> dict[str, Any]:
@@ -67,45 +62,18 @@ def tariffs() -> None:
 
 
 @tariffs.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--ocpi-version", default=None, help="OCPI version of the objects [default: the node's highest]."
-)
-@click.option(
-    "--party", default=None, metavar="CC:PID", help="Owner of OCPI 2.1.1 tariffs (they carry none)."
-)
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@import_options("tariffs")
 def import_tariffs(file: Path, ocpi_version: str | None, party: str | None, as_json: bool) -> None:
     """Import FILE, a JSON array of OCPI Tariff objects: all of them, or none if any is invalid."""
-    owner = parse_party(party)
-    data = file.read_bytes()
-
-    async def action(node: Node) -> Any:
-        version = ocpi_version or newest_version(node)
-        if version not in node.config.versions:
-            raise click.ClickException(
-                f"this node does not serve OCPI {version} ({', '.join(node.config.versions)})"
-            )
-        parties = cpo_parties(node.config)
-        if owner is None and len(parties) == 1:
-            found = parse_tariffs(data, version, owner=parties[0])
-        else:
-            found = parse_tariffs(data, version, owner=owner)
-        return await admin_for(node).import_tariffs(found)
-
-    report = run_admin(action)
-    out = {
-        "created": report.created,
-        "updated": report.updated,
-        "unchanged": report.unchanged,
-        "stale": report.stale,
-        "outbox_rows": report.outbox_rows,
-    }
-    text = (
-        f"{len(report.created)} created, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
-        f"{len(report.stale)} older than stored (kept); {report.outbox_rows} push(es) queued"
+    run_import(
+        file,
+        ocpi_version,
+        party,
+        as_json,
+        parties=lambda node: cpo_parties(node.config),
+        parse=lambda data, version, owner: parse_tariffs(data, version, owner=owner),
+        store=lambda node, found: admin_for(node).import_tariffs(found),
     )
-    _emit(out, as_json, text)
 
 
 @tariffs.command("list")
@@ -140,20 +108,13 @@ def show(tariff_id: str, ocpi_version: str | None, as_json: bool) -> None:
 def stats(as_json: bool) -> None:
     """Counts: our tariffs, those received from each partner, stale updates ignored."""
 
-    async def action(node: Node) -> dict[str, Any]:
-        partners = await node.registration.partners()
-        stale = await TariffReceiver(node.store).stale_updates([p.id for p in partners])
-        return {
-            "own": await node.store.count(TARIFF_KIND, partners=[None]),
-            "received": {p.name: await node.store.count(TARIFF_KIND, partners=[p.id]) for p in partners},
-            "stale_updates_ignored": {"total": stale["total"], **{p.name: stale[p.id] for p in partners}},
-        }
-
-    data = run_admin(action)
-    text = [f"own tariffs: {data['own']}"]
-    text.extend(f"received from {name}: {n}" for name, n in data["received"].items())
-    text.append(f"stale tariff updates ignored: {data['stale_updates_ignored']['total']}")
-    _emit(data, as_json, "\n".join(text))
+    show_stats(
+        as_json,
+        kind=TARIFF_KIND,
+        receiver=lambda node: TariffReceiver(node.store),
+        own="own tariffs",
+        stale="stale tariff updates ignored",
+    )
 
 
 def register(main: click.Group) -> None:

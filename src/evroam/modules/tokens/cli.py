@@ -32,7 +32,8 @@ from evroam.node.wiring import Node, cpo_parties, emsp_parties
 from evroam.push.outbox import RegisteredPartners
 from evroam.registration.repository import StorePartnerRepository
 
-from ..locations.cli import newest_version, parse_party, run_admin
+from .._cli import emit as _emit
+from .._cli import import_options, newest_version, parse_party, run_admin, run_import, show_stats
 from .decision import AuthorizationDecision, AuthorizationService, OcpiRealTime
 from .ports import ImportedToken
 from .repository import DEFAULT_TYPE, TOKEN_KIND, iter_tokens
@@ -60,12 +61,6 @@ def decision_service_for(
         allowed_real_time=allowed_real_time,
         timeout=timeout,
     )
-
-
-def _emit(data: Any, as_json: bool, text: str) -> None:
-    from evroam.node.cli import emit
-
-    emit(data, as_json, text)
 
 
 def _rules(rules: AuthorizationRules | None) -> Any:
@@ -116,45 +111,19 @@ def tokens() -> None:
 
 
 @tokens.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--ocpi-version", default=None, help="OCPI version of the objects [default: the node's highest]."
-)
-@click.option("--party", default=None, metavar="CC:PID", help="Owner of OCPI 2.1.1 tokens (they carry none).")
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@import_options("tokens")
 def import_tokens(file: Path, ocpi_version: str | None, party: str | None, as_json: bool) -> None:
     """Import FILE, a JSON array of OCPI Token objects: all of them, or none if any is invalid."""
-    owner = parse_party(party)
-    data = file.read_bytes()
-
-    async def action(node: Node) -> Any:
-        version = ocpi_version or newest_version(node)
-        if version not in node.config.versions:
-            raise click.ClickException(
-                f"this node does not serve OCPI {version} ({', '.join(node.config.versions)})"
-            )
-        parties = emsp_parties(node.config)
-        if not parties:
-            raise click.ClickException("this node has no eMSP party: it issues no tokens")
-        if owner is None and len(parties) == 1:
-            found = parse_tokens(data, version, owner=parties[0])
-        else:
-            found = parse_tokens(data, version, owner=owner)
-        return await admin_for(node).import_tokens(found)
-
-    report = run_admin(action)
-    out = {
-        "created": report.created,
-        "updated": report.updated,
-        "unchanged": report.unchanged,
-        "stale": report.stale,
-        "outbox_rows": report.outbox_rows,
-    }
-    text = (
-        f"{len(report.created)} created, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
-        f"{len(report.stale)} older than stored (kept); {report.outbox_rows} push(es) queued"
+    run_import(
+        file,
+        ocpi_version,
+        party,
+        as_json,
+        parties=lambda node: emsp_parties(node.config),
+        parse=lambda data, version, owner: parse_tokens(data, version, owner=owner),
+        store=lambda node, found: admin_for(node).import_tokens(found),
+        no_party="this node has no eMSP party: it issues no tokens",
     )
-    _emit(out, as_json, text)
 
 
 def _set_valid(uid: str, token_type: str, valid: bool, as_json: bool) -> None:
@@ -314,17 +283,10 @@ def authorize(
 def stats(as_json: bool) -> None:
     """Counts: our tokens, those received from each partner, stale updates ignored."""
 
-    async def action(node: Node) -> dict[str, Any]:
-        partners = await node.registration.partners()
-        stale = await TokenReceiver(node.store).stale_updates([p.id for p in partners])
-        return {
-            "own": await node.store.count(TOKEN_KIND, partners=[None]),
-            "received": {p.name: await node.store.count(TOKEN_KIND, partners=[p.id]) for p in partners},
-            "stale_updates_ignored": {"total": stale["total"], **{p.name: stale[p.id] for p in partners}},
-        }
-
-    data = run_admin(action)
-    text = [f"own tokens: {data['own']}"]
-    text.extend(f"received from {name}: {n}" for name, n in data["received"].items())
-    text.append(f"stale token updates ignored: {data['stale_updates_ignored']['total']}")
-    _emit(data, as_json, "\n".join(text))
+    show_stats(
+        as_json,
+        kind=TOKEN_KIND,
+        receiver=lambda node: TokenReceiver(node.store),
+        own="own tokens",
+        stale="stale token updates ignored",
+    )
