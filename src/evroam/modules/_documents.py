@@ -125,3 +125,26 @@ class Documents(Generic[D]):
             if len(items) < batch:
                 return
             offset += len(items)
+
+    async def documents(
+        self,
+        ops: Operations,
+        *,
+        country_code: str | None = None,
+        party_id: str | None = None,
+        partners: Collection[str | None] | None = None,
+        date_from: datetime | None = None,
+        date_to: datetime | None = None,
+        batch: int = 500,
+    ) -> AsyncIterator[D]:
+        """:meth:`walk`, each record decoded."""
+        async for item in self.walk(
+            ops,
+            country_code=country_code,
+            party_id=party_id,
+            partners=partners,
+            date_from=date_from,
+            date_to=date_to,
+            batch=batch,
+        ):
+            yield self.decode(item.payload)

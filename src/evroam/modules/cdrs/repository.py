@@ -16,8 +16,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
-from datetime import datetime
+from collections.abc import AsyncIterator
 
 import msgspec
 
@@ -137,19 +136,8 @@ async def record_delivery(
     return True
 
 
-async def page_cdrs(
-    ops: Operations,
-    *,
-    partners: Collection[str | None] | None = None,
-    date_from: datetime | None = None,
-    date_to: datetime | None = None,
-    offset: int = 0,
-    limit: int | None = None,
-) -> tuple[list[StoredObject], int]:
-    """One page of CDR documents in creation order, and the total matching the filters."""
-    return await _CDRS.page(
-        ops, partners=partners, date_from=date_from, date_to=date_to, offset=offset, limit=limit
-    )
+page_cdrs = _CDRS.page
+"""One page of CDR documents in creation order, and the total matching the filters."""
 
 
 async def iter_cdr_records(ops: Operations, *, batch: int = 500) -> AsyncIterator[CdrRecord]:

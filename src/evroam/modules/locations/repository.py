@@ -23,7 +23,7 @@ sync) goes through these functions.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 import msgspec
@@ -160,59 +160,15 @@ async def save_location(
     return outcome
 
 
-async def page_locations(
-    ops: Operations,
-    *,
-    country_code: str | None = None,
-    party_id: str | None = None,
-    partners: Collection[str | None] | None = None,
-    date_from: datetime | None = None,
-    date_to: datetime | None = None,
-    offset: int = 0,
-    limit: int | None = None,
-) -> tuple[list[StoredObject], int]:
-    """One page of location documents in creation order, and the total matching the filters.
-
-    The items are raw store records (decode them with :func:`decode_location`): the sender list
-    serves cached wire bytes and must not pay for decoding each document.
-    """
-    return await _LOCATIONS.page(
-        ops,
-        country_code=country_code,
-        party_id=party_id,
-        partners=partners,
-        date_from=date_from,
-        date_to=date_to,
-        offset=offset,
-        limit=limit,
-    )
+page_locations = _LOCATIONS.page
+"""One page of location documents in creation order, and the total matching the filters. The items are
+raw store records (decode them with :func:`decode_location`): the sender list serves cached wire bytes
+and must not pay for decoding each document."""
 
 
-async def iter_locations(
-    ops: Operations,
-    *,
-    country_code: str | None = None,
-    party_id: str | None = None,
-    partners: Collection[str | None] | None = None,
-    date_from: datetime | None = None,
-    date_to: datetime | None = None,
-    batch: int = 500,
-) -> AsyncIterator[Location]:
-    """Every location matching the filters, in creation order, read ``batch`` at a time.
-
-    ``partners=[None]`` gives our own locations, ``partners=[partner_id]`` the ones received from
-    that partner, ``None`` (the default) all of them.
-    """
-    async for item in _LOCATIONS.walk(
-        ops,
-        country_code=country_code,
-        party_id=party_id,
-        partners=partners,
-        date_from=date_from,
-        date_to=date_to,
-        batch=batch,
-    ):
-        yield decode_location(item.payload)
+iter_locations = _LOCATIONS.documents
+"""Every location matching the filters, in creation order, read ``batch`` at a time (``partners=[None]``:
+our own, ``[partner_id]``: received from that partner, ``None``: all)."""
 
 
 # -- our own locations: the EVSE index and the unpublished list ---------------------------------------

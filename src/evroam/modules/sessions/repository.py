@@ -14,7 +14,7 @@ Charging preferences an eMSP sets on one of our sessions are kept beside it unde
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator
 from datetime import datetime
 
 import msgspec
@@ -108,19 +108,8 @@ async def save_session(
     )
 
 
-async def page_sessions(
-    ops: Operations,
-    *,
-    partners: Collection[str | None] | None = None,
-    date_from: datetime | None = None,
-    date_to: datetime | None = None,
-    offset: int = 0,
-    limit: int | None = None,
-) -> tuple[list[StoredObject], int]:
-    """One page of session documents in creation order, and the total matching the filters."""
-    return await _SESSIONS.page(
-        ops, partners=partners, date_from=date_from, date_to=date_to, offset=offset, limit=limit
-    )
+page_sessions = _SESSIONS.page
+"""One page of session documents in creation order, and the total matching the filters."""
 
 
 async def iter_session_records(ops: Operations, *, batch: int = 500) -> AsyncIterator[SessionRecord]:

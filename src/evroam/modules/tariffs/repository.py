@@ -12,13 +12,10 @@ goes through these functions.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
-from datetime import datetime
-
 import msgspec
 
 from evroam.model.tariffs import Tariff
-from evroam.store.port import ObjectKey, Operations, PutOutcome, StoredObject
+from evroam.store.port import ObjectKey, Operations, PutOutcome
 
 from .._documents import Documents
 
@@ -103,52 +100,10 @@ async def delete_tariff(ops: Operations, country_code: str, party_id: str, tarif
     return await ops.delete(tariff_key(country_code, party_id, tariff_id))
 
 
-async def page_tariffs(
-    ops: Operations,
-    *,
-    country_code: str | None = None,
-    party_id: str | None = None,
-    partners: Collection[str | None] | None = None,
-    date_from: datetime | None = None,
-    date_to: datetime | None = None,
-    offset: int = 0,
-    limit: int | None = None,
-) -> tuple[list[StoredObject], int]:
-    """One page of tariff documents in creation order (raw records), and the total matching the filters."""
-    return await _TARIFFS.page(
-        ops,
-        country_code=country_code,
-        party_id=party_id,
-        partners=partners,
-        date_from=date_from,
-        date_to=date_to,
-        offset=offset,
-        limit=limit,
-    )
+page_tariffs = _TARIFFS.page
+"""One page of tariff documents in creation order (raw records), and the total matching the filters."""
 
 
-async def iter_tariffs(
-    ops: Operations,
-    *,
-    country_code: str | None = None,
-    party_id: str | None = None,
-    partners: Collection[str | None] | None = None,
-    date_from: datetime | None = None,
-    date_to: datetime | None = None,
-    batch: int = 500,
-) -> AsyncIterator[Tariff]:
-    """Every tariff matching the filters, in creation order, read ``batch`` at a time.
-
-    ``partners=[None]`` gives our own tariffs, ``partners=[partner_id]`` the ones received from that
-    partner, ``None`` (the default) all of them.
-    """
-    async for item in _TARIFFS.walk(
-        ops,
-        country_code=country_code,
-        party_id=party_id,
-        partners=partners,
-        date_from=date_from,
-        date_to=date_to,
-        batch=batch,
-    ):
-        yield decode_tariff(item.payload)
+iter_tariffs = _TARIFFS.documents
+"""Every tariff matching the filters, in creation order, read ``batch`` at a time (``partners=[None]``:
+our own, ``[partner_id]``: received from that partner, ``None``: all)."""

@@ -19,7 +19,6 @@ goes through these functions.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection
-from datetime import datetime
 
 import msgspec
 
@@ -133,19 +132,8 @@ async def save_token(
     )
 
 
-async def page_tokens(
-    ops: Operations,
-    *,
-    partners: Collection[str | None] | None = None,
-    date_from: datetime | None = None,
-    date_to: datetime | None = None,
-    offset: int = 0,
-    limit: int | None = None,
-) -> tuple[list[StoredObject], int]:
-    """One page of token documents in creation order (raw records), and the total matching."""
-    return await _TOKENS.page(
-        ops, partners=partners, date_from=date_from, date_to=date_to, offset=offset, limit=limit
-    )
+page_tokens = _TOKENS.page
+"""One page of token documents in creation order (raw records), and the total matching."""
 
 
 async def iter_tokens(
