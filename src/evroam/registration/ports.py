@@ -32,6 +32,12 @@ class PartnerRepository(Protocol):
         """The issued token with this digest, or ``None``."""
         ...
 
+    async def lookup(self, digest: str) -> tuple[IssuedToken, Partner | None] | None:
+        """What authenticating a request needs: the issued token with this digest and its partner
+        (``None`` when the partner is gone), or ``None``. May answer from a cache, but must reflect
+        every :meth:`commit` made before the call, in any process sharing the storage."""
+        ...
+
     async def commit(
         self,
         *,

@@ -2,7 +2,16 @@
 
 * kind ``partner``: one document per partner, object id = the partner's id;
 * kind ``credentials_token``: one document per token we issued, object id = the token's SHA-256 digest,
-  so that finding the partner behind a presented token is one indexed get.
+  so that finding the partner behind a presented token is one indexed get;
+* kind ``registration_generation``: one document whose store ``revision`` counts the commits of
+  :meth:`StorePartnerRepository.commit` (the put in the same transaction bumps it atomically, also
+  between processes and on PostgreSQL).
+
+Authentication happens on every request, so :meth:`StorePartnerRepository.lookup` answers from memory:
+the issued token and its partner, by digest, as long as the generation read from the store (one small
+indexed read) is the one they were read at. Any commit, in this process or in another one sharing the
+store (e.g. ``evroam partners unregister`` while ``evroam serve`` runs), bumps the generation, so the
+next request reads afresh: there is no staleness window.
 
 Neither kind belongs to an OCPI party, so their ``country_code`` and ``party_id`` are empty; the store's
 ``partner_id`` column holds the partner's id.
@@ -17,10 +26,13 @@ from evroam.core.codec import decode, encode
 from evroam.registration.model import IssuedToken, Partner
 from evroam.store.port import ObjectKey, Store
 
-__all__ = ["CREDENTIALS_TOKEN_KIND", "PARTNER_KIND", "StorePartnerRepository"]
+__all__ = ["CREDENTIALS_TOKEN_KIND", "GENERATION_KIND", "PARTNER_KIND", "StorePartnerRepository"]
 
 PARTNER_KIND = "partner"
 CREDENTIALS_TOKEN_KIND = "credentials_token"
+GENERATION_KIND = "registration_generation"
+_GENERATION_KEY = ObjectKey(GENERATION_KIND, "", "", "generation")
+_CACHE_SIZE = 10_000
 
 
 def _partner_key(partner_id: str) -> ObjectKey:
@@ -37,6 +49,37 @@ class StorePartnerRepository:
     def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
         self._clock = clock
+        # digest -> (issued token, its partner), valid while the stored generation is _generation
+        self._known: dict[str, tuple[IssuedToken, Partner | None]] = {}
+        self._generation = -1
+
+    async def generation(self) -> int:
+        """How many times :meth:`commit` changed partners or tokens (0: never)."""
+        found = await self._store.get(_GENERATION_KEY)
+        return 0 if found is None else found.revision
+
+    async def lookup(self, digest: str) -> tuple[IssuedToken, Partner | None] | None:
+        """The issued token with this digest and its partner (``None`` if gone), or ``None``.
+
+        Served from memory while no commit happened since they were read (one read of the
+        generation); unknown digests are not remembered (a flood of wrong tokens cannot fill memory).
+        """
+        generation = await self.generation()
+        if generation != self._generation:
+            self._known.clear()
+            self._generation = generation
+        hit = self._known.get(digest)
+        if hit is not None:
+            return hit
+        # read after the generation: a commit in between makes these newer, never older, than it
+        issued = await self.get_issued(digest)
+        if issued is None:
+            return None
+        found = (issued, await self.get_partner(issued.partner_id))
+        if len(self._known) >= _CACHE_SIZE:
+            self._known.clear()
+        self._known[digest] = found
+        return found
 
     async def get_partner(self, partner_id: str) -> Partner | None:
         found = await self._store.get(_partner_key(partner_id))
@@ -76,3 +119,8 @@ class StorePartnerRepository:
                 await tx.put(
                     _partner_key(partner.id), encode(partner), now, partner_id=partner.id, check_stale=False
                 )
+            # every process's lookup cache is invalid from this commit on (the upsert's revision + 1
+            # is atomic: concurrent commits each count)
+            await tx.put(_GENERATION_KEY, b"{}", now, check_stale=False)
+        self._known.clear()
+        self._generation = -1

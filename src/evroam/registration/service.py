@@ -159,10 +159,12 @@ class RegistrationService:
         """
         for token in candidates:
             digest = token_digest(token)
-            issued = await self._repo.get_issued(digest)
-            if issued is None or not hmac.compare_digest(issued.digest, digest):
+            found = await self._repo.lookup(digest)
+            if found is None:
                 continue
-            partner = await self._repo.get_partner(issued.partner_id)
+            issued, partner = found
+            if not hmac.compare_digest(issued.digest, digest):
+                continue
             if partner is None or digest not in partner.issued:
                 continue
             if registration:

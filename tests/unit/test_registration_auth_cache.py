@@ -1,0 +1,187 @@
+"""The authentication cache of the partner repository: served from memory, never stale.
+
+"Two processes" are two stores (each with its own connections and its own repository and service)
+on one SQLite file, or on one PostgreSQL schema: what ``evroam serve`` and an ``evroam partners ...``
+command running beside it share.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from evroam.core.clock import FixedClock, SequentialIds
+from evroam.core.errors import Unauthorized
+from evroam.registration.model import (
+    IssuedToken,
+    Partner,
+    PartnerEndpoint,
+    PartnerStatus,
+    PartyRole,
+    TokenUse,
+    token_digest,
+)
+from evroam.registration.repository import StorePartnerRepository
+from evroam.registration.service import OwnPlatform, RegistrationService
+from evroam.store.factory import create_store
+from evroam.store.memory import MemoryStore
+from evroam.store.port import ObjectKey, Store, StoredObject
+
+OLD = "the-partners-first-token"
+NEW = "the-partners-second-token"
+
+
+class CountingStore:
+    """A store that counts the ``get`` calls it forwards."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+        self.gets: list[str] = []
+
+    async def get(self, key: ObjectKey, *, for_update: bool = False) -> StoredObject | None:
+        self.gets.append(key.kind)
+        return await self.inner.get(key, for_update=for_update)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def partner(clock: FixedClock, *tokens: str) -> Partner:
+    return Partner(
+        id="p-cpo",
+        name="cpo",
+        status=PartnerStatus.REGISTERED,
+        initiated_by="them",
+        created=clock.now(),
+        updated=clock.now(),
+        version="2.2.1",
+        token="the-token-we-use-there",
+        roles=(PartyRole(role="CPO", country_code="NL", party_id="CPO", name="CPO BV"),),
+        endpoints=(PartnerEndpoint(module="locations", role="SENDER", url="http://cpo.test/locations"),),
+        issued=tuple(token_digest(t) for t in tokens),
+    )
+
+
+def issued(clock: FixedClock, token: str) -> IssuedToken:
+    return IssuedToken(
+        digest=token_digest(token), partner_id="p-cpo", use=TokenUse.PEER, issued_at=clock.now()
+    )
+
+
+def service(store: Any, clock: FixedClock) -> tuple[RegistrationService, StorePartnerRepository]:
+    repo = StorePartnerRepository(store, clock)
+    platform = OwnPlatform(versions_url="http://emsp.test/ocpi/versions", roles=(), versions=("2.2.1",))
+    return RegistrationService(platform, repo, api=None, clock=clock, ids=SequentialIds()), repo  # type: ignore[arg-type]
+
+
+async def accepted(svc: RegistrationService, token: str) -> str:
+    return (await svc.authenticate([token], registration=False)).partner.name
+
+
+async def refused(svc: RegistrationService, token: str) -> bool:
+    try:
+        await svc.authenticate([token], registration=False)
+    except Unauthorized:
+        return True
+    return False
+
+
+async def test_a_known_token_is_then_resolved_with_one_read_of_the_generation() -> None:
+    clock = FixedClock()
+    store = CountingStore(MemoryStore())
+    svc, repo = service(store, clock)
+    await repo.commit(save=[partner(clock, OLD)], issue=[issued(clock, OLD)])
+    assert await accepted(svc, OLD) == "cpo"
+    store.gets.clear()
+    for _ in range(3):
+        assert await accepted(svc, OLD) == "cpo"
+    assert store.gets == ["registration_generation"] * 3
+    # unknown tokens are read every time, not remembered
+    store.gets.clear()
+    for _ in range(2):
+        assert await refused(svc, "nobody-issued-this")
+    assert store.gets == ["registration_generation", "credentials_token"] * 2
+
+
+async def test_a_commit_in_this_process_takes_effect_at_once() -> None:
+    clock = FixedClock()
+    svc, repo = service(MemoryStore(), clock)
+    await repo.commit(save=[partner(clock, OLD)], issue=[issued(clock, OLD)])
+    assert await accepted(svc, OLD) == "cpo"
+    await repo.commit(save=[partner(clock, NEW)], issue=[issued(clock, NEW)], revoke=[token_digest(OLD)])
+    assert await refused(svc, OLD)
+    assert await accepted(svc, NEW) == "cpo"
+
+
+async def _across_processes(make_store: Callable[[], Store]) -> None:
+    clock = FixedClock()
+    serve_store, cli_store = make_store(), make_store()
+    try:
+        await serve_store.migrate()
+        serve, _ = service(serve_store, clock)
+        cli_service, cli = service(cli_store, clock)
+        await cli.commit(save=[partner(clock, OLD)], issue=[issued(clock, OLD)])
+        assert await accepted(serve, OLD) == "cpo"
+        assert await accepted(serve, OLD) == "cpo"  # now from memory
+
+        # rotation by the other process: the old token is refused at once, the new one works
+        await cli.commit(save=[partner(clock, NEW)], issue=[issued(clock, NEW)], revoke=[token_digest(OLD)])
+        assert await refused(serve, OLD)
+        assert await accepted(serve, NEW) == "cpo"
+
+        # a change of the partner alone (its record, not its tokens) is seen too
+        suspended = msgspec.structs.replace(partner(clock, NEW), status=PartnerStatus.UNREGISTERED)
+        await cli.commit(save=[suspended])
+        assert await refused(serve, NEW)
+
+        # registered again, then unregistered the way `evroam partners unregister` does it
+        await cli.commit(save=[partner(clock, NEW)])
+        assert await accepted(serve, NEW) == "cpo"
+        assert (await cli_service.unregister("cpo", force=True)).status is PartnerStatus.UNREGISTERED
+        assert await refused(serve, NEW)
+    finally:
+        await serve_store.close()
+        await cli_store.close()
+
+
+@pytest.mark.parametrize("url", ["sqlite", "sqlite+aiosqlite"])
+async def test_a_change_made_by_another_process_is_seen_by_the_next_request(tmp_path: Path, url: str) -> None:
+    await _across_processes(lambda: create_store(f"{url}:///{tmp_path / 'evroam.db'}"))
+
+
+@pytest.fixture
+async def pg_schema(postgres_url: str) -> AsyncIterator[str]:
+    name = "evroam_auth_" + secrets.token_hex(6)
+    admin = create_async_engine(postgres_url, poolclass=NullPool)
+    async with admin.begin() as conn:
+        await conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
+    try:
+        yield name
+    finally:
+        async with admin.begin() as conn:
+            await conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        await admin.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_change_made_by_another_process_is_seen_on_postgresql(
+    postgres_url: str, pg_schema: str
+) -> None:
+    await _across_processes(lambda: create_store(postgres_url, schema=pg_schema))
+
+
+async def test_every_commit_bumps_the_generation() -> None:
+    clock = FixedClock()
+    store = MemoryStore()
+    repo = StorePartnerRepository(store, clock)
+    assert await repo.generation() == 0
+    await repo.commit(save=[partner(clock, OLD)], issue=[issued(clock, OLD)])
+    await repo.commit(revoke=[token_digest(OLD)])
+    assert await repo.generation() == 2
