@@ -34,7 +34,6 @@ from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Context, Decimal, localconte
 from evroam.tariffs.localtime import US_PER_DAY, US_PER_HOUR, US_PER_SECOND, LocalClock, from_us, to_us, zone
 from evroam.tariffs.model import (
     Dimension,
-    Period,
     PriceComponent,
     PriceLimit,
     ReservationRestriction,
@@ -79,11 +78,15 @@ PARKED = State.PARKING
 RESERVED = State.RESERVATION
 
 _NONE: list[_Rule] = []
+# per set of facts in an epoch: element outcomes, and the components picked per state with/without energy
+_Pick = tuple["_Slot | None", "_Slot | None", "_Slot | None", bool]
+_Memo = tuple[dict[int, bool], dict[State, _Pick], dict[State, _Pick]]
 _CARRY_MEMO = True  # tests switch it off to check that carrying outcomes across pieces changes nothing
 _EPOCH_DT = from_us(0)
 _ONE_US = timedelta(microseconds=1)
 _TIME_NAMES = {State.CHARGING: "TIME", State.PARKING: "PARKING_TIME", State.RESERVATION: "RESERVATION_TIME"}
 _FREE_ENERGY = "no element prices ENERGY here: free"
+_HOURS: dict[int, Decimal] = {}  # span in µs -> hours (a pure function, computed in _CONTEXT)
 
 # CDR cost fields
 FIXED_COST, ENERGY_COST, TIME_COST, PARKING_COST, RESERVATION_COST = (
@@ -323,24 +326,6 @@ def select_tariff(
 # pricing
 
 
-# A piece of the session within which no restriction switches, as a tuple (built by the thousand):
-# (start, end, state, energy, compiled tariff, ENERGY slot, TIME/PARKING_TIME/reservation slot,
-#  min_power, max_power, min_current, max_current) - power/current as given, for the CDR dimensions.
-_Piece = tuple[
-    int,
-    int,
-    State,
-    Decimal,
-    CompiledTariff,
-    "_Slot | None",
-    "_Slot | None",
-    Decimal | None,
-    Decimal | None,
-    Decimal | None,
-    Decimal | None,
-]
-
-
 def price(
     tariffs: Tariff | CompiledTariff | Sequence[Tariff | CompiledTariff],
     session: Session,
@@ -391,11 +376,19 @@ def estimate(
 
 class _Pricer:
     __slots__ = (
+        "_energy_qty",
+        "_last",
+        "_lines",
+        "_out",
+        "_prev_end",
+        "_prev_end_dt",
         "_seg",
         "_seg_offsets",
         "_seg_starts",
+        "_time_qty",
         "by_id",
         "compiled",
+        "expired",
         "extra_taxes",
         "primary",
         "provisional",
@@ -422,6 +415,18 @@ class _Pricer:
         else:
             self.primary = select_tariff(compiled, session.start, tariff_type) or compiled[0]
         self.by_id = {c.tariff.id.casefold(): c for c in compiled}
+        self._seg_starts: list[int] = []
+        self._seg_offsets: list[int] = [0]
+        self._seg = 0
+        self.expired = False
+        # the output, built as the pieces are merged (see _emit)
+        self._out: list[ChargingPeriod] = []
+        self._lines: list[ExplainLine] = []
+        self._energy_qty: dict[_Slot, Decimal] = {}
+        self._time_qty: dict[_Slot, int] = {}
+        self._last: list[_Slot | None] = [None, None, None]  # last energy, time, reservation time slot
+        self._prev_end = -1
+        self._prev_end_dt = _EPOCH_DT
 
     def run(self) -> PricingResult:
         session = self.session
@@ -479,10 +484,12 @@ class _Pricer:
         cut_list = sorted(t for t in cuts if lo < t < hi)
         kwh_thresholds = sorted({k for c in used for k in c.kwh_thresholds})
 
-        # ---- 3. pieces and active components
-        pieces: list[_Piece] = []
-        append = pieces.append
+        # ---- 3. pieces and active components, merged on the fly into CDR charging periods
+        kwh = kwh_thresholds
+        n_kwh = len(kwh)
         energy_total = ZERO  # session energy so far (for min/max_kwh); reservations deliver none
+        clamped = False  # a negative period energy was taken as zero
+        total_us = parking_us = reserved_us = 0
         flat_normal: _Slot | None = None
         flat_reserved: _Slot | None = None
         flat_normal_at: int | None = None
@@ -492,169 +499,140 @@ class _Pricer:
         self._seg_starts = seg_starts
         self._seg_offsets = seg_offsets
         self._seg = 0
+        emit = self._emit
+        carry = _CARRY_MEMO
+        # Element outcomes only change at a cut, a kWh threshold, or with the facts (tariff, power,
+        # current): within an *epoch* (no cut, no threshold) the outcomes are kept per set of facts, with
+        # the components chosen from them per state, for pieces with and without energy.
+        epoch: dict[tuple[object, ...], _Memo] = {}
         memo: dict[int, bool] = {}
+        self.expired = expired
+        chosen_pos: dict[State, _Pick] = {}
+        chosen_zero: dict[State, _Pick] = {}
         memo_j = -1
-        memo_facts: tuple[object, ...] = ()
         memo_bucket = -1
-        for index in range(n):
-            start = starts[index]
-            end = ends[index]
-            period = periods[index]
-            compiled = period_tariffs[index]
-            state = states[index]
-            energy = period.energy if state != RESERVED else ZERO
-            if energy < 0:
-                energy = ZERO
+        memo_facts: tuple[object, ...] | None = None
+        bucket = 0
+        # the charging period being merged (m_compiled is None: none open)
+        m_start = m_end = 0
+        m_state: State = CHARGING
+        m_energy = ZERO
+        m_compiled: CompiledTariff | None = None
+        m_e: _Slot | None = None
+        m_t: _Slot | None = None
+        pmin: Decimal | None = None
+        pmax: Decimal | None = None
+        cmin: Decimal | None = None
+        cmax: Decimal | None = None
+        for period, start, end, compiled, state in zip(
+            periods, starts, ends, period_tariffs, states, strict=True
+        ):
+            reserved = state == RESERVED
             span = end - start
-            # cut points inside (start, end), with the session energy there (None: proportional)
+            if reserved:
+                energy = ZERO
+                reserved_us += span
+            else:
+                energy = period.energy
+                if energy < 0:
+                    energy = ZERO
+                    clamped = True
+                total_us += span
+                if state == PARKED:
+                    parking_us += span
             while j < n_cuts and cut_list[j] <= start:
                 j += 1
             top = energy_total + energy
-            points: list[tuple[int, Decimal | None]] = []
-            k = j
-            while k < n_cuts and cut_list[k] < end:
-                points.append((cut_list[k], None))
-                k += 1
-            if kwh_thresholds and energy > 0 and span > 0:
-                for threshold in kwh_thresholds:
-                    if energy_total < threshold < top:
-                        at = start + int(((threshold - energy_total) * span / energy).to_integral_value())
-                        if start < at < end:
-                            points.append((at, threshold))
-                if len(points) > 1:
-                    # a threshold (exact energy) before a cut at the same instant
-                    points.sort(key=_point_order)
+            if n_kwh:
+                bucket = bisect_right(kwh, energy_total)
+            pieces: Sequence[tuple[int, int, Decimal, Decimal]]
+            if (j < n_cuts and cut_list[j] < end) or (
+                bucket < n_kwh and kwh[bucket] < top and energy > 0 and span > 0
+            ):
+                pieces = _split(cut_list, j, kwh, start, end, span, energy, energy_total, top)
+            else:
+                pieces = ((start, end, energy_total, top),)
             # facts of this period
-            min_power = period.min_power
-            max_power = period.max_power
-            if compiled.uses_power and min_power is None and max_power is None:
+            min_power = p_min_power = period.min_power
+            max_power = p_max_power = period.max_power
+            if min_power is None and max_power is None and compiled.uses_power:
                 if state == CHARGING and span > 0:
                     min_power = max_power = energy * _US_PER_HOUR / span
                 else:
                     min_power = max_power = ZERO
-            min_current = period.min_current
-            max_current = period.max_current
-            if state != CHARGING and min_current is None and max_current is None:
+            min_current = p_min_current = period.min_current
+            max_current = p_max_current = period.max_current
+            if min_current is None and max_current is None and state != CHARGING:
                 min_current = max_current = ZERO
-            if state == RESERVED:
-                table = compiled.expired if expired else compiled.reserved
-                ref = res_ref
-                e_rules: list[_Rule] = []
-                t_rules = table.get(TIME, _NONE)
-            else:
-                table = compiled.normal
-                ref = ses_ref
-                e_rules = table.get(ENERGY, _NONE)
-                t_rules = table.get(TIME if state == CHARGING else PARKING, _NONE)
-            f_rules = table.get(FLAT, _NONE)
-            local = compiled.needs_local
-            # Element outcomes only change at a cut, a kWh threshold, or when the facts change: keep the
-            # memo of outcomes across pieces until then.
-            facts = (compiled, state == RESERVED, min_power, max_power, min_current, max_current)
-            if j != memo_j or facts != memo_facts or not _CARRY_MEMO:
-                memo.clear()
-                memo_j, memo_facts = j, facts
-            piece_start = start
-            e_before = energy_total
-            if points:
-                points.append((end, top))
-                bounds: Sequence[tuple[int, Decimal | None]] = points
-            else:
-                bounds = ((end, top),)
-            for point, e_at in bounds:
-                if point < piece_start or (point == piece_start and point != end):
-                    continue
-                if e_at is None:
-                    e_at = energy_total + energy * (point - start) / span
-                if e_at < e_before:
-                    e_at = e_before
+            if j != memo_j or bucket != memo_bucket or not carry:
+                epoch.clear()
+                memo_j = j
+                memo_bucket = bucket
+                memo_facts = None
+            facts = (compiled, reserved, min_power, max_power, min_current, max_current)
+            if facts != memo_facts:
+                kept = epoch.get(facts)
+                if kept is None:
+                    kept = epoch[facts] = ({}, {}, {})
+                memo, chosen_pos, chosen_zero = kept
+                memo_facts = facts
+            for piece_start, point, e_before, e_at in pieces:
                 piece_energy = e_at - e_before
                 if piece_start != start:
-                    memo.clear()  # an inner cut or threshold
-                if kwh_thresholds:
-                    bucket = bisect_right(kwh_thresholds, e_before)
-                    if bucket != memo_bucket:
-                        memo.clear()
-                        memo_bucket = bucket
-                ctx: (
-                    tuple[
-                        int,
-                        int,
-                        int,
-                        Decimal,
-                        int,
-                        Decimal | None,
-                        Decimal | None,
-                        Decimal | None,
-                        Decimal | None,
-                    ]
-                    | None
-                ) = None
-                e_slot = t_slot = None
-                if piece_energy > 0:
-                    for rule in e_rules:
-                        ok = memo.get(rule.element)
-                        if ok is None:
-                            if ctx is None:
-                                ctx = self._context(
-                                    local,
-                                    piece_start,
-                                    e_before,
-                                    piece_start - ref,
-                                    min_power,
-                                    max_power,
-                                    min_current,
-                                    max_current,
-                                )
-                            ok = memo[rule.element] = rule.always or _matches(rule, *ctx)
-                        if ok:
-                            e_slot = rule.slots[ENERGY]
-                            break
-                for rule in t_rules:
-                    ok = memo.get(rule.element)
-                    if ok is None:
-                        if ctx is None:
-                            ctx = self._context(
-                                local,
-                                piece_start,
-                                e_before,
-                                piece_start - ref,
-                                min_power,
-                                max_power,
-                                min_current,
-                                max_current,
-                            )
-                        ok = memo[rule.element] = rule.always or _matches(rule, *ctx)
-                    if ok:
-                        t_slot = rule.slots[TIME] if state != PARKED else rule.slots[PARKING]
-                        break
-                if f_rules and (flat_reserved is None if state == RESERVED else flat_normal is None):
-                    flat = None
-                    for rule in f_rules:
-                        ok = memo.get(rule.element)
-                        if ok is None:
-                            if ctx is None:
-                                ctx = self._context(
-                                    local,
-                                    piece_start,
-                                    e_before,
-                                    piece_start - ref,
-                                    min_power,
-                                    max_power,
-                                    min_current,
-                                    max_current,
-                                )
-                            ok = memo[rule.element] = rule.always or _matches(rule, *ctx)
-                        if ok:
-                            flat = rule.slots[FLAT]
-                            break
-                    if flat is not None:
-                        if state == RESERVED:
-                            flat_reserved, flat_reserved_at = flat, piece_start
-                        else:
-                            flat_normal, flat_normal_at = flat, piece_start
-                append(
-                    (
+                    # an inner cut or threshold: a new epoch, which ends with this period
+                    epoch.clear()
+                    memo, chosen_pos, chosen_zero = epoch[facts] = ({}, {}, {})
+                    memo_facts = facts
+                    memo_j = -1
+                    if n_kwh:
+                        memo_bucket = bisect_right(kwh, e_before)
+                has_energy = piece_energy > 0
+                cache = chosen_pos if has_energy else chosen_zero
+                pick = cache.get(state)
+                flat_missing = flat_reserved is None if reserved else flat_normal is None
+                if pick is None or (flat_missing and not pick[3]):
+                    pick = cache[state] = self._pick(
+                        compiled,
+                        state,
+                        has_energy,
+                        flat_missing,
+                        memo,
+                        piece_start,
+                        e_before,
+                        piece_start - (res_ref if reserved else ses_ref),
+                        min_power,
+                        max_power,
+                        min_current,
+                        max_current,
+                    )
+                e_slot, t_slot, flat, _ = pick
+                if flat is not None and flat_missing:
+                    if reserved:
+                        flat_reserved, flat_reserved_at = flat, piece_start
+                    else:
+                        flat_normal, flat_normal_at = flat, piece_start
+                # merge into the open charging period, or open a new one
+                if (
+                    m_compiled is compiled
+                    and m_end == piece_start
+                    and m_state is state
+                    and m_e is e_slot
+                    and m_t is t_slot
+                ):
+                    m_end = point
+                    m_energy += piece_energy
+                    if p_min_power is not None and (pmin is None or p_min_power < pmin):
+                        pmin = p_min_power
+                    if p_max_power is not None and (pmax is None or p_max_power > pmax):
+                        pmax = p_max_power
+                    if p_min_current is not None and (cmin is None or p_min_current < cmin):
+                        cmin = p_min_current
+                    if p_max_current is not None and (cmax is None or p_max_current > cmax):
+                        cmax = p_max_current
+                else:
+                    if m_compiled is not None:
+                        emit(m_start, m_end, m_state, m_energy, m_compiled, m_e, m_t, pmin, pmax, cmin, cmax)
+                    m_start, m_end, m_state, m_energy, m_compiled, m_e, m_t = (
                         piece_start,
                         point,
                         state,
@@ -662,19 +640,100 @@ class _Pricer:
                         compiled,
                         e_slot,
                         t_slot,
-                        period.min_power,
-                        period.max_power,
-                        period.min_current,
-                        period.max_current,
                     )
-                )
-                piece_start = point
-                e_before = e_at
-            if state != RESERVED:
-                energy_total += energy
+                    pmin, pmax, cmin, cmax = p_min_power, p_max_power, p_min_current, p_max_current
+            if not reserved:
+                energy_total = top  # = energy_total + energy
+        if m_compiled is not None:
+            emit(m_start, m_end, m_state, m_energy, m_compiled, m_e, m_t, pmin, pmax, cmin, cmax)
+        if clamped:
+            total_energy = ZERO
+            for period in periods:
+                if period.state != RESERVED:
+                    total_energy += period.energy
+        else:
+            total_energy = energy_total  # the same additions in the same order
         return self._totals(
-            pieces, periods, starts, ends, flat_normal, flat_normal_at, flat_reserved, flat_reserved_at
+            (total_us, parking_us, reserved_us, total_energy),
+            flat_normal,
+            flat_normal_at,
+            flat_reserved,
+            flat_reserved_at,
         )
+
+    def _pick(
+        self,
+        compiled: CompiledTariff,
+        state: State,
+        has_energy: bool,
+        flat_missing: bool,
+        memo: dict[int, bool],
+        instant: int,
+        energy: Decimal,
+        elapsed: int,
+        min_power: Decimal | None,
+        max_power: Decimal | None,
+        min_current: Decimal | None,
+        max_current: Decimal | None,
+    ) -> _Pick:
+        """The components active for a piece: (ENERGY slot, time slot, FLAT slot, whether FLAT was
+        looked for). Each dimension's is the one of the first element whose restrictions all hold."""
+        first_rule = self._first_rule
+        if state == RESERVED:
+            table = compiled.expired if self.expired else compiled.reserved
+            e_rules: list[_Rule] = _NONE
+            t_rules = table.get(TIME, _NONE)
+        else:
+            table = compiled.normal
+            e_rules = table.get(ENERGY, _NONE)
+            t_rules = table.get(TIME if state == CHARGING else PARKING, _NONE)
+        f_rules = table.get(FLAT, _NONE)
+        local = compiled.needs_local
+        args = (memo, local, instant, energy, elapsed, min_power, max_power, min_current, max_current)
+        e_slot = t_slot = flat = None
+        if has_energy:
+            rule = first_rule(e_rules, *args)
+            if rule is not None:
+                e_slot = rule.slots[ENERGY]
+        rule = first_rule(t_rules, *args)
+        if rule is not None:
+            t_slot = rule.slots[TIME] if state != PARKED else rule.slots[PARKING]
+        if flat_missing and f_rules:
+            rule = first_rule(f_rules, *args)
+            if rule is not None:
+                flat = rule.slots[FLAT]
+        return e_slot, t_slot, flat, flat_missing
+
+    def _first_rule(
+        self,
+        rules: list[_Rule],
+        memo: dict[int, bool],
+        local: bool,
+        instant: int,
+        energy: Decimal,
+        elapsed: int,
+        min_power: Decimal | None,
+        max_power: Decimal | None,
+        min_current: Decimal | None,
+        max_current: Decimal | None,
+    ) -> _Rule | None:
+        """The first of ``rules`` whose restrictions all hold at the start of a piece (outcomes memoised)."""
+        ctx = None
+        for rule in rules:
+            ok = memo.get(rule.element)
+            if ok is None:
+                if rule.always:
+                    ok = True
+                else:
+                    if ctx is None:
+                        ctx = self._context(
+                            local, instant, energy, elapsed, min_power, max_power, min_current, max_current
+                        )
+                    ok = _matches(rule, *ctx)
+                memo[rule.element] = ok
+            if ok:
+                return rule
+        return None
 
     def _context(
         self,
@@ -702,21 +761,16 @@ class _Pricer:
     # ---- 4./5. step sizes, money, limits, output
     def _totals(
         self,
-        pieces: list[_Piece],
-        periods: list[Period],
-        starts: list[int],
-        ends: list[int],
+        quantities: tuple[int, int, int, Decimal],
         flat_normal: _Slot | None,
         flat_normal_at: int | None,
         flat_reserved: _Slot | None,
         flat_reserved_at: int | None,
     ) -> PricingResult:
-        energy_qty: dict[_Slot, Decimal] = {}
-        time_qty: dict[_Slot, int] = {}
-        lines: list[ExplainLine] = []
-        out_periods, last_energy, last_time, last_reserved = self._periods(
-            pieces, lines, energy_qty, time_qty
-        )
+        energy_qty: dict[_Slot, Decimal] = self._energy_qty
+        time_qty: dict[_Slot, int] = self._time_qty
+        lines: list[ExplainLine] = self._lines
+        last_energy, last_time, last_reserved = self._last
 
         # step sizes
         energy_surplus: dict[_Slot, Decimal] = {}
@@ -849,25 +903,13 @@ class _Pricer:
                 )
             )
 
-        # quantities
-        total_us = parking_us = reserved_us = 0
-        total_energy = ZERO
-        for period, start, end in zip(periods, starts, ends, strict=True):
-            state = period.state
-            span = end - start
-            if state == RESERVED:
-                reserved_us += span
-                continue
-            total_us += span
-            total_energy += period.energy
-            if state == PARKED:
-                parking_us += span
+        total_us, parking_us, reserved_us, total_energy = quantities
         return PricingResult(
             version=tariff.version,
             currency=tariff.currency,
             start=self.session.start,
             end=self.session.end,
-            charging_periods=out_periods,
+            charging_periods=tuple(self._out),
             total_cost=total_price,
             total_fixed_cost=fields[FIXED_COST].price(),
             total_energy_cost=fields[ENERGY_COST].price(),
@@ -885,140 +927,100 @@ class _Pricer:
             time_zone=self.tz,
         )
 
-    def _periods(
+    def _emit(
         self,
-        pieces: list[_Piece],
-        lines: list[ExplainLine],
-        energy_qty: dict[_Slot, Decimal],
-        time_qty: dict[_Slot, int],
-    ) -> tuple[tuple[ChargingPeriod, ...], _Slot | None, _Slot | None, _Slot | None]:
-        """Merge consecutive pieces priced alike into CDR charging periods, with one explain line per
-        priced dimension of each; sum the quantities per component. Also returns the components that
-        priced the last energy, the last (charging or parking) time and the last reservation time."""
-        out: list[ChargingPeriod] = []
-        last_energy: _Slot | None = None
-        last_time: _Slot | None = None
-        last_reserved: _Slot | None = None
-        prev_end = -1
-        prev_end_dt = _EPOCH_DT
-        i = 0
-        count = len(pieces)
-        while i < count:
-            first = pieces[i]
-            start, end, state, energy, compiled, e_slot, t_slot, pmin, pmax, cmin, cmax = first
-            i += 1
-            while i < count:
-                nxt = pieces[i]
-                if (
-                    nxt[0] != end
-                    or nxt[2] is not state
-                    or nxt[4] is not compiled
-                    or nxt[5] is not e_slot
-                    or (nxt[6] is not t_slot)
-                ):
-                    break
-                end = nxt[1]
-                energy += nxt[3]
-                if nxt[7] is not None and (pmin is None or nxt[7] < pmin):
-                    pmin = nxt[7]
-                if nxt[8] is not None and (pmax is None or nxt[8] > pmax):
-                    pmax = nxt[8]
-                if nxt[9] is not None and (cmin is None or nxt[9] < cmin):
-                    cmin = nxt[9]
-                if nxt[10] is not None and (cmax is None or nxt[10] > cmax):
-                    cmax = nxt[10]
-                i += 1
-            start_dt = prev_end_dt if start == prev_end else from_us(start)
-            end_dt = from_us(end)
-            prev_end, prev_end_dt = end, end_dt
-            hours = Decimal(end - start) / _US_PER_HOUR
-            time_name = _TIME_NAMES[state]
-            dims: list[CdrDimension] = []
-            if state != RESERVED and (energy or state == CHARGING):
-                dims.append(CdrDimension("ENERGY", energy))
-            dims.append(CdrDimension(time_name, hours))
-            if cmin is not None:
-                dims.append(CdrDimension("MIN_CURRENT", cmin))
-            if cmax is not None:
-                dims.append(CdrDimension("MAX_CURRENT", cmax))
-            if pmin is not None:
-                dims.append(CdrDimension("MIN_POWER", pmin))
-            if pmax is not None:
-                dims.append(CdrDimension("MAX_POWER", pmax))
-            components: list[tuple[str, str]] = []
-            tariff_id = compiled.tariff.id
-            if e_slot is not None:
-                energy_qty[e_slot] = energy_qty.get(e_slot, ZERO) + energy
-                last_energy = e_slot
-                components.append(("ENERGY", e_slot.label))
-                unit = e_slot.component.price
-                lines.append(
-                    ExplainLine(
-                        "period",
-                        start_dt,
-                        end_dt,
-                        "ENERGY",
-                        energy,
-                        tariff_id,
-                        e_slot.label,
-                        unit,
-                        unit * energy,
-                    )
+        start: int,
+        end: int,
+        state: State,
+        energy: Decimal,
+        compiled: CompiledTariff,
+        e_slot: _Slot | None,
+        t_slot: _Slot | None,
+        pmin: Decimal | None,
+        pmax: Decimal | None,
+        cmin: Decimal | None,
+        cmax: Decimal | None,
+    ) -> None:
+        """Output one CDR charging period (consecutive pieces priced alike), with one explain line per
+        priced dimension; sum the quantities per component; remember the components that priced the
+        last energy, the last (charging or parking) time and the last reservation time."""
+        if start == self._prev_end:
+            start_dt = self._prev_end_dt
+        else:
+            seconds, micros = divmod(start, US_PER_SECOND)
+            start_dt = _EPOCH_DT + timedelta(0, seconds, micros)
+        seconds, micros = divmod(end, US_PER_SECOND)
+        end_dt = _EPOCH_DT + timedelta(0, seconds, micros)  # as from_us(end), positional arguments are faster
+        self._prev_end = end
+        self._prev_end_dt = end_dt
+        span = end - start
+        hours = _HOURS.get(span)
+        if hours is None:
+            if len(_HOURS) >= 4096:
+                _HOURS.clear()
+            hours = _HOURS[span] = Decimal(span) / _US_PER_HOUR
+        time_name = _TIME_NAMES[state]
+        dims: list[CdrDimension] = []
+        if state != RESERVED and (energy or state == CHARGING):
+            dims.append(CdrDimension("ENERGY", energy))
+        dims.append(CdrDimension(time_name, hours))
+        if cmin is not None:
+            dims.append(CdrDimension("MIN_CURRENT", cmin))
+        if cmax is not None:
+            dims.append(CdrDimension("MAX_CURRENT", cmax))
+        if pmin is not None:
+            dims.append(CdrDimension("MIN_POWER", pmin))
+        if pmax is not None:
+            dims.append(CdrDimension("MAX_POWER", pmax))
+        components: list[tuple[str, str]] = []
+        tariff_id = compiled.tariff.id
+        lines = self._lines
+        last = self._last
+        if e_slot is not None:
+            qty = self._energy_qty
+            qty[e_slot] = qty.get(e_slot, ZERO) + energy
+            last[0] = e_slot
+            components.append(("ENERGY", e_slot.label))
+            unit = e_slot.component.price
+            lines.append(
+                ExplainLine(
+                    "period", start_dt, end_dt, "ENERGY", energy, tariff_id, e_slot.label, unit, unit * energy
                 )
-            elif energy > 0:
-                lines.append(
-                    ExplainLine(
-                        "period",
-                        start_dt,
-                        end_dt,
-                        "ENERGY",
-                        energy,
-                        tariff_id,
-                        None,
-                        None,
-                        ZERO,
-                        _FREE_ENERGY,
-                    )
+            )
+        elif energy > 0:
+            lines.append(
+                ExplainLine(
+                    "period", start_dt, end_dt, "ENERGY", energy, tariff_id, None, None, ZERO, _FREE_ENERGY
                 )
-            if t_slot is not None:
-                time_qty[t_slot] = time_qty.get(t_slot, 0) + (end - start)
-                if end > start:
-                    if t_slot.reservation:
-                        last_reserved = t_slot
-                    else:
-                        last_time = t_slot
-                components.append((time_name, t_slot.label))
-                unit = t_slot.component.price
-                lines.append(
-                    ExplainLine(
-                        "period",
-                        start_dt,
-                        end_dt,
-                        time_name,
-                        hours,
-                        tariff_id,
-                        t_slot.label,
-                        unit,
-                        unit * hours,
-                    )
+            )
+        if t_slot is not None:
+            time_qty = self._time_qty
+            time_qty[t_slot] = time_qty.get(t_slot, 0) + span
+            if span > 0:
+                last[2 if t_slot.reservation else 1] = t_slot
+            components.append((time_name, t_slot.label))
+            unit = t_slot.component.price
+            lines.append(
+                ExplainLine(
+                    "period", start_dt, end_dt, time_name, hours, tariff_id, t_slot.label, unit, unit * hours
                 )
-            elif end > start:
-                lines.append(
-                    ExplainLine(
-                        "period",
-                        start_dt,
-                        end_dt,
-                        time_name,
-                        hours,
-                        tariff_id,
-                        None,
-                        None,
-                        ZERO,
-                        f"no element prices {time_name} here: free",
-                    )
+            )
+        elif span > 0:
+            lines.append(
+                ExplainLine(
+                    "period",
+                    start_dt,
+                    end_dt,
+                    time_name,
+                    hours,
+                    tariff_id,
+                    None,
+                    None,
+                    ZERO,
+                    f"no element prices {time_name} here: free",
                 )
-            out.append(ChargingPeriod(start_dt, end_dt, state, tuple(dims), tariff_id, tuple(components)))
-        return tuple(out), last_energy, last_time, last_reserved
+            )
+        self._out.append(ChargingPeriod(start_dt, end_dt, state, tuple(dims), tariff_id, tuple(components)))
 
     def _taxed(self, slot: _Slot, cost: Decimal) -> tuple[Decimal | None, Decimal | None, list[TaxAmount]]:
         """(excl, incl, taxes) of one component's cost, per the tariff's version and tax fields."""
@@ -1127,6 +1129,51 @@ def _rescale(
     rest = target - sum((t.amount for t in scaled[:-1]), ZERO)
     scaled[-1] = TaxAmount(scaled[-1].name, rest, scaled[-1].percentage)
     return tuple(scaled)
+
+
+def _split(
+    cut_list: list[int],
+    j: int,
+    kwh: list[Decimal],
+    start: int,
+    end: int,
+    span: int,
+    energy: Decimal,
+    energy_total: Decimal,
+    top: Decimal,
+) -> list[tuple[int, int, Decimal, Decimal]]:
+    """A period cut at the cuts inside it and where the session energy reaches a kWh threshold (energy
+    taken as linear within the period): ``[(start, end, energy before, energy after)]``."""
+    points: list[tuple[int, Decimal | None]] = []
+    k = j
+    n_cuts = len(cut_list)
+    while k < n_cuts and cut_list[k] < end:
+        points.append((cut_list[k], None))
+        k += 1
+    if kwh and energy > 0 and span > 0:
+        for threshold in kwh:
+            if energy_total < threshold < top:
+                at = start + int(((threshold - energy_total) * span / energy).to_integral_value())
+                if start < at < end:
+                    points.append((at, threshold))
+        if len(points) > 1:
+            # a threshold (exact energy) before a cut at the same instant
+            points.sort(key=_point_order)
+    points.append((end, top))
+    pieces: list[tuple[int, int, Decimal, Decimal]] = []
+    piece_start = start
+    e_before = energy_total
+    for point, e_at in points:
+        if point < piece_start or (point == piece_start and point != end):
+            continue
+        if e_at is None:
+            e_at = energy_total + energy * (point - start) / span
+        if e_at < e_before:
+            e_at = e_before
+        pieces.append((piece_start, point, e_before, e_at))
+        piece_start = point
+        e_before = e_at
+    return pieces
 
 
 def _point_order(point: tuple[int, Decimal | None]) -> tuple[int, bool]:

