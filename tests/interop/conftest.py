@@ -154,6 +154,9 @@ class PeerProcess:
     def seed(self, module: str, objects: list[dict[str, Any]]) -> None:
         httpx.post(f"{self.url}/_peer/seed/{module}", json=objects, timeout=10).raise_for_status()
 
+    def unseed(self, module: str, object_id: str) -> None:
+        httpx.delete(f"{self.url}/_peer/seed/{module}/{object_id}", timeout=10).raise_for_status()
+
     def push(self, module: str, object_id: str, version: str = "2.2.1") -> dict[str, Any]:
         answer = httpx.post(
             f"{self.url}/_peer/push/{version}", json={"module": module, "object_id": object_id}, timeout=30

@@ -14,6 +14,7 @@ tests look inside and act as the peer's operator:
 
 * ``GET  /_peer/state`` — every stored object, the partners, authorizations and command results;
 * ``POST /_peer/seed/{module}`` — objects the peer owns (a CPO's locations, an eMSP's tokens ...);
+  ``DELETE /_peer/seed/{module}/{id}`` forgets one of them;
 * ``POST /_peer/push/{version}`` — make the peer push one of its objects to every registered partner
   with the library's own push code (``{"module": "locations", "object_id": "..."}``);
 * ``POST /_peer/command-result`` — what the peer's charge points answer to the next commands.
@@ -371,6 +372,11 @@ def build_app() -> FastAPI:
         for obj in objects:
             table[_key(obj.get("id") or obj.get("uid"))] = obj
         return {"stored": len(objects)}
+
+    @app.delete("/_peer/seed/{module}/{object_id}")
+    async def unseed(module: str, object_id: str) -> dict[str, int]:
+        removed = STATE.table(module, "own").pop(_key(object_id), None)
+        return {"removed": 0 if removed is None else 1}
 
     @app.post("/_peer/command-result")
     async def command_result(result: dict[str, Any] = Body(...)) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -313,3 +314,99 @@ def test_the_peer_pushes_a_session_and_a_cdr(
     assert refused.status_code == 400
     assert refused.json()["status_code"] == 2001
     assert "cdr_location.evse_uid" in refused.json()["status_message"]
+
+
+def _recent(days: float) -> str:
+    """A timestamp ``days`` before now, to the second (the peer keeps whole seconds)."""
+    moment = datetime.now(UTC).replace(microsecond=0) - timedelta(days=days)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _peer_cdr(cdr_id: str, session: dict[str, Any], location: dict[str, Any]) -> dict[str, Any]:
+    evse = location["evses"][0]
+    connector = evse["connectors"][0]
+    return {
+        "country_code": "US",
+        "party_id": "PEE",
+        "id": cdr_id,
+        "start_date_time": session["start_date_time"],
+        "end_date_time": session["end_date_time"],
+        "session_id": session["id"],
+        "cdr_token": session["cdr_token"],
+        "auth_method": "COMMAND",
+        "cdr_location": {
+            "id": location["id"],
+            "address": location["address"],
+            "city": location["city"],
+            "country": location["country"],
+            "coordinates": location["coordinates"],
+            "evse_uid": evse["uid"],  # the peer's model drops it
+            "evse_id": evse["evse_id"],
+            "connector_id": connector["id"],
+            "connector_standard": connector["standard"],
+            "connector_format": connector["format"],
+            "connector_power_type": connector["power_type"],
+        },
+        "currency": "EUR",
+        "charging_periods": session["charging_periods"],
+        "total_cost": session["total_cost"],
+        "total_energy": 11.0,
+        "total_time": 1.0,
+        "last_updated": session["last_updated"],
+    }
+
+
+def test_evroam_emsp_pulls_the_peers_sessions(
+    pair: tuple[PeerProcess, NodeProcess, list[dict[str, Any]]],
+) -> None:
+    peer, emsp, locations = pair
+    evse = locations[1]["evses"][0]
+    base = {**PEER_SESSION, "location_id": locations[1]["id"], "evse_uid": evse["uid"]}
+    recent = [{**base, "id": f"PULLEDSESSION{n}", "last_updated": _recent(n + 1)} for n in range(3)]
+    old = {**base, "id": "PULLEDOLDSESSION", "last_updated": "2025-01-02T03:04:05Z"}
+    peer.seed("sessions", [*recent, old])
+
+    # no --since and no earlier sync: date_from is 30 days back (OCPI requires one), the old one stays out
+    first = emsp.json("sync", "sessions", "--partner", "peer")
+    assert (first["fetched"], first["created"], first["refused"]) == (3, 3, 0)
+    assert first["date_from"] is not None and first["date_from"] < recent[-1]["last_updated"]
+    stored = _stored(emsp, "session")
+    for session in recent:
+        expected = {k: v for k, v in session.items() if k != "last_updated"}
+        assert differences(expected, stored[session["id"].casefold()]) == [], session["id"]
+    assert "pulledoldsession" not in stored
+
+    since = emsp.json("sync", "sessions", "--partner", "peer", "--since", "2025-01-01T00:00:00Z")
+    assert since["date_from"] == "2025-01-01T00:00:00Z"
+    every = peer.objects("sessions", "own")  # with the session an earlier test seeded
+    assert (since["fetched"], since["refused"]) == (len(every), 0)
+    assert "pulledoldsession" in _stored(emsp, "session")
+
+    # incremental: since the last sync's start, nothing changed
+    again = emsp.json("sync", "sessions", "--partner", "peer")
+    assert again["date_from"] == since["started_at"]
+    assert (again["fetched"], again["removed"]) == (0, 0)
+
+
+def test_evroam_emsp_pulls_the_peers_cdrs_and_refuses_them_by_name(
+    pair: tuple[PeerProcess, NodeProcess, list[dict[str, Any]]],
+) -> None:
+    peer, emsp, locations = pair
+    session = {**PEER_SESSION, "id": "PULLEDSESSION0", "last_updated": _recent(1)}
+    cdrs = [_peer_cdr(f"PULLEDCDR{n}", session, locations[1]) for n in range(3)]
+    peer.seed("cdrs", cdrs)
+    at_peer = peer.objects("cdrs", "own")  # with the CDR an earlier test seeded
+
+    # the peer serves its CDRs without cdr_location.evse_uid: each is refused with the reason, and the
+    # sync itself completes (exit 0, recorded as the last sync)
+    synced = emsp.json("sync", "cdrs", "--partner", "peer")
+    assert (synced["fetched"], synced["created"], synced["refused"]) == (len(at_peer), 0, len(at_peer))
+    reasons = {i["object"].casefold(): i["reason"] for i in synced["issues"]}
+    assert set(reasons) == {f"us*pee/{key}" for key in at_peer}
+    assert set(reasons.values()) == {"$.cdr_location.evse_uid: Object missing required field"}
+    assert not emsp.query("SELECT 1 FROM evroam_objects WHERE kind = 'cdr'")
+
+    text = emsp.evroam("sync", "cdrs", "--partner", "peer", "--since", "2025-01-01").stdout
+    assert "refused us*pee/pulledcdr2: $.cdr_location.evse_uid: object missing required field" in text.lower()
+    again = emsp.json("sync", "cdrs", "--partner", "peer")
+    assert again["date_from"] is not None and again["fetched"] == 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,13 @@ def _write(tmp_path: Path, name: str, data: Any) -> str:
     path = tmp_path / name
     path.write_text(json.dumps(data))
     return str(path)
+
+
+def _soon() -> str:
+    """A last_updated a little after now (the peer keeps whole seconds)."""
+    return (
+        (datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)).isoformat().replace("+00:00", "Z")
+    )
 
 
 def _settled(node: NodeProcess) -> bool:
@@ -333,3 +341,47 @@ def test_command_results_are_posted_to_the_peer(
         lambda: peer.state()["command_results"].get("CMD-START-1"), timeout=20, what="the result at the peer"
     )
     assert result["result"] == "ACCEPTED"
+
+
+def _tokens_from(node: NodeProcess, partner_id_like: str = "%") -> dict[str, dict[str, Any]]:
+    """The tokens the node keeps from partners (canonical JSON), by folded uid."""
+    rows = node.query(
+        "SELECT payload FROM evroam_objects WHERE kind = 'token' AND partner_id LIKE ?", (partner_id_like,)
+    )
+    return {json.loads(p)["token"]["uid"].casefold(): json.loads(p)["token"] for (p,) in rows}
+
+
+def test_evroam_cpo_pulls_the_peers_token_list(pair: tuple[PeerProcess, NodeProcess, dict[str, Any]]) -> None:
+    peer, cpo, _ = pair
+    listed = [
+        {**PEER_TOKEN, "uid": f"PULLED{n:03d}", "contract_id": f"US-PEE-P{n:07d}", "visual_number": f"P{n}"}
+        for n in range(60)
+    ]
+    peer.seed("tokens", listed)
+    at_peer = peer.objects("tokens", "own")  # with the tokens earlier tests seeded
+
+    synced = cpo.json("sync", "tokens", "--partner", "peer", "--page-limit", "25", timeout=120)
+    assert (synced["full"], synced["fetched"], synced["total_count"]) == (True, len(at_peer), len(at_peer))
+    assert synced["pages"] == -(-len(at_peer) // 25)  # the peer's next links (on its cpo path) by offset
+    assert (synced["refused"], synced["removed"], synced["issues"]) == (0, 0, [])
+    assert synced["created"] + synced["updated"] + synced["unchanged"] == len(at_peer)
+    stored = _tokens_from(cpo)
+    assert set(stored) >= set(at_peer)
+    for token in listed:
+        assert differences(token, stored[token["uid"].casefold()]) == [], token["uid"]
+
+    # incremental: only what changed since the first sync started
+    changed = {**listed[0], "whitelist": "NEVER", "last_updated": _soon()}
+    peer.seed("tokens", [changed])
+    again = cpo.json("sync", "tokens", "--partner", "peer")
+    assert (again["full"], again["fetched"], again["updated"], again["removed"]) == (False, 1, 1, 0)
+    assert again["date_from"] == synced["started_at"]
+    assert _tokens_from(cpo)["pulled000"]["whitelist"] == "NEVER"
+
+    # a full sync is the whole list: a token the peer no longer lists becomes invalid (kept)
+    peer.unseed("tokens", "PULLED001")
+    full = cpo.json("sync", "tokens", "--partner", "peer", "--full")
+    assert (full["full"], full["fetched"], full["removed"]) == (True, len(at_peer) - 1, 1)
+    after = _tokens_from(cpo)
+    assert after["pulled001"]["valid"] is False
+    assert after["pulled002"]["valid"] is True
