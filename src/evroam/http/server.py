@@ -29,6 +29,7 @@ from typing import Any, get_args
 
 from litestar import Litestar, Request, Response, get, route
 from litestar.exceptions import HTTPException
+from litestar.response.base import ASGIResponse
 
 from evroam.core.clock import Clock, IdGenerator
 from evroam.core.codec import decode, encode
@@ -39,6 +40,7 @@ from evroam.ocpi.table import EndpointSpec, InterfaceRole, ModuleSpec, VersionSp
 from evroam.ocpi.transport import (
     Envelope,
     MessageHeaders,
+    Routing,
     TokenEncoding,
     candidate_tokens,
     error_envelope,
@@ -133,6 +135,30 @@ def module_path(spec: VersionSpec, module: ModuleSpec, interface: InterfaceRole)
     return f"/ocpi/{spec.number}/{interface.value.lower()}/{module.id}"
 
 
+@dataclass(frozen=True, slots=True)
+class _Bound:
+    """What a module route needs per request, worked out once when the app is built."""
+
+    spec: VersionSpec
+    module: ModuleSpec
+    interface: InterfaceRole
+    methods: Mapping[str, tuple[EndpointSpec, Handler, bool]]
+    """By HTTP method: the endpoint, its handler, and whether its request body may be left out."""
+    registration: bool
+    encoding: TokenEncoding
+    request_ids: bool
+    routing: bool
+
+
+_ROUTING_HEADERS = (
+    "ocpi-from-country-code",
+    "ocpi-from-party-id",
+    "ocpi-to-country-code",
+    "ocpi-to-party-id",
+)
+_CACHE_SIZE = 4096
+
+
 def _route_path(base: str, endpoint: EndpointSpec) -> str:
     if not endpoint.path:
         return base
@@ -146,6 +172,9 @@ class _Server:
         if not self.specs:
             raise ValueError("the node serves no OCPI version")
         self.newest = self.specs[-1]
+        # per-request parsing that only depends on header values, remembered (bounded)
+        self._tokens: dict[tuple[str | None, TokenEncoding], tuple[str, ...]] = {}
+        self._routings: dict[tuple[str | None, ...], Routing] = {}
 
     # -- responses ------------------------------------------------------------------------------
 
@@ -155,6 +184,40 @@ class _Server:
         return Response(
             content=encode(envelope), status_code=http_status, media_type=_JSON, headers=dict(headers)
         )
+
+    def _asgi(self, envelope: Envelope[Any], http_status: int, headers: Mapping[str, str]) -> ASGIResponse:
+        """The same answer as :meth:`_respond`, built as Litestar's low-level response (the module
+        routes return it as it is; ``Response`` would be converted on every request)."""
+        return ASGIResponse(
+            body=encode(envelope), status_code=http_status, media_type=_JSON, headers=dict(headers)
+        )
+
+    def _asgi_error(self, error: EvroamError, headers: Mapping[str, str]) -> ASGIResponse:
+        out = dict(headers)
+        if isinstance(error, Unauthorized):
+            out["WWW-Authenticate"] = "Token"
+        return self._asgi(error_envelope(error, self.config.clock), error.http_status, out)
+
+    def _candidates(self, header: str | None, encoding: TokenEncoding) -> tuple[str, ...]:
+        key = (header, encoding)
+        found = self._tokens.get(key)
+        if found is None:
+            found = candidate_tokens(header, expected=encoding)  # raises on a malformed header
+            if len(self._tokens) >= _CACHE_SIZE:
+                self._tokens.clear()
+            self._tokens[key] = found
+        return found
+
+    def _routing(self, request: Request[Any, Any, Any]) -> Routing:
+        headers = request.headers
+        key = tuple(headers.get(name) for name in _ROUTING_HEADERS)
+        found = self._routings.get(key)
+        if found is None:
+            found = parse_routing(headers)  # raises on malformed headers
+            if len(self._routings) >= _CACHE_SIZE:
+                self._routings.clear()
+            self._routings[key] = found
+        return found
 
     def _error(self, error: EvroamError, headers: Mapping[str, str]) -> Response[bytes]:
         out = dict(headers)
@@ -262,75 +325,93 @@ class _Server:
         methods: dict[str, tuple[EndpointSpec, Handler]],
     ) -> Any:
         server = self
+        bound = _Bound(
+            spec=spec,
+            module=module,
+            interface=interface,
+            methods={
+                verb: (
+                    endpoint,
+                    handler,
+                    endpoint.request is not None and type(None) in get_args(endpoint.request),
+                )
+                for verb, (endpoint, handler) in methods.items()
+            },
+            registration=module.id == "credentials",
+            encoding=TokenEncoding.for_spec(spec),
+            request_ids=uses_request_ids(spec),
+            routing=uses_routing(spec, module),
+        )
 
-        async def endpoint_handler(request: Request[Any, Any, Any]) -> Response[bytes]:
-            return await server.dispatch(request, spec, module, interface, methods)
+        async def endpoint_handler(request: Request[Any, Any, Any]) -> ASGIResponse:
+            return await server.dispatch(request, bound)
 
         verbs: list[Any] = sorted(methods)
         # every answer sets its own status; the default only matters to Litestar (204 for a DELETE-only
         # route would forbid a body)
         return route(path, http_method=verbs, status_code=200)(endpoint_handler)
 
-    async def dispatch(
-        self,
-        request: Request[Any, Any, Any],
-        spec: VersionSpec,
-        module: ModuleSpec,
-        interface: InterfaceRole,
-        methods: dict[str, tuple[EndpointSpec, Handler]],
-    ) -> Response[bytes]:
-        tracing = self._tracing(request, spec)
+    async def dispatch(self, request: Request[Any, Any, Any], bound: _Bound) -> ASGIResponse:
+        if bound.request_ids:
+            tracing = MessageHeaders(request_ids=incoming_request_ids(request.headers, self.config.ids))
+        else:
+            tracing = MessageHeaders()
         headers = response_headers(tracing)
         try:
-            endpoint, handler = methods[request.method.upper()]
-            caller = await self._authenticate(request, spec, registration=module.id == "credentials")
-            if uses_routing(spec, module):
-                tracing = MessageHeaders(
-                    request_ids=tracing.request_ids, routing=parse_routing(request.headers)
-                )
+            endpoint, handler, optional_body = bound.methods[request.method.upper()]
+            caller = await self.config.registration.authenticate(
+                self._candidates(request.headers.get("authorization"), bound.encoding),
+                registration=bound.registration,
+            )
+            if bound.routing:
+                tracing = MessageHeaders(request_ids=tracing.request_ids, routing=self._routing(request))
                 headers = response_headers(tracing)
             body = None
             if endpoint.request is not None:
                 raw = await request.body()
                 # an optional body (e.g. a token authorize without LocationReferences) may be left out
-                if raw.strip() or type(None) not in get_args(endpoint.request):
+                if not optional_body or raw.strip():
                     body = decode(raw, endpoint.request)
             call = OcpiCall(
-                spec=spec,
-                module=module,
-                interface=interface,
+                spec=bound.spec,
+                module=bound.module,
+                interface=bound.interface,
                 endpoint=endpoint,
                 caller=caller,
                 path_params={k: str(v) for k, v in request.path_params.items()},
-                query=dict(request.query_params),
+                query=dict(request.query_params) if request.scope["query_string"] else {},
                 body=body,
                 headers=tracing,
             )
             answer = await handler(call)
         except EvroamError as error:
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "%s %s answered HTTP %s / OCPI %s: %s",
+                    request.method,
+                    request.scope["path"],
+                    error.http_status,
+                    int(error.ocpi_status),
+                    error.message,
+                )
+            return self._asgi_error(error, headers)
+        if log.isEnabledFor(logging.DEBUG):
             log.debug(
-                "%s %s answered HTTP %s / OCPI %s: %s",
+                "%s %s from partner %s answered OCPI %s",
                 request.method,
-                request.url.path,
-                error.http_status,
-                int(error.ocpi_status),
-                error.message,
+                request.scope["path"],
+                caller.partner.name,
+                answer.status_code,
             )
-            return self._error(error, headers)
-        log.debug(
-            "%s %s from partner %s answered OCPI %s",
-            request.method,
-            request.url.path,
-            caller.partner.name,
-            answer.status_code,
-        )
         envelope = Envelope(
             data=answer.data,
             status_code=int(answer.status_code),
             status_message=answer.status_message,
             timestamp=self.config.clock.now(),
         )
-        return self._respond(envelope, answer.http_status, {**headers, **answer.headers})
+        return self._asgi(
+            envelope, answer.http_status, {**headers, **answer.headers} if answer.headers else headers
+        )
 
     # -- framework-level errors -----------------------------------------------------------------
 

@@ -34,6 +34,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
+import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import datetime, timedelta
@@ -81,6 +84,8 @@ from evroam.store.port import (
 from evroam.store.schema import UtcDateTime, objects, outbox, settings
 
 __all__ = ["SQLITE_BUSY_TIMEOUT_MS", "SqlStore", "make_engine", "normalise_url"]
+
+log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
@@ -181,6 +186,86 @@ def make_engine(
                 cursor.close()
 
     return engine
+
+
+# -- WAL checkpoints off the event loop ------------------------------------------------------------
+
+CHECKPOINT_INTERVAL_S = 0.1
+"""How often the checkpointer thread copies committed WAL frames into the database file."""
+INLINE_CHECKPOINT_PAGES = 10_000
+"""The writer connection's own ``wal_autocheckpoint``: only reached if the thread falls behind."""
+RESTART_CHECKPOINT_PAGES = 4_000
+"""A WAL this long (16 MiB of 4 kB pages) is restarted from its beginning by the checkpointer."""
+
+
+class _Checkpointer:
+    """Runs ``PRAGMA wal_checkpoint(PASSIVE)`` in a thread of its own, on a connection of its own.
+
+    By default SQLite checkpoints inside the COMMIT that takes the WAL past 1,000 pages, and with
+    ``synchronous=NORMAL`` a checkpoint is where the fsyncs happen: measured on the reference machine,
+    a one-row read-modify-write cost ~570 µs on average that way against ~170 µs with the
+    checkpoints elsewhere. A passive checkpoint never blocks writers or readers, and the sqlite3
+    module releases the GIL while it runs, so the event loop keeps serving meanwhile. Durability is
+    unchanged: a transaction is committed once it is in the WAL, whether or not it was checkpointed.
+
+    The thread starts with the first commit and ends after a second without any.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._dirty = False
+        self._running = False
+        self._stop = threading.Event()
+        self._guard = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def committed(self) -> None:
+        self._dirty = True
+        if not self._running:
+            self._start()
+
+    def _start(self) -> None:
+        with self._guard:
+            if self._running or self._stop.is_set():
+                return
+            self._running = True
+            self._thread = threading.Thread(target=self._run, name="evroam-wal-checkpoint", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        idle = 0
+        try:
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            try:
+                conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+                while not self._stop.wait(CHECKPOINT_INTERVAL_S):
+                    if not self._dirty:
+                        idle += 1
+                        if idle * CHECKPOINT_INTERVAL_S >= 1.0:
+                            break
+                        continue
+                    idle = 0
+                    self._dirty = False
+                    _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    if frames >= RESTART_CHECKPOINT_PAGES:
+                        # under steady writes the WAL is never wholly copied when a writer starts,
+                        # so it would only grow: make the next writer start it afresh (writers wait
+                        # for the few frames written since the passive checkpoint, and one fsync)
+                        conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+            finally:
+                conn.close()
+        except Exception:  # the writer's own autocheckpoint still bounds the WAL
+            log.warning("WAL checkpoint of %s failed", self._path, exc_info=True)
+        finally:
+            with self._guard:
+                self._running = False
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._guard:
+            thread = self._thread
+        if thread is not None:
+            thread.join()
 
 
 # -- statements ----------------------------------------------------------------------------------
@@ -929,6 +1014,7 @@ class SqlStore(_Operations):
         self._reader: Connection | None = None
         self._closed = False
         self._memory = False
+        self._checkpointer: _Checkpointer | None = None
         if isinstance(engine, AsyncEngine):
             self._async_engine: AsyncEngine | None = engine
             # PostgreSQL: autocommit saves the BEGIN and COMMIT round trips of single statements;
@@ -941,6 +1027,8 @@ class SqlStore(_Operations):
                 raise ValueError("a sync engine is only supported for SQLite; use postgresql+asyncpg")
             self._async_engine = None
             self._memory = _is_memory_sqlite(engine.url)
+            if not self._memory and engine.url.database is not None:
+                self._checkpointer = _Checkpointer(engine.url.database)
             self._get_op = _raw_get
             self._put_op = _raw_put
 
@@ -976,7 +1064,14 @@ class SqlStore(_Operations):
         if self._writer is None:
             assert isinstance(self._engine, Engine)
             self._writer = self._engine.connect()
+            if self._checkpointer is not None:  # checkpoints come from the thread (_Checkpointer)
+                self._writer.exec_driver_sql(f"PRAGMA wal_autocheckpoint={INLINE_CHECKPOINT_PAGES}")
+                self._writer.commit()
         return self._writer
+
+    def _committed(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
 
     def _reader_conn(self) -> Connection:
         if self._memory:  # one database per connection: read where we write (under the lock)
@@ -1018,7 +1113,10 @@ class SqlStore(_Operations):
         self._check_open()
         async with self._serialised():
             if self._async_engine is None:
-                return self._run_inline(self._writer_conn(), fn, *a, **k)
+                try:
+                    return self._run_inline(self._writer_conn(), fn, *a, **k)
+                finally:
+                    self._committed()
             async with self._single_engine.connect() as conn:
                 result = await conn.run_sync(fn, *a, **k)
                 await conn.commit()
@@ -1039,6 +1137,7 @@ class SqlStore(_Operations):
                     conn.commit()
                 else:
                     dbapi.commit()
+                self._committed()
             except BaseException:
                 # also after a failed COMMIT, which may leave the transaction open
                 if conn.in_transaction():
@@ -1102,6 +1201,8 @@ class SqlStore(_Operations):
 
     async def close(self) -> None:
         self._closed = True
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         for conn in (self._reader, self._writer):
             if conn is not None:
                 conn.close()
