@@ -75,8 +75,10 @@ def decode(data: bytes | str, tp: type[T] | Any) -> T:
             raw = _generic.decode(data)
         except msgspec.DecodeError:  # pragma: no cover - valid JSON for one decoder is valid for the other
             raise InvalidJson() from None
+        except UnicodeDecodeError as exc:  # a string that is not UTF-8 fails only when it is read
+            raise InvalidJson(f"The body is not valid JSON: {exc}") from None
         raise _failure(raw, tp, first) from None
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise InvalidJson(f"The body is not valid JSON: {exc}") from None
 
 
