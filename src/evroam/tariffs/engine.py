@@ -448,12 +448,17 @@ class _Pricer:
             if ends[i] < starts[i]:
                 ends[i] = starts[i]
         states = [p.state for p in periods]
-        has_session = any(s != RESERVED for s in states)
+        n_reserved = states.count(RESERVED)
+        has_session = n_reserved < n
         expired = session.reservation_expired
         if expired is None:
-            expired = (RESERVED in states) and not has_session
-        ses_ref = next((starts[i] for i in range(n) if states[i] != RESERVED), session_start)
-        res_ref = next((starts[i] for i in range(n) if states[i] == RESERVED), session_start)
+            expired = n_reserved > 0 and not has_session
+        if n_reserved:
+            ses_ref = next((starts[i] for i in range(n) if states[i] != RESERVED), session_start)
+            res_ref = next((starts[i] for i in range(n) if states[i] == RESERVED), session_start)
+        else:
+            ses_ref = starts[0] if n else session_start
+            res_ref = session_start
         primary = self.primary
         if len(self.compiled) > 1:
             by_id = self.by_id
@@ -513,6 +518,12 @@ class _Pricer:
         memo_bucket = -1
         memo_facts: tuple[object, ...] | None = None
         bucket = 0
+        fast = False  # see the fast path below
+        f_min_power: Decimal | None = None
+        f_max_power: Decimal | None = None
+        f_min_current: Decimal | None = None
+        f_max_current: Decimal | None = None
+        f_has_energy = False
         # the charging period being merged (m_compiled is None: none open)
         m_start = m_end = 0
         m_state: State = CHARGING
@@ -534,7 +545,7 @@ class _Pricer:
                 reserved_us += span
             else:
                 energy = period.energy
-                if energy < 0:
+                if energy < ZERO:
                     energy = ZERO
                     clamped = True
                 total_us += span
@@ -543,25 +554,65 @@ class _Pricer:
             while j < n_cuts and cut_list[j] <= start:
                 j += 1
             top = energy_total + energy
-            if n_kwh:
-                bucket = bisect_right(kwh, energy_total)
+            while bucket < n_kwh and kwh[bucket] <= energy_total:
+                bucket += 1  # = bisect_right(kwh, energy_total): the session energy never decreases
+            p_min_power = period.min_power
+            p_max_power = period.max_power
+            p_min_current = period.min_current
+            p_max_current = period.max_current
+            # Fast path: the period continues the open charging period with the same facts in the same
+            # epoch, without a cut or threshold inside: same outcomes, same components, merged.
+            if (
+                fast
+                and start == m_end
+                and state is m_state
+                and compiled is m_compiled
+                and j == memo_j
+                and bucket == memo_bucket
+                and not (j < n_cuts and cut_list[j] < end)
+                and not (bucket < n_kwh and kwh[bucket] < top)
+                and p_min_power == f_min_power
+                and p_max_power == f_max_power
+                and p_min_current == f_min_current
+                and p_max_current == f_max_current
+                and (
+                    p_min_power is not None
+                    or p_max_power is not None
+                    or state != CHARGING
+                    or not compiled.uses_power
+                )
+            ):
+                piece_energy = top - energy_total
+                if (piece_energy > ZERO) is f_has_energy:
+                    m_end = end
+                    m_energy += piece_energy
+                    if p_min_power is not None and (pmin is None or p_min_power < pmin):
+                        pmin = p_min_power
+                    if p_max_power is not None and (pmax is None or p_max_power > pmax):
+                        pmax = p_max_power
+                    if p_min_current is not None and (cmin is None or p_min_current < cmin):
+                        cmin = p_min_current
+                    if p_max_current is not None and (cmax is None or p_max_current > cmax):
+                        cmax = p_max_current
+                    energy_total = top
+                    continue
             pieces: Sequence[tuple[int, int, Decimal, Decimal]]
             if (j < n_cuts and cut_list[j] < end) or (
-                bucket < n_kwh and kwh[bucket] < top and energy > 0 and span > 0
+                bucket < n_kwh and kwh[bucket] < top and energy > ZERO and span > 0
             ):
                 pieces = _split(cut_list, j, kwh, start, end, span, energy, energy_total, top)
             else:
                 pieces = ((start, end, energy_total, top),)
             # facts of this period
-            min_power = p_min_power = period.min_power
-            max_power = p_max_power = period.max_power
+            min_power = p_min_power
+            max_power = p_max_power
             if min_power is None and max_power is None and compiled.uses_power:
                 if state == CHARGING and span > 0:
                     min_power = max_power = energy * _US_PER_HOUR / span
                 else:
                     min_power = max_power = ZERO
-            min_current = p_min_current = period.min_current
-            max_current = p_max_current = period.max_current
+            min_current = p_min_current
+            max_current = p_max_current
             if min_current is None and max_current is None and state != CHARGING:
                 min_current = max_current = ZERO
             if j != memo_j or bucket != memo_bucket or not carry:
@@ -586,7 +637,7 @@ class _Pricer:
                     memo_j = -1
                     if n_kwh:
                         memo_bucket = bisect_right(kwh, e_before)
-                has_energy = piece_energy > 0
+                has_energy = piece_energy > ZERO
                 cache = chosen_pos if has_energy else chosen_zero
                 pick = cache.get(state)
                 flat_missing = flat_reserved is None if reserved else flat_normal is None
@@ -644,6 +695,12 @@ class _Pricer:
                     pmin, pmax, cmin, cmax = p_min_power, p_max_power, p_min_current, p_max_current
             if not reserved:
                 energy_total = top  # = energy_total + energy
+            # the next period may take the fast path when this one was one piece, not a reservation
+            fast = carry and not reserved and len(pieces) == 1 and memo_j == j
+            if fast:
+                f_min_power, f_max_power = p_min_power, p_max_power
+                f_min_current, f_max_current = p_min_current, p_max_current
+                f_has_energy = has_energy
         if m_compiled is not None:
             emit(m_start, m_end, m_state, m_energy, m_compiled, m_e, m_t, pmin, pmax, cmin, cmax)
         if clamped:
@@ -678,7 +735,6 @@ class _Pricer:
     ) -> _Pick:
         """The components active for a piece: (ENERGY slot, time slot, FLAT slot, whether FLAT was
         looked for). Each dimension's is the one of the first element whose restrictions all hold."""
-        first_rule = self._first_rule
         if state == RESERVED:
             table = compiled.expired if self.expired else compiled.reserved
             e_rules: list[_Rule] = _NONE
@@ -688,52 +744,42 @@ class _Pricer:
             e_rules = table.get(ENERGY, _NONE)
             t_rules = table.get(TIME if state == CHARGING else PARKING, _NONE)
         f_rules = table.get(FLAT, _NONE)
-        local = compiled.needs_local
-        args = (memo, local, instant, energy, elapsed, min_power, max_power, min_current, max_current)
+        ctx = None  # what restrictions look at, computed once, when an outcome is not known yet
         e_slot = t_slot = flat = None
-        if has_energy:
-            rule = first_rule(e_rules, *args)
-            if rule is not None:
-                e_slot = rule.slots[ENERGY]
-        rule = first_rule(t_rules, *args)
-        if rule is not None:
-            t_slot = rule.slots[TIME] if state != PARKED else rule.slots[PARKING]
-        if flat_missing and f_rules:
-            rule = first_rule(f_rules, *args)
-            if rule is not None:
-                flat = rule.slots[FLAT]
+        for rules, dim in (
+            (e_rules if has_energy else _NONE, ENERGY),
+            (t_rules, TIME if state != PARKED else PARKING),
+            (f_rules if flat_missing else _NONE, FLAT),
+        ):
+            for rule in rules:
+                ok = memo.get(rule.element)
+                if ok is None:
+                    if rule.always:
+                        ok = True
+                    else:
+                        if ctx is None:
+                            ctx = self._context(
+                                compiled.needs_local,
+                                instant,
+                                energy,
+                                elapsed,
+                                min_power,
+                                max_power,
+                                min_current,
+                                max_current,
+                            )
+                        ok = _matches(rule, *ctx)
+                    memo[rule.element] = ok
+                if ok:
+                    slot = rule.slots[dim]
+                    if dim is ENERGY:
+                        e_slot = slot
+                    elif dim is FLAT:
+                        flat = slot
+                    else:
+                        t_slot = slot
+                    break
         return e_slot, t_slot, flat, flat_missing
-
-    def _first_rule(
-        self,
-        rules: list[_Rule],
-        memo: dict[int, bool],
-        local: bool,
-        instant: int,
-        energy: Decimal,
-        elapsed: int,
-        min_power: Decimal | None,
-        max_power: Decimal | None,
-        min_current: Decimal | None,
-        max_current: Decimal | None,
-    ) -> _Rule | None:
-        """The first of ``rules`` whose restrictions all hold at the start of a piece (outcomes memoised)."""
-        ctx = None
-        for rule in rules:
-            ok = memo.get(rule.element)
-            if ok is None:
-                if rule.always:
-                    ok = True
-                else:
-                    if ctx is None:
-                        ctx = self._context(
-                            local, instant, energy, elapsed, min_power, max_power, min_current, max_current
-                        )
-                    ok = _matches(rule, *ctx)
-                memo[rule.element] = ok
-            if ok:
-                return rule
-        return None
 
     def _context(
         self,
@@ -987,7 +1033,7 @@ class _Pricer:
                     "period", start_dt, end_dt, "ENERGY", energy, tariff_id, e_slot.label, unit, unit * energy
                 )
             )
-        elif energy > 0:
+        elif energy > ZERO:
             lines.append(
                 ExplainLine(
                     "period", start_dt, end_dt, "ENERGY", energy, tariff_id, None, None, ZERO, _FREE_ENERGY
@@ -1081,9 +1127,17 @@ class _Sum:
             self.taxes[key] = self.taxes.get(key, ZERO) + tax.amount
 
     def merge(self, other: _Sum) -> None:
-        self.add(other.excl, other.incl, [TaxAmount(n, a, p) for (n, p), a in other.taxes.items()])
+        """As ``add`` of the other's total and taxes (the same additions in the same order)."""
+        excl, incl = other.excl, other.incl
+        self.excl = None if excl is None or self.excl is None else self.excl + excl
+        self.incl = None if incl is None or self.incl is None else self.incl + incl
+        taxes = self.taxes
+        for key, amount in other.taxes.items():
+            taxes[key] = taxes.get(key, ZERO) + amount
 
     def price(self) -> Price:
+        if not self.taxes:
+            return Price(self.excl, self.incl, ())
         taxes = tuple(
             TaxAmount(name, amount, pct)
             for (name, pct), amount in sorted(self.taxes.items(), key=lambda kv: (kv[0][0], kv[0][1] or ZERO))
@@ -1150,7 +1204,7 @@ def _split(
     while k < n_cuts and cut_list[k] < end:
         points.append((cut_list[k], None))
         k += 1
-    if kwh and energy > 0 and span > 0:
+    if kwh and energy > ZERO and span > 0:
         for threshold in kwh:
             if energy_total < threshold < top:
                 at = start + int(((threshold - energy_total) * span / energy).to_integral_value())
