@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from click.testing import CliRunner
 
 from evroam.core.clock import FixedClock, SequentialIds
 from evroam.core.codec import encode
@@ -21,6 +22,7 @@ from evroam.modules.cdrs.repository import load_cdr_record
 from evroam.modules.sessions.repository import load_session_record
 from evroam.modules.tokens.repository import iter_tokens, load_token_record
 from evroam.ocpi.transport import PartyRef
+from evroam.push.cli import sync
 from evroam.push.sync import SyncError, SyncResult, last_sync, sync_module
 from evroam.registration.model import Partner, PartnerEndpoint, PartnerStatus, PartyRole
 from evroam.store import MemoryStore, SqlStore, Store
@@ -301,3 +303,20 @@ async def test_a_cdrs_sync_needs_the_partners_cdrs_sender(store: Store) -> None:
     with pytest.raises(SyncError, match="no cdrs SENDER endpoint"):
         await w.sync()
     assert w.sender.queries == []
+
+
+# -- the command line refuses what has no meaning ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["sessions", "--partner", "cpo", "--full"], "sessions have no full sync: use --since"),
+        (["cdrs", "--partner", "cpo", "--full"], "cdrs have no full sync: use --since"),
+        (["tokens", "--partner", "emsp", "--full", "--since", "2026-03-01"], "--full and --since exclude"),
+    ],
+)
+def test_sync_options_that_make_no_sense_are_usage_errors(args: list[str], message: str) -> None:
+    answer = CliRunner().invoke(sync, args)
+    assert answer.exit_code == 2
+    assert message in answer.output
