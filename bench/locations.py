@@ -65,6 +65,15 @@ PATCH_TARGET = 2000.0
 EMSP_NAME = "Bench eMSP"
 
 
+def _server_stack() -> str:
+    """What uvicorn's ``auto`` settings pick here: uvloop and httptools when they are installed."""
+    import importlib.util
+
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio loop"
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    return f"uvicorn, one process, {loop}, {http}"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -520,7 +529,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             "warmup": args.warmup,
             "connections": args.connections,
             "store": "SQLite (WAL, inline sqlite3)",
-            "server": "uvicorn, one process, asyncio loop, h11",
+            "server": _server_stack(),
         },
         "setup": setup,
         "page": page,
