@@ -257,7 +257,7 @@ def test_every_exported_converter_exists(module: object) -> None:
 
 
 def test_2_1_1_readers_of_owned_objects_take_the_owner_by_keyword() -> None:
-    """``evroam.push.wire`` tells the versions apart by this signature."""
+    """``evroam.ocpi.converters`` tells the versions apart by this signature."""
     owned = ("location", "tariff", "session", "cdr", "token", "reserve_now", "start_session")
     for kind in owned:
         parameters = inspect.signature(getattr(c1, f"{kind}_to_model")).parameters
