@@ -93,7 +93,7 @@ async def refused(svc: RegistrationService, token: str) -> bool:
     return False
 
 
-async def test_a_known_token_is_then_resolved_with_one_read_of_the_generation() -> None:
+async def test_a_known_token_is_then_resolved_from_memory_without_any_read() -> None:
     clock = FixedClock()
     store = CountingStore(MemoryStore())
     svc, repo = service(store, clock)
@@ -102,12 +102,49 @@ async def test_a_known_token_is_then_resolved_with_one_read_of_the_generation() 
     store.gets.clear()
     for _ in range(3):
         assert await accepted(svc, OLD) == "cpo"
-    assert store.gets == ["registration_generation"] * 3
+    # nobody else can commit on a memory store and this process did not: not even the generation
+    assert store.gets == []
     # unknown tokens are read every time, not remembered
-    store.gets.clear()
     for _ in range(2):
         assert await refused(svc, "nobody-issued-this")
-    assert store.gets == ["registration_generation", "credentials_token"] * 2
+    assert store.gets == ["credentials_token"] * 2
+
+
+async def test_without_foreign_commits_the_generation_is_read_once_per_change(tmp_path: Path) -> None:
+    clock = FixedClock()
+    url = f"sqlite:///{tmp_path / 'evroam.db'}"
+    inner, other = create_store(url), create_store(url)
+    try:
+        await inner.migrate()
+        store = CountingStore(inner)
+        svc, repo = service(store, clock)
+        await repo.commit(save=[partner(clock, OLD)], issue=[issued(clock, OLD)])
+        assert await accepted(svc, OLD) == "cpo"
+        store.gets.clear()
+        # writes of this process that are not registrations (a PATCH stream) keep the cache valid
+        for i in range(3):
+            await inner.put(ObjectKey("location", "NL", "CPO", f"L{i}"), b"{}", clock.now())
+            assert await accepted(svc, OLD) == "cpo"
+        assert store.gets == []
+        # another connection's commit, whatever it changed, costs one read of the generation
+        await other.put(ObjectKey("location", "NL", "CPO", "elsewhere"), b"{}", clock.now())
+        assert await accepted(svc, OLD) == "cpo"
+        assert await accepted(svc, OLD) == "cpo"
+        assert store.gets == ["registration_generation"]
+    finally:
+        await inner.close()
+        await other.close()
+
+
+async def test_a_commit_by_another_repository_of_this_process_is_seen() -> None:
+    clock = FixedClock()
+    store = MemoryStore()
+    svc, repo = service(store, clock)
+    _, other_repo = service(store, clock)
+    await repo.commit(save=[partner(clock, OLD)], issue=[issued(clock, OLD)])
+    assert await accepted(svc, OLD) == "cpo"
+    await other_repo.commit(revoke=[token_digest(OLD)])
+    assert await refused(svc, OLD)
 
 
 async def test_a_commit_in_this_process_takes_effect_at_once() -> None:

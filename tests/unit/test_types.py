@@ -107,6 +107,47 @@ def test_datetime_rejects_what_is_not_a_timestamp(text: str) -> None:
         DateTime.parse(text)
 
 
+_DIGITS = st.text(alphabet="0123456789", min_size=1, max_size=1)
+
+
+@given(
+    st.tuples(*([_DIGITS] * 14)),
+    st.one_of(st.just(""), st.text(alphabet="0123456789", min_size=1, max_size=9).map(".".__add__)),
+)
+def test_the_fast_path_for_our_own_shape_agrees_with_the_general_parser(
+    digits: tuple[str, ...], fraction: str
+) -> None:
+    # any digits, so impossible dates and times (month 13, 30 February, hour 24 ...) are tried too
+    d = "".join(digits)
+    text = f"{d[:4]}-{d[4:6]}-{d[6:8]}T{d[8:10]}:{d[10:12]}:{d[12:14]}{fraction}Z"
+    try:
+        expected: DateTime | str = DateTime._parse_any(text)
+    except ValueError:
+        expected = "refused"
+    try:
+        got: DateTime | str = DateTime.parse(text)
+    except ValueError:
+        got = "refused"
+    assert got == expected
+    if isinstance(got, DateTime):
+        assert type(got) is DateTime
+        assert got.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    ("value", "out"),
+    [
+        (datetime(2015, 6, 29, 20, 39, 9, tzinfo=UTC), "2015-06-29T20:39:09Z"),
+        (datetime(2015, 6, 29, 20, 39, 9, 1, tzinfo=UTC), "2015-06-29T20:39:09.000001Z"),
+        (datetime(2015, 6, 29, 20, 39, 9, 500000, tzinfo=UTC), "2015-06-29T20:39:09.5Z"),
+        (datetime(2015, 6, 29, 20, 39, 9, 123450, tzinfo=UTC), "2015-06-29T20:39:09.12345Z"),
+        (datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC), "0999-01-02T03:04:05Z"),
+    ],
+)
+def test_datetime_text_keeps_only_the_fractional_digits_it_needs(value: datetime, out: str) -> None:
+    assert DateTime.from_datetime(value).to_json() == out
+
+
 @given(st.datetimes(timezones=st.just(UTC), min_value=datetime(1970, 1, 2), max_value=datetime(9998, 1, 1)))
 def test_datetime_text_round_trip(value: datetime) -> None:
     dt = DateTime.from_datetime(value)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import types
 import typing
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar, get_args, get_origin
 
@@ -26,25 +27,44 @@ __all__ = ["collect_violations", "convert", "dec_hook", "decode", "decoder_for",
 T = TypeVar("T")
 
 
+def _encoder_of(tp: type) -> Callable[[Any], Any]:
+    if issubclass(tp, DateTime):
+        return DateTime.to_json
+    if issubclass(tp, CiString):
+        return str.__str__
+    if issubclass(tp, Decimal):  # Number, the marker subclass
+        return Decimal
+    raise NotImplementedError(f"cannot encode objects of type {tp.__name__}")
+
+
+def _decoder_of(tp: Any) -> Callable[[Any], Any]:
+    if isinstance(tp, type):
+        if issubclass(tp, CiString):
+            return tp.parse
+        if issubclass(tp, DateTime):
+            return DateTime.parse
+        if tp is Number:
+            return parse_number
+    raise NotImplementedError(f"cannot decode objects of type {tp!r}")
+
+
+# the hooks run once per field value of those types: their function is looked up by exact type
+_ENCODERS: dict[type, Callable[[Any], Any]] = {}
+_DECODERS: dict[Any, Callable[[Any], Any]] = {}
+
+
 def enc_hook(obj: Any) -> Any:
-    if isinstance(obj, DateTime):
-        return obj.to_json()
-    if isinstance(obj, CiString):
-        return str.__str__(obj)
-    if isinstance(obj, Decimal):  # Number, the marker subclass
-        return Decimal(obj)
-    raise NotImplementedError(f"cannot encode objects of type {type(obj).__name__}")
+    fn = _ENCODERS.get(type(obj))
+    if fn is None:
+        fn = _ENCODERS[type(obj)] = _encoder_of(type(obj))
+    return fn(obj)
 
 
 def dec_hook(tp: type, obj: Any) -> Any:
-    if isinstance(tp, type):
-        if issubclass(tp, CiString):
-            return tp.parse(obj)
-        if issubclass(tp, DateTime):
-            return DateTime.parse(obj)
-        if tp is Number:
-            return parse_number(obj)
-    raise NotImplementedError(f"cannot decode objects of type {tp!r}")
+    fn = _DECODERS.get(tp)
+    if fn is None:
+        fn = _DECODERS[tp] = _decoder_of(tp)
+    return fn(obj)
 
 
 _encoder = msgspec.json.Encoder(enc_hook=enc_hook, decimal_format="number")

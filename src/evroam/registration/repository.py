@@ -13,6 +13,12 @@ indexed read) is the one they were read at. Any commit, in this process or in an
 store (e.g. ``evroam partners unregister`` while ``evroam serve`` runs), bumps the generation, so the
 next request reads afresh: there is no staleness window.
 
+Even that read is skipped while it cannot have changed: when the store tells that nobody else has
+committed since (:meth:`~evroam.store.port.Store.foreign_commits`: SQLite's ``data_version``, which
+another process's commit changes) and no repository of this process committed on that store either.
+Under a stream of writes, the read costs more than its few bytes suggest: each commit on SQLite's
+write connection makes the read connection drop its page cache.
+
 Neither kind belongs to an OCPI party, so their ``country_code`` and ``party_id`` are empty; the store's
 ``partner_id`` column holds the partner's id.
 """
@@ -20,6 +26,7 @@ Neither kind belongs to an OCPI party, so their ``country_code`` and ``party_id`
 from __future__ import annotations
 
 from collections.abc import Sequence
+from weakref import WeakKeyDictionary
 
 from evroam.core.clock import Clock
 from evroam.core.codec import decode, encode
@@ -33,6 +40,10 @@ CREDENTIALS_TOKEN_KIND = "credentials_token"
 GENERATION_KIND = "registration_generation"
 _GENERATION_KEY = ObjectKey(GENERATION_KIND, "", "", "generation")
 _CACHE_SIZE = 10_000
+
+
+# per store object: how many commits the repositories of this process made on it
+_LOCAL_COMMITS: WeakKeyDictionary[Store, int] = WeakKeyDictionary()
 
 
 def _partner_key(partner_id: str) -> ObjectKey:
@@ -52,6 +63,8 @@ class StorePartnerRepository:
         # digest -> (issued token, its partner), valid while the stored generation is _generation
         self._known: dict[str, tuple[IssuedToken, Partner | None]] = {}
         self._generation = -1
+        # (the store's foreign_commits, this process's commits on it) when _generation was read
+        self._stamp: tuple[int, int] | None = None
 
     async def generation(self) -> int:
         """How many times :meth:`commit` changed partners or tokens (0: never)."""
@@ -64,10 +77,15 @@ class StorePartnerRepository:
         Served from memory while no commit happened since they were read (one read of the
         generation); unknown digests are not remembered (a flood of wrong tokens cannot fill memory).
         """
-        generation = await self.generation()
-        if generation != self._generation:
-            self._known.clear()
-            self._generation = generation
+        # the stamp is taken before the generation is read: a commit in between changes the next stamp
+        foreign = self._store.foreign_commits()
+        stamp = None if foreign is None else (foreign, _LOCAL_COMMITS.get(self._store, 0))
+        if stamp is None or stamp != self._stamp:
+            generation = await self.generation()
+            if generation != self._generation:
+                self._known.clear()
+                self._generation = generation
+            self._stamp = stamp
         hit = self._known.get(digest)
         if hit is not None:
             return hit
@@ -122,5 +140,6 @@ class StorePartnerRepository:
             # every process's lookup cache is invalid from this commit on (the upsert's revision + 1
             # is atomic: concurrent commits each count)
             await tx.put(_GENERATION_KEY, b"{}", now, check_stale=False)
+        _LOCAL_COMMITS[self._store] = _LOCAL_COMMITS.get(self._store, 0) + 1
         self._known.clear()
         self._generation = -1

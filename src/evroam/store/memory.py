@@ -382,6 +382,9 @@ class MemoryStore:
     async def migrate(self) -> None:
         return None
 
+    def foreign_commits(self) -> int | None:
+        return 0  # the data lives in this process: nobody else commits
+
     async def close(self) -> None:
         return None
 

@@ -303,6 +303,15 @@ class Store(Operations, Protocol):
         """Bring the schema up to date (idempotent)."""
         ...
 
+    def foreign_commits(self) -> int | None:
+        """A number that stays the same as long as nobody else (another process, another store on the
+        same database) has committed a change; ``None`` when this store cannot tell.
+
+        Cheap enough for every request: a cache of stored data may skip re-reading it while the number
+        is unchanged and its own process made no change (``None``: always re-read).
+        """
+        ...
+
     async def close(self) -> None:
         """Release connections. The store must not be used afterwards."""
         ...

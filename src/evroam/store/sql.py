@@ -1189,6 +1189,19 @@ class SqlStore(_Operations):
         # PostgreSQL runs single statements in autocommit: the claim's lock needs a transaction
         return await self.run_sync(lambda conn: _outbox_claim_objects(conn, now, limit, lease))
 
+    def foreign_commits(self) -> int | None:
+        """SQLite inline: ``PRAGMA data_version`` of the write connection, which changes when another
+        connection commits, never for its own commits (a few µs, no page read). Other engines: ``None``
+        (PostgreSQL has no such counter; aiosqlite would need a thread hop)."""
+        if self._async_engine is not None:
+            return None
+        if self._memory:  # a private in-memory database: no other connection
+            return 0
+        dbapi = self._writer_conn().connection.dbapi_connection
+        assert dbapi is not None
+        version: int = dbapi.execute("PRAGMA data_version").fetchone()[0]
+        return version
+
     async def migrate(self) -> None:
         from evroam.store.migrate import upgrade_connection  # alembic is only imported when needed
 
