@@ -38,7 +38,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext, suppress
 from datetime import datetime, timedelta
 from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar
 
@@ -83,7 +83,7 @@ from evroam.store.port import (
 )
 from evroam.store.schema import UtcDateTime, objects, outbox, settings
 
-__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "SqlStore", "make_engine", "normalise_url"]
+__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "GroupCommitFailed", "SqlStore", "make_engine", "normalise_url"]
 
 log = logging.getLogger(__name__)
 
@@ -960,6 +960,38 @@ class _Operations:
         return await self._write(_outbox_finish, _OUTBOX_RETRY, params)
 
 
+class _Group:
+    """Group commit on the inline SQLite connection.
+
+    The transactions of this process that run in one turn of the event loop share one SQLite
+    transaction: the first opens it (``BEGIN IMMEDIATE``) and schedules its COMMIT with ``call_soon``;
+    each one is a unit inside it (``SAVEPOINT`` ... ``RELEASE``; a unit that fails is rolled back to
+    its savepoint and the others go on) and returns to its caller only after the group's COMMIT.
+    One COMMIT writes the pages the units share (index pages, the table's last page) once, and its
+    cost is paid once per group instead of once per transaction. Nothing is acknowledged before it is
+    committed: when the COMMIT fails, every unit of the group raises.
+    """
+
+    __slots__ = ("waiters",)
+
+    def __init__(self) -> None:
+        self.waiters: list[asyncio.Future[None]] = []
+
+    def done(self) -> None:
+        for waiter in self.waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def fail(self, error: BaseException) -> None:
+        for waiter in self.waiters:
+            if not waiter.done():
+                waiter.set_exception(GroupCommitFailed(f"the transaction was not committed: {error}"))
+
+
+class GroupCommitFailed(RuntimeError):
+    """The group commit this transaction was part of failed: nothing of it was stored."""
+
+
 class _InlineTransaction(_Operations):
     """A transaction on a sync connection (SQLite inline)."""
 
@@ -1015,6 +1047,8 @@ class SqlStore(_Operations):
         self._closed = False
         self._memory = False
         self._checkpointer: _Checkpointer | None = None
+        self._group: _Group | None = None  # the open group commit (inline SQLite files)
+        self._group_tasks: set[asyncio.Task[None]] = set()
         if isinstance(engine, AsyncEngine):
             self._async_engine: AsyncEngine | None = engine
             # PostgreSQL: autocommit saves the BEGIN and COMMIT round trips of single statements;
@@ -1111,40 +1145,129 @@ class SqlStore(_Operations):
     ) -> _T:
         check_no_transaction(self, "writing directly on the store")
         self._check_open()
-        async with self._serialised():
-            if self._async_engine is None:
-                try:
-                    return self._run_inline(self._writer_conn(), fn, *a, **k)
-                finally:
-                    self._committed()
-            async with self._single_engine.connect() as conn:
-                result = await conn.run_sync(fn, *a, **k)
-                await conn.commit()
-                return result
+        if self._async_engine is None:
+            async with self._begin_inline() as inline:
+                return fn(inline, *a, **k)
+        async with self._serialised(), self._single_engine.connect() as conn:
+            result = await conn.run_sync(fn, *a, **k)
+            await conn.commit()
+            return result
 
     @asynccontextmanager
-    async def _begin_inline(self) -> AsyncIterator[Connection]:
+    async def _begin_inline(self, *, alone: bool = False) -> AsyncIterator[Connection]:
+        """A transaction on the write connection: a unit of the open group commit (:class:`_Group`),
+        answered once the group's COMMIT has returned; ``alone`` (and for in-memory databases): a
+        transaction of its own, after committing any open group."""
+        waiter: asyncio.Future[None] | None = None
         async with self._serialised():
             conn = self._writer_conn()
             # BEGIN and COMMIT straight on the driver (the statements of the transaction may bypass
             # SQLAlchemy, see _raw_get); SQLAlchemy's own bookkeeping is ended when it started any
             dbapi = conn.connection.dbapi_connection
             assert dbapi is not None
-            try:
-                dbapi.execute("BEGIN IMMEDIATE")
-                yield conn
-                if conn.in_transaction():
-                    conn.commit()
-                else:
-                    dbapi.commit()
-                self._committed()
-            except BaseException:
-                # also after a failed COMMIT, which may leave the transaction open
-                if conn.in_transaction():
-                    conn.rollback()
-                else:
-                    dbapi.rollback()
-                raise
+            if alone or self._memory:
+                if self._group is not None:
+                    self._commit_group(self._group)
+                try:
+                    dbapi.execute("BEGIN IMMEDIATE")
+                    yield conn
+                    if conn.in_transaction():
+                        conn.commit()
+                    else:
+                        dbapi.commit()
+                    self._committed()
+                except BaseException:
+                    # also after a failed COMMIT, which may leave the transaction open
+                    self._rollback(conn)
+                    raise
+            else:
+                group = self._group
+                if group is None:
+                    dbapi.execute("BEGIN IMMEDIATE")
+                    group = self._group = _Group()
+                    asyncio.get_running_loop().call_soon(self._group_due, group)
+                dbapi.execute("SAVEPOINT evroam_unit")
+                try:
+                    yield conn
+                except BaseException as exc:
+                    self._undo_unit(group, conn, exc)
+                    raise
+                try:
+                    dbapi.execute("RELEASE evroam_unit")
+                except BaseException as exc:  # e.g. the unit swallowed an error that ended the transaction
+                    self._abort_group(group, conn, exc)
+                    raise
+                waiter = asyncio.get_running_loop().create_future()
+                group.waiters.append(waiter)
+        if waiter is not None:
+            await waiter
+
+    @staticmethod
+    def _rollback(conn: Connection) -> None:
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        if conn.in_transaction():
+            conn.rollback()
+        else:
+            dbapi.rollback()
+
+    def _undo_unit(self, group: _Group, conn: Connection, error: BaseException) -> None:
+        """A unit failed: take back what it wrote, keep the rest of its group."""
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        try:
+            if not dbapi.in_transaction:  # SQLite rolled back the whole transaction (I/O error ...)
+                raise error
+            dbapi.execute("ROLLBACK TO evroam_unit")
+            dbapi.execute("RELEASE evroam_unit")
+        except BaseException as exc:
+            self._abort_group(group, conn, exc)
+
+    def _abort_group(self, group: _Group, conn: Connection, error: BaseException) -> None:
+        """The group's transaction cannot be committed: roll it back, fail every unit waiting for it."""
+        if self._group is group:
+            self._group = None
+        with suppress(Exception):
+            self._rollback(conn)
+        group.fail(error)
+
+    def _group_due(self, group: _Group) -> None:
+        """Scheduled when a group opens (``call_soon``): runs once the tasks that were ready in the same
+        turn of the event loop have had their go, so their transactions join the group."""
+        if self._group is not group:  # committed already (a transaction ``alone``, close)
+            return
+        if self._write_lock is not None and self._write_lock.locked():
+            # a unit is in progress (it awaited something): commit right after it
+            task = asyncio.get_running_loop().create_task(self._commit_group_when_free(group))
+            self._group_tasks.add(task)
+            task.add_done_callback(self._group_tasks.discard)
+            return
+        self._commit_group(group)
+
+    async def _commit_group_when_free(self, group: _Group) -> None:
+        async with self._serialised():
+            if self._group is group:
+                self._commit_group(group)
+
+    def _commit_group(self, group: _Group) -> None:
+        """COMMIT the group (no unit may be in progress), then answer its units."""
+        self._group = None
+        conn = self._writer
+        assert conn is not None
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        try:
+            if conn.in_transaction():
+                conn.commit()
+            else:
+                dbapi.commit()
+        except BaseException as exc:
+            with suppress(Exception):
+                self._rollback(conn)
+            group.fail(exc)
+            return
+        self._committed()
+        group.done()
 
     @asynccontextmanager
     async def _begin_awaited(self, engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
@@ -1178,7 +1301,7 @@ class SqlStore(_Operations):
         """Run ``work`` on a sync SQLAlchemy connection inside one write transaction (tools, tests)."""
         check_no_transaction(self, "running a sync function")
         if self._async_engine is None:
-            async with self._begin_inline() as conn:
+            async with self._begin_inline(alone=True) as conn:
                 return work(conn)
         async with self._begin_awaited(self._async_engine) as aconn:
             return await aconn.run_sync(work)
@@ -1213,6 +1336,10 @@ class SqlStore(_Operations):
         await self.run_sync(upgrade)
 
     async def close(self) -> None:
+        if self._group is not None:  # units acknowledged to their callers' tasks are committed first
+            async with self._serialised():
+                if self._group is not None:
+                    self._commit_group(self._group)
         self._closed = True
         if self._checkpointer is not None:
             self._checkpointer.stop()

@@ -25,11 +25,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 import msgspec
 
-from evroam.core.codec import decode, encode
-from evroam.model.locations import Location
+from evroam.core.codec import convert, decode, encode
+from evroam.core.types import DateTime
+from evroam.model.locations import EVSE, Location
 from evroam.store.port import ObjectKey, Operations, PutOutcome, StoredObject
 
 from .._documents import Documents
@@ -41,6 +44,7 @@ __all__ = [
     "LOCATION_KIND",
     "ChangeLog",
     "DecodedLocations",
+    "LocationDocument",
     "LocationRecord",
     "decode_location",
     "encode_location",
@@ -49,10 +53,12 @@ __all__ = [
     "iter_locations",
     "load_change_log",
     "load_location",
+    "load_location_document",
     "load_location_record",
     "location_key",
     "page_locations",
     "save_location",
+    "save_location_document",
     "save_own_locations",
 ]
 
@@ -106,6 +112,77 @@ class DecodedLocations:
         if len(self._entries) >= self._max:
             self._entries.clear()
         self._entries[key] = (payload, location)
+
+
+_plain_json = msgspec.json.Decoder(float_hook=Decimal)  # numbers keep their exact value
+
+
+class LocationDocument:
+    """A stored location held as plain JSON values, with its ``partner_id``, for a change of one EVSE
+    (or one of its connectors).
+
+    Decoding a whole location into the canonical model and encoding it again runs a hook for every
+    case-insensitive string and timestamp in it; a status PATCH touches one EVSE. Here only that EVSE
+    becomes a canonical object (:meth:`evse`); the rest of the document is carried over as it was
+    stored, and :func:`save_location_document` writes the same JSON that :func:`save_location` would
+    write for the changed location.
+    """
+
+    __slots__ = ("_data", "partner_id")
+
+    def __init__(self, found: StoredObject) -> None:
+        self._data: dict[str, Any] = _plain_json.decode(found.payload)
+        self.partner_id = found.partner_id
+
+    @property
+    def key(self) -> ObjectKey:
+        data = self._data
+        return location_key(data["country_code"], data["party_id"], data["id"])
+
+    @property
+    def last_updated(self) -> DateTime:
+        value = self._data["last_updated"]
+        return value if isinstance(value, DateTime) else DateTime.parse(value)
+
+    def evse(self, uid: str) -> tuple[int, EVSE] | None:
+        """The position and canonical object of the EVSE with this uid (case-insensitive), or ``None``."""
+        wanted = uid.casefold()
+        for i, item in enumerate(self._data.get("evses") or ()):
+            if isinstance(item, EVSE):
+                if item.uid == uid:
+                    return i, item
+            elif str(item.get("uid", "")).casefold() == wanted:
+                return i, convert(item, EVSE)
+        return None
+
+    def replace_evse(self, position: int, evse: EVSE) -> None:
+        """Put ``evse`` at ``position`` and bump the location's ``last_updated`` to the EVSE's if newer
+        (the rule for a changed EVSE or connector)."""
+        self._data["evses"][position] = evse
+        if evse.last_updated > self.last_updated:
+            self._data["last_updated"] = evse.last_updated
+
+    def payload(self) -> bytes:
+        return encode(self._data)
+
+
+async def load_location_document(
+    ops: Operations, country_code: str, party_id: str, location_id: str, *, for_update: bool = False
+) -> LocationDocument | None:
+    """The stored location as a :class:`LocationDocument`, or ``None``."""
+    found = await _LOCATIONS.get(ops, country_code, party_id, location_id, for_update=for_update)
+    return None if found is None else LocationDocument(found)
+
+
+async def save_location_document(ops: Operations, document: LocationDocument) -> PutOutcome:
+    """Write a changed :class:`LocationDocument` back (no stale check: the caller made it)."""
+    return await ops.put(
+        document.key,
+        document.payload(),
+        document.last_updated,
+        partner_id=document.partner_id,
+        check_stale=False,
+    )
 
 
 def _record(found: StoredObject, cache: DecodedLocations | None = None) -> LocationRecord:

@@ -32,12 +32,15 @@ from .ports import ImportReport, SenderPage
 from .repository import (
     LOCATION_KIND,
     DecodedLocations,
+    LocationDocument,
     LocationRecord,
     decode_location,
     find_evse,
     iter_locations,
+    load_location_document,
     load_location_record,
     save_location,
+    save_location_document,
     save_own_locations,
 )
 
@@ -170,6 +173,18 @@ class LocationReceiver:
                 f"location {location_id!r} of {country_code}*{party_id} was not stored by this partner"
             )
         return record
+
+    async def _my_document(
+        self, tx: Transaction, partner: Partner, country_code: str, party_id: str, location_id: str
+    ) -> LocationDocument | None:
+        """:meth:`_mine` as a :class:`~.repository.LocationDocument`, locked for the change of one EVSE
+        or connector."""
+        document = await load_location_document(tx, country_code, party_id, location_id, for_update=True)
+        if document is not None and document.partner_id != partner.id:
+            raise Forbidden(
+                f"location {location_id!r} of {country_code}*{party_id} was not stored by this partner"
+            )
+        return document
 
     async def get_location(
         self, partner: Partner, country_code: str, party_id: str, location_id: str
@@ -322,22 +337,19 @@ class LocationReceiver:
     ) -> PutOutcome:
         require_party(partner, country_code, party_id)
         async with self._store.transaction() as tx:
-            record = await self._mine(tx, partner, country_code, party_id, location_id, for_update=True)
-            old = None if record is None else record.location.evse(evse_uid)
-            if record is None or old is None:
+            document = await self._my_document(tx, partner, country_code, party_id, location_id)
+            found = None if document is None else document.evse(evse_uid)
+            if document is None or found is None:
                 raise UnknownLocation(
                     f"no EVSE {evse_uid!r} in location {location_id!r} of {country_code}*{party_id}"
                 )
+            position, old = found
             if old.last_updated > last_updated:
                 return await self._stale(tx, partner)
             evse = apply(old)
             check_url_id("uid", evse_uid, evse.uid)
-            location = record.location
-            evses, _ = _replace(location.evses or (), evse)
-            location = msgspec.structs.replace(
-                location, evses=evses, last_updated=_latest(location.last_updated, evse.last_updated)
-            )
-            await save_location(tx, location, partner_id=partner.id, check_stale=False, cache=self._decoded)
+            document.replace_evse(position, evse)
+            await save_location_document(tx, document)
             return PutOutcome.UPDATED
 
     async def patch_connector(
@@ -353,10 +365,10 @@ class LocationReceiver:
     ) -> PutOutcome:
         require_party(partner, country_code, party_id)
         async with self._store.transaction() as tx:
-            record = await self._mine(tx, partner, country_code, party_id, location_id, for_update=True)
-            evse = None if record is None else record.location.evse(evse_uid)
-            old = None if evse is None else _find_connector(evse, connector_id)
-            if record is None or evse is None or old is None:
+            document = await self._my_document(tx, partner, country_code, party_id, location_id)
+            found = None if document is None else document.evse(evse_uid)
+            old = None if found is None else _find_connector(found[1], connector_id)
+            if document is None or found is None or old is None:
                 raise UnknownLocation(
                     f"no connector {connector_id!r} on EVSE {evse_uid!r} in location {location_id!r}"
                 )
@@ -364,16 +376,13 @@ class LocationReceiver:
                 return await self._stale(tx, partner)
             connector = apply(old)
             check_url_id("id", connector_id, connector.id)
+            position, evse = found
             connectors, _ = _replace_connector(evse.connectors, connector)
             evse = msgspec.structs.replace(
                 evse, connectors=connectors, last_updated=_latest(evse.last_updated, connector.last_updated)
             )
-            location = record.location
-            evses, _ = _replace(location.evses or (), evse)
-            location = msgspec.structs.replace(
-                location, evses=evses, last_updated=_latest(location.last_updated, evse.last_updated)
-            )
-            await save_location(tx, location, partner_id=partner.id, check_stale=False, cache=self._decoded)
+            document.replace_evse(position, evse)
+            await save_location_document(tx, document)
             return PutOutcome.UPDATED
 
 
