@@ -41,7 +41,7 @@ _MIN_LENGTH = 3  # shorter values would mask ordinary text; such tokens are stil
 def remember_secret(token: str | None) -> None:
     """Never let ``token`` (nor its Base64 form) appear in a log line of this process."""
     global _ordered
-    if not token or len(token) < _MIN_LENGTH:
+    if not token or len(token) < _MIN_LENGTH or token in _secrets:  # known: its Base64 form is too
         return
     forms = {token, base64.b64encode(token.encode("utf-8")).decode("ascii")}
     with _lock:
