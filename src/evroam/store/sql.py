@@ -20,7 +20,8 @@ SQLite connections run in WAL mode with ``synchronous=NORMAL``, ``foreign_keys=O
 single statement runs on its own (SQLite makes it atomic), a transaction starts with
 ``BEGIN IMMEDIATE`` so that read-modify-write cannot deadlock on the lock upgrade, and the writes of one
 process queue on an :class:`asyncio.Lock`. Inline mode keeps two connections: one for writes and
-transactions, one for reads (WAL readers never wait).
+transactions, one for reads (WAL readers never wait); on a file, the transactions of one turn of the
+event loop share one COMMIT, each answered once it is done (group commit, :class:`_Group`).
 
 PostgreSQL: single operations run in autocommit mode (one round trip each); transactions are READ
 COMMITTED; ``get(..., for_update=True)`` takes a row lock and ``outbox_claim`` uses
