@@ -74,7 +74,7 @@ class StorePartnerRepository:
     async def lookup(self, digest: str) -> tuple[IssuedToken, Partner | None] | None:
         """The issued token with this digest and its partner (``None`` if gone), or ``None``.
 
-        Served from memory while no commit happened since they were read (one read of the
+        Served from memory while no commit happened since they were read (at most one read of the
         generation); unknown digests are not remembered (a flood of wrong tokens cannot fill memory).
         """
         # the stamp is taken before the generation is read: a commit in between changes the next stamp

@@ -132,6 +132,15 @@ def _replace_connector(items: tuple[Connector, ...], new: Connector) -> tuple[tu
     return tuple(out), True
 
 
+def _check_owner(
+    stored_by: str | None, partner: Partner, country_code: str, party_id: str, location_id: str
+) -> None:
+    if stored_by != partner.id:
+        raise Forbidden(
+            f"location {location_id!r} of {country_code}*{party_id} was not stored by this partner"
+        )
+
+
 def _find_connector(evse: EVSE, connector_id: str) -> Connector | None:
     for connector in evse.connectors:
         if connector.id == connector_id:
@@ -168,10 +177,8 @@ class LocationReceiver:
         record = await load_location_record(
             ops, country_code, party_id, location_id, for_update=for_update, cache=self._decoded
         )
-        if record is not None and record.partner_id != partner.id:
-            raise Forbidden(
-                f"location {location_id!r} of {country_code}*{party_id} was not stored by this partner"
-            )
+        if record is not None:
+            _check_owner(record.partner_id, partner, country_code, party_id, location_id)
         return record
 
     async def _my_document(
@@ -180,10 +187,8 @@ class LocationReceiver:
         """:meth:`_mine` as a :class:`~.repository.LocationDocument`, locked for the change of one EVSE
         or connector."""
         document = await load_location_document(tx, country_code, party_id, location_id, for_update=True)
-        if document is not None and document.partner_id != partner.id:
-            raise Forbidden(
-                f"location {location_id!r} of {country_code}*{party_id} was not stored by this partner"
-            )
+        if document is not None:
+            _check_owner(document.partner_id, partner, country_code, party_id, location_id)
         return document
 
     async def get_location(
