@@ -38,11 +38,12 @@ def free_port() -> int:
 
 
 def wait_until(probe: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.1) -> T:
-    """Call ``probe`` until it returns something other than ``None``/``False``; fail after ``timeout``."""
+    """Call ``probe`` until it returns something true (not ``None``, ``False``, an empty list ...); fail
+    after ``timeout``. An empty result means "not yet", never "found nothing"."""
     deadline = time.monotonic() + timeout
     while True:
         found = probe()
-        if found is not None and found is not False:
+        if found:
             return found
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout} s waiting for {what}")
