@@ -135,6 +135,21 @@ def test_the_fast_path_for_our_own_shape_agrees_with_the_general_parser(
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "2024-01-01T24:00:00Z",
+        "2023-02-29T00:00:00Z",
+        "2024-01-01T23:59:60Z",
+        "0000-01-01T00:00:00Z",
+        "2024-13-01T00:00:00Z",
+    ],
+)
+def test_impossible_timestamps_of_our_own_shape_are_refused_with_the_reason(text: str) -> None:
+    with pytest.raises(ValueError, match=r"Invalid datetime: .* (range|must be)"):
+        DateTime.parse(text)
+
+
+@pytest.mark.parametrize(
     ("value", "out"),
     [
         (datetime(2015, 6, 29, 20, 39, 9, tzinfo=UTC), "2015-06-29T20:39:09Z"),
