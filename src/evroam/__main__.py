@@ -1,5 +1,5 @@
 """``python -m evroam`` runs the command line."""
 
-from evroam.node.cli import main
+from evroam.cli import main
 
 main()

@@ -173,8 +173,8 @@ class Snapshot:
 
 
 async def _snapshot(data_dir: Path) -> Snapshot:
-    from evroam.modules.cdrs.repository import iter_cdr_records
-    from evroam.modules.sessions.repository import iter_session_records
+    from evroam.modules.cdrs import iter_cdr_records
+    from evroam.modules.sessions import iter_session_records
     from evroam.store.factory import create_store
 
     store = create_store(None, data_dir)
@@ -504,7 +504,7 @@ def _role(role: dict[str, Any]) -> str:
 
 
 async def _count_received_tokens(data_dir: Path) -> int:
-    from evroam.modules.tokens.repository import TOKEN_KIND
+    from evroam.modules.tokens import TOKEN_KIND
     from evroam.store.factory import create_store
 
     store = create_store(None, data_dir)
@@ -596,8 +596,8 @@ def _summary(report: Report, result: DemoResult, cpo: NodeProcess, emsp: NodePro
 def _same(result: DemoResult) -> bool:
     """Whether both nodes hold the same session and CDR, as OCPI ``version`` writes them."""
     from evroam.core.codec import encode
-    from evroam.modules.cdrs.wire import cdr_wire
-    from evroam.modules.sessions.wire import session_wire
+    from evroam.modules.cdrs import cdr_wire
+    from evroam.modules.sessions import session_wire
 
     sessions = session_wire(result.version)
     cdrs = cdr_wire(result.version)

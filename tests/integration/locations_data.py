@@ -281,7 +281,7 @@ async def apply_changes(data_dir: Path, changes: Sequence[tuple[str, str]], paus
     from evroam.modules.locations.service import LocationAdmin
     from evroam.node.settings import Settings
     from evroam.node.wiring import build_node, cpo_parties
-    from evroam.push.outbox import RegisteredPartners
+    from evroam.registration.directory import RegisteredPartners
 
     node = build_node(Settings(data_dir=data_dir))
     try:

@@ -18,9 +18,10 @@ from evroam.core.clock import Clock
 from evroam.core.codec import encode
 from evroam.modules.locations.repository import load_location, save_location
 from evroam.modules.tariffs.repository import delete_tariff, save_tariff
-from evroam.push.outbox import ObjectChange, RegisteredPartners, enqueue_change
+from evroam.registration.directory import RegisteredPartners
 from evroam.registration.model import Partner, PartnerEndpoint, PartnerStatus, PartyRole
 from evroam.registration.repository import StorePartnerRepository
+from evroam.store.outbox import ObjectChange, enqueue_change
 from evroam.store.port import Store
 
 T0 = "2026-03-01T12:00:00Z"

@@ -22,11 +22,13 @@ from evroam.model.common import Price, TaxAmount
 from evroam.modules.cdrs.repository import CDR_KIND, load_cdr_record
 from evroam.modules.cdrs.service import CdrAdmin
 from evroam.modules.sessions.service import SessionAdmin
-from evroam.push.outbox import RegisteredPartners, decode_change
-from evroam.push.retry import DEFAULT_CDR_ESCALATION, Jitter, RetryPolicies, RetryPolicy
+from evroam.push.retry import Jitter, RetryPolicies, RetryPolicy
 from evroam.push.worker import PushWorker, options_from_env
+from evroam.registration.directory import RegisteredPartners
 from evroam.registration.repository import StorePartnerRepository
 from evroam.store import MemoryStore, OutboxStatus, Store
+from evroam.store.outbox import decode_change
+from tests.unit.kits import POLICIES, PUSHERS
 from tests.unit.locations_harness import register
 from tests.unit.test_sessions_support import (
     OUR_CPO,
@@ -93,10 +95,11 @@ async def make_cpo(policies: RetryPolicies | None = None) -> Cpo:
     worker = PushWorker(
         store,
         create_http_client(transport=receiver.transport()),
+        pushers=PUSHERS,
         clock=clock,
         ids=SequentialIds("push"),
         rng=random.Random(1),
-        policies=policies,
+        policies=policies or POLICIES,
     )
     directory = RegisteredPartners()
     return Cpo(
@@ -279,9 +282,9 @@ async def test_a_cdr_is_not_parked_when_its_partner_lost_the_endpoint(cpo: Cpo) 
 
 
 def test_the_default_cdr_policy_never_parks_and_escalates_after_an_hour_or_as_configured() -> None:
-    default = RetryPolicies().for_module("cdrs")
-    assert (default.retry_forever, default.escalate_after) == (True, DEFAULT_CDR_ESCALATION)
-    tuned = options_from_env({"EVROAM_PUSH_ESCALATE_AFTER": "90", "EVROAM_PUSH_MAX_ATTEMPTS": "2"})
+    default = POLICIES.for_module("cdrs")
+    assert (default.retry_forever, default.escalate_after) == (True, timedelta(hours=1))
+    tuned = options_from_env({"EVROAM_PUSH_ESCALATE_AFTER": "90", "EVROAM_PUSH_MAX_ATTEMPTS": "2"}, POLICIES)
     cdrs = tuned["policies"].for_module("cdrs")
     assert (cdrs.escalate_after, cdrs.retry_forever, cdrs.max_attempts) == (timedelta(seconds=90), True, 2)
     assert tuned["policies"].for_module("locations").escalate_after is None

@@ -12,7 +12,7 @@ from evroam.model.common import Price
 from evroam.modules.cdrs.repository import cdr_key, load_cdr_record
 from evroam.modules.cdrs.service import CdrAdmin
 from evroam.modules.sessions.service import SessionAdmin
-from evroam.push.outbox import RegisteredPartners
+from evroam.registration.directory import RegisteredPartners
 from tests.unit.test_sessions_support import (
     BASE,
     CPO_TOKEN,

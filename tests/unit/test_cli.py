@@ -9,7 +9,7 @@ import sys
 from click.testing import CliRunner
 
 from evroam import __version__
-from evroam.node.cli import cli
+from evroam.cli import cli
 
 
 def test_version_prints_package_and_ocpi_versions() -> None:

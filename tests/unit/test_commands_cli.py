@@ -9,10 +9,10 @@ import msgspec
 from click.testing import CliRunner
 
 from evroam import model as m
+from evroam.cli import cli
 from evroam.core.types import DateTime
 from evroam.modules.commands import CommandRecord, CommandState, CommandType, Direction, ResultEvent
 from evroam.modules.commands.cli import record_summary, record_text
-from evroam.node.cli import cli
 
 
 def _init(tmp_path: Path, role: str) -> Path:

@@ -20,7 +20,7 @@ from evroam.modules.locations.service import LocationAdmin
 from evroam.node.config import NodeConfig, PartyConfig
 from evroam.node.settings import Settings
 from evroam.node.wiring import Node, build_node, cpo_parties
-from evroam.push.outbox import RegisteredPartners
+from evroam.registration.directory import RegisteredPartners
 from evroam.sim import ManualTime, SimOptions, Simulator
 from evroam.store import MemoryStore
 from tests.unit.push_support import location

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from evroam.cli import cli
 from evroam.core.codec import decode, encode
 from evroam.core.errors import NotFound, ValidationFailed
 from evroam.core.types import DateTime
@@ -18,10 +19,10 @@ from evroam.model.enums import Status
 from evroam.modules.locations.repository import CHANGE_LOG_KEY, load_location
 from evroam.modules.locations.service import LocationAdmin
 from evroam.modules.locations.validation import parse_locations
-from evroam.node.cli import cli
-from evroam.push.outbox import ObjectChange, RegisteredPartners
+from evroam.registration.directory import RegisteredPartners
 from evroam.registration.model import Partner, PartnerEndpoint, PartnerStatus, PartyRole
 from evroam.store.factory import create_store
+from evroam.store.outbox import ObjectChange
 from evroam.store.port import Store, Transaction
 
 from .locations_harness import Harness, location_json, register, running

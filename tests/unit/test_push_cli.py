@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import evroam.push.cli as push_cli
+import evroam.cli.node as node_cli
 from evroam.core.clock import FixedClock
 from evroam.core.codec import encode
 from evroam.node.settings import Settings
@@ -33,7 +33,7 @@ CLOCK = FixedClock("2026-03-01T12:00:00Z")
 
 
 def run(data_dir: Path, *args: str) -> tuple[int, str, str]:
-    from evroam.node.cli import cli
+    from evroam.cli import cli
 
     result = CliRunner().invoke(cli, ["--data-dir", str(data_dir), "--log-level", "WARNING", *args])
     return result.exit_code, result.stdout, result.stderr
@@ -55,7 +55,7 @@ def use_transport(monkeypatch: pytest.MonkeyPatch, transport: Any) -> None:
     def patched(settings: Settings, **kwargs: Any) -> Any:
         return build_node(settings, transport=transport, **kwargs)
 
-    monkeypatch.setattr(push_cli, "build_node", patched)
+    monkeypatch.setattr(node_cli, "build_node", patched)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from evroam.push.retry import Jitter, RetryPolicies, RetryPolicy
+from tests.unit.kits import POLICIES
 
 S = timedelta(seconds=1)
 
@@ -117,7 +118,8 @@ def test_no_limit_never_parks() -> None:
 
 
 def test_cdrs_retry_forever_by_default_and_other_modules_park() -> None:
-    policies = RetryPolicies()
+    assert RetryPolicies().per_module == {}  # the worker itself knows no module: the kits say
+    policies = POLICIES
     assert policies.for_module("cdrs").retry_forever is True
     assert policies.for_module("locations").retry_forever is False
     assert policies.for_module("locations").max_attempts == policies.default.max_attempts

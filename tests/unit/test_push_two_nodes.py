@@ -26,11 +26,12 @@ from evroam.node.config import NodeConfig, PartyConfig
 from evroam.node.settings import Settings
 from evroam.node.wiring import Node, build_node, cpo_parties
 from evroam.ocpi.transport import PartyRef
-from evroam.push.outbox import RegisteredPartners
+from evroam.pull.sync import sync_module
 from evroam.push.retry import Jitter, RetryPolicies, RetryPolicy
-from evroam.push.sync import sync_module
 from evroam.push.worker import PushWorker
+from evroam.registration.directory import RegisteredPartners
 from evroam.store import MemoryStore, OutboxStatus
+from tests.unit.kits import PULLS, PUSHERS
 from tests.unit.push_support import location, tariff
 
 CPO_PARTY = ("NL", "CPO")
@@ -101,6 +102,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     worker = PushWorker(
         cpo.store,
         cpo.http,
+        pushers=PUSHERS,
         clock=cpo.clock,
         ids=cpo.ids,
         rng=random.Random(3),
@@ -129,6 +131,7 @@ async def test_pull_then_push_keeps_the_emsp_view_equal_through_an_outage(world:
         world.emsp.http,
         partner,
         "locations",
+        pulls=PULLS,
         clock=world.emsp.clock,
         ids=world.emsp.ids,
         us=PartyRef.of("NL", "MSP"),

@@ -16,11 +16,13 @@ from evroam.core.clock import FixedClock, SequentialIds
 from evroam.core.codec import decode
 from evroam.http.client import create_http_client
 from evroam.ocpi import v2_1_1, v2_2_1
-from evroam.push.outbox import ObjectChange, RegisteredPartners, enqueue_change
 from evroam.push.retry import Jitter, RetryPolicies, RetryPolicy
 from evroam.push.worker import PushWorker, options_from_env
+from evroam.registration.directory import RegisteredPartners
 from evroam.registration.model import PartnerStatus
 from evroam.store import MemoryStore, OutboxStatus, SqlStore, Store
+from evroam.store.outbox import ObjectChange, enqueue_change
+from tests.unit.kits import POLICIES, PUSHERS
 from tests.unit.push_support import (
     FakeReceiver,
     emsp_partner,
@@ -75,6 +77,7 @@ class Harness:
         return PushWorker(
             self.store,
             self.http,
+            pushers=PUSHERS,
             clock=self.clock,
             ids=SequentialIds("push"),
             rng=Fixed(0.5),
@@ -344,6 +347,7 @@ async def test_a_retry_forever_module_never_parks(harness: Harness) -> None:
     worker = PushWorker(
         harness.store,
         harness.http,
+        pushers=PUSHERS,
         clock=harness.clock,
         ids=SequentialIds(),
         rng=Fixed(0.5),
@@ -552,7 +556,7 @@ def test_worker_options_come_from_evroam_push_variables() -> None:
     )
     assert options == {"lease": timedelta(seconds=20), "poll_interval": 0.1, "batch": 10, "concurrency": 3}
     assert options_from_env({}) == {}
-    cdrs = options_from_env({"EVROAM_PUSH_MAX_ATTEMPTS": "3"})["policies"].for_module("cdrs")
+    cdrs = options_from_env({"EVROAM_PUSH_MAX_ATTEMPTS": "3"}, POLICIES)["policies"].for_module("cdrs")
     assert (cdrs.max_attempts, cdrs.retry_forever) == (3, True)
     for bad in ({"EVROAM_PUSH_LEASE": "soon"}, {"EVROAM_PUSH_BATCH": "0"}, {"EVROAM_PUSH_MAX_DELAY": "nan"}):
         with pytest.raises(ValueError, match="EVROAM_PUSH_"):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from evroam.node.cli import cli
+from evroam.cli import cli
 from evroam.node.config import load_config
 
 

@@ -19,7 +19,8 @@ import pytest
 
 from evroam.core.clock import FixedClock, SequentialIds
 from evroam.core.errors import ClientApiUnreachable, NoMatchingEndpoints, UnsupportedVersion
-from evroam.http.server import AppConfig, ModuleBinding, OcpiAnswer, OcpiCall, create_app
+from evroam.http.server import AppConfig, create_app
+from evroam.modules.kit import ModuleBinding, OcpiAnswer, OcpiCall
 from evroam.node.bindings import credentials_binding
 from evroam.node.config import NodeConfig, PartyConfig
 from evroam.node.settings import Settings

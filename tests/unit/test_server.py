@@ -19,7 +19,8 @@ from evroam.core.errors import (
     UnsupportedVersion,
     ValidationFailed,
 )
-from evroam.http.server import AppConfig, ModuleBinding, OcpiAnswer, OcpiCall, create_app, module_path
+from evroam.http.server import AppConfig, create_app
+from evroam.modules.kit import ModuleBinding, OcpiAnswer, OcpiCall, module_path
 from evroam.ocpi.registry import spec_for
 from evroam.ocpi.table import InterfaceRole
 from evroam.registration.model import IssuedToken, Partner, PartnerStatus, TokenUse, token_digest

@@ -21,10 +21,12 @@ from evroam.model.enums import SessionStatus
 from evroam.modules.sessions.ports import SessionUpdate
 from evroam.modules.sessions.repository import SESSION_KIND, load_session_record
 from evroam.modules.sessions.service import SessionAdmin
-from evroam.push.outbox import RegisteredPartners, decode_change
 from evroam.push.retry import Jitter, RetryPolicies, RetryPolicy
 from evroam.push.worker import PushWorker
+from evroam.registration.directory import RegisteredPartners
 from evroam.store import MemoryStore, OutboxStatus, SqlStore, Store
+from evroam.store.outbox import decode_change
+from tests.unit.kits import PUSHERS
 from tests.unit.locations_harness import register
 from tests.unit.push_support import FakeReceiver, Seen
 from tests.unit.test_sessions_support import OUR_CPO, T0, our_session, partners, period, store_our_location
@@ -66,6 +68,7 @@ async def make_cpo(emsp_version: str = "2.2.1", store: Store | None = None) -> C
     worker = PushWorker(
         store,
         create_http_client(transport=receiver.transport()),
+        pushers=PUSHERS,
         clock=clock,
         ids=SequentialIds("push"),
         rng=random.Random(1),

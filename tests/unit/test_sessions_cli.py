@@ -39,7 +39,7 @@ SESSION = {
 
 
 def run(data_dir: Path, *args: str) -> tuple[int, str]:
-    from evroam.node.cli import cli
+    from evroam.cli import cli
 
     result = CliRunner().invoke(cli, ["--data-dir", str(data_dir), "--log-level", "WARNING", *args])
     return result.exit_code, result.stdout + result.stderr

@@ -6,7 +6,7 @@ from __future__ import annotations
 from evroam.model.enums import SessionStatus
 from evroam.modules.sessions.repository import load_preferences
 from evroam.modules.sessions.service import SessionAdmin
-from evroam.push.outbox import RegisteredPartners
+from evroam.registration.directory import RegisteredPartners
 from tests.unit.test_sessions_support import (
     CPO_TOKEN,
     EMSP_TOKEN,

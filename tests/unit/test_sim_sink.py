@@ -16,6 +16,7 @@ from evroam.modules.locations.repository import save_location
 from evroam.modules.locations.validation import parse_locations
 from evroam.modules.tariffs.repository import save_tariff
 from evroam.modules.tariffs.validation import parse_tariffs
+from evroam.node.charging import StoredCatalogue
 from evroam.sim import CarProfile, ManualTime, SimOptions, Simulator
 from evroam.sim.site import AC_EVSES, DC_EVSE, LOCATION_ID, demo_locations, demo_tariffs
 from evroam.store import MemoryStore
@@ -69,7 +70,7 @@ class Rig:
         )  # type: ignore[arg-type]
         self.statuses = Statuses()
         self.records = LoggedRecords()
-        self.sink = OcpiSink(self.store, parties=[CPO], statuses=self.statuses, records=self.records)
+        self.sink = OcpiSink(StoredCatalogue(self.store, [CPO]), statuses=self.statuses, records=self.records)
         self.sim.subscribe(self.sink)
         await self.sim.power_on()
         return self

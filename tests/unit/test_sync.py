@@ -26,9 +26,10 @@ from evroam.modules.tariffs.repository import iter_tariffs, load_tariff
 from evroam.ocpi.transport import PartyRef
 from evroam.ocpi.v2_1_1 import convert as c211
 from evroam.ocpi.v2_2_1 import convert as c221
-from evroam.push.sync import SyncError, last_sync, sync_module
+from evroam.pull.sync import SyncError, last_sync, sync_module
 from evroam.registration.model import Partner
 from evroam.store import MemoryStore, SqlStore, Store
+from tests.unit.kits import PULLS
 from tests.unit.push_support import FakeSender, cpo_partner, location, register, tariff
 
 CPO = ("BE", "CPO")
@@ -68,6 +69,7 @@ class World:
                 http,
                 self.partner,
                 module,
+                pulls=PULLS,
                 clock=self.clock,
                 ids=SequentialIds(),
                 us=US,
@@ -260,10 +262,16 @@ async def test_a_sync_needs_a_connected_partner_with_a_sender_endpoint(store: St
     )
     async with httpx.AsyncClient() as http:
         with pytest.raises(SyncError, match="not connected"):
-            await sync_module(store, http, lonely, "locations", clock=clock, ids=SequentialIds(), us=US)
+            await sync_module(
+                store, http, lonely, "locations", pulls=PULLS, clock=clock, ids=SequentialIds(), us=US
+            )
         with pytest.raises(SyncError, match="cannot sync"):
-            await sync_module(store, http, partner, "commands", clock=clock, ids=SequentialIds(), us=US)
+            await sync_module(
+                store, http, partner, "commands", pulls=PULLS, clock=clock, ids=SequentialIds(), us=US
+            )
         no_sender = cpo_partner(clock)
         no_sender.endpoints = ()
         with pytest.raises(SyncError, match="no locations SENDER endpoint"):
-            await sync_module(store, http, no_sender, "locations", clock=clock, ids=SequentialIds(), us=US)
+            await sync_module(
+                store, http, no_sender, "locations", pulls=PULLS, clock=clock, ids=SequentialIds(), us=US
+            )

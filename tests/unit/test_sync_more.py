@@ -14,6 +14,7 @@ import msgspec
 import pytest
 from click.testing import CliRunner
 
+from evroam.cli.push import sync
 from evroam.core.clock import FixedClock, SequentialIds
 from evroam.core.codec import encode
 from evroam.core.types import DateTime
@@ -22,10 +23,10 @@ from evroam.modules.cdrs.repository import load_cdr_record
 from evroam.modules.sessions.repository import load_session_record
 from evroam.modules.tokens.repository import iter_tokens, load_token_record
 from evroam.ocpi.transport import PartyRef
-from evroam.push.cli import sync
-from evroam.push.sync import SyncError, SyncResult, last_sync, sync_module
+from evroam.pull.sync import SyncError, SyncResult, last_sync, sync_module
 from evroam.registration.model import Partner, PartnerEndpoint, PartnerStatus, PartyRole
 from evroam.store import MemoryStore, SqlStore, Store
+from tests.unit.kits import PULLS
 from tests.unit.push_support import FakeSender, register
 from tests.unit.test_sessions_support import cdr_json, session_json
 from tests.unit.test_tokens_support import own_token, token, token_json
@@ -87,6 +88,7 @@ class World:
                 http,
                 self.partner,
                 self.module,
+                pulls=PULLS,
                 clock=self.clock,
                 ids=SequentialIds(),
                 us=US_CPO if self.module == "tokens" else US_EMSP,

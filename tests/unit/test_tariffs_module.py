@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from evroam.cli import cli
 from evroam.core.codec import decode, encode
 from evroam.modules.tariffs.cli import admin_for
 from evroam.modules.tariffs.repository import tariff_key
 from evroam.modules.tariffs.service import TariffReceiver
 from evroam.modules.tariffs.validation import parse_tariffs
-from evroam.node.cli import cli
 from evroam.ocpi.transport.pagination import next_link
-from evroam.push.outbox import ObjectChange
+from evroam.store.outbox import ObjectChange
 from evroam.store.port import StoredObject
 
 from .locations_harness import CPO_TOKEN, EMSP_TOKEN, Harness, running, tariff_json

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from evroam import model as m
+from evroam.cli import cli
 from evroam.core.clock import FixedClock
 from evroam.core.codec import encode
 from evroam.core.errors import NotFound, ValidationFailed
@@ -20,12 +21,12 @@ from evroam.modules.tokens.repository import TOKEN_KIND, save_token
 from evroam.modules.tokens.rules import AuthorizationRules
 from evroam.modules.tokens.service import TokenAdmin
 from evroam.modules.tokens.validation import parse_tokens
-from evroam.node.cli import cli
-from evroam.push.outbox import RegisteredPartners, decode_change
+from evroam.registration.directory import RegisteredPartners
 from evroam.registration.model import Partner, PartnerEndpoint, PartnerStatus, PartyRole
 from evroam.registration.repository import StorePartnerRepository
 from evroam.store import MemoryStore, Store
 from evroam.store.factory import create_store
+from evroam.store.outbox import decode_change
 
 from .test_tokens_support import token, token_json
 

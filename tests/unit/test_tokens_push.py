@@ -22,11 +22,12 @@ from evroam.modules.tokens.ports import ImportedToken
 from evroam.modules.tokens.repository import load_token_record
 from evroam.modules.tokens.rules import AuthorizationRules
 from evroam.modules.tokens.service import TokenAdmin
-from evroam.push.outbox import RegisteredPartners
 from evroam.push.worker import PushWorker
+from evroam.registration.directory import RegisteredPartners
 from evroam.registration.model import Partner, PartnerEndpoint, PartnerStatus, PartyRole
 from evroam.registration.repository import StorePartnerRepository
 from evroam.store import MemoryStore, OutboxStatus, SqlStore, Store
+from tests.unit.kits import PUSHERS
 
 from .locations_harness import EMSP_TOKEN, running
 from .test_tokens_support import token
@@ -104,7 +105,9 @@ async def rig(store: Store, version: str = "2.2.1") -> tuple[Rig, httpx.AsyncCli
     await StorePartnerRepository(store, clock).commit(save=[cpo_partner(clock, version=version)])
     cpo = FakeCpo()
     http = create_http_client(transport=cpo.transport())
-    worker = PushWorker(store, http, clock=clock, ids=SequentialIds("w"), rng=random.Random(1))
+    worker = PushWorker(
+        store, http, pushers=PUSHERS, clock=clock, ids=SequentialIds("w"), rng=random.Random(1)
+    )
     admin = TokenAdmin(store, clock, RegisteredPartners(), [("NL", "MSP")])
     return Rig(store, clock, cpo, admin, worker), http
 
@@ -195,7 +198,9 @@ async def test_pushed_into_a_real_cpo_node() -> None:
         await StorePartnerRepository(store, clock).commit(save=[partner])
         http = create_http_client(transport=httpx.ASGITransport(app=cpo_node.node.app()))
         try:
-            worker = PushWorker(store, http, clock=clock, ids=SequentialIds("w"), rng=random.Random(1))
+            worker = PushWorker(
+                store, http, pushers=PUSHERS, clock=clock, ids=SequentialIds("w"), rng=random.Random(1)
+            )
             admin = TokenAdmin(store, clock, RegisteredPartners(), [("DE", "EMS")])
             imported = token("T1", owner=("DE", "EMS"), token_type="APP_USER")
             await admin.import_tokens([ImportedToken(token=imported)])

@@ -36,9 +36,6 @@ from evroam.model.enums import CdrDimensionType, SessionStatus, Status
 from evroam.model.locations import Location
 from evroam.model.sessions import Session
 from evroam.model.tariffs import Tariff
-from evroam.modules.locations.repository import load_location_record
-from evroam.modules.tariffs.repository import load_tariff_record
-from evroam.store.port import Store
 from evroam.tariffs import MeterValue as EngineReading
 from evroam.tariffs import Price as EnginePrice
 from evroam.tariffs import PricingResult, State, TariffError, estimate, price
@@ -56,6 +53,7 @@ from .port import (
 )
 
 __all__ = [
+    "Catalogue",
     "ChargingRecords",
     "EvseStatuses",
     "OcpiSink",
@@ -173,22 +171,32 @@ class _Running:
     readings: list[MeterValues] = field(default_factory=list)
 
 
+class Catalogue(Protocol):
+    """Where the sink finds the CPO's own locations and tariffs (the node gives it the modules' ones)."""
+
+    async def own_location(self, location_id: str) -> Location | None:
+        """Our own location of that id (under any of our CPO parties), ``None`` when there is none."""
+        ...
+
+    async def own_tariff(self, country_code: str, party_id: str, tariff_id: str) -> Tariff | None:
+        """Our own tariff, ``None`` when there is none."""
+        ...
+
+
 class OcpiSink:
     """Turns one CPO's charger events into EVSE statuses, Sessions and CDRs.
 
-    ``parties`` are our own CPO parties (the owners of the locations the chargers belong to).
+    ``catalogue`` finds our own locations (those the chargers belong to) and their tariffs.
     """
 
     def __init__(
         self,
-        store: Store,
+        catalogue: Catalogue,
         *,
-        parties: Sequence[tuple[str, str]],
         statuses: EvseStatuses,
         records: ChargingRecords,
     ) -> None:
-        self._store = store
-        self._parties = tuple(parties)
+        self._catalogue = catalogue
         self._statuses = statuses
         self._records = records
         self._running: dict[str, _Running] = {}
@@ -208,11 +216,7 @@ class OcpiSink:
     # -- locations ---------------------------------------------------------------------------------
 
     async def _location(self, location_id: str) -> Location | None:
-        for cc, pid in self._parties:
-            record = await load_location_record(self._store, cc, pid, location_id)
-            if record is not None and record.partner_id is None:
-                return record.location
-        return None
+        return await self._catalogue.own_location(location_id)
 
     async def _status(self, event: StatusChanged) -> None:
         location = await self._location(event.location_id)
@@ -228,11 +232,11 @@ class OcpiSink:
         connector = None if evse is None else next((c for c in evse.connectors if c.id == connector_id), None)
         found: list[Tariff] = []
         for tariff_id in (connector.tariff_ids if connector is not None else None) or ():
-            record = await load_tariff_record(
-                self._store, location.country_code, location.party_id, tariff_id
+            tariff = await self._catalogue.own_tariff(
+                str(location.country_code), str(location.party_id), str(tariff_id)
             )
-            if record is not None and record.partner_id is None:
-                found.append(record.tariff)
+            if tariff is not None:
+                found.append(tariff)
         return tuple(found)
 
     # -- sessions ----------------------------------------------------------------------------------

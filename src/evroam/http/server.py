@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, get_args
 
 from litestar import Litestar, Request, Response, get, route
@@ -35,6 +35,7 @@ from evroam.core.clock import Clock, IdGenerator
 from evroam.core.codec import decode, encode
 from evroam.core.errors import ClientError, EvroamError, MethodNotAllowed, ServerError, Unauthorized
 from evroam.core.status import StatusCode
+from evroam.modules.kit import Handler, ModuleBinding, OcpiCall, module_path
 from evroam.ocpi.registry import spec_for
 from evroam.ocpi.table import EndpointSpec, InterfaceRole, ModuleSpec, VersionSpec
 from evroam.ocpi.transport import (
@@ -55,59 +56,12 @@ from evroam.registration.model import Caller
 from evroam.registration.service import RegistrationService, version_key
 from evroam.registration.wire import endpoint_to_wire, version_details_to_wire, version_to_wire
 
-__all__ = [
-    "AppConfig",
-    "Handler",
-    "ModuleBinding",
-    "OcpiAnswer",
-    "OcpiCall",
-    "create_app",
-    "module_path",
-]
+__all__ = ["AppConfig", "create_app"]
 
 log = logging.getLogger(__name__)
 
 _JSON = "application/json"
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-
-
-@dataclass(frozen=True, slots=True)
-class OcpiCall:
-    """One authenticated request to a bound endpoint, free of any web framework."""
-
-    spec: VersionSpec
-    module: ModuleSpec
-    interface: InterfaceRole
-    endpoint: EndpointSpec
-    caller: Caller
-    path_params: Mapping[str, str]
-    query: Mapping[str, str]
-    body: Any
-    """The request body decoded as ``endpoint.request`` (``None`` when the endpoint takes none)."""
-    headers: MessageHeaders
-
-
-@dataclass(frozen=True, slots=True)
-class OcpiAnswer:
-    """What a handler returns: the envelope's ``data`` and codes, and extra response headers."""
-
-    data: Any = None
-    status_code: int = StatusCode.SUCCESS
-    status_message: str | None = None
-    http_status: int = 200
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-Handler = Callable[[OcpiCall], Awaitable[OcpiAnswer]]
-
-
-@dataclass(frozen=True, slots=True)
-class ModuleBinding:
-    """The handlers of one module interface, by endpoint name (``EndpointSpec.name``)."""
-
-    module: str
-    interface: InterfaceRole
-    handlers: Mapping[str, Handler]
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,13 +80,6 @@ class AppConfig:
     endpoint_url: Callable[[Caller, str], Awaitable[str]] | None = None
     """How the version details give one of our endpoint URLs to a caller; ``None``: as it is. The
     partner compatibility layer (:mod:`evroam.compat`) may adapt it per partner (e.g. a trailing slash)."""
-
-
-def module_path(spec: VersionSpec, module: ModuleSpec, interface: InterfaceRole) -> str:
-    """The path of a module interface's base URL (see the module docstring for the layout)."""
-    if module.configuration:
-        return f"/ocpi/{spec.number}/{module.id}"
-    return f"/ocpi/{spec.number}/{interface.value.lower()}/{module.id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +223,7 @@ class _Server:
     def _bound(self, spec: VersionSpec) -> list[tuple[ModuleSpec, InterfaceRole, ModuleBinding]]:
         out = []
         for binding in self.config.bindings:
-            module = spec.modules.get(binding.module)
+            module = spec.modules.get(binding.module) or binding.specs.get(spec.number)
             if module is not None and module.endpoints(binding.interface):
                 out.append((module, binding.interface, binding))
         return out

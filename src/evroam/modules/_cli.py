@@ -5,6 +5,7 @@ and the ``import`` (a JSON array of OCPI objects, all or nothing) and ``stats`` 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -12,17 +13,19 @@ from typing import Any, Protocol, TypeVar
 import click
 
 from evroam.core.errors import ValidationFailed
-from evroam.node.wiring import Node
-from evroam.registration.service import version_key
+from evroam.modules.kit import NodeContext
 
 __all__ = [
+    "RUNNER_KEY",
     "ImportReport",
+    "NodeRunner",
     "emit",
     "import_options",
     "newest_version",
     "parse_party",
     "run_admin",
     "run_import",
+    "run_node",
     "show_stats",
 ]
 
@@ -50,8 +53,8 @@ class StaleCounter(Protocol):
     async def stale_updates(self, partner_ids: Sequence[str] = ()) -> dict[str, int]: ...
 
 
-def newest_version(node: Node) -> str:
-    return sorted(node.config.versions, key=version_key)[-1]
+def newest_version(node: NodeContext) -> str:
+    return node.own.newest_version()
 
 
 def parse_party(value: str | None) -> tuple[str, str] | None:
@@ -64,11 +67,28 @@ def parse_party(value: str | None) -> tuple[str, str] | None:
     return parts[0].upper(), parts[1].upper()
 
 
-def run_admin(action: Callable[[Node], Awaitable[T]]) -> T:
-    """Run ``action`` on the node of the current settings; a refusal lists every violation."""
-    from evroam.node.commands import _run
+#: Where the CLI puts its :class:`NodeRunner` in click's context (``ctx.meta``).
+RUNNER_KEY = "evroam.node_runner"
 
-    async def guarded(node: Node) -> T:
+
+class NodeRunner(Protocol):
+    """Builds the node of the current settings, runs ``action`` on it and closes it (the CLI's)."""
+
+    def __call__(self, action: Callable[[NodeContext], Awaitable[T]]) -> T: ...
+
+
+def run_node(action: Callable[[NodeContext], Awaitable[T]]) -> T:
+    """Run ``action`` on the node of the current settings, through the runner the CLI installed."""
+    runner: NodeRunner | None = click.get_current_context().meta.get(RUNNER_KEY)
+    if runner is None:
+        raise click.UsageError("no node to run on: call this command through the evroam CLI")
+    return runner(action)
+
+
+def run_admin(action: Callable[[NodeContext], Awaitable[T]]) -> T:
+    """Run ``action`` on the node of the current settings; a refusal lists every violation."""
+
+    async def guarded(node: NodeContext) -> T:
         try:
             return await action(node)
         except ValidationFailed as exc:
@@ -76,13 +96,15 @@ def run_admin(action: Callable[[Node], Awaitable[T]]) -> T:
             lines.extend(f"  {v.path}: {v.message}" for v in exc.violations if v.message != exc.message)
             raise click.ClickException("\n".join(lines)) from None
 
-    return _run(guarded)
+    return run_node(guarded)
 
 
 def emit(data: Any, as_json: bool, text: str) -> None:
-    from evroam.node.cli import emit as node_emit
-
-    node_emit(data, as_json, text)
+    """Print ``data`` as JSON (``--json``) or the human-readable ``text``."""
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+    else:
+        click.echo(text)
 
 
 def import_options(plural: str) -> Callable[[F], F]:
@@ -108,9 +130,9 @@ def run_import(
     party: str | None,
     as_json: bool,
     *,
-    parties: Callable[[Node], Sequence[tuple[str, str]]],
+    parties: Callable[[NodeContext], Sequence[tuple[str, str]]],
     parse: Callable[[bytes, str, tuple[str, str] | None], Sequence[Obj]],
-    store: Callable[[Node, Sequence[Obj]], Awaitable[ImportReport]],
+    store: Callable[[NodeContext, Sequence[Obj]], Awaitable[ImportReport]],
     no_party: str | None = None,
 ) -> None:
     """The ``import`` command: FILE (a JSON array of OCPI objects of one version) parsed, owned by
@@ -119,11 +141,11 @@ def run_import(
     owner = parse_party(party)
     data = file.read_bytes()
 
-    async def action(node: Node) -> ImportReport:
+    async def action(node: NodeContext) -> ImportReport:
         version = ocpi_version or newest_version(node)
-        if version not in node.config.versions:
+        if version not in node.own.versions:
             raise click.ClickException(
-                f"this node does not serve OCPI {version} ({', '.join(node.config.versions)})"
+                f"this node does not serve OCPI {version} ({', '.join(node.own.versions)})"
             )
         ours = parties(node)
         if no_party is not None and not ours:
@@ -147,12 +169,12 @@ def run_import(
 
 
 def show_stats(
-    as_json: bool, *, kind: str, receiver: Callable[[Node], StaleCounter], own: str, stale: str
+    as_json: bool, *, kind: str, receiver: Callable[[NodeContext], StaleCounter], own: str, stale: str
 ) -> None:
     """The ``stats`` command: documents of ``kind`` of ours and received from each partner, and the
     stale updates ``receiver`` ignored; ``own`` / ``stale`` label the text lines."""
 
-    async def action(node: Node) -> dict[str, Any]:
+    async def action(node: NodeContext) -> dict[str, Any]:
         partners = await node.registration.partners()
         ignored = await receiver(node).stale_updates([p.id for p in partners])
         return {

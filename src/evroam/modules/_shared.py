@@ -14,16 +14,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
+from evroam.core.codec import encode
 from evroam.core.errors import Forbidden, ValidationFailed, Violation
+from evroam.modules.kit import OcpiAnswer
 from evroam.registration.model import Partner
-from evroam.store.port import Operations, StoredObject
+from evroam.store.port import Operations, PutOutcome, StoredObject
 
 if TYPE_CHECKING:
     from evroam.core.clock import Clock
-    from evroam.push.outbox import PartnerDirectory
+    from evroam.store.outbox import PartnerDirectory
     from evroam.store.port import Store
 
 __all__ = [
+    "DEFAULT_MAX_LIMIT",
+    "STALE_MESSAGE",
     "PartyAdmin",
     "PartyPartners",
     "WireCache",
@@ -36,12 +40,14 @@ __all__ = [
     "is_party_scope",
     "partner_scopes",
     "party_scope",
+    "patch_body",
     "patch_fields",
     "require_last_updated",
     "require_party",
     "splice_list",
     "stale_counts",
     "token_owner",
+    "write_answer",
 ]
 
 log = logging.getLogger(__name__)
@@ -323,7 +329,7 @@ def token_owner(token: Any) -> tuple[str, str] | None:
 
 
 class PartyPartners:
-    """A :class:`~evroam.push.outbox.PartnerDirectory` that narrows another one to the partners holding
+    """A :class:`~evroam.store.outbox.PartnerDirectory` that narrows another one to the partners holding
     one party (``country_code`` / ``party_id``, case-insensitive): a session or a CDR is pushed to the
     eMSP whose token it concerns, never to every partner that receives the module."""
 
@@ -346,3 +352,32 @@ class PartyPartners:
 
     async def target(self, ops: Operations, partner_id: str, module: str) -> Any:
         return await self._inner.target(ops, partner_id, module)
+
+
+def patch_body(wire_object: Any, fields: Sequence[str]) -> dict[str, msgspec.Raw] | None:
+    """The body of a pushed PATCH: the current values of ``fields`` of ``wire_object``, exactly as they
+    would be encoded, plus ``last_updated``; ``None`` when a field has no wire name of the same spelling
+    in this version (the pusher then PUTs the scope instead)."""
+    rendered = msgspec.json.decode(encode(wire_object), type=dict[str, msgspec.Raw])
+    if "last_updated" not in rendered or any(name not in rendered for name in fields):
+        return None
+    body = {name: rendered[name] for name in fields}
+    body["last_updated"] = rendered["last_updated"]
+    return body
+
+
+# -- answers of the HTTP bindings ----------------------------------------------------------------------
+
+DEFAULT_MAX_LIMIT = 500
+"""The largest page the Sender list returns (``X-Limit``)."""
+
+STALE_MESSAGE = "older than the stored object (last_updated): acknowledged and ignored"
+
+
+def write_answer(outcome: PutOutcome) -> OcpiAnswer:
+    """HTTP 201 for a created object, 200 for an update and for an ignored stale one."""
+    if outcome is PutOutcome.CREATED:
+        return OcpiAnswer(http_status=201)
+    if outcome is PutOutcome.STALE:
+        return OcpiAnswer(status_message=STALE_MESSAGE)
+    return OcpiAnswer()

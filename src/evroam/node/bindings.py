@@ -6,7 +6,7 @@ itself lives in :class:`~evroam.registration.service.RegistrationService`.
 
 from __future__ import annotations
 
-from evroam.http.server import ModuleBinding, OcpiAnswer, OcpiCall
+from evroam.modules.kit import ModuleBinding, OcpiAnswer, OcpiCall
 from evroam.ocpi.table import InterfaceRole
 from evroam.registration.service import RegistrationService
 from evroam.registration.wire import credentials_from_wire, credentials_to_wire

@@ -13,15 +13,11 @@ from typing import Any
 from evroam.compat import PartnerCompat
 from evroam.core.clock import Clock, IdGenerator, SystemClock, UuidIds
 from evroam.http.client import create_http_client
-from evroam.http.server import AppConfig, ModuleBinding, create_app
-from evroam.modules.locations import bindings as location_bindings
-from evroam.modules.locations.service import LocationReceiver, LocationSender
-from evroam.modules.tariffs import bindings as tariff_bindings
-from evroam.modules.tariffs.service import TariffReceiver, TariffSender
-from evroam.modules.tokens import bindings as tokens_http
-from evroam.modules.tokens.service import TokenReceiver, TokenSender
+from evroam.http.server import AppConfig, create_app
+from evroam.modules.kit import ModuleBinding, OwnNode, OwnParty
 from evroam.node.bindings import credentials_binding
 from evroam.node.config import NodeConfig, load_config
+from evroam.node.kits import KITS_ENV, Kits, policies_of, pushers_of, with_extra
 from evroam.node.settings import Settings
 from evroam.push.worker import PushWorker, options_from_env
 from evroam.registration.api import HttpPartnerApi
@@ -35,11 +31,9 @@ __all__ = [
     "Node",
     "build_node",
     "cpo_parties",
-    "data_bindings",
     "emsp_parties",
+    "own_node",
     "own_platform",
-    "session_cdr_bindings",
-    "token_bindings",
 ]
 
 log = logging.getLogger(__name__)
@@ -64,73 +58,23 @@ def own_platform(config: NodeConfig) -> OwnPlatform:
     )
 
 
-#: Roles whose node receives locations and tariffs pushed by CPOs (the Receiver interfaces).
-RECEIVING_ROLES = frozenset({"EMSP", "NSP", "NAP", "SCSP", "OTHER"})
-
-
 def cpo_parties(config: NodeConfig) -> list[tuple[str, str]]:
     """The node's own CPO parties ``(country_code, party_id)``: the owners of its locations and tariffs."""
-    return [(p.country_code, p.party_id) for p in config.parties if p.role == "CPO"]
+    return own_node(config).cpo_parties()
 
 
 def emsp_parties(config: NodeConfig) -> list[tuple[str, str]]:
     """The node's own eMSP parties ``(country_code, party_id)``: the issuers of its tokens."""
-    return [(p.country_code, p.party_id) for p in config.parties if p.role == "EMSP"]
+    return own_node(config).emsp_parties()
 
 
-def token_bindings(
-    config: NodeConfig, store: Store, *, clock: Clock, ids: IdGenerator
-) -> list[ModuleBinding]:
-    """Tokens: the Sender interface (list, real-time authorization) when the node has an eMSP party,
-    the Receiver interface when it has a CPO party."""
-    out: list[ModuleBinding] = []
-    issuers = emsp_parties(config)
-    if issuers:
-        sender = TokenSender(store, issuers, clock=clock, ids=ids)
-        out.append(tokens_http.sender_binding(sender, config.url))
-    if cpo_parties(config):
-        out.append(tokens_http.receiver_binding(TokenReceiver(store)))
-    return out
-
-
-#: Roles whose node receives the sessions (and, without SCSP, the CDRs) CPOs push.
-SESSION_RECEIVING_ROLES = frozenset({"EMSP", "SCSP", "OTHER"})
-CDR_RECEIVING_ROLES = frozenset({"EMSP", "OTHER"})
-
-
-def session_cdr_bindings(config: NodeConfig, store: Store, *, clock: Clock) -> list[ModuleBinding]:
-    """Sessions and CDRs: the Sender interfaces when the node has a CPO party, the Receiver interfaces
-    when it has a party that receives them (eMSP, OTHER; SCSP for sessions)."""
-    from evroam.modules.cdrs import bindings as cdr_http
-    from evroam.modules.cdrs.service import CdrReceiver, CdrSender
-    from evroam.modules.sessions import bindings as session_http
-    from evroam.modules.sessions.service import SessionReceiver, SessionSender
-
-    out: list[ModuleBinding] = []
-    parties = cpo_parties(config)
-    if parties:
-        out.append(session_http.sender_binding(SessionSender(store, clock, parties), config.url))
-        out.append(cdr_http.sender_binding(CdrSender(store), config.url))
-    roles = {p.role for p in config.parties}
-    if roles & SESSION_RECEIVING_ROLES:
-        out.append(session_http.receiver_binding(SessionReceiver(store)))
-    if roles & CDR_RECEIVING_ROLES:
-        out.append(cdr_http.receiver_binding(CdrReceiver(store), config.url))
-    return out
-
-
-def data_bindings(config: NodeConfig, store: Store) -> list[ModuleBinding]:
-    """Locations and tariffs: the Sender interfaces when the node has a CPO party, the Receiver
-    interfaces when it has a party that receives them (eMSP, NSP, NAP, SCSP, OTHER)."""
-    out: list[ModuleBinding] = []
-    parties = cpo_parties(config)
-    if parties:
-        out.append(location_bindings.sender_binding(LocationSender(store, parties), config.url))
-        out.append(tariff_bindings.sender_binding(TariffSender(store), config.url))
-    if any(p.role in RECEIVING_ROLES for p in config.parties):
-        out.append(location_bindings.receiver_binding(LocationReceiver(store)))
-        out.append(tariff_bindings.receiver_binding(TariffReceiver(store)))
-    return out
+def own_node(config: NodeConfig) -> OwnNode:
+    """The node's identity as the module kits see it."""
+    return OwnNode(
+        url=config.url,
+        versions=tuple(config.versions),
+        parties=tuple(OwnParty(p.country_code, p.party_id, p.role) for p in config.parties),
+    )
 
 
 @dataclass
@@ -152,8 +96,15 @@ class Node:
     """Extra coroutines run when the app starts, after the store is migrated (e.g. the simulator)."""
     shutdown_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
     """Extra coroutines run when the app stops, before the node closes."""
+    kits: Kits = field(default=(), repr=False)
+    """The module kits the node serves, pushes, pulls and offers commands for."""
     _closed: bool = field(default=False, repr=False)
     _push: PushWorker | None = field(default=None, repr=False)
+
+    @property
+    def own(self) -> OwnNode:
+        """The node's URL, versions and parties (what the kits see of its configuration)."""
+        return own_node(self.config)
 
     def push_worker(self) -> PushWorker:
         """The node's push worker (created on first use; not running until :meth:`start_worker`).
@@ -167,7 +118,8 @@ class Node:
                 clock=self.clock,
                 ids=self.ids,
                 rng=random.Random(),
-                **options_from_env(os.environ),
+                pushers=pushers_of(self.kits),
+                **options_from_env(os.environ, policies_of(self.kits)),
             )
         return self._push
 
@@ -202,9 +154,14 @@ class Node:
             gc.freeze()
             log.info("node ready at %s (OCPI %s)", self.config.versions_url, ", ".join(self.config.versions))
 
-        from evroam.modules.commands.setup import NodeCommands
-
-        commands = NodeCommands.of(self)
+        bindings: list[ModuleBinding] = [credentials_binding(self.registration)]
+        closers: list[Callable[[], Awaitable[None]]] = []
+        for kit in self.kits:
+            if kit.serve is None:
+                continue
+            served = kit.serve(self)
+            bindings.extend(served.bindings)
+            closers.extend(served.on_shutdown)
         return create_app(
             AppConfig(
                 base_url=self.config.url,
@@ -213,20 +170,14 @@ class Node:
                 registration=self.registration,
                 clock=self.clock,
                 ids=self.ids,
-                bindings=(
-                    credentials_binding(self.registration),
-                    *data_bindings(self.config, self.store),
-                    *token_bindings(self.config, self.store, clock=self.clock, ids=self.ids),
-                    *session_cdr_bindings(self.config, self.store, clock=self.clock),
-                    *commands.bindings(),
-                ),
+                bindings=bindings,
                 on_startup=(
                     self.start,
                     freeze,
                     *((self.start_worker,) if worker else ()),
                     *self.startup_hooks,
                 ),
-                on_shutdown=(*self.shutdown_hooks, commands.close, self.close),
+                on_shutdown=(*self.shutdown_hooks, *closers, self.close),
             )
         )
 
@@ -240,10 +191,12 @@ def build_node(
     clock: Clock | None = None,
     ids: IdGenerator | None = None,
     timeout: float = 10.0,
+    kits: Kits | None = None,
 ) -> Node:
     """Wire a node from ``settings`` (the data directory's ``node.json`` unless ``config`` is given).
 
-    ``store``, ``transport`` (an httpx transport), ``clock`` and ``ids`` replace the real ones in tests.
+    ``store``, ``transport`` (an httpx transport), ``clock`` and ``ids`` replace the real ones in tests;
+    ``kits`` are the module kits (default: the built-in ones and those named in ``EVROAM_KITS``).
     """
     config = config or load_config(settings.data_dir)
     clock = clock or SystemClock()
@@ -255,5 +208,12 @@ def build_node(
     api = HttpPartnerApi(http, clock=clock, ids=ids, default_version=platform.versions[-1])
     registration = RegistrationService(platform, StorePartnerRepository(store, clock), api, clock, ids)
     return Node(
-        config=config, store=store, http=http, clock=clock, ids=ids, registration=registration, compat=compat
+        config=config,
+        store=store,
+        http=http,
+        clock=clock,
+        ids=ids,
+        registration=registration,
+        compat=compat,
+        kits=kits if kits is not None else with_extra(os.environ.get(KITS_ENV)),
     )

@@ -1,28 +1,16 @@
-"""Push (a persisted outbox delivered by a worker with a pure retry policy) and pull (``sync``).
+"""Push: the outbox (written by the modules' services through :mod:`evroam.store.outbox`) delivered to
+partners by a worker (:mod:`evroam.push.worker`) with a pure retry policy (:mod:`evroam.push.retry`).
+The worker knows no module: each module kit brings its pusher, and the node injects them.
 
-See ``docs/push.md``. The worker and the sync live in :mod:`evroam.push.worker` and
-:mod:`evroam.push.sync` (imported on demand: they depend on the modules' repositories, which in turn
-write the outbox through :mod:`evroam.push.outbox`).
+See ``docs/push.md``; pulling a partner's lists lives in :mod:`evroam.pull`.
 """
 
-from evroam.push.outbox import (
-    ObjectChange,
-    PartnerDirectory,
-    PartnerTarget,
-    RegisteredPartners,
-    enqueue_change,
-)
 from evroam.push.retry import Decision, Jitter, RandomSource, RetryPolicies, RetryPolicy
 
 __all__ = [
     "Decision",
     "Jitter",
-    "ObjectChange",
-    "PartnerDirectory",
-    "PartnerTarget",
     "RandomSource",
-    "RegisteredPartners",
     "RetryPolicies",
     "RetryPolicy",
-    "enqueue_change",
 ]

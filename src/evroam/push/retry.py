@@ -33,7 +33,6 @@ from enum import StrEnum
 from typing import Protocol
 
 __all__ = [
-    "DEFAULT_CDR_ESCALATION",
     "DEFAULT_POLICY",
     "Decision",
     "Jitter",
@@ -143,25 +142,17 @@ class RetryPolicy:
 DEFAULT_POLICY = RetryPolicy()
 
 
-DEFAULT_CDR_ESCALATION = timedelta(hours=1)
-"""How long a CDR may stay undelivered before it is reported at error level (by default)."""
-
-
-def _default_per_module() -> dict[str, RetryPolicy]:
-    # a CDR is money: never given up, and reported when undelivered for long
-    return {"cdrs": RetryPolicy(retry_forever=True, escalate_after=DEFAULT_CDR_ESCALATION)}
-
-
 @dataclass(frozen=True, slots=True)
 class RetryPolicies:
     """One policy per module, and a default for the others.
 
-    By default every module parks after :attr:`RetryPolicy.max_attempts`, except ``"cdrs"``, which
-    retries forever and is reported at error level once undelivered for an hour (then at 2, 4, 8 ... h).
+    By default every module parks after :attr:`RetryPolicy.max_attempts`; a module kit may ask for more
+    (:class:`evroam.modules.kit.DeliveryTerms`: the CDRs module retries forever and is reported at error
+    level once undelivered for an hour, then at 2, 4, 8 ... h); the node builds the policies from the kits.
     """
 
     default: RetryPolicy = DEFAULT_POLICY
-    per_module: Mapping[str, RetryPolicy] = field(default_factory=_default_per_module)
+    per_module: Mapping[str, RetryPolicy] = field(default_factory=dict)
 
     def for_module(self, module: str) -> RetryPolicy:
         return self.per_module.get(module, self.default)

@@ -37,32 +37,21 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple, Protocol
+from typing import Any
 from urllib.parse import quote
 
 import msgspec
 
 from evroam.core.clock import Clock, IdGenerator
-from evroam.core.codec import encode
 from evroam.core.errors import EvroamError, PartnerError
 from evroam.core.status import StatusCode
 from evroam.http.client import OcpiClient, OcpiResponse
-from evroam.model.common import NotRepresentable
-from evroam.model.locations import Location
-from evroam.modules.locations.repository import load_location
-from evroam.modules.tariffs.repository import load_tariff
+from evroam.modules.kit import Delivery, Outgoing, Pusher, Skip
 from evroam.ocpi.converters import VersionConverters, converters
 from evroam.ocpi.transport import PartyRef, TokenEncoding
-from evroam.push.outbox import (
-    ObjectChange,
-    PartnerDirectory,
-    PartnerTarget,
-    RegisteredPartners,
-    decode_change,
-)
 from evroam.push.retry import (
     RandomSource,
     RetryPolicies,
@@ -73,21 +62,15 @@ from evroam.push.retry import (
     strip_undelivered,
     undelivered_note,
 )
-from evroam.store.port import Operations, OutboxItem, Store
+from evroam.registration.directory import RegisteredPartners
+from evroam.store.outbox import ObjectChange, PartnerDirectory, PartnerTarget, decode_change
+from evroam.store.port import OutboxItem, Store
 
 __all__ = [
-    "Delivery",
-    "LocationPusher",
-    "Outgoing",
     "PushWorker",
-    "Pusher",
     "RunReport",
-    "Skip",
-    "TariffPusher",
     "coalesce",
-    "default_pushers",
     "options_from_env",
-    "published_to",
 ]
 
 log = logging.getLogger(__name__)
@@ -96,23 +79,6 @@ _Scope = tuple[str | None, str | None]
 
 
 # -- coalescing (pure) ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One request to make for a group of changes.
-
-    ``method`` ``"PUT"`` means "send the current state of the scope" (for a whole object that no
-    longer exists: DELETE it where the module allows it); ``"PATCH"`` sends the current values of
-    ``fields`` (plus ``last_updated``). The scope is the whole object when ``evse_uid`` is ``None``.
-    ``items`` are the outbox job ids the request settles.
-    """
-
-    method: str
-    evse_uid: str | None
-    connector_id: str | None
-    fields: tuple[str, ...]
-    items: tuple[int, ...]
 
 
 def _fold(scope: _Scope) -> _Scope:
@@ -182,159 +148,6 @@ def coalesce(changes: Sequence[tuple[int, ObjectChange]]) -> list[Delivery]:
     return deliveries
 
 
-# -- what goes out, per module -------------------------------------------------------------------
-
-
-class Outgoing(NamedTuple):
-    """One HTTP request: ``path`` are the URL segments after the receiver endpoint."""
-
-    method: str
-    path: tuple[str, ...]
-    body: Any = None
-    params: Mapping[str, str] | None = None
-    """Query parameters (e.g. a token's ``type``)."""
-
-
-class Skip(NamedTuple):
-    """Nothing to send, and why (kept as the job's note)."""
-
-    note: str
-
-
-class Pusher(Protocol):
-    """Turns one :class:`Delivery` of a module into a request, reading the current state."""
-
-    @property
-    def module(self) -> str: ...
-
-    async def prepare(
-        self,
-        ops: Operations,
-        wire: VersionConverters,
-        target: PartnerTarget,
-        change: ObjectChange,
-        delivery: Delivery,
-    ) -> Outgoing | Skip: ...
-
-
-def _json_fields(wire_object: Any) -> dict[str, msgspec.Raw]:
-    """A wire object as ``{field: raw JSON}``, exactly as it would be encoded."""
-    return msgspec.json.decode(encode(wire_object), type=dict[str, msgspec.Raw])
-
-
-def _patch_body(wire_object: Any, fields: Sequence[str]) -> dict[str, msgspec.Raw] | None:
-    """The PATCH body with the current values of ``fields``; ``None`` when a field has no wire name
-    of the same spelling in this version (the caller then PUTs the scope instead)."""
-    rendered = _json_fields(wire_object)
-    if "last_updated" not in rendered or any(name not in rendered for name in fields):
-        return None
-    body = {name: rendered[name] for name in fields}
-    body["last_updated"] = rendered["last_updated"]
-    return body
-
-
-def published_to(location: Location, target: PartnerTarget) -> bool:
-    """Whether ``location`` may be pushed to the partner.
-
-    ``publish`` true (the default, and always in 2.1.1): yes. ``publish`` false: only when an entry of
-    ``publish_allowed_to`` names the partner, i.e. its ``issuer`` is the partner's business name (the
-    issuer of the tokens allowed to see it), compared case-insensitively.
-    """
-    if location.publish:
-        return True
-    names = {name.casefold() for name in target.business_names}
-    return any(
-        entry.issuer is not None and entry.issuer.casefold() in names
-        for entry in location.publish_allowed_to or ()
-    )
-
-
-@dataclass(frozen=True)
-class LocationPusher:
-    """Locations: PUT / PATCH of a Location, EVSE or Connector; never DELETE (OCPI has none)."""
-
-    visible: Callable[[Location, PartnerTarget], bool] = published_to
-    module: str = "locations"
-
-    async def prepare(
-        self,
-        ops: Operations,
-        wire: VersionConverters,
-        target: PartnerTarget,
-        change: ObjectChange,
-        delivery: Delivery,
-    ) -> Outgoing | Skip:
-        location = await load_location(ops, change.country_code, change.party_id, change.object_id)
-        if location is None:
-            return Skip(f"not sent: location {change.object_id} is no longer stored")
-        if not self.visible(location, target):
-            return Skip(f"not sent: location {location.id} is not published to {target.name}")
-        path: tuple[str, ...] = (location.country_code, location.party_id, location.id)
-        try:
-            if delivery.evse_uid is None:
-                wire_object = wire.location_from_model(location)
-            else:
-                evse = location.evse(delivery.evse_uid)
-                if evse is None:
-                    return Skip(f"not sent: EVSE {delivery.evse_uid} is no longer in location {location.id}")
-                path += (evse.uid,)
-                if delivery.connector_id is None:
-                    wire_object = wire.evse_from_model(evse)
-                else:
-                    connector = next((c for c in evse.connectors if c.id == delivery.connector_id), None)
-                    if connector is None:
-                        return Skip(
-                            f"not sent: connector {delivery.connector_id} is no longer in EVSE {evse.uid}"
-                        )
-                    path += (connector.id,)
-                    wire_object = wire.connector_from_model(connector)
-        except NotRepresentable as exc:
-            return Skip(f"not sent: not representable in OCPI {wire.version}: {exc}")
-        if delivery.method == "PATCH":
-            body = _patch_body(wire_object, delivery.fields)
-            if body is not None:
-                return Outgoing("PATCH", path, body)
-        return Outgoing("PUT", path, wire_object)
-
-
-@dataclass(frozen=True)
-class TariffPusher:
-    """Tariffs: PUT of the current tariff, DELETE when it is gone (PATCH only exists in 2.1.1)."""
-
-    module: str = "tariffs"
-
-    async def prepare(
-        self,
-        ops: Operations,
-        wire: VersionConverters,
-        target: PartnerTarget,
-        change: ObjectChange,
-        delivery: Delivery,
-    ) -> Outgoing | Skip:
-        tariff = await load_tariff(ops, change.country_code, change.party_id, change.object_id)
-        if tariff is None:
-            return Outgoing("DELETE", (change.country_code, change.party_id, change.object_id))
-        try:
-            wire_object = wire.tariff_from_model(tariff)
-        except NotRepresentable as exc:
-            return Skip(f"not sent: not representable in OCPI {wire.version}: {exc}")
-        return Outgoing("PUT", (tariff.country_code, tariff.party_id, tariff.id), wire_object)
-
-
-def default_pushers() -> dict[str, Pusher]:
-    from evroam.modules.cdrs.push import CdrPusher  # these import this module: not at the top
-    from evroam.modules.sessions.push import SessionPusher
-    from evroam.modules.tokens.push import TokenPusher  # imports this module: not at the top
-
-    return {
-        "locations": LocationPusher(),
-        "tariffs": TariffPusher(),
-        "tokens": TokenPusher(),
-        "sessions": SessionPusher(),
-        "cdrs": CdrPusher(),
-    }
-
-
 # -- the worker ----------------------------------------------------------------------------------
 
 _ENV_SECONDS = {
@@ -358,8 +171,9 @@ def _number(env: Mapping[str, str], name: str, minimum: float) -> float | None:
     return value
 
 
-def options_from_env(env: Mapping[str, str]) -> dict[str, Any]:
-    """:class:`PushWorker` keyword arguments from ``EVROAM_PUSH_*`` variables (unset: defaults).
+def options_from_env(env: Mapping[str, str], policies: RetryPolicies | None = None) -> dict[str, Any]:
+    """:class:`PushWorker` keyword arguments from ``EVROAM_PUSH_*`` variables (unset: ``policies``, the
+    node's policies built from its module kits, or the defaults).
 
     ``EVROAM_PUSH_BASE_DELAY`` / ``EVROAM_PUSH_MAX_DELAY`` (seconds) and ``EVROAM_PUSH_MAX_ATTEMPTS``
     (``0``: never park) shape the default retry policy; ``EVROAM_PUSH_LEASE`` and
@@ -377,8 +191,10 @@ def options_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     if attempts is not None:
         policy["max_attempts"] = int(attempts) or None
     escalate = _number(env, _ENV_ESCALATE, 0.001)
+    defaults = policies or RetryPolicies()
+    if policies is not None:
+        options["policies"] = policies
     if policy or escalate is not None:
-        defaults = RetryPolicies()
         per_module = {m: dataclasses.replace(p, **policy) for m, p in defaults.per_module.items()}
         if escalate is not None:
             after = timedelta(seconds=escalate)
@@ -462,9 +278,9 @@ class PushWorker:
         clock: Clock,
         ids: IdGenerator,
         rng: RandomSource,
+        pushers: Mapping[str, Pusher],
         partners: PartnerDirectory | None = None,
         policies: RetryPolicies | None = None,
-        pushers: Mapping[str, Pusher] | None = None,
         lease: timedelta = timedelta(seconds=60),
         batch: int = 64,
         concurrency: int = 8,
@@ -479,7 +295,7 @@ class PushWorker:
         self._rng = rng
         self._partners = partners or RegisteredPartners()
         self._policies = policies or RetryPolicies()
-        self._pushers = dict(pushers) if pushers is not None else default_pushers()
+        self._pushers = dict(pushers)
         self.lease = lease
         self.batch = batch
         self.concurrency = concurrency

@@ -6,12 +6,14 @@ Same layout as :mod:`evroam.modules.locations`: ports, service, repository, wire
 push worker's pusher), cli. See ``docs/sessions-cdrs.md``.
 """
 
+from evroam.modules.cdrs.kit import CDRS, CdrLookups
 from evroam.modules.cdrs.ports import CdrCreated, CdrPage, CdrsAdmin, CdrsReceiver, CdrsSender
 from evroam.modules.cdrs.repository import (
     CDR_KIND,
     CdrDelivery,
     CdrDocument,
     CdrRecord,
+    iter_cdr_records,
     load_cdr_record,
     save_cdr,
 )
@@ -19,11 +21,13 @@ from evroam.modules.cdrs.service import CdrAdmin, CdrReceiver, CdrSender, credit
 from evroam.modules.cdrs.wire import CdrWire, cdr_wire
 
 __all__ = [
+    "CDRS",
     "CDR_KIND",
     "CdrAdmin",
     "CdrCreated",
     "CdrDelivery",
     "CdrDocument",
+    "CdrLookups",
     "CdrPage",
     "CdrReceiver",
     "CdrRecord",
@@ -34,6 +38,7 @@ __all__ = [
     "CdrsSender",
     "cdr_wire",
     "credit_of",
+    "iter_cdr_records",
     "load_cdr_record",
     "save_cdr",
 ]

@@ -9,14 +9,13 @@ from urllib.parse import quote
 import msgspec
 
 from evroam.core.codec import encode
-from evroam.http.server import ModuleBinding, OcpiAnswer, OcpiCall, module_path
 from evroam.model.common import NotRepresentable
+from evroam.modules.kit import ModuleBinding, OcpiAnswer, OcpiCall, module_path
 from evroam.ocpi.table import InterfaceRole
 from evroam.ocpi.transport.pagination import page_headers, parse_page_request
 from evroam.registration.model import Partner
 
-from .._shared import WireCache, splice_list
-from ..locations.bindings import DEFAULT_MAX_LIMIT
+from .._shared import DEFAULT_MAX_LIMIT, WireCache, splice_list
 from .ports import CdrsReceiver
 from .repository import decode_cdr_document
 from .service import CdrSender

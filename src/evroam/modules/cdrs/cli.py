@@ -24,8 +24,8 @@ import click
 
 from evroam.core.codec import decode, encode
 from evroam.model.common import NotRepresentable, Price
-from evroam.node.wiring import Node, cpo_parties
-from evroam.push.outbox import RegisteredPartners
+from evroam.modules.kit import NodeContext
+from evroam.registration.directory import RegisteredPartners
 
 from .._cli import emit as _emit
 from .._cli import newest_version, parse_party, run_admin
@@ -38,11 +38,11 @@ from .wire import cdr_wire
 __all__ = ["admin_for", "cdrs"]
 
 
-def admin_for(node: Node) -> CdrAdmin:
-    return CdrAdmin(node.store, node.clock, RegisteredPartners(), cpo_parties(node.config))
+def admin_for(node: NodeContext) -> CdrAdmin:
+    return CdrAdmin(node.store, node.clock, RegisteredPartners(), node.own.cpo_parties())
 
 
-async def _names(node: Node) -> dict[str, str]:
+async def _names(node: NodeContext) -> dict[str, str]:
     return {p.id: p.name for p in await node.registration.partners()}
 
 
@@ -107,7 +107,7 @@ def cdrs() -> None:
 def list_cdrs(as_json: bool) -> None:
     """List every CDR the node holds, ours and received ones."""
 
-    async def action(node: Node) -> list[dict[str, Any]]:
+    async def action(node: NodeContext) -> list[dict[str, Any]]:
         names = await _names(node)
         return [_summary(r, names) for r in await admin_for(node).records()]
 
@@ -126,7 +126,7 @@ def show(cdr_id: str, party: str | None, ocpi_version: str | None, as_json: bool
     """Show one CDR as OCPI sends it, with its deliveries (ours) or the URL we answered (received)."""
     owner = parse_party(party)
 
-    async def action(node: Node) -> dict[str, Any]:
+    async def action(node: NodeContext) -> dict[str, Any]:
         record = await admin_for(node).get(cdr_id, party=owner)
         cdr = record.cdr
         wire = cdr_wire(ocpi_version or newest_version(node))
@@ -189,12 +189,12 @@ def create(
     if file is not None:
         data = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
 
-    async def action(node: Node) -> CdrCreated:
+    async def action(node: NodeContext) -> CdrCreated:
         admin = admin_for(node)
         if session_id is not None:
             return await admin.from_session(session_id, cdr_id=cdr_id, total_cost=cost, party=owner)
         wire = cdr_wire(ocpi_version or newest_version(node))
-        parties = cpo_parties(node.config)
+        parties = node.own.cpo_parties()
         cc, pid = owner or (parties[0] if len(parties) == 1 else ("", ""))
         return await admin.create(
             wire.cdr_to_model(decode(data, wire.models["CDR"]), country_code=cc, party_id=pid)

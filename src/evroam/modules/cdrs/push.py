@@ -16,10 +16,10 @@ from typing import Any
 
 from evroam.core.errors import NotDeliverable, PartnerError
 from evroam.model.common import NotRepresentable
-from evroam.modules.locations.repository import load_location
+from evroam.modules.kit import Delivery, Outgoing, Skip
+from evroam.modules.locations import LOCATIONS
 from evroam.ocpi.converters import VersionConverters
-from evroam.push.outbox import ObjectChange, PartnerTarget
-from evroam.push.worker import Delivery, Outgoing, Skip
+from evroam.store.outbox import ObjectChange, PartnerTarget
 from evroam.store.port import Operations
 
 from .repository import CdrDelivery, load_cdr_record, record_delivery
@@ -47,7 +47,9 @@ class CdrPusher:
         cdr = record.cdr
         location = None
         if not wire.carries_owner("CDR") and cdr.location is None:
-            location = await load_location(ops, cdr.country_code, cdr.party_id, cdr.cdr_location.id)
+            location = await LOCATIONS.lookups.load_location(
+                ops, cdr.country_code, cdr.party_id, cdr.cdr_location.id
+            )
         try:
             body = wire.cdr_from_model(cdr, location)
         except NotRepresentable as exc:

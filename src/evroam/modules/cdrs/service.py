@@ -24,11 +24,11 @@ from evroam.model.cdrs import CDR, CdrLocation
 from evroam.model.common import Price
 from evroam.model.enums import SessionStatus
 from evroam.model.locations import Location
-from evroam.modules.locations.repository import load_location
-from evroam.modules.sessions.service import find_session
+from evroam.modules.locations import LOCATIONS
+from evroam.modules.sessions import SESSIONS
 from evroam.ocpi.transport.pagination import PageRequest
-from evroam.push.outbox import ObjectChange, enqueue_change
 from evroam.registration.model import Partner
+from evroam.store.outbox import ObjectChange, enqueue_change
 from evroam.store.port import Operations, Store
 
 from .._shared import PartyAdmin, PartyPartners, partner_scopes, require_party, token_owner
@@ -93,7 +93,9 @@ class CdrSender:
 
     async def location_of(self, cdr: CDR) -> Location | None:
         """Our stored Location of the CDR (OCPI 2.1.1 embeds it)."""
-        return await load_location(self._store, cdr.country_code, cdr.party_id, cdr.cdr_location.id)
+        return await LOCATIONS.lookups.load_location(
+            self._store, cdr.country_code, cdr.party_id, cdr.cdr_location.id
+        )
 
 
 # -- eMSP: Receiver -----------------------------------------------------------------------------------
@@ -233,7 +235,7 @@ class CdrAdmin(PartyAdmin):
             ``total_cost`` the given one, else the session's. Refused (2001) when the session is not
             completed, has no charging period, no price, or its EVSE/connector is not in our Location.
         """
-        record = await find_session(self._store, self._parties, session_id, party=party)
+        record = await SESSIONS.lookups.find_session(self._store, self._parties, session_id, party=party)
         if record is None:
             raise NotFound(f"no session {session_id!r} of ours (see `evroam sessions list`)")
         session = record.session
@@ -247,7 +249,7 @@ class CdrAdmin(PartyAdmin):
         cost = total_cost if total_cost is not None else session.total_cost
         if cost is None:
             violations.append(Violation("$.total_cost", "the session has no total_cost: give one"))
-        location = await load_location(
+        location = await LOCATIONS.lookups.load_location(
             self._store, session.country_code, session.party_id, session.location_id
         )
         cdr_location = (

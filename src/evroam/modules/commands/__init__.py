@@ -12,6 +12,7 @@ See ``docs/commands.md``.
 """
 
 from evroam.modules.commands.bindings import receiver_binding, requester_of, sender_binding
+from evroam.modules.commands.kit import COMMANDS, CommandLookups
 from evroam.modules.commands.ports import CommandResults, CommandsReceiver, CommandsSender
 from evroam.modules.commands.receiver import (
     DEFAULT_TIMEOUT,
@@ -41,11 +42,13 @@ from evroam.modules.commands.sender import (
 from evroam.modules.commands.wire import CommandWire, command_wire
 
 __all__ = [
+    "COMMANDS",
     "DEFAULT_GRACE",
     "DEFAULT_RESULT_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "FINAL_STATES",
     "CommandError",
+    "CommandLookups",
     "CommandReceiver",
     "CommandRecord",
     "CommandResults",

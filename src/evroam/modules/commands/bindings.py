@@ -12,10 +12,10 @@ converts the version's wire objects (:mod:`.wire`) and calls the services.
 from __future__ import annotations
 
 from evroam.core.errors import UnknownLocation
-from evroam.http.server import Handler, ModuleBinding, OcpiAnswer, OcpiCall
 from evroam.model.commands import CommandResponse
 from evroam.model.common import DisplayText
 from evroam.model.enums import CommandResponseType
+from evroam.modules.kit import Handler, ModuleBinding, OcpiAnswer, OcpiCall
 from evroam.ocpi.table import InterfaceRole
 
 from .ports import CommandResults, CommandsReceiver

@@ -24,8 +24,9 @@ from typing import Any
 import click
 
 from evroam.core.types import DateTime
-from evroam.node.wiring import Node
+from evroam.modules.kit import NodeContext
 
+from .._cli import emit, run_node
 from .records import CommandRecord, Direction, list_records, load_record
 from .sender import CommandSender
 from .setup import NodeCommands
@@ -33,12 +34,6 @@ from .setup import NodeCommands
 __all__ = ["commands", "record_summary", "record_text"]
 
 _OK = frozenset({"ACCEPTED", "CANCELED_RESERVATION"})
-
-
-def _emit(data: Any, as_json: bool, text: str) -> None:
-    from evroam.node.cli import emit
-
-    emit(data, as_json, text)
 
 
 def record_summary(record: CommandRecord) -> dict[str, Any]:
@@ -121,7 +116,7 @@ def _one_line(record: CommandRecord) -> str:
     )
 
 
-def _sender(node: Node) -> CommandSender:
+def _sender(node: NodeContext) -> CommandSender:
     sender = NodeCommands.of(node).sender
     if sender is None:
         raise click.ClickException("this node has no eMSP party: it does not send commands")
@@ -129,9 +124,8 @@ def _sender(node: Node) -> CommandSender:
 
 
 def _send(action: Callable[[CommandSender], Awaitable[CommandRecord]], *, wait: bool, as_json: bool) -> None:
-    from evroam.node.commands import _run
 
-    async def run(node: Node) -> CommandRecord:
+    async def run(node: NodeContext) -> CommandRecord:
         sender = _sender(node)
         record = await action(sender)
         if not as_json:
@@ -152,12 +146,12 @@ def _send(action: Callable[[CommandSender], Awaitable[CommandRecord]], *, wait: 
         return record
 
     try:
-        record = _run(run)
+        record = run_node(run)
     except KeyboardInterrupt:
         raise click.ClickException(
             "stopped waiting; the command stays recorded (`evroam commands list`)"
         ) from None
-    _emit(record_summary(record), as_json, record_text(record))
+    emit(record_summary(record), as_json, record_text(record))
     settled_ok = record.outcome in _OK or (not wait and record.outcome.startswith("ACCEPTED"))
     if not settled_ok:
         raise SystemExit(1)
@@ -314,9 +308,8 @@ _received_option = click.option(
 @_json_option
 def list_commands(received: bool, limit: int, as_json: bool) -> None:
     """List the newest commands sent (or, with --received, received), oldest first."""
-    from evroam.node.commands import _run
 
-    async def run(node: Node) -> list[CommandRecord]:
+    async def run(node: NodeContext) -> list[CommandRecord]:
         if received:
             return await list_records(node.store, Direction.RECEIVED, limit=limit)
         sender = NodeCommands.of(node).sender
@@ -324,10 +317,10 @@ def list_commands(received: bool, limit: int, as_json: bool) -> None:
             return await list_records(node.store, Direction.SENT, limit=limit)
         return await sender.list(limit=limit)
 
-    found = _run(run)
+    found = run_node(run)
     what = "received" if received else "sent"
     text = "\n".join(_one_line(r) for r in found) if found else f"no commands {what} yet"
-    _emit([record_summary(r) for r in found], as_json, text)
+    emit([record_summary(r) for r in found], as_json, text)
 
 
 @commands.command("show")
@@ -336,9 +329,8 @@ def list_commands(received: bool, limit: int, as_json: bool) -> None:
 @_json_option
 def show(command_id: str, received: bool, as_json: bool) -> None:
     """Show one command: the request, the answer, every result."""
-    from evroam.node.commands import _run
 
-    async def run(node: Node) -> CommandRecord | None:
+    async def run(node: NodeContext) -> CommandRecord | None:
         if received:
             return await load_record(node.store, Direction.RECEIVED, command_id)
         sender = NodeCommands.of(node).sender
@@ -346,7 +338,7 @@ def show(command_id: str, received: bool, as_json: bool) -> None:
             return await load_record(node.store, Direction.SENT, command_id)
         return await sender.get(command_id)
 
-    record = _run(run)
+    record = run_node(run)
     if record is None:
         raise click.ClickException(f"no command {command_id!r} (see `evroam commands list`)")
-    _emit(record_summary(record), as_json, record_text(record))
+    emit(record_summary(record), as_json, record_text(record))

@@ -53,7 +53,7 @@ from evroam.model.commands import (
 from evroam.model.common import DisplayText
 from evroam.model.enums import CommandResponseType, CommandResultType
 from evroam.model.locations import EVSE, Location
-from evroam.modules.locations.repository import load_location_record
+from evroam.modules.locations import LOCATIONS
 from evroam.ocpi.transport import PartyRef, TokenEncoding
 from evroam.registration.model import Partner
 from evroam.store.port import Store
@@ -290,7 +290,7 @@ class CommandReceiver:
         """Our location (and EVSE, and its connector) named by a command; ``UnknownLocation`` otherwise."""
         location: Location | None = None
         for cc, pid in self._parties:
-            record = await load_location_record(self._store, cc, pid, location_id)
+            record = await LOCATIONS.lookups.load_location_record(self._store, cc, pid, location_id)
             if record is not None and record.partner_id is None:
                 location = record.location
                 break

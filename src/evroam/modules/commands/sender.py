@@ -38,7 +38,6 @@ from evroam.core.errors import (
 )
 from evroam.core.types import CiString, DateTime
 from evroam.http.client import OcpiClient
-from evroam.http.server import module_path
 from evroam.model.commands import (
     CancelReservation,
     CommandResponse,
@@ -51,6 +50,7 @@ from evroam.model.commands import (
 from evroam.model.common import DisplayText, NotRepresentable
 from evroam.model.enums import CommandResponseType, CommandResultType
 from evroam.model.tokens import Token
+from evroam.modules.kit import module_path
 from evroam.ocpi.table import InterfaceRole
 from evroam.ocpi.transport import PartyRef, TokenEncoding
 from evroam.registration.model import Partner, PartnerStatus

@@ -15,19 +15,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from evroam.http.server import ModuleBinding
 from evroam.model.tokens import Token
-from evroam.modules.tokens.repository import iter_tokens, load_token_record
+from evroam.modules.kit import ModuleBinding, NodeContext
+from evroam.modules.tokens import TOKENS
 from evroam.store.port import Store
 
 from .bindings import receiver_binding, sender_binding
 from .receiver import DEFAULT_TIMEOUT, CommandReceiver
 from .sender import DEFAULT_GRACE, CommandSender, TokenFinder
-
-if TYPE_CHECKING:
-    from evroam.node.wiring import Node
 
 __all__ = ["TOKEN_TYPES", "NodeCommands", "StoredTokens", "emsp_parties", "options_from_env", "token_finder"]
 
@@ -58,8 +54,8 @@ def options_from_env(env: Mapping[str, str]) -> dict[str, float]:
     return out
 
 
-def emsp_parties(node: Node) -> list[tuple[str, str]]:
-    return [(p.country_code, p.party_id) for p in node.config.parties if p.role in SENDING_ROLES]
+def emsp_parties(node: NodeContext) -> list[tuple[str, str]]:
+    return node.own.parties_in(SENDING_ROLES)
 
 
 #: Token types tried, in this order, when a command names a token by uid alone.
@@ -78,19 +74,21 @@ class StoredTokens:
         types = (token_type.upper(),) if token_type else TOKEN_TYPES
         for kind in types:
             for cc, pid in self._parties:
-                record = await load_token_record(self._store, cc, pid, uid, kind)
+                record = await TOKENS.lookups.load_token_record(self._store, cc, pid, uid, kind)
                 if record is not None and record.partner_id is None:
                     return record.token
         if token_type:
             return None
         folded = uid.casefold()
-        async for _, document in iter_tokens(self._store, partners=[None]):  # a type outside the list
+        async for _, document in TOKENS.lookups.iter_tokens(
+            self._store, partners=[None]
+        ):  # a type outside the list
             if str(document.token.uid).casefold() == folded:
                 return document.token
         return None
 
 
-def token_finder(node: Node) -> TokenFinder:
+def token_finder(node: NodeContext) -> TokenFinder:
     """Our own tokens (the tokens module's documents)."""
     return StoredTokens(node.store, emsp_parties(node))
 
@@ -104,12 +102,10 @@ class NodeCommands:
     timeout: int
 
     @classmethod
-    def of(cls, node: Node, env: Mapping[str, str] | None = None) -> NodeCommands:
-        from evroam.node.wiring import cpo_parties
-
+    def of(cls, node: NodeContext, env: Mapping[str, str] | None = None) -> NodeCommands:
         options = options_from_env(os.environ if env is None else env)
         timeout = max(1, round(options["timeout"]))
-        cpo = cpo_parties(node.config)
+        cpo = node.own.cpo_parties()
         receiver = None
         if cpo:
             receiver = CommandReceiver(
@@ -118,7 +114,7 @@ class NodeCommands:
                 node.clock,
                 node.ids,
                 parties=cpo,
-                charge_point=getattr(node, "charge_point", None),
+                charge_point=node.charge_point,
                 timeout=timeout,
             )
         sender = None
@@ -129,7 +125,7 @@ class NodeCommands:
                 node.http,
                 node.clock,
                 node.ids,
-                base_url=node.config.url,
+                base_url=node.own.url,
                 partners=node.registration,
                 parties=parties,
                 tokens=token_finder(node),

@@ -12,6 +12,7 @@ See ``docs/locations.md``.
 """
 
 from evroam.modules.locations.index import IndexedLocation, OwnLocationIndex, may_see
+from evroam.modules.locations.kit import LOCATIONS, LocationLookups
 from evroam.modules.locations.ports import (
     ImportReport,
     LocationsAdmin,
@@ -31,10 +32,12 @@ from evroam.modules.locations.validation import parse_locations
 from evroam.modules.locations.wire import LocationWire, location_wire
 
 __all__ = [
+    "LOCATIONS",
     "LOCATION_KIND",
     "ImportReport",
     "IndexedLocation",
     "LocationAdmin",
+    "LocationLookups",
     "LocationReceiver",
     "LocationSender",
     "LocationWire",

@@ -15,35 +15,20 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 
-from evroam.http.server import ModuleBinding, OcpiAnswer, OcpiCall, module_path
 from evroam.model.common import NotRepresentable
 from evroam.model.locations import EVSE, Connector, Location
+from evroam.modules.kit import ModuleBinding, OcpiAnswer, OcpiCall, module_path
 from evroam.ocpi.table import InterfaceRole
 from evroam.ocpi.transport.pagination import page_headers, parse_page_request
-from evroam.store.port import PutOutcome
 
-from .._shared import apply_patch, require_last_updated
+from .._shared import DEFAULT_MAX_LIMIT, apply_patch, require_last_updated, write_answer
 from .index import IndexedLocation
 from .ports import LocationsReceiver, LocationsSender
 from .wire import location_wire
 
-__all__ = ["DEFAULT_MAX_LIMIT", "STALE_MESSAGE", "receiver_binding", "sender_binding", "write_answer"]
+__all__ = ["receiver_binding", "sender_binding"]
 
 log = logging.getLogger(__name__)
-
-DEFAULT_MAX_LIMIT = 500
-"""The largest page the Sender list returns (``X-Limit``)."""
-
-STALE_MESSAGE = "older than the stored object (last_updated): acknowledged and ignored"
-
-
-def write_answer(outcome: PutOutcome) -> OcpiAnswer:
-    """HTTP 201 for a created object, 200 for an update and for an ignored stale one."""
-    if outcome is PutOutcome.CREATED:
-        return OcpiAnswer(http_status=201)
-    if outcome is PutOutcome.STALE:
-        return OcpiAnswer(status_message=STALE_MESSAGE)
-    return OcpiAnswer()
 
 
 def _splice(items: Sequence[IndexedLocation], version: str, render: Callable[[bytes], bytes]) -> msgspec.Raw:

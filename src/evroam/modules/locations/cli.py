@@ -22,8 +22,8 @@ import click
 from evroam.core.codec import encode
 from evroam.model.enums import Status
 from evroam.model.locations import Location
-from evroam.node.wiring import Node, cpo_parties
-from evroam.push.outbox import RegisteredPartners
+from evroam.modules.kit import NodeContext
+from evroam.registration.directory import RegisteredPartners
 
 from .._cli import emit as _emit
 from .._cli import import_options, newest_version, parse_party, run_admin, run_import, show_stats
@@ -35,8 +35,8 @@ from .wire import location_wire
 __all__ = ["admin_for", "locations", "newest_version", "parse_party", "run_admin"]
 
 
-def admin_for(node: Node) -> LocationAdmin:
-    return LocationAdmin(node.store, node.clock, RegisteredPartners(), cpo_parties(node.config))
+def admin_for(node: NodeContext) -> LocationAdmin:
+    return LocationAdmin(node.store, node.clock, RegisteredPartners(), node.own.cpo_parties())
 
 
 def _summary(location: Location) -> dict[str, Any]:
@@ -79,7 +79,7 @@ def import_locations(file: Path, ocpi_version: str | None, party: str | None, as
         ocpi_version,
         party,
         as_json,
-        parties=lambda node: cpo_parties(node.config),
+        parties=lambda node: node.own.cpo_parties(),
         parse=lambda data, version, owner: parse_locations(data, version, owner=owner),
         store=lambda node, found: admin_for(node).import_locations(found),
     )
@@ -131,7 +131,7 @@ def list_locations(as_json: bool) -> None:
 def show(location_id: str, ocpi_version: str | None, as_json: bool) -> None:
     """Show one of the node's own locations as partners see it."""
 
-    async def action(node: Node) -> tuple[Location, Any]:
+    async def action(node: NodeContext) -> tuple[Location, Any]:
         location = await admin_for(node).get_location(location_id)
         wire = location_wire(ocpi_version or newest_version(node))
         return location, json.loads(encode(wire.location_from_model(location)))

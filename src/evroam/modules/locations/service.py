@@ -5,7 +5,7 @@
 * :class:`LocationReceiver` (eMSP) — what partners push, under their own parties only, with the
   stale-update rule and the parents' ``last_updated`` bump;
 * :class:`LocationAdmin` (CPO) — import, status changes and listings of our own locations; every
-  change writes its outbox rows (:func:`evroam.push.outbox.enqueue_change`) in the same transaction.
+  change writes its outbox rows (:func:`evroam.store.outbox.enqueue_change`) in the same transaction.
 
 Every read-modify-write runs in one store transaction with ``for_update=True``.
 """
@@ -22,8 +22,8 @@ from evroam.core.errors import Forbidden, NotFound, UnknownLocation, ValidationF
 from evroam.model.enums import Status
 from evroam.model.locations import EVSE, Connector, Location
 from evroam.ocpi.transport.pagination import PageRequest
-from evroam.push.outbox import ObjectChange, enqueue_change
 from evroam.registration.model import Partner
+from evroam.store.outbox import ObjectChange, enqueue_change
 from evroam.store.port import Operations, PutOutcome, Store, Transaction
 
 from .._shared import PartyAdmin, check_url_id, count_stale, require_party, stale_counts

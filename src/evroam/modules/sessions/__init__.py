@@ -5,6 +5,7 @@ Same layout as :mod:`evroam.modules.locations`: ports, service, repository, wire
 push worker's pusher), cli. See ``docs/sessions-cdrs.md``.
 """
 
+from evroam.modules.sessions.kit import SESSIONS, SessionLookups
 from evroam.modules.sessions.ports import (
     ChargingPreferencesNotCapable,
     SessionChange,
@@ -17,6 +18,7 @@ from evroam.modules.sessions.ports import (
 from evroam.modules.sessions.repository import (
     SESSION_KIND,
     SessionRecord,
+    iter_session_records,
     load_session,
     load_session_record,
     save_session,
@@ -25,10 +27,12 @@ from evroam.modules.sessions.service import SessionAdmin, SessionReceiver, Sessi
 from evroam.modules.sessions.wire import SessionWire, session_wire
 
 __all__ = [
+    "SESSIONS",
     "SESSION_KIND",
     "ChargingPreferencesNotCapable",
     "SessionAdmin",
     "SessionChange",
+    "SessionLookups",
     "SessionPage",
     "SessionReceiver",
     "SessionRecord",
@@ -39,6 +43,7 @@ __all__ = [
     "SessionsReceiver",
     "SessionsSender",
     "append_periods",
+    "iter_session_records",
     "load_session",
     "load_session_record",
     "save_session",

@@ -31,8 +31,8 @@ from evroam.model.cdrs import ChargingPeriod
 from evroam.model.common import NotRepresentable, Price
 from evroam.model.enums import SessionStatus
 from evroam.model.sessions import Session
-from evroam.node.wiring import Node, cpo_parties
-from evroam.push.outbox import RegisteredPartners
+from evroam.modules.kit import NodeContext
+from evroam.registration.directory import RegisteredPartners
 
 from .._cli import emit as _emit
 from .._cli import newest_version, parse_party, run_admin
@@ -44,8 +44,8 @@ from .wire import session_wire
 __all__ = ["admin_for", "record_summary", "sessions"]
 
 
-def admin_for(node: Node) -> SessionAdmin:
-    return SessionAdmin(node.store, node.clock, RegisteredPartners(), cpo_parties(node.config))
+def admin_for(node: NodeContext) -> SessionAdmin:
+    return SessionAdmin(node.store, node.clock, RegisteredPartners(), node.own.cpo_parties())
 
 
 def _decimal(value: str | None, option: str) -> Decimal | None:
@@ -68,7 +68,7 @@ def _time(value: str | None, option: str) -> DateTime | None:
         ) from None
 
 
-async def _names(node: Node) -> dict[str, str]:
+async def _names(node: NodeContext) -> dict[str, str]:
     return {p.id: p.name for p in await node.registration.partners()}
 
 
@@ -125,7 +125,7 @@ def sessions() -> None:
 def list_sessions(as_json: bool) -> None:
     """List every session the node holds, ours and received ones."""
 
-    async def action(node: Node) -> list[dict[str, Any]]:
+    async def action(node: NodeContext) -> list[dict[str, Any]]:
         names = await _names(node)
         return [record_summary(r.session, _source(r, names)) for r in await admin_for(node).records()]
 
@@ -147,7 +147,7 @@ def show(session_id: str, party: str | None, ocpi_version: str | None, as_json: 
     """Show one session as OCPI sends it, with where it comes from."""
     owner = parse_party(party)
 
-    async def action(node: Node) -> dict[str, Any]:
+    async def action(node: NodeContext) -> dict[str, Any]:
         record = await admin_for(node).get(session_id, party=owner)
         session = record.session
         wire = session_wire(ocpi_version or newest_version(node))
@@ -183,9 +183,9 @@ def start(file: Path, ocpi_version: str | None, party: str | None, as_json: bool
     owner = parse_party(party)
     data = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
 
-    async def action(node: Node) -> Any:
+    async def action(node: NodeContext) -> Any:
         wire = session_wire(ocpi_version or newest_version(node))
-        parties = cpo_parties(node.config)
+        parties = node.own.cpo_parties()
         cc, pid = owner or (parties[0] if len(parties) == 1 else ("", ""))
         session = wire.session_to_model(decode(data, wire.models["Session"]), country_code=cc, party_id=pid)
         return await admin_for(node).start(session)
@@ -267,7 +267,7 @@ def stop(
     cost = _decimal(total_cost, "--total-cost")
     owner = parse_party(party)
 
-    async def action(node: Node) -> Any:
+    async def action(node: NodeContext) -> Any:
         return await admin_for(node).stop(
             session_id,
             end_date_time=_time(end, "--end"),

@@ -20,10 +20,10 @@ import msgspec
 
 from evroam.core.codec import encode
 from evroam.model.common import NotRepresentable
-from evroam.modules.locations.repository import load_location
+from evroam.modules.kit import Delivery, Outgoing, Skip
+from evroam.modules.locations import LOCATIONS
 from evroam.ocpi.converters import VersionConverters
-from evroam.push.outbox import ObjectChange, PartnerTarget
-from evroam.push.worker import Delivery, Outgoing, Skip
+from evroam.store.outbox import ObjectChange, PartnerTarget
 from evroam.store.port import Operations
 
 from .repository import load_session
@@ -58,7 +58,9 @@ class SessionPusher:
             return Skip(f"not sent: session {change.object_id} is no longer stored")
         location = None
         if not wire.carries_owner("Session") and session.location is None:
-            location = await load_location(ops, session.country_code, session.party_id, session.location_id)
+            location = await LOCATIONS.lookups.load_location(
+                ops, session.country_code, session.party_id, session.location_id
+            )
         try:
             wire_session = wire.session_from_model(session, location)
         except NotRepresentable as exc:

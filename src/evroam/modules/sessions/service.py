@@ -32,10 +32,10 @@ from evroam.model.common import Price
 from evroam.model.enums import ChargingPreferencesResponse, SessionStatus
 from evroam.model.locations import Location
 from evroam.model.sessions import ChargingPreferences, Session
-from evroam.modules.locations.repository import load_location
+from evroam.modules.locations import LOCATIONS
 from evroam.ocpi.transport.pagination import PageRequest
-from evroam.push.outbox import ObjectChange, enqueue_change
 from evroam.registration.model import Partner
+from evroam.store.outbox import ObjectChange, enqueue_change
 from evroam.store.port import Operations, PutOutcome, Store, Transaction
 
 from .._shared import (
@@ -129,7 +129,9 @@ class SessionSender:
 
     async def location_of(self, session: Session) -> Location | None:
         """Our stored Location of the session (OCPI 2.1.1 embeds it)."""
-        return await load_location(self._store, session.country_code, session.party_id, session.location_id)
+        return await LOCATIONS.lookups.load_location(
+            self._store, session.country_code, session.party_id, session.location_id
+        )
 
     async def set_charging_preferences(
         self, partner: Partner, session_id: str, preferences: ChargingPreferences
@@ -146,7 +148,9 @@ class SessionSender:
             if record is None or owner is None or not partner_owns(partner, *owner):
                 raise NotFound(f"no session {session_id!r} of this partner's tokens")
             session = record.session
-            location = await load_location(tx, session.country_code, session.party_id, session.location_id)
+            location = await LOCATIONS.lookups.load_location(
+                tx, session.country_code, session.party_id, session.location_id
+            )
             evse = None if location is None or session.evse_uid is None else location.evse(session.evse_uid)
             if evse is None or PREFERENCES_CAPABILITY not in (evse.capabilities or ()):
                 raise ChargingPreferencesNotCapable(

@@ -4,6 +4,7 @@ ports, service, repository, validation, wire, bindings, cli. (The pricing engine
 :mod:`evroam.tariffs`.)
 """
 
+from evroam.modules.tariffs.kit import TARIFFS, TariffLookups
 from evroam.modules.tariffs.ports import (
     TariffImportReport,
     TariffPage,
@@ -23,9 +24,11 @@ from evroam.modules.tariffs.validation import parse_tariffs
 from evroam.modules.tariffs.wire import TariffWire, tariff_wire
 
 __all__ = [
+    "TARIFFS",
     "TARIFF_KIND",
     "TariffAdmin",
     "TariffImportReport",
+    "TariffLookups",
     "TariffPage",
     "TariffReceiver",
     "TariffSender",

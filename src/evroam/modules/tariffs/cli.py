@@ -5,8 +5,8 @@
     evroam tariffs show TARIFF_ID [--ocpi-version V] [--json]
     evroam tariffs stats [--json]
 
-The ``tariffs`` group may also hold the tariff engine's commands (``evroam tariffs price``):
-:func:`register` adds these commands to a ``tariffs`` group already registered on the main command.
+The ``tariffs`` group shares its name with the tariff engine's (``evroam tariffs price``): the CLI joins
+the two into one group.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import click
 
 from evroam.core.codec import encode
 from evroam.model.tariffs import Tariff
-from evroam.node.wiring import Node, cpo_parties
-from evroam.push.outbox import RegisteredPartners
+from evroam.modules.kit import NodeContext
+from evroam.registration.directory import RegisteredPartners
 
 from .._cli import emit as _emit
 from .._cli import import_options, newest_version, run_admin, run_import, show_stats
@@ -29,11 +29,11 @@ from .service import TariffAdmin, TariffReceiver
 from .validation import parse_tariffs
 from .wire import tariff_wire
 
-__all__ = ["admin_for", "register", "tariffs"]
+__all__ = ["admin_for", "tariffs"]
 
 
-def admin_for(node: Node) -> TariffAdmin:
-    return TariffAdmin(node.store, node.clock, RegisteredPartners(), cpo_parties(node.config))
+def admin_for(node: NodeContext) -> TariffAdmin:
+    return TariffAdmin(node.store, node.clock, RegisteredPartners(), node.own.cpo_parties())
 
 
 def _summary(tariff: Tariff) -> dict[str, Any]:
@@ -70,7 +70,7 @@ def import_tariffs(file: Path, ocpi_version: str | None, party: str | None, as_j
         ocpi_version,
         party,
         as_json,
-        parties=lambda node: cpo_parties(node.config),
+        parties=lambda node: node.own.cpo_parties(),
         parse=lambda data, version, owner: parse_tariffs(data, version, owner=owner),
         store=lambda node, found: admin_for(node).import_tariffs(found),
     )
@@ -94,7 +94,7 @@ def list_tariffs(as_json: bool) -> None:
 def show(tariff_id: str, ocpi_version: str | None, as_json: bool) -> None:
     """Show one of the node's own tariffs as partners see it."""
 
-    async def action(node: Node) -> tuple[Tariff, Any]:
+    async def action(node: NodeContext) -> tuple[Tariff, Any]:
         tariff = await admin_for(node).get_tariff(tariff_id)
         wire = tariff_wire(ocpi_version or newest_version(node))
         return tariff, json.loads(encode(wire.tariff_from_model(tariff)))
@@ -115,13 +115,3 @@ def stats(as_json: bool) -> None:
         own="own tariffs",
         stale="stale tariff updates ignored",
     )
-
-
-def register(main: click.Group) -> None:
-    """Add these commands to ``main``'s ``tariffs`` group (created when there is none yet)."""
-    existing = main.commands.get("tariffs")
-    if isinstance(existing, click.Group) and existing is not tariffs:
-        for name, command in tariffs.commands.items():
-            existing.add_command(command, name)
-        return
-    main.add_command(tariffs)

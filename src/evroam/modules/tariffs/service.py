@@ -4,7 +4,7 @@
 * :class:`TariffReceiver` (eMSP) — what partners push, under their own parties only, with the
   stale-update rule;
 * :class:`TariffAdmin` (CPO) — import and listings of our own tariffs; every change writes its outbox
-  rows (:func:`evroam.push.outbox.enqueue_change`) in the same transaction.
+  rows (:func:`evroam.store.outbox.enqueue_change`) in the same transaction.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import msgspec
 from evroam.core.errors import Forbidden, NotFound, ValidationFailed, Violation
 from evroam.model.tariffs import Tariff
 from evroam.ocpi.transport.pagination import PageRequest
-from evroam.push.outbox import ObjectChange, enqueue_change
 from evroam.registration.model import Partner
+from evroam.store.outbox import ObjectChange, enqueue_change
 from evroam.store.port import Operations, PutOutcome, Store
 
 from .._shared import PartyAdmin, check_url_id, count_stale, require_party, stale_counts

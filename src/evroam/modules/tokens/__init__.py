@@ -12,6 +12,7 @@ from evroam.modules.tokens.decision import (
     Outcome,
     issuer_from_uid,
 )
+from evroam.modules.tokens.kit import TOKENS, TokenLookups
 from evroam.modules.tokens.ports import (
     AuthorizationPolicy,
     ImportedToken,
@@ -47,6 +48,7 @@ from evroam.modules.tokens.wire import TokenWire, token_wire
 
 __all__ = [
     "DEFAULT_TYPE",
+    "TOKENS",
     "TOKEN_KIND",
     "AuthorizationDecision",
     "AuthorizationPolicy",
@@ -63,6 +65,7 @@ __all__ = [
     "TokenAdmin",
     "TokenDocument",
     "TokenImportReport",
+    "TokenLookups",
     "TokenPage",
     "TokenReceiver",
     "TokenRecord",

@@ -11,14 +11,20 @@ from __future__ import annotations
 
 from evroam.core.errors import UnknownToken
 from evroam.core.status import StatusCode
-from evroam.http.server import ModuleBinding, OcpiAnswer, OcpiCall, module_path
 from evroam.model.common import NotRepresentable
 from evroam.model.tokens import Token
+from evroam.modules.kit import ModuleBinding, OcpiAnswer, OcpiCall, module_path
 from evroam.ocpi.table import InterfaceRole
 from evroam.ocpi.transport.pagination import page_headers, parse_page_request
 
-from .._shared import WireCache, apply_patch, require_last_updated, splice_list
-from ..locations.bindings import DEFAULT_MAX_LIMIT, write_answer
+from .._shared import (
+    DEFAULT_MAX_LIMIT,
+    WireCache,
+    apply_patch,
+    require_last_updated,
+    splice_list,
+    write_answer,
+)
 from .ports import TokensReceiver, TokensSender
 from .wire import token_wire
 

@@ -28,8 +28,8 @@ import click
 from evroam.core.codec import encode
 from evroam.core.types import CiString
 from evroam.model.tokens import LocationReferences, Token
-from evroam.node.wiring import Node, cpo_parties, emsp_parties
-from evroam.push.outbox import RegisteredPartners
+from evroam.modules.kit import NodeContext
+from evroam.registration.directory import RegisteredPartners
 from evroam.registration.repository import StorePartnerRepository
 
 from .._cli import emit as _emit
@@ -45,19 +45,19 @@ from .wire import token_wire
 __all__ = ["admin_for", "decision_service_for", "tokens"]
 
 
-def admin_for(node: Node) -> TokenAdmin:
-    return TokenAdmin(node.store, node.clock, RegisteredPartners(), emsp_parties(node.config))
+def admin_for(node: NodeContext) -> TokenAdmin:
+    return TokenAdmin(node.store, node.clock, RegisteredPartners(), node.own.emsp_parties())
 
 
 def decision_service_for(
-    node: Node, *, allowed_real_time: bool = False, timeout: float = 5.0
+    node: NodeContext, *, allowed_real_time: bool = False, timeout: float = 5.0
 ) -> AuthorizationService:
     """The CPO's :class:`AuthorizationService` of ``node`` (real-time calls through ``node.http``)."""
     return AuthorizationService(
         node.store,
         StorePartnerRepository(node.store, node.clock),
         OcpiRealTime(node.http, clock=node.clock, ids=node.ids),
-        parties=cpo_parties(node.config),
+        parties=node.own.cpo_parties(),
         allowed_real_time=allowed_real_time,
         timeout=timeout,
     )
@@ -119,7 +119,7 @@ def import_tokens(file: Path, ocpi_version: str | None, party: str | None, as_js
         ocpi_version,
         party,
         as_json,
-        parties=lambda node: emsp_parties(node.config),
+        parties=lambda node: node.own.emsp_parties(),
         parse=lambda data, version, owner: parse_tokens(data, version, owner=owner),
         store=lambda node, found: admin_for(node).import_tokens(found),
         no_party="this node has no eMSP party: it issues no tokens",
@@ -158,7 +158,7 @@ def unblock(uid: str, token_type: str, as_json: bool) -> None:
 def list_tokens(received: bool, as_json: bool) -> None:
     """List the node's own tokens (eMSP), or with --received the tokens eMSPs pushed (CPO)."""
 
-    async def action(node: Node) -> list[tuple[Token, AuthorizationRules | None, str | None]]:
+    async def action(node: NodeContext) -> list[tuple[Token, AuthorizationRules | None, str | None]]:
         if not received:
             return [(t.token, t.rules, None) for t in await admin_for(node).list_tokens()]
         names = {p.id: p.name for p in await node.registration.partners()}
@@ -184,7 +184,7 @@ def list_tokens(received: bool, as_json: bool) -> None:
 def show(uid: str, token_type: str, ocpi_version: str | None, as_json: bool) -> None:
     """Show one of the node's own tokens as CPOs see it (with the eMSP's rules, never sent)."""
 
-    async def action(node: Node) -> tuple[ImportedToken, Any]:
+    async def action(node: NodeContext) -> tuple[ImportedToken, Any]:
         found = await admin_for(node).get_token(uid, token_type.upper())
         wire = token_wire(ocpi_version or newest_version(node))
         return found, json.loads(encode(wire.token_from_model(found.token)))
@@ -262,7 +262,7 @@ def authorize(
     )
     owner = parse_party(issuer)
 
-    async def action(node: Node) -> AuthorizationDecision:
+    async def action(node: NodeContext) -> AuthorizationDecision:
         service = decision_service_for(node, allowed_real_time=allowed_real_time, timeout=timeout)
         return await service.authorize(uid, token_type.upper(), where, issuer=owner)
 

@@ -12,30 +12,18 @@ a token no longer stored is not sent.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-import msgspec
-
-from evroam.core.codec import encode
 from evroam.model.common import NotRepresentable
+from evroam.modules.kit import Delivery, Outgoing, Skip
 from evroam.ocpi.converters import VersionConverters
-from evroam.push.outbox import ObjectChange, PartnerTarget
-from evroam.push.worker import Delivery, Outgoing, Skip
+from evroam.store.outbox import ObjectChange, PartnerTarget
 from evroam.store.port import ObjectKey, Operations
 
+from .._shared import patch_body
 from .repository import TOKEN_KIND, decode_document, split_object_id
 from .wire import token_wire
 
 __all__ = ["TokenPusher"]
-
-
-def _patch_body(wire_token: Any, fields: tuple[str, ...]) -> dict[str, msgspec.Raw] | None:
-    rendered = msgspec.json.decode(encode(wire_token), type=dict[str, msgspec.Raw])
-    if "last_updated" not in rendered or any(name not in rendered for name in fields):
-        return None
-    body = {name: rendered[name] for name in fields}
-    body["last_updated"] = rendered["last_updated"]
-    return body
 
 
 @dataclass(frozen=True)
@@ -65,7 +53,7 @@ class TokenPusher:
         path = (str(token.country_code), str(token.party_id), str(token.uid))
         params = {"type": str(wire_token.type)} if tokens.typed_receiver else None
         if delivery.method == "PATCH":
-            body = _patch_body(wire_token, delivery.fields)
+            body = patch_body(wire_token, delivery.fields)
             if body is not None:
                 return Outgoing("PATCH", path, body, params)
         return Outgoing("PUT", path, wire_token, params)

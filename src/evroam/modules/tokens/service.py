@@ -4,7 +4,7 @@
 * :class:`TokenReceiver` (CPO) — what eMSPs push, under their own parties only, with the stale-update
   rule;
 * :class:`TokenAdmin` (eMSP) — import, block / unblock and listings of our own tokens; every change
-  writes its outbox rows (:func:`evroam.push.outbox.enqueue_change`) in the same transaction.
+  writes its outbox rows (:func:`evroam.store.outbox.enqueue_change`) in the same transaction.
 
 Privacy: our own tokens are shown (Sender list) and authorized only for partners that may hold tokens
 — a partner with a CPO role, a hub, or a partner whose role we do not know (OCPI 2.1.1 credentials name
@@ -30,8 +30,8 @@ from evroam.model.enums import AllowedType
 from evroam.model.tokens import AuthorizationInfo, LocationReferences, Token
 from evroam.ocpi.transport import PartyRef
 from evroam.ocpi.transport.pagination import PageRequest
-from evroam.push.outbox import ObjectChange, enqueue_change
 from evroam.registration.model import Partner
+from evroam.store.outbox import ObjectChange, enqueue_change
 from evroam.store.port import Operations, PutOutcome, Store, Transaction
 
 from .._shared import PartyAdmin, check_url_id, count_stale, require_party, stale_counts

@@ -31,21 +31,23 @@ from urllib.parse import urlsplit
 import click
 
 from evroam.chargepoint.port import ChargePointEvent
-from evroam.chargepoint.records import records_for
 from evroam.chargepoint.sink import OcpiSink
+from evroam.modules.locations import LocationAdmin, iter_locations
+from evroam.node.charging import StoredCatalogue, records_for
 from evroam.node.config import ConfigError
 from evroam.node.logs import configure_logging
 from evroam.node.settings import Settings
-
-from .clock import ScaledTime
-from .simulator import COMMAND_KINDS, SimOptions, Simulator
+from evroam.node.wiring import build_node, cpo_parties
+from evroam.registration.directory import RegisteredPartners
+from evroam.sim.clock import ScaledTime
+from evroam.sim.simulator import COMMAND_KINDS, SimOptions, Simulator
 
 __all__ = ["simulate"]
 
 log = logging.getLogger(__name__)
 
 
-def _settings() -> Settings:
+def settings_of() -> Settings:
     obj = click.get_current_context().obj
     return obj if isinstance(obj, Settings) else Settings.from_env()
 
@@ -122,12 +124,7 @@ def simulate(
     """Serve this CPO node with simulated chargers for its own locations."""
     import uvicorn
 
-    from evroam.modules.locations.repository import iter_locations
-    from evroam.modules.locations.service import LocationAdmin
-    from evroam.node.wiring import build_node, cpo_parties
-    from evroam.push.outbox import RegisteredPartners
-
-    settings = _settings()
+    settings = settings_of()
     configure_logging(settings.log_level)
     if command_timeout is not None:
         if command_timeout < 1:
@@ -152,8 +149,7 @@ def simulate(
         raise click.ClickException("`simulate` needs a node with a CPO party (see `evroam init --role CPO`)")
     simulator = Simulator((), time=time, ids=node.ids, options=options)
     sink = OcpiSink(
-        node.store,
-        parties=parties,
+        StoredCatalogue(node.store, parties),
         statuses=LocationAdmin(node.store, node.clock, RegisteredPartners(), parties),
         records=records_for(node, node.clock),
     )

@@ -1,5 +1,8 @@
 """Pull: fetch a partner's list from its Sender interface into our store.
 
+This module knows no OCPI module: each module kit brings its :class:`~evroam.modules.kit.PullSpec`
+(how its objects are read, keyed, loaded, stored and removed), and the caller passes them.
+
 :func:`sync_module` GETs the partner's list, page after page following ``Link: <...>; rel="next"``
 (:class:`evroam.http.client.Pages`), reads each object on its own (one object that does not fit the
 partner's OCPI version is refused with its error, the others are stored), converts it to the canonical
@@ -40,8 +43,7 @@ overwritten (CDRs never change).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -52,25 +54,14 @@ from evroam.core.codec import decode
 from evroam.core.errors import InvalidJson, SyncError, ValidationFailed
 from evroam.core.types import DateTime
 from evroam.http.client import OcpiClient
-from evroam.model.cdrs import CDR
 from evroam.model.common import NotRepresentable
-from evroam.model.enums import Status
-from evroam.model.locations import Location
-from evroam.model.sessions import Session
-from evroam.model.tariffs import Tariff
-from evroam.model.tokens import Token
-from evroam.modules.cdrs.repository import CdrDocument, load_cdr_record, save_cdr
-from evroam.modules.locations.repository import iter_locations, load_location_record, save_location
-from evroam.modules.sessions.repository import load_session_record, save_session
-from evroam.modules.tariffs.repository import delete_tariff, iter_tariffs, load_tariff_record, save_tariff
-from evroam.modules.tokens.repository import iter_tokens, load_token_record, save_token
-from evroam.ocpi.converters import VersionConverters, converters
+from evroam.modules.kit import PullSpec
+from evroam.ocpi.converters import converters
 from evroam.ocpi.transport import PartyRef, TokenEncoding
 from evroam.registration.model import Partner, PartnerStatus
 from evroam.store.port import Operations, Store
 
 __all__ = [
-    "MODULES",
     "SESSIONS_DEFAULT_WINDOW",
     "SyncError",
     "SyncIssue",
@@ -93,7 +84,6 @@ MAX_ISSUES = 100
 Progress = Callable[[int, int | None], None]
 
 _Key = tuple[str, str, str]
-_Object = Location | Tariff | Token | Session | CDR
 
 
 class SyncIssue(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -127,139 +117,9 @@ class SyncResult(msgspec.Struct, kw_only=True):
     """The refused objects (the first :data:`MAX_ISSUES`), each with its reason."""
 
 
-# -- per-module pieces ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Stored:
-    partner_id: str | None
-    obj: _Object
-
-
-async def _load_location(ops: Operations, obj: Any) -> _Stored | None:
-    r = await load_location_record(ops, obj.country_code, obj.party_id, obj.id, for_update=True)
-    return None if r is None else _Stored(r.partner_id, r.location)
-
-
-async def _save_location(ops: Operations, obj: Any, partner_id: str) -> None:
-    await save_location(ops, obj, partner_id=partner_id, check_stale=False)
-
-
-async def _load_tariff(ops: Operations, obj: Any) -> _Stored | None:
-    r = await load_tariff_record(ops, obj.country_code, obj.party_id, obj.id, for_update=True)
-    return None if r is None else _Stored(r.partner_id, r.tariff)
-
-
-async def _save_tariff(ops: Operations, obj: Any, partner_id: str) -> None:
-    await save_tariff(ops, obj, partner_id=partner_id, check_stale=False)
-
-
-async def _load_token(ops: Operations, obj: Any) -> _Stored | None:
-    r = await load_token_record(ops, obj.country_code, obj.party_id, obj.uid, obj.type, for_update=True)
-    return None if r is None else _Stored(r.partner_id, r.token)
-
-
-async def _save_token(ops: Operations, obj: Any, partner_id: str) -> None:
-    await save_token(ops, obj, partner_id=partner_id, check_stale=False)  # a partner's token: no rules
-
-
-async def _load_session(ops: Operations, obj: Any) -> _Stored | None:
-    r = await load_session_record(ops, obj.country_code, obj.party_id, obj.id, for_update=True)
-    return None if r is None else _Stored(r.partner_id, r.session)
-
-
-async def _save_session(ops: Operations, obj: Any, partner_id: str) -> None:
-    await save_session(ops, obj, partner_id=partner_id)
-
-
-async def _load_cdr(ops: Operations, obj: Any) -> _Stored | None:
-    r = await load_cdr_record(ops, obj.country_code, obj.party_id, obj.id, for_update=True)
-    return None if r is None else _Stored(r.partner_id, r.cdr)
-
-
-async def _save_cdr(ops: Operations, obj: Any, partner_id: str) -> None:
-    await save_cdr(ops, CdrDocument(cdr=obj), partner_id=partner_id)
-
-
-@dataclass(frozen=True, slots=True)
-class _Module:
-    """How one module is pulled: read, keyed, loaded, stored and (after a full sync) removed."""
-
-    wire_name: str
-    owner_role: str
-    """The partner's role that owns the objects (and is named in ``OCPI-to-*``)."""
-    us: str
-    """Our role in this pull."""
-    read: Callable[[VersionConverters, Any, str, str], _Object]
-    object_id: Callable[[Any], str]
-    load: Callable[[Operations, Any], Awaitable[_Stored | None]]
-    save: Callable[[Operations, Any, str], Awaitable[None]]
-    immutable: bool = False
-    """A stored one is never replaced (CDRs)."""
-    needs_date_from: bool = False
-    removes: bool = False
-    """A full sync marks what is gone as removed (:meth:`_Syncer.remove_absent`)."""
-
-
-_MODULES: dict[str, _Module] = {
-    "locations": _Module(
-        wire_name="Location",
-        owner_role="CPO",
-        us="EMSP",
-        read=lambda w, item, cc, pid: w.location_to_model(item, country_code=cc, party_id=pid),
-        object_id=lambda obj: str(obj.id),
-        load=_load_location,
-        save=_save_location,
-        removes=True,
-    ),
-    "tariffs": _Module(
-        wire_name="Tariff",
-        owner_role="CPO",
-        us="EMSP",
-        read=lambda w, item, cc, pid: w.tariff_to_model(item, country_code=cc, party_id=pid),
-        object_id=lambda obj: str(obj.id),
-        load=_load_tariff,
-        save=_save_tariff,
-        removes=True,
-    ),
-    "tokens": _Module(
-        wire_name="Token",
-        owner_role="EMSP",
-        us="CPO",
-        read=lambda w, item, cc, pid: w.token_to_model(item, country_code=cc, party_id=pid),
-        object_id=lambda obj: f"{obj.type}:{obj.uid}",
-        load=_load_token,
-        save=_save_token,
-        removes=True,
-    ),
-    "sessions": _Module(
-        wire_name="Session",
-        owner_role="CPO",
-        us="EMSP",
-        read=lambda w, item, cc, pid: w.session_to_model(item, country_code=cc, party_id=pid),
-        object_id=lambda obj: str(obj.id),
-        load=_load_session,
-        save=_save_session,
-        needs_date_from=True,
-    ),
-    "cdrs": _Module(
-        wire_name="CDR",
-        owner_role="CPO",
-        us="EMSP",
-        read=lambda w, item, cc, pid: w.cdr_to_model(item, country_code=cc, party_id=pid),
-        object_id=lambda obj: str(obj.id),
-        load=_load_cdr,
-        save=_save_cdr,
-        immutable=True,
-    ),
-}
-
-MODULES = tuple(_MODULES)
-
-
-def our_role(module: str) -> str:
+def our_role(module: str, pulls: Mapping[str, PullSpec]) -> str:
     """Our role when pulling ``module`` (``"EMSP"`` or ``"CPO"``); ``KeyError`` for another module."""
-    return _MODULES[module].us
+    return pulls[module].us
 
 
 def sync_setting(partner_id: str, module: str) -> str:
@@ -318,13 +178,15 @@ def _name_raw(raw: bytes) -> str | None:
 
 
 class _Syncer:
-    def __init__(self, store: Store, partner: Partner, module: str, wire: VersionConverters, clock: Clock):
+    def __init__(
+        self, store: Store, partner: Partner, module: str, spec: PullSpec, version: str, clock: Clock
+    ):
         self.store = store
         self.partner = partner
         self.module = module
-        self.spec = _MODULES[module]
-        self.wire = wire
-        self.wire_type = wire.models[self.spec.wire_name]
+        self.spec = spec
+        self.version = version
+        self.wire_type = spec.wire_type(version)
         self.clock = clock
         self.owner = _owner_of(partner, self.spec.owner_role)
         self.parties = {(r.country_code.casefold(), r.party_id.casefold()) for r in partner.roles}
@@ -338,10 +200,10 @@ class _Syncer:
             "sync %s from %s: %s refused: %s", self.module, self.partner.name, name or "object", reason
         )
 
-    def read(self, raw: bytes, result: SyncResult) -> _Object | None:
+    def read(self, raw: bytes, result: SyncResult) -> Any:
         try:
             item = decode(raw, self.wire_type)
-            obj = self.spec.read(self.wire, item, *self.owner)
+            obj = self.spec.to_model(self.version, item, *self.owner)
         except (InvalidJson, ValidationFailed, NotRepresentable, ValueError) as exc:
             message = exc.message if isinstance(exc, (InvalidJson, ValidationFailed)) else str(exc)
             self.refuse(result, _name_raw(raw), message)
@@ -363,7 +225,7 @@ class _Syncer:
                     continue
                 await self._store_one(tx, obj, name, result)
 
-    async def _store_one(self, tx: Operations, obj: _Object, name: str, result: SyncResult) -> None:
+    async def _store_one(self, tx: Operations, obj: Any, name: str, result: SyncResult) -> None:
         stored = await self.spec.load(tx, obj)
         if stored is not None and stored.partner_id != self.partner.id:
             owner = "us" if stored.partner_id is None else f"partner {stored.partner_id}"
@@ -383,66 +245,10 @@ class _Syncer:
 
     async def remove_absent(self, result: SyncResult) -> None:
         """Mark removed what the partner no longer lists (after a complete, full listing)."""
-        if self.module == "locations":
-            gone_locations = [
-                loc
-                async for loc in iter_locations(self.store, partners=[self.partner.id])
-                if _fold(loc.country_code, loc.party_id, loc.id) not in self.seen
-            ]
-            for loc in gone_locations:
-                if await self._remove_location(loc):
-                    result.removed += 1
-        elif self.module == "tariffs":
-            gone_tariffs = [
-                t
-                async for t in iter_tariffs(self.store, partners=[self.partner.id])
-                if _fold(t.country_code, t.party_id, t.id) not in self.seen
-            ]
-            for t in gone_tariffs:
-                async with self.store.transaction() as tx:
-                    if await delete_tariff(tx, t.country_code, t.party_id, t.id):
-                        result.removed += 1
-        elif self.module == "tokens":
-            gone_tokens = [
-                doc.token
-                async for _, doc in iter_tokens(self.store, partners=[self.partner.id])
-                if doc.token.valid
-                and _fold(doc.token.country_code, doc.token.party_id, self.spec.object_id(doc.token))
-                not in self.seen
-            ]
-            for token in gone_tokens:
-                await self._invalidate_token(token)
-                result.removed += 1
-
-    async def _invalidate_token(self, token: Token) -> None:
-        stamp = max(self.clock.now(), token.last_updated)
-        async with self.store.transaction() as tx:
-            await save_token(
-                tx,
-                msgspec.structs.replace(token, valid=False, last_updated=stamp),
-                partner_id=self.partner.id,
-                check_stale=False,
+        if self.spec.remove_absent is not None:
+            result.removed += await self.spec.remove_absent(
+                self.store, self.partner.id, self.seen, self.clock
             )
-
-    async def _remove_location(self, loc: Location) -> bool:
-        if loc.evses and all(e.status == Status.REMOVED for e in loc.evses):
-            return False  # already marked by an earlier sync
-        now = self.clock.now()
-        stamp = max(now, loc.last_updated)
-        evses = tuple(
-            e
-            if e.status == Status.REMOVED
-            else msgspec.structs.replace(e, status=Status.REMOVED, last_updated=max(now, e.last_updated))
-            for e in loc.evses or ()
-        )
-        async with self.store.transaction() as tx:
-            await save_location(
-                tx,
-                msgspec.structs.replace(loc, evses=evses, last_updated=stamp),
-                partner_id=self.partner.id,
-                check_stale=False,
-            )
-        return True
 
 
 async def sync_module(
@@ -451,6 +257,7 @@ async def sync_module(
     partner: Partner,
     module: str,
     *,
+    pulls: Mapping[str, PullSpec],
     clock: Clock,
     ids: IdGenerator,
     us: PartyRef | None,
@@ -460,18 +267,18 @@ async def sync_module(
     progress: Progress | None = None,
     batch: int = 100,
 ) -> SyncResult:
-    """Pull ``module`` (one of :data:`MODULES`) from ``partner`` into ``store``.
+    """Pull ``module`` (one of ``pulls``, the node's kits' pull specs) from ``partner`` into ``store``.
 
-    ``us`` is our own party for the ``OCPI-from-*`` headers (2.2+; our role is :func:`our_role`);
+    ``us`` is our own party for the ``OCPI-from-*`` headers (2.2+; our role is the spec's ``us``);
     ``since`` is the ``date_from`` to ask for instead of the last sync's start (it makes the sync
     incremental: nothing is removed); ``page_limit`` asks the partner for pages of that size (it may
     send fewer). Raises :class:`SyncError` when the sync cannot start and the client's errors
     (:class:`~evroam.core.errors.PartnerError`, :class:`~evroam.core.errors.ClientApiUnreachable`) when
     the partner fails; a failed sync records nothing as "last sync" and removes nothing.
     """
-    spec = _MODULES.get(module)
+    spec = pulls.get(module)
     if spec is None:
-        raise SyncError(f"cannot sync {module!r}: use one of {', '.join(MODULES)}")
+        raise SyncError(f"cannot sync {module!r}: use one of {', '.join(pulls)}")
     if partner.status != PartnerStatus.REGISTERED or partner.version is None or partner.token is None:
         raise SyncError(f"partner {partner.name} is not connected ({partner.status.value})")
     endpoint = partner.endpoint(module, "SENDER")
@@ -481,7 +288,7 @@ async def sync_module(
         wire = converters(partner.version)
     except KeyError:
         raise SyncError(f"OCPI {partner.version} of partner {partner.name} is not modelled") from None
-    if spec.wire_name not in wire.models:
+    if spec.wire_type(partner.version) is None:
         raise SyncError(f"OCPI {partner.version} has no {module} objects to sync")
     started_at = clock.now()
     date_from: datetime | None
@@ -516,7 +323,7 @@ async def sync_module(
     if page_limit is not None:
         params["limit"] = page_limit
     pages = client.iterate(endpoint.url, params or None, msgspec.Raw, module=module)
-    syncer = _Syncer(store, partner, module, wire, clock)
+    syncer = _Syncer(store, partner, module, spec, partner.version, clock)
     pending: list[bytes] = []
     last_page = 0
     async for item in pages:
@@ -535,7 +342,7 @@ async def sync_module(
     result.total_count = pages.total_count
     if progress is not None:
         progress(pages.fetched, pages.total_count)
-    if result.full and spec.removes:
+    if result.full and spec.remove_absent is not None:
         await syncer.remove_absent(result)
     await store.set_setting(sync_setting(partner.id, module), result.started_at.to_json())
     result.finished_at = clock.now()

@@ -14,47 +14,28 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
 
+from evroam.cli.node import run_on_node
 from evroam.core.errors import EvroamError
-from evroam.node.commands import _emit, _quiet_level, _settings
-from evroam.node.config import ConfigError
-from evroam.node.logs import configure_logging
-from evroam.node.wiring import Node, build_node
+from evroam.modules._cli import emit
+from evroam.modules.kit import PullSpec
+from evroam.node.kits import pulls_of
+from evroam.node.wiring import Node
 from evroam.ocpi.transport import PartyRef
-from evroam.push.outbox import ObjectChange, decode_change
-from evroam.push.sync import MODULES, SyncResult, our_role, sync_module
+from evroam.pull.sync import SyncResult, sync_module
 from evroam.push.worker import RunReport
+from evroam.store.outbox import ObjectChange, decode_change
 from evroam.store.port import OutboxItem, OutboxStatus
 
-__all__ = ["outbox", "sync", "worker"]
+__all__ = ["outbox", "sync", "sync_command", "worker"]
 
 T = TypeVar("T")
 
 _STATUSES = [s.value for s in OutboxStatus]
-
-
-def _run(action: Callable[[Node], Awaitable[T]], *, quiet: bool = True) -> T:
-    """Build the node, run ``action`` on it, close it; errors become one ``Error:`` line."""
-    settings = _settings()
-    configure_logging(_quiet_level(settings) if quiet else settings.log_level)
-
-    async def main() -> T:
-        node = build_node(settings)
-        try:
-            await node.start()
-            return await action(node)
-        finally:
-            await node.close()
-
-    try:
-        return asyncio.run(main())
-    except (EvroamError, ConfigError) as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 # -- outbox ---------------------------------------------------------------------------------------
@@ -140,7 +121,7 @@ def list_items(status: str | None, partner: str | None, limit: int, as_json: boo
         items.sort(key=lambda item: item.id)
         return [_item_summary(item, names) for item in items[:limit]]
 
-    rows = _run(action)
+    rows = run_on_node(action)
     if not rows:
         text = "the outbox is empty" if status in (None, "all") else f"no {status} jobs"
     else:
@@ -148,7 +129,7 @@ def list_items(status: str | None, partner: str | None, limit: int, as_json: boo
             f"{'ID':>6}  {'PARTNER':<12} {'MODULE':<10} {'METHOD':<6} {'OBJECT':<30} {'STATUS':<9} TRY  DUE"
         )
         text = "\n".join([header, *(_item_line(row) for row in rows)])
-    _emit(rows, as_json, text)
+    emit(rows, as_json, text)
 
 
 @outbox.command("retry")
@@ -171,11 +152,11 @@ def retry_items(ids: tuple[int, ...], all_parked: bool, as_json: bool) -> None:
             (done if await node.store.outbox_retry(item_id, due_at=now) else refused).append(item_id)
         return done, refused
 
-    done, refused = _run(action)
+    done, refused = run_on_node(action)
     text = f"{len(done)} job(s) back in the queue" + (
         f"; not parked (or unknown): {', '.join(map(str, refused))}" if refused else ""
     )
-    _emit({"retried": done, "not_parked": refused}, as_json, text)
+    emit({"retried": done, "not_parked": refused}, as_json, text)
     if refused and not done:
         sys.exit(1)
 
@@ -188,8 +169,8 @@ def purge_items(as_json: bool) -> None:
     async def action(node: Node) -> int:
         return await node.store.outbox_purge_delivered()
 
-    count = _run(action)
-    _emit({"deleted": count}, as_json, f"{count} delivered job(s) deleted")
+    count = run_on_node(action)
+    emit({"deleted": count}, as_json, f"{count} delivered job(s) deleted")
 
 
 # -- worker ---------------------------------------------------------------------------------------
@@ -215,7 +196,7 @@ def worker(once: bool, as_json: bool) -> None:
         await push.stop()
         return push.totals
 
-    report = _run(action, quiet=once)
+    report = run_on_node(action, quiet=once)
     counts = {
         "objects": report.groups,
         "delivered": report.delivered,
@@ -224,7 +205,7 @@ def worker(once: bool, as_json: bool) -> None:
         "parked": report.parked,
         "requests": report.requests,
     }
-    _emit(
+    emit(
         counts,
         as_json,
         f"{report.delivered} delivered, {report.skipped} skipped, {report.failed} to retry, "
@@ -237,7 +218,7 @@ def worker(once: bool, as_json: bool) -> None:
 
 def _us(node: Node, role: str) -> PartyRef | None:
     """Our party in ``role`` (else any of ours) for the ``OCPI-from-*`` headers."""
-    parties = sorted(node.config.parties, key=lambda p: p.role.upper() != role)
+    parties = sorted(node.own.parties, key=lambda p: p.role.upper() != role)
     for party in parties:
         try:
             return PartyRef.of(party.country_code, party.party_id)
@@ -292,15 +273,9 @@ def _summary_text(result: SyncResult) -> str:
     return text
 
 
-_REMOVAL = {
-    "locations": "every EVSE of a location it no longer lists is marked REMOVED",
-    "tariffs": "a tariff it no longer lists is deleted",
-    "tokens": "a token it no longer lists is marked invalid (valid=false)",
-}
-
-
-def _sync_command(module: str) -> click.Command:
-    removes = module in _REMOVAL
+def sync_command(module: str, spec: PullSpec) -> click.Command:
+    """``evroam sync MODULE``: pull one kit's objects from a partner."""
+    removes = spec.remove_absent is not None
 
     @click.command(module)
     @click.option("--partner", "partner_name", required=True, help="The partner to pull from (name).")
@@ -339,9 +314,10 @@ def _sync_command(module: str) -> click.Command:
                     node.http,
                     partner,
                     module,
+                    pulls=pulls_of(node.kits),
                     clock=node.clock,
                     ids=node.ids,
-                    us=_us(node, our_role(module)),
+                    us=_us(node, spec.us),
                     full=full,
                     since=since,
                     page_limit=page_limit,
@@ -350,7 +326,7 @@ def _sync_command(module: str) -> click.Command:
             finally:
                 bar.close()
 
-        result = _run(action)
+        result = run_on_node(action)
         data = {
             "partner": result.partner,
             "module": result.module,
@@ -368,30 +344,24 @@ def _sync_command(module: str) -> click.Command:
             "removed": result.removed,
             "issues": [{"object": i.object, "reason": i.reason} for i in result.issues],
         }
-        _emit(data, as_json, _summary_text(result))
+        emit(data, as_json, _summary_text(result))
 
-    if removes:
+    if spec.help:
+        command.help = spec.help
+    elif removes:
         command.help = (
-            f"Pull {module} from partner NAME: everything the first time or with --full "
-            f"({_REMOVAL[module]}), otherwise what changed since the last sync (or --since)."
-        )
-    elif module == "sessions":
-        command.help = (
-            "Pull sessions from partner NAME: what changed since --since, else since the last sync, else "
-            "in the last 30 days (OCPI requires date_from). Sessions are never removed by a sync."
+            f"Pull {module} from partner NAME: everything the first time or with --full (what it no longer "
+            f"lists is marked removed), otherwise what changed since the last sync (or --since)."
         )
     else:
         command.help = (
             f"Pull {module} from partner NAME: everything the first time, then what is new since the last "
-            f"sync (or --since). A CDR already stored is never overwritten; none is ever removed."
+            f"sync (or --since); nothing is removed."
         )
     return command
 
 
 @click.group()
 def sync() -> None:
-    """Pull locations, tariffs, tokens, sessions or CDRs from a partner's Sender interface."""
-
-
-for _module in MODULES:
-    sync.add_command(_sync_command(_module))
+    """Pull a module's objects (locations, tariffs, tokens, sessions, CDRs ...) from a partner's Sender
+    interface."""

@@ -1,4 +1,9 @@
-"""The ``evroam`` command line.
+"""The ``evroam`` command line: the one place where command groups are assembled.
+
+The node's own commands (``init``, ``serve``, ``partners``, ``outbox``, ``sync``, ``worker``, ``compat``,
+``simulate``, ``version``, the tariff engine's ``tariffs price``) and each module kit's groups
+(:attr:`evroam.modules.kit.ModuleKit.commands`; a group named like one already there joins it). The
+module commands reach their node through the runner the root command puts in click's context.
 
 Every option can also be given as an environment variable: ``EVROAM_<OPTION>`` for the top-level
 options (``EVROAM_DATA_DIR``, ``EVROAM_DATABASE_URL``, ``EVROAM_LOG_LEVEL``) and
@@ -8,26 +13,24 @@ Every command that prints data also takes ``--json``.
 
 from __future__ import annotations
 
-import json
+import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from evroam import __version__
+from evroam.cli.compat import compat
+from evroam.cli.node import init, partners, run_on_node, serve
+from evroam.cli.push import outbox, sync, sync_command, worker
+from evroam.cli.simulate import simulate
+from evroam.modules._cli import RUNNER_KEY, emit
+from evroam.node.kits import KITS_ENV, Kits, with_extra
 from evroam.node.settings import DEFAULT_DATA_DIR, Settings
 from evroam.ocpi.registry import MODELLED_VERSIONS
+from evroam.tariffs.cli import tariffs as tariff_engine
 
-__all__ = ["cli", "main"]
-
-
-def emit(data: Any, as_json: bool, text: str) -> None:
-    """Print ``data`` as JSON (``--json``) or the human-readable ``text``."""
-    if as_json:
-        click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
-    else:
-        click.echo(text)
+__all__ = ["add_group", "assemble", "cli", "emit", "main"]
 
 
 @click.group(context_settings={"auto_envvar_prefix": "EVROAM", "help_option_names": ["-h", "--help"]})
@@ -55,6 +58,7 @@ def emit(data: Any, as_json: bool, text: str) -> None:
 def cli(ctx: click.Context, data_dir: Path, database_url: str | None, log_level: str) -> None:
     """evroam: an EV-roaming node and library for OCPI 2.1.1 / 2.2.1 / 2.3.0."""
     ctx.obj = Settings(data_dir=data_dir, database_url=database_url, log_level=log_level.upper())
+    ctx.meta[RUNNER_KEY] = run_on_node
 
 
 @cli.command()
@@ -65,49 +69,35 @@ def version(as_json: bool) -> None:
     emit(data, as_json, f"evroam {__version__}\nOCPI versions modelled: {', '.join(MODELLED_VERSIONS)}")
 
 
-def _register_commands() -> None:
-    from evroam.node.commands import init, partners, serve
-
-    cli.add_command(init)
-    cli.add_command(serve)
-    cli.add_command(partners)
-
-    from evroam.modules.locations.cli import locations
-    from evroam.modules.tariffs.cli import register as register_tariffs
-    from evroam.tariffs.cli import tariffs as tariff_engine
-
-    cli.add_command(locations)
-    cli.add_command(tariff_engine)  # `evroam tariffs price`; the admin commands join this group below
-    register_tariffs(cli)  # joins a `tariffs` group already registered (the engine's `price`), if any
-
-    from evroam.modules.tokens.cli import tokens
-
-    cli.add_command(tokens)
-
-    from evroam.modules.cdrs.cli import cdrs
-    from evroam.modules.sessions.cli import sessions
-
-    cli.add_command(sessions)
-    cli.add_command(cdrs)
-
-    from evroam.compat.cli import compat
-
-    cli.add_command(compat)
-
-    from evroam.push.cli import outbox, sync, worker
-
-    cli.add_command(outbox)
-    cli.add_command(sync)
-    cli.add_command(worker)
-
-    from evroam.modules.commands.cli import commands as command_group
-    from evroam.sim.cli import simulate
-
-    cli.add_command(command_group)
-    cli.add_command(simulate)
+def add_group(main: click.Group, command: click.Command) -> None:
+    """Add ``command`` to ``main``; a group whose name is taken by another group joins that one."""
+    name = command.name or ""
+    existing = main.commands.get(name)
+    if existing is None:
+        main.add_command(command)
+        return
+    if existing is command:
+        return
+    if not (isinstance(existing, click.Group) and isinstance(command, click.Group)):
+        raise RuntimeError(f"two commands named {name!r}")
+    for sub_name, sub in command.commands.items():
+        if sub_name in existing.commands:
+            raise RuntimeError(f"two commands named {name} {sub_name!r}")
+        existing.add_command(sub, sub_name)
 
 
-_register_commands()
+def assemble(main: click.Group, kits: Kits) -> None:
+    """Every command of the node, then each kit's groups."""
+    for command in (init, serve, partners, tariff_engine, compat, outbox, sync, worker, simulate):
+        add_group(main, command)
+    for kit in kits:
+        for group in kit.commands:
+            add_group(main, group)
+        if kit.pull is not None:
+            add_group(sync, sync_command(kit.name, kit.pull))
+
+
+assemble(cli, with_extra(os.environ.get(KITS_ENV)))
 
 
 def main(argv: list[str] | None = None) -> None:

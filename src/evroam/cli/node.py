@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import click
 
 from evroam.core.errors import EvroamError
+from evroam.modules._cli import emit
 from evroam.node.config import (
     ConfigError,
     NodeConfig,
@@ -28,25 +29,19 @@ from evroam.node.settings import Settings
 from evroam.node.wiring import Node, build_node
 from evroam.registration.model import Partner
 
-__all__ = ["init", "partner_summary", "partners", "serve"]
+__all__ = ["init", "partner_summary", "partners", "quiet_level", "run_on_node", "serve", "settings_of"]
 
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
 
-def _settings() -> Settings:
+def settings_of() -> Settings:
     obj = click.get_current_context().obj
     return obj if isinstance(obj, Settings) else Settings.from_env()
 
 
-def _emit(data: Any, as_json: bool, text: str) -> None:
-    from evroam.node.cli import emit
-
-    emit(data, as_json, text)
-
-
-def _quiet_level(settings: Settings) -> str:
+def quiet_level(settings: Settings) -> str:
     """One-shot commands log warnings only, unless --log-level / EVROAM_LOG_LEVEL asked for more."""
     ctx = click.get_current_context()
     root = ctx.find_root()
@@ -56,10 +51,12 @@ def _quiet_level(settings: Settings) -> str:
     return settings.log_level
 
 
-def _run(action: Callable[[Node], Awaitable[T]]) -> T:
-    """Build the node for the current settings, run ``action`` on it, close it; errors become one line."""
-    settings = _settings()
-    configure_logging(_quiet_level(settings))
+def run_on_node(action: Callable[[Node], Awaitable[T]], *, quiet: bool = True) -> T:
+    """Build the node for the current settings, run ``action`` on it, close it; errors become one line.
+
+    ``quiet``: log warnings only unless ``--log-level`` asked for more."""
+    settings = settings_of()
+    configure_logging(quiet_level(settings) if quiet else settings.log_level)
 
     async def main() -> T:
         node = build_node(settings)
@@ -133,7 +130,7 @@ def init(
     as_json: bool,
 ) -> None:
     """Create the node's configuration (node.json) and its database in the data directory."""
-    settings = _settings()
+    settings = settings_of()
     triples: list[tuple[str, str, str]] = []
     if roles and not (country_code and party_id):
         raise click.UsageError("--role needs --country-code and --party-id")
@@ -173,7 +170,7 @@ def init(
     async def create_database(node: Node) -> None:
         return None
 
-    _run(create_database)
+    run_on_node(create_database)
     parties_text = ", ".join(f"{p.country_code}*{p.party_id} ({p.role})" for p in config.parties)
     data = {
         "config": str(path),
@@ -183,7 +180,7 @@ def init(
         ],
         "ocpi_versions": config.versions,
     }
-    _emit(
+    emit(
         data,
         as_json,
         f"node configured in {settings.data_dir}: {parties_text}\n"
@@ -212,7 +209,7 @@ def serve(host: str, port: int | None, no_worker: bool) -> None:
     """Serve the node's OCPI endpoints (uvicorn), and deliver the push outbox in the background."""
     import uvicorn
 
-    settings = _settings()
+    settings = settings_of()
     configure_logging(settings.log_level)
     try:
         node = build_node(settings)
@@ -299,7 +296,7 @@ def invite(name: str, as_json: bool, token_only: bool) -> None:
 
     Inviting a partner again replaces its unused token A.
     """
-    invitation = _run(lambda node: node.registration.invite(name))
+    invitation = run_on_node(lambda node: node.registration.invite(name))
     if token_only:
         click.echo(invitation.token)
         return
@@ -308,7 +305,7 @@ def invite(name: str, as_json: bool, token_only: bool) -> None:
         "versions_url": invitation.versions_url,
         "token": invitation.token,
     }
-    _emit(
+    emit(
         data,
         as_json,
         f"give partner {invitation.partner.name} these two values (token A works once):\n"
@@ -327,9 +324,9 @@ def register(versions_url: str, token_a: str, name: str | None, as_json: bool) -
 
     `evroam serve` must be running for the same data directory: the partner calls it back.
     """
-    partner = _run(lambda node: node.registration.register(versions_url, token_a, name))
+    partner = run_on_node(lambda node: node.registration.register(versions_url, token_a, name))
     roles = ", ".join(str(r) for r in partner.roles)
-    _emit(
+    emit(
         partner_summary(partner),
         as_json,
         f"registered with {partner.name} over OCPI {partner.version}: {roles}; "
@@ -342,8 +339,8 @@ def register(versions_url: str, token_a: str, name: str | None, as_json: bool) -
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def rotate(name: str, as_json: bool) -> None:
     """Renew the tokens with partner NAME (PUT of our credentials with a new token)."""
-    partner = _run(lambda node: node.registration.rotate(name))
-    _emit(
+    partner = run_on_node(lambda node: node.registration.rotate(name))
+    emit(
         partner_summary(partner),
         as_json,
         f"tokens with {partner.name} renewed over OCPI {partner.version}; the old ones no longer work",
@@ -358,19 +355,19 @@ def rotate(name: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def unregister(name: str, force: bool, as_json: bool) -> None:
     """Unregister partner NAME (DELETE of our credentials at the partner); all traffic stops."""
-    partner = _run(lambda node: node.registration.unregister(name, force=force))
-    _emit(partner_summary(partner), as_json, f"unregistered {partner.name}; no traffic in either direction")
+    partner = run_on_node(lambda node: node.registration.unregister(name, force=force))
+    emit(partner_summary(partner), as_json, f"unregistered {partner.name}; no traffic in either direction")
 
 
 @partners.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def list_partners(as_json: bool) -> None:
     """List partners and the state of each connection."""
-    found = _run(lambda node: node.registration.partners())
+    found = run_on_node(lambda node: node.registration.partners())
     text = (
         "\n".join(_one_line(p) for p in found) if found else "no partners yet (see `evroam partners invite`)"
     )
-    _emit([partner_summary(p) for p in found], as_json, text)
+    emit([partner_summary(p) for p in found], as_json, text)
 
 
 @partners.command()
@@ -378,5 +375,5 @@ def list_partners(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def show(name: str, as_json: bool) -> None:
     """Show partner NAME: status, version, roles, endpoints."""
-    partner = _run(lambda node: node.registration.get(name))
-    _emit(partner_summary(partner), as_json, _details(partner))
+    partner = run_on_node(lambda node: node.registration.get(name))
+    emit(partner_summary(partner), as_json, _details(partner))

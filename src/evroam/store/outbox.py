@@ -3,7 +3,8 @@
 A service that changes one of our own objects (a location, an EVSE status, a tariff ...) calls
 :func:`enqueue_change` **in the same transaction** as the change. It writes one outbox row per
 registered partner that has the module's RECEIVER endpoint; the push worker
-(:mod:`evroam.push.worker`) delivers them later.
+(:mod:`evroam.push.worker`) delivers them later. Which partners those are is the caller's
+:class:`PartnerDirectory` (the node's is :class:`evroam.registration.directory.RegisteredPartners`).
 
 Row layout (the store treats these columns as opaque):
 
@@ -26,9 +27,6 @@ from typing import Protocol
 import msgspec
 
 from evroam.core.codec import decode, encode
-from evroam.ocpi.table import InterfaceRole
-from evroam.registration.model import Partner, PartnerStatus
-from evroam.registration.repository import PARTNER_KIND
 from evroam.store.port import Operations, Transaction
 
 __all__ = [
@@ -36,7 +34,6 @@ __all__ = [
     "ObjectChange",
     "PartnerDirectory",
     "PartnerTarget",
-    "RegisteredPartners",
     "decode_change",
     "enqueue_change",
     "object_group",
@@ -91,47 +88,6 @@ class PartnerDirectory(Protocol):
     async def target(self, ops: Operations, partner_id: str, module: str) -> PartnerTarget | None:
         """That partner's RECEIVER of ``module``, or ``None`` when it has none (any more)."""
         ...
-
-
-def _target(partner: Partner, module: str) -> PartnerTarget | None:
-    if partner.status != PartnerStatus.REGISTERED or partner.version is None or partner.token is None:
-        return None
-    endpoint = partner.endpoint(module, InterfaceRole.RECEIVER.value)
-    if endpoint is None:
-        return None
-    own = next((role for role in partner.roles if role.role != "CPO"), None)
-    return PartnerTarget(
-        partner_id=partner.id,
-        name=partner.name,
-        version=partner.version,
-        url=endpoint.url,
-        token=partner.token,
-        token_encoding=partner.token_encoding,
-        country_code=None if own is None else own.country_code,
-        party_id=None if own is None else own.party_id,
-        business_names=tuple(dict.fromkeys(role.name for role in partner.roles if role.name)),
-    )
-
-
-class RegisteredPartners:
-    """:class:`PartnerDirectory` over the registration package's partner records.
-
-    A partner qualifies when it is REGISTERED, has an agreed version and a token, and lists an
-    endpoint of the module with role RECEIVER (or without role, as in OCPI 2.1.1).
-    """
-
-    async def receivers(self, ops: Operations, module: str) -> list[PartnerTarget]:
-        page = await ops.find(PARTNER_KIND)
-        partners: list[Partner] = [decode(item.payload, Partner) for item in page.items]
-        found = (_target(partner, module) for partner in partners)
-        return [target for target in found if target is not None]
-
-    async def target(self, ops: Operations, partner_id: str, module: str) -> PartnerTarget | None:
-        for item in (await ops.find(PARTNER_KIND, partners=[partner_id])).items:
-            partner: Partner = decode(item.payload, Partner)
-            if partner.id == partner_id:
-                return _target(partner, module)
-        return None
 
 
 def object_group(country_code: str, party_id: str, object_id: str) -> str:

@@ -14,18 +14,14 @@ from typing import Any
 
 import click
 
+from evroam.cli.node import run_on_node
 from evroam.compat.quirks import PROFILES, Quirk, describe
 from evroam.compat.switches import PartnerSwitches, load_switches, save_switches
+from evroam.modules._cli import emit
 
 __all__ = ["compat"]
 
 _QUIRKS = click.Choice([q.value for q in Quirk])
-
-
-def _emit(data: Any, as_json: bool, text: str) -> None:
-    from evroam.node.cli import emit
-
-    emit(data, as_json, text)
 
 
 @click.group()
@@ -41,22 +37,21 @@ def quirks(as_json: bool) -> None:
     data = {"quirks": {q.value: describe(q) for q in Quirk}, "profiles": profiles}
     lines = [f"{q.value}\n    {describe(q)}" for q in Quirk]
     lines += [f"profile {name}: {', '.join(v)}" for name, v in profiles.items()]
-    _emit(data, as_json, "\n".join(lines))
+    emit(data, as_json, "\n".join(lines))
 
 
 @compat.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def list_switches(as_json: bool) -> None:
     """Show the partners with tolerances switched on."""
-    from evroam.node.commands import _run
 
     async def action(node: Any) -> dict[str, PartnerSwitches]:
         return await load_switches(node.store)
 
-    found = _run(action)
+    found = run_on_node(action)
     data = {s.name: [q.value for q in s.quirks] for s in found.values()}
     text = "\n".join(f"{name}: {', '.join(q)}" for name, q in sorted(data.items())) or "no tolerances set"
-    _emit(data, as_json, text)
+    emit(data, as_json, text)
 
 
 @compat.command("set")
@@ -79,7 +74,6 @@ def set_switches(
     as_json: bool,
 ) -> None:
     """Switch tolerances on or off for PARTNER (its name; it need not be registered yet)."""
-    from evroam.node.commands import _run
 
     name = partner.strip()
     if not name:
@@ -101,9 +95,9 @@ def set_switches(
             await save_switches(tx, switches)
         return updated
 
-    updated = _run(action)
+    updated = run_on_node(action)
     quirks_on = [q.value for q in updated.quirks]
-    _emit(
+    emit(
         {"partner": updated.name, "quirks": quirks_on, "url": updated.url},
         as_json,
         f"{updated.name}: {', '.join(quirks_on) or 'no tolerances'}",
@@ -114,7 +108,6 @@ def set_switches(
 @click.argument("partner")
 def clear(partner: str) -> None:
     """Switch every tolerance off for PARTNER."""
-    from evroam.node.commands import _run
 
     async def action(node: Any) -> bool:
         async with node.store.transaction() as tx:
@@ -123,6 +116,6 @@ def clear(partner: str) -> None:
             await save_switches(tx, switches)
         return found is not None
 
-    if not _run(action):
+    if not run_on_node(action):
         raise click.ClickException(f"no tolerances were set for {partner!r}")
     click.echo(f"{partner}: no tolerances")
