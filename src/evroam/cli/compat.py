@@ -17,7 +17,7 @@ import click
 from evroam.cli.node import run_on_node
 from evroam.compat.quirks import PROFILES, Quirk, describe
 from evroam.compat.switches import PartnerSwitches, load_switches, save_switches
-from evroam.modules._cli import emit
+from evroam.modules.kit import emit
 
 __all__ = ["compat"]
 

@@ -24,7 +24,7 @@ from evroam.cli.compat import compat
 from evroam.cli.node import init, partners, run_on_node, serve
 from evroam.cli.push import outbox, sync, sync_command, worker
 from evroam.cli.simulate import simulate
-from evroam.modules._cli import RUNNER_KEY, emit
+from evroam.modules.kit import RUNNER_KEY, emit
 from evroam.node.kits import KITS_ENV, Kits, with_extra
 from evroam.node.settings import DEFAULT_DATA_DIR, Settings
 from evroam.ocpi.registry import MODELLED_VERSIONS

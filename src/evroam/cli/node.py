@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import click
 
 from evroam.core.errors import EvroamError
-from evroam.modules._cli import emit
+from evroam.modules.kit import emit
 from evroam.node.config import (
     ConfigError,
     NodeConfig,

@@ -21,8 +21,7 @@ import click
 
 from evroam.cli.node import run_on_node
 from evroam.core.errors import EvroamError
-from evroam.modules._cli import emit
-from evroam.modules.kit import PullSpec
+from evroam.modules.kit import PullSpec, emit
 from evroam.node.kits import pulls_of
 from evroam.node.wiring import Node
 from evroam.ocpi.transport import PartyRef

@@ -5,7 +5,6 @@ and the ``import`` (a JSON array of OCPI objects, all or nothing) and ``stats`` 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -13,19 +12,15 @@ from typing import Any, Protocol, TypeVar
 import click
 
 from evroam.core.errors import ValidationFailed
-from evroam.modules.kit import NodeContext
+from evroam.modules.kit import NodeContext, emit, run_node
 
 __all__ = [
-    "RUNNER_KEY",
     "ImportReport",
-    "NodeRunner",
-    "emit",
     "import_options",
     "newest_version",
     "parse_party",
     "run_admin",
     "run_import",
-    "run_node",
     "show_stats",
 ]
 
@@ -67,24 +62,6 @@ def parse_party(value: str | None) -> tuple[str, str] | None:
     return parts[0].upper(), parts[1].upper()
 
 
-#: Where the CLI puts its :class:`NodeRunner` in click's context (``ctx.meta``).
-RUNNER_KEY = "evroam.node_runner"
-
-
-class NodeRunner(Protocol):
-    """Builds the node of the current settings, runs ``action`` on it and closes it (the CLI's)."""
-
-    def __call__(self, action: Callable[[NodeContext], Awaitable[T]]) -> T: ...
-
-
-def run_node(action: Callable[[NodeContext], Awaitable[T]]) -> T:
-    """Run ``action`` on the node of the current settings, through the runner the CLI installed."""
-    runner: NodeRunner | None = click.get_current_context().meta.get(RUNNER_KEY)
-    if runner is None:
-        raise click.UsageError("no node to run on: call this command through the evroam CLI")
-    return runner(action)
-
-
 def run_admin(action: Callable[[NodeContext], Awaitable[T]]) -> T:
     """Run ``action`` on the node of the current settings; a refusal lists every violation."""
 
@@ -97,14 +74,6 @@ def run_admin(action: Callable[[NodeContext], Awaitable[T]]) -> T:
             raise click.ClickException("\n".join(lines)) from None
 
     return run_node(guarded)
-
-
-def emit(data: Any, as_json: bool, text: str) -> None:
-    """Print ``data`` as JSON (``--json``) or the human-readable ``text``."""
-    if as_json:
-        click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
-    else:
-        click.echo(text)
 
 
 def import_options(plural: str) -> Callable[[F], F]:

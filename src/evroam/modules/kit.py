@@ -7,7 +7,8 @@ The node iterates over the kits it is given and never names a module:
   serves; every OCPI version of the node's version tables is served by the same handlers);
 * :attr:`ModuleKit.pusher` — turns one outbox delivery into a request (the push worker is generic);
 * :attr:`ModuleKit.pull` — how ``evroam sync`` reads, stores and removes the module's objects;
-* :attr:`ModuleKit.commands` — its ``evroam <name> ...`` command group(s);
+* :attr:`ModuleKit.commands` — its ``evroam <name> ...`` command group(s), which reach their node with
+  :func:`run_node`;
 * :attr:`ModuleKit.lookups` — the functions other modules may call (modules reach each other only
   through these, never through each other's submodules).
 
@@ -21,6 +22,7 @@ See ``docs/architecture.md`` ("Adding a module").
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -41,12 +43,14 @@ from evroam.store.port import Operations, Store
 
 __all__ = [
     "DATA_RECEIVING_ROLES",
+    "RUNNER_KEY",
     "Delivery",
     "DeliveryTerms",
     "Handler",
     "ModuleBinding",
     "ModuleKit",
     "NodeContext",
+    "NodeRunner",
     "OcpiAnswer",
     "OcpiCall",
     "Outgoing",
@@ -57,10 +61,13 @@ __all__ = [
     "Served",
     "Skip",
     "Stored",
+    "emit",
     "module_path",
+    "run_node",
 ]
 
 L = TypeVar("L")
+T = TypeVar("T")
 
 #: Roles whose node receives the locations and tariffs CPOs push (their Receiver interfaces).
 DATA_RECEIVING_ROLES = frozenset({"EMSP", "NSP", "NAP", "SCSP", "OTHER"})
@@ -305,6 +312,34 @@ class PullSpec:
     the set holds the case-folded ``(country_code, party_id, object_id)`` seen. Returns how many."""
     help: str = ""
     """The help of ``evroam sync <module>`` (empty: a generic one)."""
+
+
+# -- commands ------------------------------------------------------------------------------------------
+
+#: Where the CLI puts its :class:`NodeRunner` in click's context (``ctx.meta``).
+RUNNER_KEY = "evroam.node_runner"
+
+
+class NodeRunner(Protocol):
+    """Builds the node of the current settings, runs ``action`` on it and closes it (the CLI's)."""
+
+    def __call__(self, action: Callable[[NodeContext], Awaitable[T]]) -> T: ...
+
+
+def run_node(action: Callable[[NodeContext], Awaitable[T]]) -> T:
+    """Run ``action`` on the node of the current settings, through the runner the CLI installed."""
+    runner: NodeRunner | None = click.get_current_context().meta.get(RUNNER_KEY)
+    if runner is None:
+        raise click.UsageError("no node to run on: call this command through the evroam CLI")
+    return runner(action)
+
+
+def emit(data: Any, as_json: bool, text: str) -> None:
+    """Print ``data`` as JSON (``--json``) or the human-readable ``text``."""
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+    else:
+        click.echo(text)
 
 
 # -- the kit -------------------------------------------------------------------------------------------

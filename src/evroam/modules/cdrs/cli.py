@@ -27,9 +27,9 @@ from evroam.model.common import NotRepresentable, Price
 from evroam.modules.kit import NodeContext
 from evroam.registration.directory import RegisteredPartners
 
-from .._cli import emit as _emit
 from .._cli import newest_version, parse_party, run_admin
 from .._shared import token_owner
+from ..kit import emit as _emit
 from .ports import CdrCreated
 from .repository import CdrRecord
 from .service import CdrAdmin, CdrSender

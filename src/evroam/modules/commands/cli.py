@@ -26,7 +26,7 @@ import click
 from evroam.core.types import DateTime
 from evroam.modules.kit import NodeContext
 
-from .._cli import emit, run_node
+from ..kit import emit, run_node
 from .records import CommandRecord, Direction, list_records, load_record
 from .sender import CommandSender
 from .setup import NodeCommands

@@ -25,8 +25,8 @@ from evroam.model.locations import Location
 from evroam.modules.kit import NodeContext
 from evroam.registration.directory import RegisteredPartners
 
-from .._cli import emit as _emit
 from .._cli import import_options, newest_version, parse_party, run_admin, run_import, show_stats
+from ..kit import emit as _emit
 from .repository import LOCATION_KIND
 from .service import MODULE, LocationAdmin, LocationReceiver
 from .validation import parse_locations

@@ -34,9 +34,9 @@ from evroam.model.sessions import Session
 from evroam.modules.kit import NodeContext
 from evroam.registration.directory import RegisteredPartners
 
-from .._cli import emit as _emit
 from .._cli import newest_version, parse_party, run_admin
 from .._shared import token_owner
+from ..kit import emit as _emit
 from .repository import SessionRecord, load_preferences
 from .service import SessionAdmin, SessionSender
 from .wire import session_wire

@@ -22,8 +22,8 @@ from evroam.model.tariffs import Tariff
 from evroam.modules.kit import NodeContext
 from evroam.registration.directory import RegisteredPartners
 
-from .._cli import emit as _emit
 from .._cli import import_options, newest_version, run_admin, run_import, show_stats
+from ..kit import emit as _emit
 from .repository import TARIFF_KIND
 from .service import TariffAdmin, TariffReceiver
 from .validation import parse_tariffs

@@ -32,8 +32,8 @@ from evroam.modules.kit import NodeContext
 from evroam.registration.directory import RegisteredPartners
 from evroam.registration.repository import StorePartnerRepository
 
-from .._cli import emit as _emit
 from .._cli import import_options, newest_version, parse_party, run_admin, run_import, show_stats
+from ..kit import emit as _emit
 from .decision import AuthorizationDecision, AuthorizationService, OcpiRealTime
 from .ports import ImportedToken
 from .repository import DEFAULT_TYPE, TOKEN_KIND, iter_tokens
