@@ -28,7 +28,7 @@ import msgspec
 from evroam.core.codec import decode, encode
 from evroam.ocpi.table import InterfaceRole
 from evroam.registration.model import Partner, PartnerStatus
-from evroam.registration.repository import PARTNER_KIND
+from evroam.registration.repository import PARTNER_KIND, decode_partner
 from evroam.store.port import Operations, Transaction
 
 __all__ = [
@@ -122,13 +122,13 @@ class RegisteredPartners:
 
     async def receivers(self, ops: Operations, module: str) -> list[PartnerTarget]:
         page = await ops.find(PARTNER_KIND)
-        partners: list[Partner] = [decode(item.payload, Partner) for item in page.items]
+        partners: list[Partner] = [decode_partner(item.payload) for item in page.items]
         found = (_target(partner, module) for partner in partners)
         return [target for target in found if target is not None]
 
     async def target(self, ops: Operations, partner_id: str, module: str) -> PartnerTarget | None:
         for item in (await ops.find(PARTNER_KIND, partners=[partner_id])).items:
-            partner: Partner = decode(item.payload, Partner)
+            partner: Partner = decode_partner(item.payload)
             if partner.id == partner_id:
                 return _target(partner, module)
         return None
