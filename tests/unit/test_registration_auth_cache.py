@@ -19,12 +19,13 @@ from sqlalchemy.pool import NullPool
 
 from evroam.core.clock import FixedClock, SequentialIds
 from evroam.core.errors import Unauthorized
+from evroam.core.types import CiString
+from evroam.model import BusinessDetails, CredentialsRole, Role
 from evroam.registration.model import (
     IssuedToken,
     Partner,
     PartnerEndpoint,
     PartnerStatus,
-    PartyRole,
     TokenUse,
     token_digest,
 )
@@ -63,7 +64,14 @@ def partner(clock: FixedClock, *tokens: str) -> Partner:
         updated=clock.now(),
         version="2.2.1",
         token="the-token-we-use-there",
-        roles=(PartyRole(role="CPO", country_code="NL", party_id="CPO", name="CPO BV"),),
+        roles=(
+            CredentialsRole(
+                business_details=BusinessDetails(name="CPO BV"),
+                party_id=CiString("CPO"),
+                country_code=CiString("NL"),
+                role=Role.CPO,
+            ),
+        ),
         endpoints=(PartnerEndpoint(module="locations", role="SENDER", url="http://cpo.test/locations"),),
         issued=tuple(token_digest(t) for t in tokens),
     )

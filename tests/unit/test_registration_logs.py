@@ -125,7 +125,8 @@ async def test_a_full_handshake_at_debug_logs_no_token(
 
 def test_partner_and_caller_reprs_hide_tokens() -> None:
     from evroam.core.types import DateTime
-    from evroam.registration.model import Caller, CredentialsData, Partner, PartnerStatus, TokenUse
+    from evroam.model import Credentials
+    from evroam.registration.model import Caller, Partner, PartnerStatus, TokenUse
 
     now = DateTime.parse("2026-01-01T00:00:00Z")
     partner = Partner(
@@ -138,7 +139,7 @@ def test_partner_and_caller_reprs_hide_tokens() -> None:
         token="partner-secret-1",
     )
     caller = Caller(partner=partner, use=TokenUse.PEER, digest="d", token="caller-secret-1")
-    data = CredentialsData(token="data-secret-1", url="http://x", roles=())
+    data = Credentials(token="data-secret-1", url="http://x", roles=())
     text = repr(partner) + repr(caller) + repr(data) + str(partner) + str(caller)
     for secret in ("partner-secret-1", "caller-secret-1", "data-secret-1"):
         assert secret not in text

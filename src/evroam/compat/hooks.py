@@ -23,11 +23,10 @@ from evroam.compat import rewrite
 from evroam.compat.quirks import Quirk
 from evroam.compat.switches import PartnerSwitches, load_switches
 from evroam.core.clock import Clock
-from evroam.core.codec import decode
 from evroam.core.types import DateTime
 from evroam.http.client import WireRequest, WireResponse
 from evroam.registration.model import Caller, Partner, PartnerStatus
-from evroam.registration.repository import PARTNER_KIND
+from evroam.registration.repository import PARTNER_KIND, decode_partner
 from evroam.store.port import Operations
 
 __all__ = ["Match", "PartnerCompat"]
@@ -132,7 +131,7 @@ class PartnerCompat:
                 view.origins[_origin(value.url)] = (value.name, frozenset(value.quirks))
         page = await self._store.find(PARTNER_KIND)
         for item in page.items:
-            partner: Partner = decode(item.payload, Partner)
+            partner: Partner = decode_partner(item.payload)
             quirks = view.by_name.get(partner.name.casefold())
             if not quirks or partner.status is PartnerStatus.UNREGISTERED:
                 continue

@@ -338,14 +338,13 @@ class PartyPartners:
         self._party = (country_code, party_id)
 
     async def receivers(self, ops: Operations, module: str) -> list[Any]:
-        from evroam.core.codec import decode
-        from evroam.registration.repository import PARTNER_KIND
+        from evroam.registration.repository import PARTNER_KIND, decode_partner
 
         targets = await self._inner.receivers(ops, module)
         if not targets:
             return []
         partners: list[Partner] = [
-            decode(item.payload, Partner) for item in (await ops.find(PARTNER_KIND)).items
+            decode_partner(item.payload) for item in (await ops.find(PARTNER_KIND)).items
         ]
         holders = {partner.id for partner in partners if partner_owns(partner, *self._party)}
         return [target for target in targets if target.partner_id in holders]

@@ -23,12 +23,14 @@ def credentials_binding(service: RegistrationService) -> ModuleBinding:
 
     async def register(call: OcpiCall) -> OcpiAnswer:
         ours = await service.register_incoming(
-            call.caller, call.spec.number, credentials_from_wire(call.body)
+            call.caller, call.spec.number, credentials_from_wire(call.spec, call.body)
         )
         return OcpiAnswer(data=credentials_to_wire(call.spec, ours))
 
     async def update(call: OcpiCall) -> OcpiAnswer:
-        ours = await service.update_incoming(call.caller, call.spec.number, credentials_from_wire(call.body))
+        ours = await service.update_incoming(
+            call.caller, call.spec.number, credentials_from_wire(call.spec, call.body)
+        )
         return OcpiAnswer(data=credentials_to_wire(call.spec, ours))
 
     async def unregister(call: OcpiCall) -> OcpiAnswer:

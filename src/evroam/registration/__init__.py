@@ -6,7 +6,6 @@ calls go through :class:`evroam.registration.api.HttpPartnerApi`.
 
 from evroam.registration.model import (
     Caller,
-    CredentialsData,
     IssuedToken,
     Partner,
     PartnerEndpoint,
@@ -16,12 +15,11 @@ from evroam.registration.model import (
 )
 from evroam.registration.ports import PartnerApi, PartnerRepository
 from evroam.registration.redaction import RedactingFilter, redact, remember_secret
-from evroam.registration.repository import StorePartnerRepository
+from evroam.registration.repository import StorePartnerRepository, decode_partner
 from evroam.registration.service import Invitation, OwnPlatform, RegistrationError, RegistrationService
 
 __all__ = [
     "Caller",
-    "CredentialsData",
     "Invitation",
     "IssuedToken",
     "OwnPlatform",
@@ -36,6 +34,7 @@ __all__ = [
     "RegistrationService",
     "StorePartnerRepository",
     "TokenUse",
+    "decode_partner",
     "redact",
     "remember_secret",
 ]

@@ -7,10 +7,11 @@ from typing import Any
 from evroam.core.clock import Clock, IdGenerator
 from evroam.core.errors import PartnerError
 from evroam.http.client import OcpiClient
+from evroam.model import Credentials
 from evroam.ocpi.registry import spec_for
 from evroam.ocpi.table import VersionSpec
 from evroam.ocpi.transport import TokenEncoding
-from evroam.registration.model import CredentialsData, PartnerEndpoint
+from evroam.registration.model import PartnerEndpoint
 from evroam.registration.ports import OfferedVersion
 from evroam.registration.wire import (
     credentials_from_wire,
@@ -69,8 +70,8 @@ class HttpPartnerApi:
         *,
         version: str,
         encoding: str,
-        ours: CredentialsData | None = None,
-    ) -> CredentialsData | None:
+        ours: Credentials | None = None,
+    ) -> Credentials | None:
         spec = spec_for(version)
         client = self._client(spec, token, encoding)
         model = spec.models["Credentials"]
@@ -86,4 +87,4 @@ class HttpPartnerApi:
             answer = await client.put(url, body, model, module="credentials")
         else:
             raise ValueError(f"unsupported credentials method {method}")
-        return credentials_from_wire(answer)
+        return credentials_from_wire(spec, answer)

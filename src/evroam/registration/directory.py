@@ -3,10 +3,9 @@ partners receive a module's pushes, and where."""
 
 from __future__ import annotations
 
-from evroam.core.codec import decode
 from evroam.ocpi.table import InterfaceRole
 from evroam.registration.model import Partner, PartnerStatus
-from evroam.registration.repository import PARTNER_KIND
+from evroam.registration.repository import PARTNER_KIND, decode_partner
 from evroam.store.outbox import PartnerTarget
 from evroam.store.port import Operations
 
@@ -42,13 +41,13 @@ class RegisteredPartners:
 
     async def receivers(self, ops: Operations, module: str) -> list[PartnerTarget]:
         page = await ops.find(PARTNER_KIND)
-        partners: list[Partner] = [decode(item.payload, Partner) for item in page.items]
+        partners: list[Partner] = [decode_partner(item.payload) for item in page.items]
         found = (target_of(partner, module) for partner in partners)
         return [target for target in found if target is not None]
 
     async def target(self, ops: Operations, partner_id: str, module: str) -> PartnerTarget | None:
         for item in (await ops.find(PARTNER_KIND, partners=[partner_id])).items:
-            partner: Partner = decode(item.payload, Partner)
+            partner: Partner = decode_partner(item.payload)
             if partner.id == partner_id:
                 return target_of(partner, module)
         return None

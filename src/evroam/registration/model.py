@@ -1,7 +1,9 @@
 """What the registration service keeps about partners, independent of any OCPI version.
 
-The wire shapes (``Credentials``, ``CredentialsRole``, ``Endpoint`` of each version) are converted to and
-from these records in :mod:`evroam.registration.wire`; the service itself never touches wire models.
+Credentials and a partner's roles are the canonical :class:`~evroam.model.Credentials` and
+:class:`~evroam.model.CredentialsRole`; the wire shapes (``Credentials`` and ``Endpoint`` of each
+version) are converted to and from them in :mod:`evroam.registration.wire`, credentials through the
+versions' converters (:mod:`evroam.ocpi.converters`). The service itself never touches wire models.
 
 Two kinds of secret appear here:
 
@@ -20,11 +22,11 @@ from enum import StrEnum
 
 import msgspec
 
-from evroam.core.types import DateTime
+from evroam.core.types import CiString, DateTime
+from evroam.model import BusinessDetails, CredentialsRole, Role
 
 __all__ = [
     "Caller",
-    "CredentialsData",
     "IssuedToken",
     "Partner",
     "PartnerEndpoint",
@@ -62,17 +64,17 @@ class TokenUse(StrEnum):
     """The token of a connected partner (B when we started the handshake, C when they did)."""
 
 
-class PartyRole(msgspec.Struct, frozen=True, kw_only=True):
-    """One (role, country_code, party_id) of a platform, with its business details."""
-
-    role: str
-    country_code: str
-    party_id: str
-    name: str
-    website: str | None = None
-
-    def __str__(self) -> str:
-        return f"{self.country_code}*{self.party_id} ({self.role})"
+def PartyRole(  # the former record's name and keywords, kept for callers written against it
+    *, role: str, country_code: str, party_id: str, name: str, website: str | None = None
+) -> CredentialsRole:
+    """A party's role as the canonical :class:`~evroam.model.CredentialsRole` (``role`` must be a
+    :class:`~evroam.model.Role` value). New code builds ``CredentialsRole`` directly."""
+    return CredentialsRole(
+        business_details=BusinessDetails(name=name, website=website),
+        party_id=CiString(party_id),
+        country_code=CiString(country_code),
+        role=Role(role),
+    )
 
 
 class PartnerEndpoint(msgspec.Struct, frozen=True, kw_only=True):
@@ -81,18 +83,6 @@ class PartnerEndpoint(msgspec.Struct, frozen=True, kw_only=True):
     module: str
     url: str
     role: str | None = None
-
-
-class CredentialsData(msgspec.Struct, frozen=True, kw_only=True):
-    """A credentials object, whatever the version: a token, a versions URL and the platform's roles."""
-
-    token: str
-    url: str
-    roles: tuple[PartyRole, ...]
-    hub_party_id: str | None = None
-
-    def __repr__(self) -> str:
-        return f"CredentialsData(token=<redacted>, url={self.url!r}, roles={self.roles!r})"
 
 
 class Partner(msgspec.Struct, kw_only=True):
@@ -111,7 +101,8 @@ class Partner(msgspec.Struct, kw_only=True):
     """The token the partner issued to us: we call them with it. ``None`` when there is none."""
     token_encoding: str = "base64"
     """How ``token`` goes into the Authorization header towards this partner (``base64`` or ``raw``)."""
-    roles: tuple[PartyRole, ...] = ()
+    roles: tuple[CredentialsRole, ...] = ()
+    """The partner's parties, from the credentials it sent (a 2.1.1 partner's one role is ``OTHER``)."""
     endpoints: tuple[PartnerEndpoint, ...] = ()
     offered_versions: tuple[str, ...] = ()
     issued: tuple[str, ...] = ()

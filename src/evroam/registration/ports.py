@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from evroam.registration.model import CredentialsData, IssuedToken, Partner, PartnerEndpoint
+from evroam.model import Credentials
+from evroam.registration.model import IssuedToken, Partner, PartnerEndpoint
 
 __all__ = ["OfferedVersion", "PartnerApi", "PartnerRepository"]
 
@@ -71,7 +72,7 @@ class PartnerApi(Protocol):
         *,
         version: str,
         encoding: str,
-        ours: CredentialsData | None = None,
-    ) -> CredentialsData | None:
+        ours: Credentials | None = None,
+    ) -> Credentials | None:
         """POST / PUT ``ours`` to, or DELETE on, the partner's credentials endpoint; returns its answer."""
         ...

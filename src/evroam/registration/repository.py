@@ -21,19 +21,36 @@ write connection makes the read connection drop its page cache.
 
 Neither kind belongs to an OCPI party, so their ``country_code`` and ``party_id`` are empty; the store's
 ``partner_id`` column holds the partner's id.
+
+Partner documents are read with :func:`decode_partner`, which also reads the shape written before the
+partner's roles became canonical :class:`~evroam.model.CredentialsRole` records (flat roles:
+``{role, country_code, party_id, name, website}``). Such a document is rewritten in the current shape
+the next time its partner is saved; nothing rewrites it before.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from weakref import WeakKeyDictionary
 
+import msgspec
+
 from evroam.core.clock import Clock
-from evroam.core.codec import decode, encode
+from evroam.core.codec import convert, decode, encode
+from evroam.core.errors import ValidationFailed
+from evroam.core.types import CiString
+from evroam.model import BusinessDetails, CredentialsRole, Role
 from evroam.registration.model import IssuedToken, Partner
 from evroam.store.port import ObjectKey, Store
 
-__all__ = ["CREDENTIALS_TOKEN_KIND", "GENERATION_KIND", "PARTNER_KIND", "StorePartnerRepository"]
+__all__ = [
+    "CREDENTIALS_TOKEN_KIND",
+    "GENERATION_KIND",
+    "PARTNER_KIND",
+    "StorePartnerRepository",
+    "decode_partner",
+]
 
 PARTNER_KIND = "partner"
 CREDENTIALS_TOKEN_KIND = "credentials_token"
@@ -44,6 +61,52 @@ _CACHE_SIZE = 10_000
 
 # per store object: how many commits the repositories of this process made on it
 _LOCAL_COMMITS: WeakKeyDictionary[Store, int] = WeakKeyDictionary()
+
+
+class _FlatRole(msgspec.Struct, frozen=True, kw_only=True):
+    """A partner's role as stored before roles were canonical ``CredentialsRole`` records."""
+
+    role: str
+    country_code: str
+    party_id: str
+    name: str
+    website: str | None = None
+
+    def canonical(self) -> CredentialsRole:
+        try:
+            role: Role | None = Role(self.role)
+        except ValueError:
+            role = None
+        return CredentialsRole(
+            business_details=BusinessDetails(name=self.name, website=self.website),
+            party_id=CiString(self.party_id),
+            country_code=CiString(self.country_code),
+            role=role,
+        )
+
+
+def decode_partner(payload: bytes) -> Partner:
+    """A stored partner document as a :class:`~evroam.registration.model.Partner`.
+
+    Reads the current shape and, for documents written before roles were canonical, the flat roles
+    ``{role, country_code, party_id, name, website}``: each becomes a ``CredentialsRole`` whose business
+    details hold ``name`` and ``website`` (a role that is no :class:`~evroam.model.Role` becomes
+    ``None``). Anything else that does not fit raises :class:`~evroam.core.errors.ValidationFailed`.
+    """
+    try:
+        return decode(payload, Partner)
+    except ValidationFailed:
+        raw: Any = msgspec.json.decode(payload)
+        roles = raw.get("roles") if isinstance(raw, dict) else None
+        if not (isinstance(roles, list) and any(_is_flat(role) for role in roles)):
+            raise
+    flat: tuple[_FlatRole, ...] = convert(roles, tuple[_FlatRole, ...])
+    partner: Partner = convert({**raw, "roles": []}, Partner)
+    return msgspec.structs.replace(partner, roles=tuple(role.canonical() for role in flat))
+
+
+def _is_flat(role: Any) -> bool:
+    return isinstance(role, dict) and "business_details" not in role and "name" in role
 
 
 def _partner_key(partner_id: str) -> ObjectKey:
@@ -101,11 +164,11 @@ class StorePartnerRepository:
 
     async def get_partner(self, partner_id: str) -> Partner | None:
         found = await self._store.get(_partner_key(partner_id))
-        return None if found is None else decode(found.payload, Partner)
+        return None if found is None else decode_partner(found.payload)
 
     async def list_partners(self) -> list[Partner]:
         page = await self._store.find(PARTNER_KIND)
-        return [decode(item.payload, Partner) for item in page.items]
+        return [decode_partner(item.payload) for item in page.items]
 
     async def get_issued(self, digest: str) -> IssuedToken | None:
         found = await self._store.get(_token_key(digest))

@@ -44,16 +44,15 @@ from evroam.core.errors import (
     ValidationFailed,
 )
 from evroam.core.status import StatusCode
+from evroam.model import Credentials, CredentialsRole
 from evroam.ocpi.registry import spec_for
 from evroam.ocpi.transport import TokenEncoding
 from evroam.registration.model import (
     Caller,
-    CredentialsData,
     IssuedToken,
     Partner,
     PartnerEndpoint,
     PartnerStatus,
-    PartyRole,
     TokenUse,
     token_digest,
 )
@@ -80,14 +79,14 @@ class OwnPlatform:
     """What the service needs to know about our own node."""
 
     versions_url: str
-    roles: tuple[PartyRole, ...]
+    roles: tuple[CredentialsRole, ...]
     versions: tuple[str, ...]
     """The OCPI versions we serve."""
     required_modules: tuple[str, ...] = (CREDENTIALS,)
     """Modules a partner must expose in its version details for a registration to succeed."""
 
-    def credentials(self, token: str) -> CredentialsData:
-        return CredentialsData(token=token, url=self.versions_url, roles=self.roles)
+    def credentials(self, token: str) -> Credentials:
+        return Credentials(token=token, url=self.versions_url, roles=self.roles)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,13 +235,11 @@ class RegistrationService:
         log.info("invited partner %s: token A issued", partner.name)
         return Invitation(partner=partner, versions_url=self.platform.versions_url, token=token)
 
-    async def credentials_for(self, caller: Caller) -> CredentialsData:
+    async def credentials_for(self, caller: Caller) -> Credentials:
         """GET credentials: what the caller uses to reach us (the token it presented)."""
         return self.platform.credentials(caller.token)
 
-    async def register_incoming(
-        self, caller: Caller, version: str, theirs: CredentialsData
-    ) -> CredentialsData:
+    async def register_incoming(self, caller: Caller, version: str, theirs: Credentials) -> Credentials:
         """POST credentials from a partner holding token A; returns our credentials with token C."""
         if caller.use is not TokenUse.REGISTRATION:
             raise MethodNotAllowed(
@@ -285,7 +282,7 @@ class RegistrationService:
         )
         return self.platform.credentials(token_c)
 
-    async def update_incoming(self, caller: Caller, version: str, theirs: CredentialsData) -> CredentialsData:
+    async def update_incoming(self, caller: Caller, version: str, theirs: Credentials) -> Credentials:
         """PUT credentials from a registered partner: endpoints fetched again, a new token both ways."""
         if caller.use is not TokenUse.PEER or caller.partner.status is not PartnerStatus.REGISTERED:
             raise MethodNotAllowed("not registered: POST the credentials first")
@@ -331,7 +328,7 @@ class RegistrationService:
         log.info("partner %s unregistered itself", partner.name)
 
     async def _callback(
-        self, theirs: CredentialsData, version: str
+        self, theirs: Credentials, version: str
     ) -> tuple[list[OfferedVersion], list[PartnerEndpoint]]:
         """Fetch the versions and details of the partner that sent ``theirs`` (as the receiver does)."""
         encoding = TokenEncoding.for_spec(spec_for(version)).value
@@ -518,7 +515,7 @@ class RegistrationService:
             await self._repo.commit(delete=[pending.id], revoke=pending.issued)
 
     @staticmethod
-    def _default_name(roles: Sequence[PartyRole], partners: Sequence[Partner], own_id: str) -> str:
+    def _default_name(roles: Sequence[CredentialsRole], partners: Sequence[Partner], own_id: str) -> str:
         taken = {p.name.casefold() for p in partners if p.id != own_id}
         base = f"{roles[0].country_code}-{roles[0].party_id}".upper() if roles else "partner"
         name, n = base, 1

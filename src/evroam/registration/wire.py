@@ -1,8 +1,8 @@
 """Conversions between each version's wire objects and the registration service's records.
 
-Everything is driven by the version table (``spec.models``): the ``Credentials``, ``CredentialsRole``,
-``BusinessDetails``, ``Version``, ``VersionDetails`` and ``Endpoint`` classes of the version at hand. The
-2.2+ credentials carry a ``roles`` list; 2.1.1 credentials carry one party at the top level.
+Credentials go through the version's converters (:func:`evroam.ocpi.converters.converters`) to and
+from the canonical :class:`~evroam.model.Credentials`. The rest is driven by the version table
+(``spec.models``): the ``Version``, ``VersionDetails`` and ``Endpoint`` classes of the version at hand.
 
 Reading a partner's versions list and version details is deliberately tolerant: each entry is checked
 on its own, so one version number or one custom module identifier that a version's enums do not know
@@ -19,15 +19,16 @@ import msgspec
 
 from evroam.core.codec import convert
 from evroam.core.errors import PartnerError, ValidationFailed
+from evroam.model import Credentials, Role
+from evroam.ocpi.converters import converters
 from evroam.ocpi.table import InterfaceRole, VersionSpec
-from evroam.registration.model import CredentialsData, PartnerEndpoint, PartyRole
+from evroam.registration.model import PartnerEndpoint
 
 __all__ = [
     "credentials_from_wire",
     "credentials_to_wire",
     "endpoint_to_wire",
     "endpoints_from_wire",
-    "has_roles",
     "version_details_to_wire",
     "version_to_wire",
     "versions_from_wire",
@@ -36,87 +37,22 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def has_roles(spec: VersionSpec) -> bool:
-    """Whether this version's credentials carry a ``roles`` list (2.2+) rather than one flat party."""
-    return any(f.name == "roles" for f in msgspec.structs.fields(spec.models["Credentials"]))
+def credentials_to_wire(spec: VersionSpec, data: Credentials) -> Any:
+    """``data`` as the version's ``Credentials`` object (the version's converter: 2.1.1 carries the first
+    role only, 2.3.0 carries a 2.2.1 ``HUB`` role as ``hub_party_id``)."""
+    return converters(spec.number).credentials_from_model(data)
+
+
+def credentials_from_wire(spec: VersionSpec, obj: Any) -> Credentials:
+    """The version's ``Credentials`` object as canonical :class:`~evroam.model.Credentials`.
+
+    A 2.1.1 object names no role; it is recorded as ``OTHER``.
+    """
+    return converters(spec.number).credentials_to_model(obj, role=Role.OTHER)
 
 
 def _text(value: Any) -> str:
     return str.__str__(value) if isinstance(value, str) else str(value)
-
-
-def credentials_to_wire(spec: VersionSpec, data: CredentialsData) -> Any:
-    """``data`` as the version's ``Credentials`` object."""
-    models = spec.models
-    business = models["BusinessDetails"]
-    if has_roles(spec):
-        role_model = models["CredentialsRole"]
-        roles = [
-            convert(
-                {
-                    "role": r.role,
-                    "business_details": _business(r),
-                    "party_id": r.party_id,
-                    "country_code": r.country_code,
-                },
-                role_model,
-            )
-            for r in data.roles
-        ]
-        fields: dict[str, Any] = {"token": data.token, "url": data.url, "roles": roles}
-        if data.hub_party_id is not None and any(
-            f.name == "hub_party_id" for f in msgspec.structs.fields(models["Credentials"])
-        ):
-            fields["hub_party_id"] = data.hub_party_id
-        return models["Credentials"](**fields)
-    first = data.roles[0]
-    return models["Credentials"](
-        token=data.token,
-        url=data.url,
-        business_details=convert(_business(first), business),
-        party_id=first.party_id,
-        country_code=first.country_code,
-    )
-
-
-def _business(role: PartyRole) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": role.name}
-    if role.website:
-        out["website"] = role.website
-    return out
-
-
-def credentials_from_wire(obj: Any) -> CredentialsData:
-    """A version's ``Credentials`` object as :class:`CredentialsData`.
-
-    A 2.1.1 object names no role; it is recorded as ``OTHER``.
-    """
-    roles_field = getattr(obj, "roles", None)
-    if roles_field is not None:
-        roles = tuple(
-            PartyRole(
-                role=_text(r.role),
-                country_code=_text(r.country_code),
-                party_id=_text(r.party_id),
-                name=r.business_details.name,
-                website=r.business_details.website,
-            )
-            for r in roles_field
-        )
-    else:
-        roles = (
-            PartyRole(
-                role="OTHER",
-                country_code=_text(obj.country_code),
-                party_id=_text(obj.party_id),
-                name=obj.business_details.name,
-                website=obj.business_details.website,
-            ),
-        )
-    hub = getattr(obj, "hub_party_id", None)
-    return CredentialsData(
-        token=obj.token, url=obj.url, roles=roles, hub_party_id=None if hub is None else _text(hub)
-    )
 
 
 def version_to_wire(spec: VersionSpec, url: str) -> Any:

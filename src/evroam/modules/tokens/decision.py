@@ -217,7 +217,7 @@ class AuthorizationService:
     ) -> tuple[TokenRecord, Partner] | None:
         for partner in await self._emsps():
             for role in partner.roles:
-                if role.role.upper() == "CPO":
+                if (role.role or "").upper() == "CPO":
                     continue
                 if issuer is not None and (role.country_code.upper(), role.party_id.upper()) != issuer:
                     continue

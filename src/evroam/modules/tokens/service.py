@@ -74,7 +74,7 @@ ALL_TYPES = ("RFID", "OTHER", "AD_HOC_USER", "APP_USER", "EMAID")
 
 def may_hold_tokens(partner: Partner) -> bool:
     """Whether ``partner`` may list and authorize our tokens (see the module docstring)."""
-    return any(role.role.upper() in TOKEN_HOLDING_ROLES for role in partner.roles)
+    return any((role.role or "").upper() in TOKEN_HOLDING_ROLES for role in partner.roles)
 
 
 def describe(uid: str, token_type: str) -> str:
