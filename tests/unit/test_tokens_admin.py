@@ -12,7 +12,6 @@ import pytest
 from click.testing import CliRunner
 
 from evroam import model as m
-from evroam.core.clock import FixedClock
 from evroam.core.codec import encode
 from evroam.core.errors import NotFound, ValidationFailed
 from evroam.modules.tokens.ports import ImportedToken
@@ -24,8 +23,9 @@ from evroam.node.cli import cli
 from evroam.push.outbox import RegisteredPartners, decode_change
 from evroam.registration.model import Partner, PartnerEndpoint, PartnerStatus, PartyRole
 from evroam.registration.repository import StorePartnerRepository
-from evroam.store import MemoryStore, Store
+from evroam.store import Store
 from evroam.store.factory import create_store
+from evroam.testing import FixedClock, MemoryStore
 
 from .test_tokens_support import token, token_json
 
