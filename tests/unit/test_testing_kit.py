@@ -257,7 +257,7 @@ async def test_the_partner_routes_served_lists_to_senders_and_the_rest_to_its_re
     assert [(r.country_code, r.party_id, r.role) for r in record.roles] == [("BE", "BEC", "CPO")]
 
 
-async def test_a_node_pushes_its_locations_to_the_fake_partner(tmp_path: Path) -> None:
+async def test_a_node_pushes_to_the_fake_partner_and_retries_after_the_told_failure(tmp_path: Path) -> None:
     clock = FixedClock("2026-03-01T12:00:00Z")
     partner = FakePartner("https://emsp.test/ocpi", clock=clock)
     node = build_node(
@@ -278,14 +278,17 @@ async def test_a_node_pushes_its_locations_to_the_fake_partner(tmp_path: Path) -
         admin = LocationAdmin(node.store, clock, RegisteredPartners(), cpo_parties(node.config))
         locations = parse_locations(json.dumps(demo_locations("NL", "CPO", clock.now())).encode(), "2.2.1")
         await admin.import_locations(locations)
+        partner.fail(1, http_status=503)
+        failed = await node.push_worker().drain()
+        clock.advance(60)  # the retry is due
         report = await node.push_worker().drain()
     finally:
         await node.close()
     location_id = locations[0].id
     path = f"/ocpi/2.2.1/locations/NL/CPO/{location_id}"
-    assert report.delivered == 1
-    assert partner.receiver.requests() == [("PUT", path)]
-    [seen] = partner.seen
+    assert (failed.failed, failed.delivered, report.delivered) == (1, 0, 1)
+    assert partner.receiver.requests() == [("PUT", path), ("PUT", path)]
+    seen = partner.seen[-1]
     assert seen.headers["Authorization"] == "Token " + base64.b64encode(b"secret-token").decode()
     assert partner.receiver.objects[path]["id"] == location_id
 
