@@ -27,9 +27,10 @@ import pytest
 
 from evroam.model.locations import Location
 from evroam.modules.locations.repository import decode_location
+from evroam.testing import NodePair
 
 from .locations_data import evse_statuses, generate_locations, random_changes, visible_to
-from .nodes import NodeProcess, free_port, stop_all, wait_until
+from .nodes import NodeProcess, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -51,12 +52,8 @@ Key = tuple[str, str, str]
 
 @pytest.fixture
 def nodes(tmp_path: Path) -> Iterator[tuple[NodeProcess, NodeProcess]]:
-    cpo = NodeProcess("cpo", tmp_path / "cpo", free_port(), env=PUSH_ENV)
-    emsp = NodeProcess("emsp", tmp_path / "emsp", free_port())
-    try:
-        yield cpo, emsp
-    finally:
-        stop_all([cpo, emsp])
+    with NodePair(tmp_path, cpo_env=PUSH_ENV, node_class=NodeProcess) as pair:
+        yield pair.nodes
 
 
 # -- views --------------------------------------------------------------------------------------------

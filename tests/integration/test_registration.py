@@ -9,125 +9,15 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import socket
-import sqlite3
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
+from evroam.testing import NodePair, NodeProcess, free_port
+
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class NodeProcess:
-    name: str
-    data_dir: Path
-    port: int
-    logs: list[Path] = field(default_factory=list)
-    process: subprocess.Popen[bytes] | None = None
-    log_file: Any = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def versions_url(self) -> str:
-        return f"{self.url}/ocpi/versions"
-
-    def evroam(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run one CLI command for this node; its stderr (logs) is kept for the token check."""
-        done = subprocess.run(
-            [sys.executable, "-m", "evroam", "--data-dir", str(self.data_dir), "--log-level", "DEBUG", *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        log = self.data_dir.parent / f"{self.name}-cli-{len(self.logs)}.log"
-        log.write_text(done.stderr)
-        self.logs.append(log)
-        if check and done.returncode != 0:
-            pytest.fail(f"evroam {' '.join(args)} failed ({done.returncode}): {done.stderr[-2000:]}")
-        return done
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.evroam(*args, "--json").stdout)
-
-    def start(self) -> None:
-        log = self.data_dir.parent / f"{self.name}-serve.log"
-        self.logs.append(log)
-        self.log_file = log.open("wb")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "evroam",
-                "--data-dir",
-                str(self.data_dir),
-                "--log-level",
-                "DEBUG",
-                "serve",
-                "--port",
-                str(self.port),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=self.log_file,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-
-    def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                pytest.fail(f"{self.name} exited early: {self.logs[-1].read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        pytest.fail(f"{self.name} did not become ready within {timeout} s")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        if self.log_file is not None:
-            self.log_file.close()
-            self.log_file = None
-
-    def partner_token(self, name: str) -> str | None:
-        """The token this node uses to call partner ``name`` (read from its SQLite database)."""
-        with sqlite3.connect(self.data_dir / "evroam.db") as db:
-            rows = db.execute("SELECT payload FROM evroam_objects WHERE kind = 'partner'").fetchall()
-        for (payload,) in rows:
-            record = json.loads(payload)
-            if record["name"] == name:
-                token: str | None = record.get("token")
-                return token
-        raise AssertionError(f"{self.name} has no partner {name}")
 
 
 def status_with(node: NodeProcess, token: str, path: str = "/ocpi/versions") -> int:
@@ -144,19 +34,9 @@ def advertised_endpoints(node: NodeProcess, token: str) -> list[dict[str, str]]:
 
 @pytest.fixture
 def nodes(tmp_path: Path) -> Iterator[tuple[NodeProcess, NodeProcess]]:
-    cpo = NodeProcess("cpo", tmp_path / "cpo", free_port())
-    emsp = NodeProcess("emsp", tmp_path / "emsp", free_port())
-    try:
-        cpo.evroam("init", "--country-code", "NL", "--party-id", "CPO", "--role", "CPO", "--url", cpo.url)
-        emsp.evroam("init", "--country-code", "DE", "--party-id", "MSP", "--role", "EMSP", "--url", emsp.url)
-        cpo.start()
-        emsp.start()
-        cpo.wait_ready()
-        emsp.wait_ready()
-        yield cpo, emsp
-    finally:
-        cpo.stop()
-        emsp.stop()
+    with NodePair(tmp_path, log_level="DEBUG") as pair:
+        pair.init().start()
+        yield pair.cpo, pair.emsp
 
 
 def test_two_processes_register_both_ways_rotate_and_unregister(
@@ -251,7 +131,7 @@ def test_two_processes_register_both_ways_rotate_and_unregister(
     emsp.stop()
     forms = seen_tokens | {base64.b64encode(t.encode()).decode() for t in seen_tokens}
     logs = {log.name: log.read_text() for log in cpo.logs + emsp.logs}
-    serve_logs = logs["cpo-serve.log"] + logs["emsp-serve.log"]
+    serve_logs = logs[cpo.serve_log.name] + logs[emsp.serve_log.name]
     assert (
         "DEBUG" in serve_logs and "/ocpi/2.2.1/credentials" in serve_logs
     )  # the logs did record the traffic
@@ -261,7 +141,7 @@ def test_two_processes_register_both_ways_rotate_and_unregister(
 
 
 def test_register_prints_one_actionable_line_when_the_partner_is_unreachable(tmp_path: Path) -> None:
-    node = NodeProcess("lonely", tmp_path / "lonely", free_port())
+    node = NodeProcess("lonely", tmp_path / "lonely", free_port(), log_level="DEBUG")
     node.evroam("init", "--country-code", "NL", "--party-id", "LON", "--role", "EMSP", "--url", node.url)
     dead = free_port()
     done = node.evroam(

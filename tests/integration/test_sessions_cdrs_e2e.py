@@ -31,8 +31,9 @@ import pytest
 from evroam.core.codec import decode
 from evroam.model.sessions import Session
 from evroam.modules.cdrs.repository import CdrDocument
+from evroam.testing import NodePair
 
-from .nodes import NodeProcess, free_port, stop_all, wait_until
+from .nodes import NodeProcess, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -187,12 +188,8 @@ def write(path: Path, data: Any) -> str:
 
 @pytest.fixture
 def nodes(tmp_path: Path) -> Iterator[tuple[NodeProcess, NodeProcess]]:
-    cpo = NodeProcess("cpo", tmp_path / "cpo", free_port(), env=PUSH_ENV)
-    emsp = NodeProcess("emsp", tmp_path / "emsp", free_port(), env=PUSH_ENV)
-    try:
-        yield cpo, emsp
-    finally:
-        stop_all([cpo, emsp])
+    with NodePair(tmp_path, env=PUSH_ENV, node_class=NodeProcess) as pair:
+        yield pair.nodes
 
 
 def test_tokens_authorization_session_and_cdr_between_two_nodes_and_a_cdr_through_an_outage(

@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 
-from evroam.core.clock import FixedClock, SequentialIds
 from evroam.core.codec import encode
 from evroam.node.config import NodeConfig, PartyConfig
 from evroam.node.settings import Settings
@@ -33,8 +32,8 @@ from evroam.registration.model import (
     token_digest,
 )
 from evroam.registration.repository import StorePartnerRepository
-from evroam.store.memory import MemoryStore
 from evroam.store.port import Store
+from evroam.testing import FixedClock, MemoryStore, SequentialIds
 
 EMSP_TOKEN = "token-of-the-emsp-partner"
 CPO_TOKEN = "token-of-the-cpo-partner"

@@ -1,16 +1,11 @@
-"""Test helpers shared by the push and sync tests: canonical objects, partner records, fake partners."""
+"""Test helpers shared by the push and sync tests: canonical objects and partner records (the fake partners
+are :class:`evroam.testing.FakeReceiver` and :class:`evroam.testing.FakeSender`)."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
-import httpx
 import msgspec
 
 from evroam import model as m
@@ -178,104 +173,6 @@ async def remove_tariff(store: Store, tariff_id: str, now: datetime) -> int:
             module="tariffs", country_code=OWNER[0], party_id=OWNER[1], object_id=tariff_id, method="DELETE"
         )
         return await enqueue_change(tx, RegisteredPartners(), change, now)
-
-
-# -- a fake receiving partner ---------------------------------------------------------------------
-
-
-@dataclass
-class Seen:
-    method: str
-    path: str
-    body: Any
-    headers: httpx.Headers
-
-
-@dataclass
-class FakeReceiver:
-    """An OCPI receiver behind ``httpx.MockTransport``: records requests, answers as told.
-
-    ``answer(request)`` may return ``None`` (success) or ``(http_status, ocpi_status)``; ``down``
-    makes every request fail to connect; ``gate`` (an Event) holds requests until set.
-    """
-
-    answer: Callable[[Seen], tuple[int, int] | None] = lambda seen: None
-    down: bool = False
-    gate: asyncio.Event | None = None
-    seen: list[Seen] = field(default_factory=list)
-    in_flight: dict[str, int] = field(default_factory=dict)
-    max_in_flight_per_object: int = 0
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self._handle)
-
-    async def _handle(self, request: httpx.Request) -> httpx.Response:
-        if self.down:
-            raise httpx.ConnectError("connection refused", request=request)
-        body = json.loads(request.content) if request.content else None
-        seen = Seen(request.method, request.url.path, body, request.headers)
-        self.seen.append(seen)
-        self.arrived.set()
-        # the object is the first three segments after the module
-        parts = request.url.path.split("/")
-        obj = "/".join(parts[:8])
-        self.in_flight[obj] = self.in_flight.get(obj, 0) + 1
-        self.max_in_flight_per_object = max(self.max_in_flight_per_object, self.in_flight[obj])
-        try:
-            if self.gate is not None:
-                await self.gate.wait()
-            else:
-                await asyncio.sleep(0)
-            answer = self.answer(seen)
-        finally:
-            self.in_flight[obj] -= 1
-        http_status, ocpi_status = answer or (200, 1000)
-        envelope = {"status_code": ocpi_status, "timestamp": T0}
-        return httpx.Response(http_status, json=envelope)
-
-    def requests(self) -> list[tuple[str, str]]:
-        return [(s.method, s.path) for s in self.seen]
-
-
-# -- a fake sending partner (CPO), paginated -------------------------------------------------------
-
-
-@dataclass
-class FakeSender:
-    """A CPO's Sender interface behind ``httpx.MockTransport``: serves ``objects`` (wire JSON dicts, in
-    creation order) page by page, at most ``cap`` per page, with ``Link`` / ``X-Total-Count`` /
-    ``X-Limit``, filtering on ``date_from`` / ``date_to`` like OCPI 2.2+ (inclusive / exclusive)."""
-
-    base: str
-    objects: list[dict[str, Any]] = field(default_factory=list)
-    cap: int = 100
-    fail_at_offset: int | None = None
-    queries: list[dict[str, str]] = field(default_factory=list)
-
-    def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self._handle)
-
-    def _handle(self, request: httpx.Request) -> httpx.Response:
-        assert request.method == "GET" and str(request.url).startswith(self.base)
-        query = dict(request.url.params)
-        self.queries.append(query)
-        offset = int(query.get("offset", "0"))
-        limit = min(int(query.get("limit", str(self.cap))), self.cap)
-        if self.fail_at_offset is not None and offset >= self.fail_at_offset:
-            return httpx.Response(500, json={"status_code": 3000, "timestamp": T0})
-        matching = [
-            o
-            for o in self.objects
-            if ("date_from" not in query or o["last_updated"] >= query["date_from"])
-            and ("date_to" not in query or o["last_updated"] < query["date_to"])
-        ]
-        page = matching[offset : offset + limit]
-        headers = {"X-Total-Count": str(len(matching)), "X-Limit": str(self.cap)}
-        if offset + limit < len(matching):
-            rest = "".join(f"&{k}={v}" for k, v in query.items() if k in ("date_from", "date_to"))
-            headers["Link"] = f'<{self.base}?offset={offset + limit}&limit={limit}{rest}>; rel="next"'
-        return httpx.Response(200, json={"data": page, "status_code": 1000, "timestamp": T0}, headers=headers)
 
 
 def cpo_partner(clock: Clock, *, version: str = "2.2.1", partner_id: str = "p-cpo") -> Partner:

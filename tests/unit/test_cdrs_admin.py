@@ -15,7 +15,6 @@ import httpx
 import msgspec
 import pytest
 
-from evroam.core.clock import FixedClock, SequentialIds
 from evroam.core.errors import Conflict, NotFound, ValidationFailed
 from evroam.http.client import create_http_client
 from evroam.model.common import Price, TaxAmount
@@ -26,8 +25,9 @@ from evroam.push.retry import Jitter, RetryPolicies, RetryPolicy
 from evroam.push.worker import PushWorker, options_from_env
 from evroam.registration.directory import RegisteredPartners
 from evroam.registration.repository import StorePartnerRepository
-from evroam.store import MemoryStore, OutboxStatus, Store
+from evroam.store import OutboxStatus, Store
 from evroam.store.outbox import decode_change
+from evroam.testing import FixedClock, MemoryStore, SequentialIds
 from tests.unit.kits import POLICIES, PUSHERS
 from tests.unit.locations_harness import register
 from tests.unit.test_sessions_support import (

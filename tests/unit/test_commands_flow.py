@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from evroam import model as m
-from evroam.core.clock import FixedClock, SequentialIds
 from evroam.core.types import DateTime
 from evroam.modules.commands import CommandRecord, CommandSender, CommandState, Direction, list_records
 from evroam.modules.locations.service import LocationAdmin
@@ -21,8 +20,8 @@ from evroam.node.config import NodeConfig, PartyConfig
 from evroam.node.settings import Settings
 from evroam.node.wiring import Node, build_node, cpo_parties
 from evroam.registration.directory import RegisteredPartners
-from evroam.sim import ManualTime, SimOptions, Simulator
-from evroam.store import MemoryStore
+from evroam.sim import SimOptions, Simulator
+from evroam.testing import FixedClock, ManualTime, MemoryStore, SequentialIds
 from tests.unit.push_support import location
 
 T0 = "2026-03-01T12:00:00Z"

@@ -14,7 +14,6 @@ import pytest
 
 from evroam import model as m
 from evroam.chargepoint import Answer, StartRequest, TransactionInfo
-from evroam.core.clock import FixedClock, SequentialIds
 from evroam.core.errors import NotFound
 from evroam.core.types import DateTime
 from evroam.modules.commands import (
@@ -30,7 +29,7 @@ from evroam.modules.commands import (
 )
 from evroam.modules.locations.repository import save_location
 from evroam.registration.model import Partner, PartnerEndpoint, PartnerStatus, PartyRole
-from evroam.store import MemoryStore
+from evroam.testing import FixedClock, MemoryStore, SequentialIds
 from tests.unit.push_support import location
 
 T0 = "2026-03-01T12:00:00Z"

@@ -19,7 +19,6 @@ from evroam.compat import (
     rewrite,
     save_switches,
 )
-from evroam.core.clock import FixedClock, SequentialIds
 from evroam.core.errors import PartnerError
 from evroam.core.status import StatusCode
 from evroam.core.types import DateTime
@@ -28,7 +27,7 @@ from evroam.ocpi.registry import spec_for
 from evroam.ocpi.transport import PartyRef, TokenEncoding
 from evroam.registration.model import Caller, Partner, PartnerEndpoint, PartnerStatus, TokenUse
 from evroam.registration.repository import StorePartnerRepository
-from evroam.store.memory import MemoryStore
+from evroam.testing import FixedClock, MemoryStore, SequentialIds
 
 PEER = "http://peer.test/ocpi"
 OTHER = "http://other.test/ocpi"

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 
 from evroam.modules._documents import Documents
-from evroam.store.memory import MemoryStore
 from evroam.store.port import PutOutcome
+from evroam.testing import MemoryStore
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 

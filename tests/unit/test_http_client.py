@@ -10,13 +10,13 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from evroam.core.clock import FixedClock, SequentialIds
 from evroam.core.errors import ClientApiUnreachable, PartnerError
 from evroam.core.types import CiString36, DateTime
 from evroam.http.client import OcpiClient, ParamValue
 from evroam.ocpi.base import WireModel
 from evroam.ocpi.table import VersionSpec
 from evroam.ocpi.transport import PartyRef, TokenEncoding
+from evroam.testing import FixedClock, SequentialIds
 
 V211 = VersionSpec(
     number="2.1.1", modules={}, token_base64=False, routing_headers=False, endpoint_roles=False

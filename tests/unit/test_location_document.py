@@ -29,8 +29,8 @@ from evroam.modules.locations.repository import (
 )
 from evroam.modules.locations.wire import location_wire
 from evroam.ocpi import v2_2_1 as ocpi
-from evroam.store.memory import MemoryStore
 from evroam.store.port import StoredObject
+from evroam.testing import MemoryStore
 from tests.conftest import ocpi_examples
 from tests.integration.locations_data import generate_locations
 

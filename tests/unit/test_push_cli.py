@@ -13,21 +13,13 @@ import pytest
 from click.testing import CliRunner
 
 import evroam.cli.node as node_cli
-from evroam.core.clock import FixedClock
 from evroam.core.codec import encode
 from evroam.node.settings import Settings
 from evroam.node.wiring import build_node
 from evroam.ocpi.v2_2_1 import convert as c221
 from evroam.store import Store, create_store
-from tests.unit.push_support import (
-    FakeReceiver,
-    FakeSender,
-    cpo_partner,
-    emsp_partner,
-    location,
-    put_location,
-    register,
-)
+from evroam.testing import FakeReceiver, FakeSender, FixedClock
+from tests.unit.push_support import cpo_partner, emsp_partner, location, put_location, register
 
 CLOCK = FixedClock("2026-03-01T12:00:00Z")
 
@@ -210,7 +202,7 @@ async def test_the_node_app_runs_the_worker_unless_told_not_to(tmp_path: Path) -
     from litestar.testing import AsyncTestClient
 
     from evroam.node.config import NodeConfig, PartyConfig
-    from evroam.store import MemoryStore
+    from evroam.testing import MemoryStore
 
     config = NodeConfig(
         url="http://127.0.0.1:1",

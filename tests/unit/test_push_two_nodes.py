@@ -17,7 +17,6 @@ import httpx
 import pytest
 
 from evroam import model as m
-from evroam.core.clock import FixedClock, SequentialIds
 from evroam.modules.locations.repository import iter_locations
 from evroam.modules.locations.service import LocationAdmin
 from evroam.modules.tariffs.repository import iter_tariffs
@@ -30,7 +29,8 @@ from evroam.pull.sync import sync_module
 from evroam.push.retry import Jitter, RetryPolicies, RetryPolicy
 from evroam.push.worker import PushWorker
 from evroam.registration.directory import RegisteredPartners
-from evroam.store import MemoryStore, OutboxStatus
+from evroam.store import OutboxStatus
+from evroam.testing import FixedClock, MemoryStore, SequentialIds
 from tests.unit.kits import PULLS, PUSHERS
 from tests.unit.push_support import location, tariff
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from evroam import model as m
-from evroam.core.clock import FixedClock, SequentialIds
 from evroam.core.codec import decode
 from evroam.http.client import create_http_client
 from evroam.ocpi import v2_1_1, v2_2_1
@@ -20,11 +19,11 @@ from evroam.push.retry import Jitter, RetryPolicies, RetryPolicy
 from evroam.push.worker import PushWorker, options_from_env
 from evroam.registration.directory import RegisteredPartners
 from evroam.registration.model import PartnerStatus
-from evroam.store import MemoryStore, OutboxStatus, SqlStore, Store
+from evroam.store import OutboxStatus, SqlStore, Store
 from evroam.store.outbox import ObjectChange, enqueue_change
+from evroam.testing import FakeReceiver, FixedClock, MemoryStore, SequentialIds
 from tests.unit.kits import POLICIES, PUSHERS
 from tests.unit.push_support import (
-    FakeReceiver,
     emsp_partner,
     location,
     put_location,

@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from evroam.core.clock import FixedClock, SequentialIds
 from evroam.core.errors import Unauthorized
 from evroam.core.types import CiString
 from evroam.model import BusinessDetails, CredentialsRole, Role
@@ -32,8 +31,8 @@ from evroam.registration.model import (
 from evroam.registration.repository import StorePartnerRepository
 from evroam.registration.service import OwnPlatform, RegistrationService
 from evroam.store.factory import create_store
-from evroam.store.memory import MemoryStore
 from evroam.store.port import ObjectKey, Store, StoredObject
+from evroam.testing import FixedClock, MemoryStore, SequentialIds
 
 OLD = "the-partners-first-token"
 NEW = "the-partners-second-token"

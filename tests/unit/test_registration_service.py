@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 
-from evroam.core.clock import FixedClock, SequentialIds
 from evroam.core.errors import ClientApiUnreachable, NoMatchingEndpoints, UnsupportedVersion
 from evroam.http.server import AppConfig, create_app
 from evroam.modules.kit import ModuleBinding, OcpiAnswer, OcpiCall
@@ -28,8 +27,8 @@ from evroam.node.wiring import Node, build_node
 from evroam.ocpi.table import InterfaceRole
 from evroam.registration.model import PartnerStatus
 from evroam.registration.service import RegistrationError
-from evroam.store.memory import MemoryStore
 from evroam.store.port import Store
+from evroam.testing import FixedClock, MemoryStore, SequentialIds
 
 # -- the in-memory network ------------------------------------------------------------------------
 

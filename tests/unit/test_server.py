@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from evroam.core.clock import FixedClock, SequentialIds
 from evroam.core.errors import (
     ClientApiUnreachable,
     EvroamError,
@@ -26,7 +25,7 @@ from evroam.ocpi.table import InterfaceRole
 from evroam.registration.model import IssuedToken, Partner, PartnerStatus, TokenUse, token_digest
 from evroam.registration.repository import StorePartnerRepository
 from evroam.registration.service import OwnPlatform, RegistrationService
-from evroam.store.memory import MemoryStore
+from evroam.testing import FixedClock, MemoryStore, SequentialIds
 
 PEER_TOKEN = "peer-token-for-server-tests"
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from evroam.core.clock import FixedClock, SequentialIds
 from evroam.core.errors import Conflict, EvroamError, NotFound, ValidationFailed
 from evroam.http.client import create_http_client
 from evroam.model.enums import SessionStatus
@@ -24,11 +23,12 @@ from evroam.modules.sessions.service import SessionAdmin
 from evroam.push.retry import Jitter, RetryPolicies, RetryPolicy
 from evroam.push.worker import PushWorker
 from evroam.registration.directory import RegisteredPartners
-from evroam.store import MemoryStore, OutboxStatus, SqlStore, Store
+from evroam.store import OutboxStatus, SqlStore, Store
 from evroam.store.outbox import decode_change
+from evroam.testing import FakeReceiver, FixedClock, MemoryStore, SequentialIds
+from evroam.testing import ReceivedRequest as Seen
 from tests.unit.kits import PUSHERS
 from tests.unit.locations_harness import register
-from tests.unit.push_support import FakeReceiver, Seen
 from tests.unit.test_sessions_support import OUR_CPO, T0, our_session, partners, period, store_our_location
 
 EMSP_URL = "/ocpi/2.2.1/sessions/NL/CPO/S1"

@@ -24,15 +24,14 @@ import httpx
 import msgspec
 
 from evroam import model as m
-from evroam.core.clock import FixedClock, SequentialIds
 from evroam.core.codec import encode
 from evroam.core.types import DateTime
 from evroam.modules.locations.repository import save_location
 from evroam.node.settings import Settings
 from evroam.node.wiring import Node, build_node
 from evroam.registration.model import Partner, PartnerEndpoint, PartnerStatus, PartyRole, token_digest
-from evroam.store.memory import MemoryStore
 from evroam.store.port import Store
+from evroam.testing import FixedClock, MemoryStore, SequentialIds
 from tests.unit.locations_harness import BASE, node_config, register
 
 T0 = "2026-03-01T12:00:00Z"

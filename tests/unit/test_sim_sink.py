@@ -10,19 +10,18 @@ from evroam import model as m
 from evroam.chargepoint import StartRequest, StopRequest
 from evroam.chargepoint.records import LoggedRecords
 from evroam.chargepoint.sink import OcpiSink, engine_tariffs
-from evroam.core.clock import SequentialIds
 from evroam.core.types import DateTime
 from evroam.modules.locations.repository import save_location
 from evroam.modules.locations.validation import parse_locations
 from evroam.modules.tariffs.repository import save_tariff
 from evroam.modules.tariffs.validation import parse_tariffs
 from evroam.node.charging import StoredCatalogue
-from evroam.sim import CarProfile, ManualTime, SimOptions, Simulator
+from evroam.sim import CarProfile, SimOptions, Simulator
 from evroam.sim.site import AC_EVSES, DC_EVSE, LOCATION_ID, demo_locations, demo_tariffs
-from evroam.store import MemoryStore
 from evroam.tariffs import Session as EngineSession
 from evroam.tariffs import price
 from evroam.tariffs.adapt import session_from_json
+from evroam.testing import ManualTime, MemoryStore, SequentialIds
 
 T0 = "2026-01-05T08:00:00Z"
 CPO = ("NL", "CPO")

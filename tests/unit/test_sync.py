@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 from evroam import model as m
-from evroam.core.clock import FixedClock, SequentialIds
 from evroam.core.codec import encode
 from evroam.core.errors import PartnerError
 from evroam.http.client import create_http_client
@@ -28,9 +27,10 @@ from evroam.ocpi.v2_1_1 import convert as c211
 from evroam.ocpi.v2_2_1 import convert as c221
 from evroam.pull.sync import SyncError, last_sync, sync_module
 from evroam.registration.model import Partner
-from evroam.store import MemoryStore, SqlStore, Store
+from evroam.store import SqlStore, Store
+from evroam.testing import FakeSender, FixedClock, MemoryStore, SequentialIds
 from tests.unit.kits import PULLS
-from tests.unit.push_support import FakeSender, cpo_partner, location, register, tariff
+from tests.unit.push_support import cpo_partner, location, register, tariff
 
 CPO = ("BE", "CPO")
 US = PartyRef.of("NL", "EMS")

@@ -15,7 +15,6 @@ import pytest
 from click.testing import CliRunner
 
 from evroam.cli.push import sync
-from evroam.core.clock import FixedClock, SequentialIds
 from evroam.core.codec import encode
 from evroam.core.types import DateTime
 from evroam.http.client import create_http_client
@@ -25,9 +24,10 @@ from evroam.modules.tokens.repository import iter_tokens, load_token_record
 from evroam.ocpi.transport import PartyRef
 from evroam.pull.sync import SyncError, SyncResult, last_sync, sync_module
 from evroam.registration.model import Partner, PartnerEndpoint, PartnerStatus, PartyRole
-from evroam.store import MemoryStore, SqlStore, Store
+from evroam.store import SqlStore, Store
+from evroam.testing import FakeSender, FixedClock, MemoryStore, SequentialIds
 from tests.unit.kits import PULLS
-from tests.unit.push_support import FakeSender, register
+from tests.unit.push_support import register
 from tests.unit.test_sessions_support import cdr_json, session_json
 from tests.unit.test_tokens_support import own_token, token, token_json
 

@@ -13,7 +13,6 @@ from click.testing import CliRunner
 
 from evroam import model as m
 from evroam.cli import cli
-from evroam.core.clock import FixedClock
 from evroam.core.codec import encode
 from evroam.core.errors import NotFound, ValidationFailed
 from evroam.modules.tokens.ports import ImportedToken
@@ -24,9 +23,10 @@ from evroam.modules.tokens.validation import parse_tokens
 from evroam.registration.directory import RegisteredPartners
 from evroam.registration.model import Partner, PartnerEndpoint, PartnerStatus, PartyRole
 from evroam.registration.repository import StorePartnerRepository
-from evroam.store import MemoryStore, Store
+from evroam.store import Store
 from evroam.store.factory import create_store
 from evroam.store.outbox import decode_change
+from evroam.testing import FixedClock, MemoryStore
 
 from .test_tokens_support import token, token_json
 

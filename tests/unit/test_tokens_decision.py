@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 from evroam import model as m
-from evroam.core.clock import FixedClock, SequentialIds
 from evroam.core.types import CiString
 from evroam.http.client import create_http_client
 from evroam.modules.tokens.decision import AuthorizationService, OcpiRealTime, Outcome
@@ -23,7 +22,8 @@ from evroam.modules.tokens.repository import load_token_record, save_token
 from evroam.modules.tokens.rules import AuthorizationRules, LocationRule, Route
 from evroam.registration.model import Partner, PartnerEndpoint, PartnerStatus, PartyRole
 from evroam.registration.repository import StorePartnerRepository
-from evroam.store import MemoryStore, Store
+from evroam.store import Store
+from evroam.testing import FixedClock, MemoryStore, SequentialIds
 
 from .locations_harness import CPO_TOKEN, running
 from .test_tokens_support import own_token, token

@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 from evroam import model as m
-from evroam.core.clock import FixedClock, SequentialIds
 from evroam.core.types import DateTime
 from evroam.http.client import create_http_client
 from evroam.modules.tokens.ports import ImportedToken
@@ -26,7 +25,8 @@ from evroam.push.worker import PushWorker
 from evroam.registration.directory import RegisteredPartners
 from evroam.registration.model import Partner, PartnerEndpoint, PartnerStatus, PartyRole
 from evroam.registration.repository import StorePartnerRepository
-from evroam.store import MemoryStore, OutboxStatus, SqlStore, Store
+from evroam.store import OutboxStatus, SqlStore, Store
+from evroam.testing import FixedClock, MemoryStore, SequentialIds
 from tests.unit.kits import PUSHERS
 
 from .locations_harness import EMSP_TOKEN, running

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evroam.core.clock import FixedClock, SequentialIds
 from evroam.core.codec import encode
 from evroam.core.errors import (
     EvroamError,
@@ -53,6 +52,7 @@ from evroam.ocpi.transport import (
     uses_request_ids,
     uses_routing,
 )
+from evroam.testing import FixedClock, SequentialIds
 
 # Minimal version tables with the flags the transport reads (the real ones live in the version packages).
 V211 = VersionSpec(
