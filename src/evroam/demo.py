@@ -596,11 +596,11 @@ def _summary(report: Report, result: DemoResult, cpo: NodeProcess, emsp: NodePro
 def _same(result: DemoResult) -> bool:
     """Whether both nodes hold the same session and CDR, as OCPI ``version`` writes them."""
     from evroam.core.codec import encode
-    from evroam.modules.cdrs import cdr_wire
-    from evroam.modules.sessions import session_wire
+    from evroam.modules.cdrs import cdr_converters
+    from evroam.modules.sessions import session_converters
 
-    sessions = session_wire(result.version)
-    cdrs = cdr_wire(result.version)
+    sessions = session_converters(result.version)
+    cdrs = cdr_converters(result.version)
     return encode(sessions.session_from_model(result.cpo_session)) == encode(
         sessions.session_from_model(result.emsp_session)
     ) and encode(cdrs.cdr_from_model(result.cpo_cdr)) == encode(cdrs.cdr_from_model(result.emsp_cdr))

@@ -151,7 +151,7 @@ class NoticePusher:
     async def prepare(
         self,
         ops: Operations,
-        wire: VersionConverters,
+        conv: VersionConverters,
         target: PartnerTarget,
         change: ObjectChange,
         delivery: Any,

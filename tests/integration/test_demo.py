@@ -16,8 +16,8 @@ from evroam import model as m
 from evroam.chargepoint.sink import engine_tariffs
 from evroam.core.codec import encode
 from evroam.demo import run_scenario
-from evroam.modules.cdrs.wire import cdr_wire
-from evroam.modules.sessions.wire import session_wire
+from evroam.modules.cdrs.convert import cdr_converters
+from evroam.modules.sessions.convert import session_converters
 from evroam.tariffs import price
 from evroam.tariffs.adapt import session_from_json
 
@@ -89,7 +89,7 @@ def test_the_demo_scenario_ends_in_a_priced_cdr_both_nodes_hold(tmp_path: Path) 
     assert cdr.total_cost.after_taxes == (by_hand * Decimal("1.21")).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
     # both nodes hold the same session and CDR (as the OCPI version they speak writes them)
-    sessions, cdrs = session_wire(result.version), cdr_wire(result.version)
+    sessions, cdrs = session_converters(result.version), cdr_converters(result.version)
     assert encode(sessions.session_from_model(result.cpo_session)) == encode(
         sessions.session_from_model(session)
     )

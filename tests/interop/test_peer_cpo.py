@@ -18,10 +18,10 @@ import httpx
 import pytest
 
 from evroam.core.codec import encode
-from evroam.modules.locations.wire import location_wire
+from evroam.modules.locations.convert import location_converters
+from evroam.modules.sessions.convert import session_converters
 from evroam.modules.sessions.repository import decode_session
-from evroam.modules.sessions.wire import session_wire
-from evroam.modules.tariffs.wire import tariff_wire
+from evroam.modules.tariffs.convert import tariff_converters
 from tests.integration.locations_data import generate_locations
 from tests.integration.nodes import NodeProcess, wait_until
 
@@ -33,13 +33,13 @@ pytestmark = pytest.mark.slow
 
 
 def _session_json(payload: bytes) -> bytes:
-    return encode(session_wire("2.2.1").session_from_model(decode_session(payload)))
+    return encode(session_converters("2.2.1").session_from_model(decode_session(payload)))
 
 
 #: how a stored document of each kind reads as OCPI 2.2.1 JSON
 WIRES: dict[str, Callable[[bytes], bytes]] = {
-    "location": location_wire("2.2.1").encode_document,
-    "tariff": tariff_wire("2.2.1").encode_document,
+    "location": location_converters("2.2.1").encode_document,
+    "tariff": tariff_converters("2.2.1").encode_document,
     "session": _session_json,
 }
 LOCATIONS = 120

@@ -58,8 +58,8 @@ def test_a_version_without_the_object_says_so() -> None:
 
 
 def test_module_views_are_the_facade() -> None:
-    from evroam.modules.locations.wire import location_wire
-    from evroam.modules.sessions.wire import session_wire
+    from evroam.modules.locations.convert import location_converters
+    from evroam.modules.sessions.convert import session_converters
 
-    assert isinstance(location_wire("2.1.1"), VersionConverters)
-    assert session_wire("2.3.0") is converters("2.3.0")
+    assert isinstance(location_converters("2.1.1"), VersionConverters)
+    assert session_converters("2.3.0") is converters("2.3.0")

@@ -19,6 +19,7 @@ from evroam.core.codec import decode
 from evroam.core.types import DateTime
 from evroam.model.enums import Status
 from evroam.model.locations import EVSE, Location
+from evroam.modules.locations.convert import location_converters
 from evroam.modules.locations.repository import (
     LocationDocument,
     encode_location,
@@ -27,14 +28,13 @@ from evroam.modules.locations.repository import (
     save_location,
     save_location_document,
 )
-from evroam.modules.locations.wire import location_wire
 from evroam.ocpi import v2_2_1 as ocpi
 from evroam.store.port import StoredObject
 from evroam.testing import MemoryStore
 from tests.conftest import ocpi_examples
 from tests.integration.locations_data import generate_locations
 
-WIRE = location_wire("2.2.1")
+WIRE = location_converters("2.2.1")
 
 
 def canonical(data: dict[str, object]) -> Location:

@@ -251,7 +251,7 @@ class Pusher(Protocol):
     async def prepare(
         self,
         ops: Operations,
-        wire: VersionConverters,
+        conv: VersionConverters,
         target: PartnerTarget,
         change: ObjectChange,
         delivery: Delivery,

@@ -384,19 +384,19 @@ class PushWorker:
         if pusher is None:
             return park_all(f"this node cannot push module {module!r}")
         try:
-            wire = converters(target.version)
+            conv = converters(target.version)
         except KeyError:
             return park_all(f"OCPI {target.version} of partner {target.name} is not modelled")
         head = changes[0][1]
         try:
-            client = self._client(target, wire, head)
+            client = self._client(target, conv, head)
         except ValueError as exc:
             return park_all(f"cannot call partner {target.name}: {exc}")
         attempts = {item.id: item.attempts for item in items}
         deliveries = coalesce(changes)
         for index, delivery in enumerate(deliveries):
             try:
-                note = await self._send(pusher, client, wire, target, head, delivery, outcome)
+                note = await self._send(pusher, client, conv, target, head, delivery, outcome)
             except Exception as exc:  # any failure is retried under the policy
                 if not isinstance(exc, EvroamError):
                     log.warning("push %s %s: unexpected error", module, head.object_id, exc_info=True)
@@ -478,7 +478,7 @@ class PushWorker:
             log.warning("push %s %s to %s failed%s, will retry: %s", module, object_id, partner, tries, error)
         return _error_text(Exception(note))
 
-    def _client(self, target: PartnerTarget, wire: VersionConverters, head: ObjectChange) -> OcpiClient:
+    def _client(self, target: PartnerTarget, conv: VersionConverters, head: ObjectChange) -> OcpiClient:
         try:
             us: PartyRef | None = PartyRef.of(head.country_code, head.party_id)
         except ValueError:
@@ -489,7 +489,7 @@ class PushWorker:
                 them = PartyRef.of(target.country_code, target.party_id)
         return OcpiClient(
             self._http,
-            spec=wire.spec,
+            spec=conv.spec,
             token=target.token,
             token_encoding=TokenEncoding(target.token_encoding),
             us=us,
@@ -502,14 +502,14 @@ class PushWorker:
         self,
         pusher: Pusher,
         client: OcpiClient,
-        wire: VersionConverters,
+        conv: VersionConverters,
         target: PartnerTarget,
         change: ObjectChange,
         delivery: Delivery,
         outcome: _Outcome,
     ) -> str | None:
         """Make the delivery's request; the note when nothing needed sending; raises on failure."""
-        prepared = await pusher.prepare(self._store, wire, target, change, delivery)
+        prepared = await pusher.prepare(self._store, conv, target, change, delivery)
         if isinstance(prepared, Skip):
             log.info("push %s to %s: %s", pusher.module, target.name, prepared.note)
             return prepared.note
@@ -529,7 +529,7 @@ class PushWorker:
                 raise
             # the partner lacks the object (or the EVSE): send the whole object
             whole = Delivery("PUT", None, None, (), delivery.items)
-            again = await pusher.prepare(self._store, wire, target, change, whole)
+            again = await pusher.prepare(self._store, conv, target, change, whole)
             if isinstance(again, Skip):
                 return again.note
             prepared = again

@@ -6,8 +6,9 @@ Same layout as :mod:`evroam.modules.locations`: ports, service, repository, wire
 push worker's pusher), cli. See ``docs/sessions-cdrs.md``.
 """
 
+from evroam.modules.cdrs.convert import CdrConverters, cdr_converters
 from evroam.modules.cdrs.kit import CDRS, CdrLookups
-from evroam.modules.cdrs.ports import CdrCreated, CdrPage, CdrsAdmin, CdrsReceiver, CdrsSender
+from evroam.modules.cdrs.ports import CdrAdminPort, CdrCreated, CdrPage, CdrReceiverPort, CdrSenderPort
 from evroam.modules.cdrs.repository import (
     CDR_KIND,
     CdrDelivery,
@@ -18,25 +19,24 @@ from evroam.modules.cdrs.repository import (
     save_cdr,
 )
 from evroam.modules.cdrs.service import CdrAdmin, CdrReceiver, CdrSender, credit_of
-from evroam.modules.cdrs.wire import CdrWire, cdr_wire
 
 __all__ = [
     "CDRS",
     "CDR_KIND",
     "CdrAdmin",
+    "CdrAdminPort",
+    "CdrConverters",
     "CdrCreated",
     "CdrDelivery",
     "CdrDocument",
     "CdrLookups",
     "CdrPage",
     "CdrReceiver",
+    "CdrReceiverPort",
     "CdrRecord",
     "CdrSender",
-    "CdrWire",
-    "CdrsAdmin",
-    "CdrsReceiver",
-    "CdrsSender",
-    "cdr_wire",
+    "CdrSenderPort",
+    "cdr_converters",
     "credit_of",
     "iter_cdr_records",
     "load_cdr_record",

@@ -1,5 +1,5 @@
 """The CDRs module's HTTP bindings: Sender (CPO) and Receiver (eMSP), one handler per endpoint name
-for every OCPI version, converting with the version's converters (:mod:`.wire`)."""
+for every OCPI version, converting with the version's converters (:mod:`.convert`)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from evroam.ocpi.transport.pagination import page_headers, parse_page_request
 from evroam.registration.model import Partner
 
 from .._shared import DEFAULT_MAX_LIMIT, WireCache, splice_list
-from .ports import CdrsReceiver
+from .convert import cdr_converters
+from .ports import CdrReceiverPort
 from .repository import decode_cdr_document
 from .service import CdrSender
-from .wire import cdr_wire
 
 __all__ = ["receiver_binding", "sender_binding"]
 
@@ -37,7 +37,7 @@ def sender_binding(
     wires = cache if cache is not None else WireCache()
 
     async def list_cdrs(call: OcpiCall) -> OcpiAnswer:
-        wire = cdr_wire(call.spec.number)
+        wire = cdr_converters(call.spec.number)
         request = parse_page_request(call.query, max_limit=max_limit)
         page = await service.page(call.caller.partner, request)
         if wire.carries_owner("CDR"):
@@ -68,7 +68,7 @@ def _owner(partner: Partner) -> tuple[str, str]:
     return (roles[0].country_code, roles[0].party_id) if roles else ("", "")
 
 
-def receiver_binding(service: CdrsReceiver, base_url: str) -> ModuleBinding:
+def receiver_binding(service: CdrReceiverPort, base_url: str) -> ModuleBinding:
     """``cdrs`` RECEIVER: POST (answered with ``Location: <URL of the stored CDR>``), GET by that URL.
 
     The URL is ``{base}/ocpi/{version}/receiver/cdrs/{country_code}/{party_id}/{cdr_id}``: the GET
@@ -76,7 +76,7 @@ def receiver_binding(service: CdrsReceiver, base_url: str) -> ModuleBinding:
     """
 
     async def post(call: OcpiCall) -> OcpiAnswer:
-        wire = cdr_wire(call.spec.number)
+        wire = cdr_converters(call.spec.number)
         cc, pid = _owner(call.caller.partner)
         cdr = wire.cdr_to_model(call.body, country_code=cc, party_id=pid)
         path = "/".join(quote(str(part), safe="") for part in (cdr.country_code, cdr.party_id, cdr.id))
@@ -87,6 +87,6 @@ def receiver_binding(service: CdrsReceiver, base_url: str) -> ModuleBinding:
     async def get(call: OcpiCall) -> OcpiAnswer:
         p = call.path_params
         cdr = await service.get(call.caller.partner, p["country_code"], p["party_id"], p["cdr_id"])
-        return OcpiAnswer(data=cdr_wire(call.spec.number).cdr_from_model(cdr))
+        return OcpiAnswer(data=cdr_converters(call.spec.number).cdr_from_model(cdr))
 
     return ModuleBinding(module="cdrs", interface=InterfaceRole.RECEIVER, handlers={"post": post, "get": get})

@@ -30,10 +30,10 @@ from evroam.registration.directory import RegisteredPartners
 from .._cli import newest_version, parse_party, run_admin
 from .._shared import token_owner
 from ..kit import emit as _emit
+from .convert import cdr_converters
 from .ports import CdrCreated
 from .repository import CdrRecord
 from .service import CdrAdmin, CdrSender
-from .wire import cdr_wire
 
 __all__ = ["admin_for", "cdrs"]
 
@@ -129,7 +129,7 @@ def show(cdr_id: str, party: str | None, ocpi_version: str | None, as_json: bool
     async def action(node: NodeContext) -> dict[str, Any]:
         record = await admin_for(node).get(cdr_id, party=owner)
         cdr = record.cdr
-        wire = cdr_wire(ocpi_version or newest_version(node))
+        wire = cdr_converters(ocpi_version or newest_version(node))
         location = None
         if not wire.carries_owner("CDR") and cdr.location is None:
             location = await CdrSender(node.store).location_of(cdr)
@@ -193,7 +193,7 @@ def create(
         admin = admin_for(node)
         if session_id is not None:
             return await admin.from_session(session_id, cdr_id=cdr_id, total_cost=cost, party=owner)
-        wire = cdr_wire(ocpi_version or newest_version(node))
+        wire = cdr_converters(ocpi_version or newest_version(node))
         parties = node.own.cpo_parties()
         cc, pid = owner or (parties[0] if len(parties) == 1 else ("", ""))
         return await admin.create(

@@ -1,8 +1,8 @@
 """The CDRs module's ports: one typed protocol per role.
 
-* :class:`CdrsSender` — the CPO side partners pull from (GET list);
-* :class:`CdrsReceiver` — the eMSP side CPOs POST to (POST, GET of the URL answered in ``Location``);
-* :class:`CdrsAdmin` — the CPO's own CDRs (create, from a completed session, credit).
+* :class:`CdrSenderPort` — the CPO side partners pull from (GET list);
+* :class:`CdrReceiverPort` — the eMSP side CPOs POST to (POST, GET of the URL answered in ``Location``);
+* :class:`CdrAdminPort` — the CPO's own CDRs (create, from a completed session, credit).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from evroam.ocpi.transport.pagination import PageRequest
 from evroam.registration.model import Partner
 from evroam.store.port import StoredObject
 
-__all__ = ["CdrCreated", "CdrPage", "CdrsAdmin", "CdrsReceiver", "CdrsSender"]
+__all__ = ["CdrAdminPort", "CdrCreated", "CdrPage", "CdrReceiverPort", "CdrSenderPort"]
 
 
 class CdrPage(msgspec.Struct, frozen=True):
@@ -34,13 +34,13 @@ class CdrCreated(msgspec.Struct, frozen=True):
     outbox_rows: int
 
 
-class CdrsSender(Protocol):
+class CdrSenderPort(Protocol):
     """CPO, Sender interface."""
 
     async def page(self, partner: Partner, request: PageRequest) -> CdrPage: ...
 
 
-class CdrsReceiver(Protocol):
+class CdrReceiverPort(Protocol):
     """eMSP, Receiver interface: CDRs CPOs post, under their own parties only; never changed."""
 
     async def post(self, partner: Partner, cdr: CDR, location_url: str) -> None: ...
@@ -48,7 +48,7 @@ class CdrsReceiver(Protocol):
     async def get(self, partner: Partner, country_code: str, party_id: str, cdr_id: str) -> CDR: ...
 
 
-class CdrsAdmin(Protocol):
+class CdrAdminPort(Protocol):
     """CPO: the node's own CDRs."""
 
     async def create(self, cdr: CDR) -> CdrCreated: ...

@@ -36,7 +36,7 @@ class CdrPusher:
     async def prepare(
         self,
         ops: Operations,
-        wire: VersionConverters,
+        conv: VersionConverters,
         target: PartnerTarget,
         change: ObjectChange,
         delivery: Delivery,
@@ -46,14 +46,14 @@ class CdrPusher:
             return Skip(f"not sent: CDR {change.object_id} is not stored")
         cdr = record.cdr
         location = None
-        if not wire.carries_owner("CDR") and cdr.location is None:
+        if not conv.carries_owner("CDR") and cdr.location is None:
             location = await LOCATIONS.lookups.load_location(
                 ops, cdr.country_code, cdr.party_id, cdr.cdr_location.id
             )
         try:
-            body = wire.cdr_from_model(cdr, location)
+            body = conv.cdr_from_model(cdr, location)
         except NotRepresentable as exc:
-            raise NotDeliverable(f"CDR {cdr.id} cannot be written in OCPI {wire.version}: {exc}") from exc
+            raise NotDeliverable(f"CDR {cdr.id} cannot be written in OCPI {conv.version}: {exc}") from exc
         return Outgoing("POST", (), body)
 
     def settled_by(self, exc: PartnerError) -> str | None:

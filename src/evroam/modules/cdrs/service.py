@@ -75,7 +75,7 @@ async def find_cdr(
 
 
 class CdrSender:
-    """:class:`~evroam.modules.cdrs.ports.CdrsSender`: our CDRs of the partner's tokens, oldest first."""
+    """:class:`~evroam.modules.cdrs.ports.CdrSenderPort`: our CDRs of the partner's tokens, oldest first."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -102,7 +102,7 @@ class CdrSender:
 
 
 class CdrReceiver:
-    """:class:`~evroam.modules.cdrs.ports.CdrsReceiver` over the store (``partner_id`` = sender)."""
+    """:class:`~evroam.modules.cdrs.ports.CdrReceiverPort` over the store (``partner_id`` = sender)."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -172,7 +172,7 @@ def credit_of(cdr: CDR, credit_id: CiString, now: datetime) -> CDR:
 
 
 class CdrAdmin(PartyAdmin):
-    """:class:`~evroam.modules.cdrs.ports.CdrsAdmin`: the CPO's own CDRs."""
+    """:class:`~evroam.modules.cdrs.ports.CdrAdminPort`: the CPO's own CDRs."""
 
     async def create(self, cdr: CDR) -> CdrCreated:
         """Store a final CDR of ours (``last_updated`` = now) and queue its POST.

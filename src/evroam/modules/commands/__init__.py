@@ -5,15 +5,16 @@ unlock a connector; the CPO answers at once and POSTs the charger's result later
   :class:`~evroam.chargepoint.ChargePoint`;
 * :mod:`.sender` — the eMSP side (:class:`CommandSender`): send, record, match results, wait, TIMEOUT;
 * :mod:`.records` — what both sides remember about each command (the document format);
-* :mod:`.ports` — one typed protocol per role; :mod:`.wire` — each OCPI version's classes and converters;
+* :mod:`.ports` — one typed protocol per role; :mod:`.convert` — each OCPI version's classes and converters;
 * :mod:`.bindings` — the HTTP handlers; :mod:`.setup` — the node's wiring; :mod:`.cli` — ``evroam commands``.
 
 See ``docs/commands.md``.
 """
 
 from evroam.modules.commands.bindings import receiver_binding, requester_of, sender_binding
+from evroam.modules.commands.convert import CommandConverters, command_converters
 from evroam.modules.commands.kit import COMMANDS, CommandLookups
-from evroam.modules.commands.ports import CommandResults, CommandsReceiver, CommandsSender
+from evroam.modules.commands.ports import CommandReceiverPort, CommandResults, CommandSenderPort
 from evroam.modules.commands.receiver import (
     DEFAULT_TIMEOUT,
     CommandReceiver,
@@ -39,7 +40,6 @@ from evroam.modules.commands.sender import (
     PartnerFinder,
     TokenFinder,
 )
-from evroam.modules.commands.wire import CommandWire, command_wire
 
 __all__ = [
     "COMMANDS",
@@ -47,24 +47,24 @@ __all__ = [
     "DEFAULT_RESULT_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "FINAL_STATES",
+    "CommandConverters",
     "CommandError",
     "CommandLookups",
     "CommandReceiver",
+    "CommandReceiverPort",
     "CommandRecord",
     "CommandResults",
     "CommandSender",
+    "CommandSenderPort",
     "CommandState",
     "CommandType",
-    "CommandWire",
-    "CommandsReceiver",
-    "CommandsSender",
     "Direction",
     "PartnerFinder",
     "Requester",
     "ResultEvent",
     "TokenFinder",
     "charger_reservation_id",
-    "command_wire",
+    "command_converters",
     "list_records",
     "load_record",
     "receiver_binding",

@@ -1,7 +1,7 @@
 """The commands module's HTTP bindings: the Receiver interface (CPO) and the Sender interface (eMSP).
 
 One handler per endpoint name of the version tables serves every OCPI version the node serves: it
-converts the version's wire objects (:mod:`.wire`) and calls the services.
+converts the version's wire objects (:mod:`.convert`) and calls the services.
 
 * Receiver: ``POST {commands}/{START_SESSION|STOP_SESSION|RESERVE_NOW|CANCEL_RESERVATION|UNLOCK_CONNECTOR}``
   answers a CommandResponse. An unknown location, EVSE or connector is answered HTTP 404 / OCPI 2003
@@ -18,10 +18,10 @@ from evroam.model.enums import CommandResponseType
 from evroam.modules.kit import Handler, ModuleBinding, OcpiAnswer, OcpiCall
 from evroam.ocpi.table import InterfaceRole
 
-from .ports import CommandResults, CommandsReceiver
+from .convert import command_converters
+from .ports import CommandReceiverPort, CommandResults
 from .receiver import Requester
 from .records import CommandType
-from .wire import command_wire
 
 __all__ = ["receiver_binding", "requester_of", "sender_binding"]
 
@@ -38,12 +38,12 @@ def requester_of(call: OcpiCall) -> Requester:
     return Requester(partner=partner, version=call.spec.number, party=party)
 
 
-def receiver_binding(service: CommandsReceiver, *, timeout: int) -> ModuleBinding:
+def receiver_binding(service: CommandReceiverPort, *, timeout: int) -> ModuleBinding:
     """``commands`` RECEIVER: the five command endpoints (four in 2.1.1)."""
 
     def handler(kind: CommandType) -> Handler:
         async def handle(call: OcpiCall) -> OcpiAnswer:
-            wire = command_wire(call.spec.number)
+            wire = command_converters(call.spec.number)
             requester = requester_of(call)
             cc, pid = requester.party
             command = wire.command_in(kind, call.body, country_code=cc, party_id=pid)
@@ -77,7 +77,7 @@ def sender_binding(service: CommandResults) -> ModuleBinding:
     """``commands`` SENDER: the per-command result URL ``{commands}/{command_id}``."""
 
     async def command_result(call: OcpiCall) -> OcpiAnswer:
-        wire = command_wire(call.spec.number)
+        wire = command_converters(call.spec.number)
         command_id = call.path_params["response_url"]
         await service.receive_result(call.caller.partner, command_id, wire.result_in(call.body))
         return OcpiAnswer()

@@ -1,7 +1,7 @@
 """The commands module's ports: one typed protocol per role.
 
-* :class:`CommandsReceiver` — the CPO side that accepts commands (OCPI's Receiver interface);
-* :class:`CommandsSender` — the eMSP side that sends them and receives their results on its own
+* :class:`CommandReceiverPort` — the CPO side that accepts commands (OCPI's Receiver interface);
+* :class:`CommandSenderPort` — the eMSP side that sends them and receives their results on its own
   per-command URL (OCPI's Sender interface, which exists only to receive those results).
 
 Both work on canonical objects (:mod:`evroam.model.commands`); the HTTP bindings convert from and to
@@ -27,10 +27,10 @@ from evroam.registration.model import Partner
 from .receiver import Requester
 from .records import CommandRecord
 
-__all__ = ["CommandResults", "CommandsReceiver", "CommandsSender"]
+__all__ = ["CommandReceiverPort", "CommandResults", "CommandSenderPort"]
 
 
-class CommandsReceiver(Protocol):
+class CommandReceiverPort(Protocol):
     """CPO: answer each command at once; its result follows on the command's ``response_url``."""
 
     async def start_session(self, requester: Requester, command: StartSession) -> CommandResponse: ...
@@ -54,7 +54,7 @@ class CommandResults(Protocol):
     ) -> CommandRecord: ...
 
 
-class CommandsSender(CommandResults, Protocol):
+class CommandSenderPort(CommandResults, Protocol):
     """eMSP: send commands to a CPO partner (by name), follow them until they are settled."""
 
     async def start_session(

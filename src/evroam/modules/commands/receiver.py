@@ -1,6 +1,6 @@
 """The CPO side of commands: validate, answer at once, ask the charger, POST the result.
 
-:class:`CommandReceiver` implements :class:`~evroam.modules.commands.ports.CommandsReceiver`:
+:class:`CommandReceiver` implements :class:`~evroam.modules.commands.ports.CommandReceiverPort`:
 
 1. the command is checked against our own locations (unknown location, EVSE or connector: OCPI 2003
    with ``REJECTED``), the EVSE's capabilities (``NOT_SUPPORTED``), the caller's parties (an eMSP only
@@ -58,6 +58,7 @@ from evroam.ocpi.transport import PartyRef, TokenEncoding
 from evroam.registration.model import Partner
 from evroam.store.port import Store
 
+from .convert import command_converters
 from .records import (
     CommandRecord,
     CommandState,
@@ -67,7 +68,6 @@ from .records import (
     load_record,
     save_record,
 )
-from .wire import command_wire
 
 __all__ = ["DEFAULT_TIMEOUT", "CommandReceiver", "Requester", "charger_reservation_id", "result_for"]
 
@@ -127,7 +127,7 @@ def result_for(command: CommandType, answer: Answer | None) -> CommandResult:
 
 
 class CommandReceiver:
-    """:class:`~evroam.modules.commands.ports.CommandsReceiver` over the store and a charger.
+    """:class:`~evroam.modules.commands.ports.CommandReceiverPort` over the store and a charger.
 
     ``parties`` are our own CPO parties (the owners of the locations commands may name); ``http`` is
     the node's ``httpx.AsyncClient`` (for the result POSTs); ``timeout`` (seconds) bounds the wait for
@@ -412,7 +412,7 @@ class CommandReceiver:
         """POST the result to the command's response_url; the error text when every attempt failed."""
         if partner.token is None:
             return f"partner {partner.name} has no token for us any more"
-        wire = command_wire(record.version)
+        wire = command_converters(record.version)
         client = OcpiClient(
             self._http,
             spec=wire.spec,

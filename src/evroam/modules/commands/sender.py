@@ -1,6 +1,6 @@
 """The eMSP side of commands: send one, record it, match the result that comes back, wait for it.
 
-:class:`CommandSender` implements :class:`~evroam.modules.commands.ports.CommandsSender`:
+:class:`CommandSender` implements :class:`~evroam.modules.commands.ports.CommandSenderPort`:
 
 1. a command gets an id and its own ``response_url`` — ``{node url}/ocpi/{version}/sender/commands/{id}``
    — and is recorded (kind ``command_sent``) *before* it is sent, so a result that overtakes the
@@ -56,6 +56,7 @@ from evroam.ocpi.transport import PartyRef, TokenEncoding
 from evroam.registration.model import Partner, PartnerStatus
 from evroam.store.port import Store
 
+from .convert import command_converters
 from .records import (
     CommandRecord,
     CommandState,
@@ -66,7 +67,6 @@ from .records import (
     load_record,
     save_record,
 )
-from .wire import command_wire
 
 __all__ = [
     "DEFAULT_GRACE",
@@ -337,7 +337,7 @@ class CommandSender:
     ) -> CommandRecord:
         partner = await self._partner(partner_name)
         version = partner.version or ""
-        wire = command_wire(version)
+        wire = command_converters(version)
         if not wire.supports(kind):
             raise CommandError(f"OCPI {version} (spoken with {partner.name}) has no {kind.value} command")
         endpoint = partner.endpoint("commands", InterfaceRole.RECEIVER.value)

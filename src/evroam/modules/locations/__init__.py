@@ -5,19 +5,20 @@
 * :mod:`.service` — the logic, plain Python over the store;
 * :mod:`.repository` — the document format in the store (the only place that knows it);
 * :mod:`.validation` — checks of imported Location objects;
-* :mod:`.wire` — each OCPI version's wire classes and converters;
+* :mod:`.convert` — each OCPI version's wire classes and converters;
 * :mod:`.bindings` — the HTTP handlers (imported by the node's wiring), :mod:`.cli` — ``evroam locations``.
 
 See ``docs/locations.md``.
 """
 
+from evroam.modules.locations.convert import LocationConverters, location_converters
 from evroam.modules.locations.index import IndexedLocation, OwnLocationIndex, may_see
 from evroam.modules.locations.kit import LOCATIONS, LocationLookups
 from evroam.modules.locations.ports import (
     ImportReport,
-    LocationsAdmin,
-    LocationsReceiver,
-    LocationsSender,
+    LocationAdminPort,
+    LocationReceiverPort,
+    LocationSenderPort,
     SenderPage,
 )
 from evroam.modules.locations.repository import (
@@ -29,7 +30,6 @@ from evroam.modules.locations.repository import (
 )
 from evroam.modules.locations.service import LocationAdmin, LocationReceiver, LocationSender
 from evroam.modules.locations.validation import parse_locations
-from evroam.modules.locations.wire import LocationWire, location_wire
 
 __all__ = [
     "LOCATIONS",
@@ -37,18 +37,18 @@ __all__ = [
     "ImportReport",
     "IndexedLocation",
     "LocationAdmin",
+    "LocationAdminPort",
+    "LocationConverters",
     "LocationLookups",
     "LocationReceiver",
+    "LocationReceiverPort",
     "LocationSender",
-    "LocationWire",
-    "LocationsAdmin",
-    "LocationsReceiver",
-    "LocationsSender",
+    "LocationSenderPort",
     "OwnLocationIndex",
     "SenderPage",
     "iter_locations",
     "load_location",
-    "location_wire",
+    "location_converters",
     "may_see",
     "parse_locations",
     "save_location",

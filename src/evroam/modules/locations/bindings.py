@@ -1,7 +1,7 @@
 """The locations module's HTTP bindings: the Sender interface (CPO) and the Receiver interface (eMSP).
 
 One handler per endpoint name of the version tables serves every OCPI version the node serves: it
-converts the version's wire objects with that version's converters (:mod:`.wire`) and calls the
+converts the version's wire objects with that version's converters (:mod:`.convert`) and calls the
 services, which work on canonical objects only.
 
 The Sender list does not re-encode locations per request: each location's wire JSON is kept per
@@ -22,9 +22,9 @@ from evroam.ocpi.table import InterfaceRole
 from evroam.ocpi.transport.pagination import page_headers, parse_page_request
 
 from .._shared import DEFAULT_MAX_LIMIT, apply_patch, require_last_updated, write_answer
+from .convert import location_converters
 from .index import IndexedLocation
-from .ports import LocationsReceiver, LocationsSender
-from .wire import location_wire
+from .ports import LocationReceiverPort, LocationSenderPort
 
 __all__ = ["receiver_binding", "sender_binding"]
 
@@ -43,7 +43,7 @@ def _splice(items: Sequence[IndexedLocation], version: str, render: Callable[[by
 
 
 def sender_binding(
-    service: LocationsSender,
+    service: LocationSenderPort,
     base_url: str,
     *,
     max_limit: int = DEFAULT_MAX_LIMIT,
@@ -51,7 +51,7 @@ def sender_binding(
     """``locations`` SENDER: GET list (paginated), GET one location / EVSE / connector."""
 
     async def list_locations(call: OcpiCall) -> OcpiAnswer:
-        wire = location_wire(call.spec.number)
+        wire = location_converters(call.spec.number)
         request = parse_page_request(call.query, max_limit=max_limit)
         page = await service.page(call.caller.partner, request)
         data = _splice(page.items, wire.version, wire.encode_document)
@@ -59,21 +59,21 @@ def sender_binding(
         return OcpiAnswer(data=data, headers=page_headers(url, request, page.total, max_limit=max_limit))
 
     async def get_location(call: OcpiCall) -> OcpiAnswer:
-        wire = location_wire(call.spec.number)
+        wire = location_converters(call.spec.number)
         stored = await service.location(call.caller.partner, call.path_params["location_id"])
         return OcpiAnswer(data=msgspec.Raw(stored.wire(wire.version, wire.encode_document)))
 
     async def get_evse(call: OcpiCall) -> OcpiAnswer:
         p = call.path_params
         evse = await service.evse(call.caller.partner, p["location_id"], p["evse_uid"])
-        return OcpiAnswer(data=location_wire(call.spec.number).evse_from_model(evse))
+        return OcpiAnswer(data=location_converters(call.spec.number).evse_from_model(evse))
 
     async def get_connector(call: OcpiCall) -> OcpiAnswer:
         p = call.path_params
         connector = await service.connector(
             call.caller.partner, p["location_id"], p["evse_uid"], p["connector_id"]
         )
-        return OcpiAnswer(data=location_wire(call.spec.number).connector_from_model(connector))
+        return OcpiAnswer(data=location_converters(call.spec.number).connector_from_model(connector))
 
     return ModuleBinding(
         module="locations",
@@ -87,7 +87,7 @@ def sender_binding(
     )
 
 
-def receiver_binding(service: LocationsReceiver) -> ModuleBinding:
+def receiver_binding(service: LocationReceiverPort) -> ModuleBinding:
     """``locations`` RECEIVER: GET / PUT / PATCH of location, EVSE and connector."""
 
     async def get_location(call: OcpiCall) -> OcpiAnswer:
@@ -95,14 +95,14 @@ def receiver_binding(service: LocationsReceiver) -> ModuleBinding:
         location = await service.get_location(
             call.caller.partner, p["country_code"], p["party_id"], p["location_id"]
         )
-        return OcpiAnswer(data=location_wire(call.spec.number).location_from_model(location))
+        return OcpiAnswer(data=location_converters(call.spec.number).location_from_model(location))
 
     async def get_evse(call: OcpiCall) -> OcpiAnswer:
         p = call.path_params
         evse = await service.get_evse(
             call.caller.partner, p["country_code"], p["party_id"], p["location_id"], p["evse_uid"]
         )
-        return OcpiAnswer(data=location_wire(call.spec.number).evse_from_model(evse))
+        return OcpiAnswer(data=location_converters(call.spec.number).evse_from_model(evse))
 
     async def get_connector(call: OcpiCall) -> OcpiAnswer:
         p = call.path_params
@@ -114,11 +114,11 @@ def receiver_binding(service: LocationsReceiver) -> ModuleBinding:
             p["evse_uid"],
             p["connector_id"],
         )
-        return OcpiAnswer(data=location_wire(call.spec.number).connector_from_model(connector))
+        return OcpiAnswer(data=location_converters(call.spec.number).connector_from_model(connector))
 
     async def put_location(call: OcpiCall) -> OcpiAnswer:
         p = call.path_params
-        wire = location_wire(call.spec.number)
+        wire = location_converters(call.spec.number)
         location = wire.location_to_model(call.body, country_code=p["country_code"], party_id=p["party_id"])
         outcome = await service.put_location(
             call.caller.partner, p["country_code"], p["party_id"], p["location_id"], location
@@ -127,7 +127,7 @@ def receiver_binding(service: LocationsReceiver) -> ModuleBinding:
 
     async def put_evse(call: OcpiCall) -> OcpiAnswer:
         p = call.path_params
-        evse = location_wire(call.spec.number).evse_to_model(call.body)
+        evse = location_converters(call.spec.number).evse_to_model(call.body)
         outcome = await service.put_evse(
             call.caller.partner, p["country_code"], p["party_id"], p["location_id"], p["evse_uid"], evse
         )
@@ -135,7 +135,7 @@ def receiver_binding(service: LocationsReceiver) -> ModuleBinding:
 
     async def put_connector(call: OcpiCall) -> OcpiAnswer:
         p = call.path_params
-        connector = location_wire(call.spec.number).connector_to_model(call.body)
+        connector = location_converters(call.spec.number).connector_to_model(call.body)
         outcome = await service.put_connector(
             call.caller.partner,
             p["country_code"],
@@ -149,7 +149,7 @@ def receiver_binding(service: LocationsReceiver) -> ModuleBinding:
 
     async def patch_location(call: OcpiCall) -> OcpiAnswer:
         p = call.path_params
-        wire = location_wire(call.spec.number)
+        wire = location_converters(call.spec.number)
         patch = call.body
         require_last_updated(patch)
         cc, pid = p["country_code"], p["party_id"]
@@ -169,7 +169,7 @@ def receiver_binding(service: LocationsReceiver) -> ModuleBinding:
 
     async def patch_evse(call: OcpiCall) -> OcpiAnswer:
         p = call.path_params
-        wire = location_wire(call.spec.number)
+        wire = location_converters(call.spec.number)
         patch = call.body
         require_last_updated(patch)
 
@@ -189,7 +189,7 @@ def receiver_binding(service: LocationsReceiver) -> ModuleBinding:
 
     async def patch_connector(call: OcpiCall) -> OcpiAnswer:
         p = call.path_params
-        wire = location_wire(call.spec.number)
+        wire = location_converters(call.spec.number)
         patch = call.body
         require_last_updated(patch)
 

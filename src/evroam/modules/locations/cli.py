@@ -27,10 +27,10 @@ from evroam.registration.directory import RegisteredPartners
 
 from .._cli import import_options, newest_version, parse_party, run_admin, run_import, show_stats
 from ..kit import emit as _emit
+from .convert import location_converters
 from .repository import LOCATION_KIND
 from .service import MODULE, LocationAdmin, LocationReceiver
 from .validation import parse_locations
-from .wire import location_wire
 
 __all__ = ["admin_for", "locations", "newest_version", "parse_party", "run_admin"]
 
@@ -133,7 +133,7 @@ def show(location_id: str, ocpi_version: str | None, as_json: bool) -> None:
 
     async def action(node: NodeContext) -> tuple[Location, Any]:
         location = await admin_for(node).get_location(location_id)
-        wire = location_wire(ocpi_version or newest_version(node))
+        wire = location_converters(ocpi_version or newest_version(node))
         return location, json.loads(encode(wire.location_from_model(location)))
 
     location, wire_json = run_admin(action)

@@ -1,8 +1,8 @@
 """The locations module's ports: one typed protocol per role.
 
-* :class:`LocationsSender` — the CPO side that partners pull from (GET list / one object);
-* :class:`LocationsReceiver` — the eMSP side that partners push to (PUT / PATCH / GET);
-* :class:`LocationsAdmin` — the CPO's own management of its locations (import, status, listing).
+* :class:`LocationSenderPort` — the CPO side that partners pull from (GET list / one object);
+* :class:`LocationReceiverPort` — the eMSP side that partners push to (PUT / PATCH / GET);
+* :class:`LocationAdminPort` — the CPO's own management of its locations (import, status, listing).
 
 Every method works on canonical objects (:mod:`evroam.model`); the HTTP bindings convert from and to
 each OCPI version's wire models. Writes answer with the store's :class:`~evroam.store.PutOutcome`:
@@ -25,7 +25,7 @@ from evroam.store.port import PutOutcome
 
 from .index import IndexedLocation
 
-__all__ = ["ImportReport", "LocationsAdmin", "LocationsReceiver", "LocationsSender", "SenderPage"]
+__all__ = ["ImportReport", "LocationAdminPort", "LocationReceiverPort", "LocationSenderPort", "SenderPage"]
 
 
 class SenderPage(msgspec.Struct, frozen=True):
@@ -46,7 +46,7 @@ class ImportReport(msgspec.Struct, frozen=True, kw_only=True):
     outbox_rows: int = 0
 
 
-class LocationsSender(Protocol):
+class LocationSenderPort(Protocol):
     """CPO, Sender interface: what partners may pull."""
 
     async def page(self, partner: Partner, request: PageRequest) -> SenderPage:
@@ -64,7 +64,7 @@ class LocationsSender(Protocol):
     ) -> Connector: ...
 
 
-class LocationsReceiver(Protocol):
+class LocationReceiverPort(Protocol):
     """eMSP, Receiver interface: what partners push, kept under their own parties only."""
 
     async def get_location(
@@ -138,7 +138,7 @@ class LocationsReceiver(Protocol):
     ) -> PutOutcome: ...
 
 
-class LocationsAdmin(Protocol):
+class LocationAdminPort(Protocol):
     """CPO: the node's own locations, changed through the CLI or an operator's backend."""
 
     async def import_locations(self, locations: Sequence[Location]) -> ImportReport: ...

@@ -44,7 +44,7 @@ class LocationPusher:
     async def prepare(
         self,
         ops: Operations,
-        wire: VersionConverters,
+        conv: VersionConverters,
         target: PartnerTarget,
         change: ObjectChange,
         delivery: Delivery,
@@ -57,14 +57,14 @@ class LocationPusher:
         path: tuple[str, ...] = (location.country_code, location.party_id, location.id)
         try:
             if delivery.evse_uid is None:
-                wire_object = wire.location_from_model(location)
+                wire_object = conv.location_from_model(location)
             else:
                 evse = location.evse(delivery.evse_uid)
                 if evse is None:
                     return Skip(f"not sent: EVSE {delivery.evse_uid} is no longer in location {location.id}")
                 path += (evse.uid,)
                 if delivery.connector_id is None:
-                    wire_object = wire.evse_from_model(evse)
+                    wire_object = conv.evse_from_model(evse)
                 else:
                     connector = next((c for c in evse.connectors if c.id == delivery.connector_id), None)
                     if connector is None:
@@ -72,9 +72,9 @@ class LocationPusher:
                             f"not sent: connector {delivery.connector_id} is no longer in EVSE {evse.uid}"
                         )
                     path += (connector.id,)
-                    wire_object = wire.connector_from_model(connector)
+                    wire_object = conv.connector_from_model(connector)
         except NotRepresentable as exc:
-            return Skip(f"not sent: not representable in OCPI {wire.version}: {exc}")
+            return Skip(f"not sent: not representable in OCPI {conv.version}: {exc}")
         if delivery.method == "PATCH":
             body = patch_body(wire_object, delivery.fields)
             if body is not None:

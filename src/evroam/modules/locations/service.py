@@ -62,7 +62,7 @@ def _latest(a: datetime, b: datetime) -> datetime:
 
 
 class LocationSender:
-    """:class:`~evroam.modules.locations.ports.LocationsSender` over the store.
+    """:class:`~evroam.modules.locations.ports.LocationSenderPort` over the store.
 
     Pages come from an in-memory :class:`~.index.OwnLocationIndex` kept exact by the store's change
     log. ``parties`` are our own CPO parties ``(country_code, party_id)``: a Sender GET of one location
@@ -149,7 +149,7 @@ def _find_connector(evse: EVSE, connector_id: str) -> Connector | None:
 
 
 class LocationReceiver:
-    """:class:`~evroam.modules.locations.ports.LocationsReceiver` over the store.
+    """:class:`~evroam.modules.locations.ports.LocationReceiverPort` over the store.
 
     Received locations are stored with ``partner_id`` = the sending partner's id. A partner writes and
     reads only under its own parties (:class:`~evroam.core.errors.Forbidden` otherwise, nothing
@@ -395,7 +395,7 @@ class LocationReceiver:
 
 
 class LocationAdmin(PartyAdmin):
-    """:class:`~evroam.modules.locations.ports.LocationsAdmin`: the CPO's own locations.
+    """:class:`~evroam.modules.locations.ports.LocationAdminPort`: the CPO's own locations.
 
     ``parties`` are our CPO parties ``(country_code, party_id)``; ``partners`` tells which partners
     receive pushes (each change writes one outbox row per such partner, in the change's transaction).

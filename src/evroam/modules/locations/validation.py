@@ -13,7 +13,7 @@ from evroam.core.errors import ValidationFailed, Violation
 from evroam.model.locations import Location
 
 from .._shared import decode_each, duplicates
-from .wire import location_wire
+from .convert import location_converters
 
 __all__ = ["check_locations", "parse_locations"]
 
@@ -50,7 +50,7 @@ def parse_locations(data: bytes, version: str, *, owner: tuple[str, str] | None 
     with 2.2+ it is ignored. Raises one :class:`~evroam.core.errors.ValidationFailed` listing every
     violation (paths like ``$[3].evses[0].uid``) when any object is invalid.
     """
-    wire = location_wire(version)
+    wire = location_converters(version)
     if not wire.carries_owner("Location") and owner is None:
         raise ValidationFailed([Violation("$", f"OCPI {version} Locations carry no owner: name the party")])
     items, violations = decode_each(data, wire.models["Location"], "Location")

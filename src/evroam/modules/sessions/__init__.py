@@ -5,14 +5,15 @@ Same layout as :mod:`evroam.modules.locations`: ports, service, repository, wire
 push worker's pusher), cli. See ``docs/sessions-cdrs.md``.
 """
 
+from evroam.modules.sessions.convert import SessionConverters, session_converters
 from evroam.modules.sessions.kit import SESSIONS, SessionLookups
 from evroam.modules.sessions.ports import (
     ChargingPreferencesNotCapable,
+    SessionAdminPort,
     SessionChange,
     SessionPage,
-    SessionsAdmin,
-    SessionsReceiver,
-    SessionsSender,
+    SessionReceiverPort,
+    SessionSenderPort,
     SessionUpdate,
 )
 from evroam.modules.sessions.repository import (
@@ -24,28 +25,27 @@ from evroam.modules.sessions.repository import (
     save_session,
 )
 from evroam.modules.sessions.service import SessionAdmin, SessionReceiver, SessionSender, append_periods
-from evroam.modules.sessions.wire import SessionWire, session_wire
 
 __all__ = [
     "SESSIONS",
     "SESSION_KIND",
     "ChargingPreferencesNotCapable",
     "SessionAdmin",
+    "SessionAdminPort",
     "SessionChange",
+    "SessionConverters",
     "SessionLookups",
     "SessionPage",
     "SessionReceiver",
+    "SessionReceiverPort",
     "SessionRecord",
     "SessionSender",
+    "SessionSenderPort",
     "SessionUpdate",
-    "SessionWire",
-    "SessionsAdmin",
-    "SessionsReceiver",
-    "SessionsSender",
     "append_periods",
     "iter_session_records",
     "load_session",
     "load_session_record",
     "save_session",
-    "session_wire",
+    "session_converters",
 ]

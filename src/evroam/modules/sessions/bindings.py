@@ -1,5 +1,5 @@
 """The sessions module's HTTP bindings: Sender (CPO) and Receiver (eMSP), one handler per endpoint
-name for every OCPI version, converting with the version's converters (:mod:`.wire`)."""
+name for every OCPI version, converting with the version's converters (:mod:`.convert`)."""
 
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ from .._shared import (
     splice_list,
     write_answer,
 )
-from .ports import SessionsReceiver
+from .convert import session_converters
+from .ports import SessionReceiverPort
 from .repository import decode_session
 from .service import SessionSender, append_periods
-from .wire import session_wire
 
 __all__ = ["receiver_binding", "sender_binding"]
 
@@ -43,7 +43,7 @@ def sender_binding(
     wires = cache if cache is not None else WireCache()
 
     async def list_sessions(call: OcpiCall) -> OcpiAnswer:
-        wire = session_wire(call.spec.number)
+        wire = session_converters(call.spec.number)
         request = parse_page_request(call.query, max_limit=max_limit)
         page = await service.page(call.caller.partner, request)
         if wire.carries_owner("Session"):
@@ -66,7 +66,7 @@ def sender_binding(
         return OcpiAnswer(data=data, headers=page_headers(url, request, page.total, max_limit=max_limit))
 
     async def set_charging_preferences(call: OcpiCall) -> OcpiAnswer:
-        preferences = session_wire(call.spec.number).charging_preferences_to_model(call.body)
+        preferences = session_converters(call.spec.number).charging_preferences_to_model(call.body)
         answer = await service.set_charging_preferences(
             call.caller.partner, call.path_params["session_id"], preferences
         )
@@ -79,17 +79,17 @@ def sender_binding(
     )
 
 
-def receiver_binding(service: SessionsReceiver) -> ModuleBinding:
+def receiver_binding(service: SessionReceiverPort) -> ModuleBinding:
     """``sessions`` RECEIVER: GET / PUT / PATCH; a PATCH appends its ``charging_periods``."""
 
     async def get(call: OcpiCall) -> OcpiAnswer:
         p = call.path_params
         session = await service.get(call.caller.partner, p["country_code"], p["party_id"], p["session_id"])
-        return OcpiAnswer(data=session_wire(call.spec.number).session_from_model(session))
+        return OcpiAnswer(data=session_converters(call.spec.number).session_from_model(session))
 
     async def put(call: OcpiCall) -> OcpiAnswer:
         p = call.path_params
-        session = session_wire(call.spec.number).session_to_model(
+        session = session_converters(call.spec.number).session_to_model(
             call.body, country_code=p["country_code"], party_id=p["party_id"]
         )
         outcome = await service.put(
@@ -99,7 +99,7 @@ def receiver_binding(service: SessionsReceiver) -> ModuleBinding:
 
     async def patch(call: OcpiCall) -> OcpiAnswer:
         p = call.path_params
-        wire = session_wire(call.spec.number)
+        wire = session_converters(call.spec.number)
         body = call.body
         require_last_updated(body)
         cc, pid = p["country_code"], p["party_id"]

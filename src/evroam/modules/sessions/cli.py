@@ -37,9 +37,9 @@ from evroam.registration.directory import RegisteredPartners
 from .._cli import newest_version, parse_party, run_admin
 from .._shared import token_owner
 from ..kit import emit as _emit
+from .convert import session_converters
 from .repository import SessionRecord, load_preferences
 from .service import SessionAdmin, SessionSender
-from .wire import session_wire
 
 __all__ = ["admin_for", "record_summary", "sessions"]
 
@@ -150,7 +150,7 @@ def show(session_id: str, party: str | None, ocpi_version: str | None, as_json: 
     async def action(node: NodeContext) -> dict[str, Any]:
         record = await admin_for(node).get(session_id, party=owner)
         session = record.session
-        wire = session_wire(ocpi_version or newest_version(node))
+        wire = session_converters(ocpi_version or newest_version(node))
         location = None
         if not wire.carries_owner("Session") and session.location is None:
             location = await SessionSender(node.store, node.clock, []).location_of(session)
@@ -184,7 +184,7 @@ def start(file: Path, ocpi_version: str | None, party: str | None, as_json: bool
     data = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
 
     async def action(node: NodeContext) -> Any:
-        wire = session_wire(ocpi_version or newest_version(node))
+        wire = session_converters(ocpi_version or newest_version(node))
         parties = node.own.cpo_parties()
         cc, pid = owner or (parties[0] if len(parties) == 1 else ("", ""))
         session = wire.session_to_model(decode(data, wire.models["Session"]), country_code=cc, party_id=pid)

@@ -1,10 +1,10 @@
 """The sessions module's ports: one typed protocol per role.
 
-* :class:`SessionsSender` — the CPO side partners pull from (GET list, ``date_from`` required) and set
+* :class:`SessionSenderPort` — the CPO side partners pull from (GET list, ``date_from`` required) and set
   charging preferences on (PUT ``{session_id}/charging_preferences``, 2.2+);
-* :class:`SessionsReceiver` — the eMSP side CPOs push to (GET / PUT / PATCH, PATCH appending charging
+* :class:`SessionReceiverPort` — the eMSP side CPOs push to (GET / PUT / PATCH, PATCH appending charging
   periods);
-* :class:`SessionsAdmin` — the CPO's own sessions (start, update, add charging periods, stop), the API
+* :class:`SessionAdminPort` — the CPO's own sessions (start, update, add charging periods, stop), the API
   a charge-point connection calls; every change is pushed to the eMSP whose token it concerns.
 """
 
@@ -28,12 +28,12 @@ from evroam.store.port import PutOutcome, StoredObject
 
 __all__ = [
     "ChargingPreferencesNotCapable",
+    "SessionAdminPort",
     "SessionChange",
     "SessionPage",
+    "SessionReceiverPort",
+    "SessionSenderPort",
     "SessionUpdate",
-    "SessionsAdmin",
-    "SessionsReceiver",
-    "SessionsSender",
 ]
 
 
@@ -70,7 +70,7 @@ class SessionChange(msgspec.Struct, frozen=True):
     outbox_rows: int
 
 
-class SessionsSender(Protocol):
+class SessionSenderPort(Protocol):
     """CPO, Sender interface."""
 
     async def page(self, partner: Partner, request: PageRequest) -> SessionPage: ...
@@ -80,7 +80,7 @@ class SessionsSender(Protocol):
     ) -> ChargingPreferencesResponse: ...
 
 
-class SessionsReceiver(Protocol):
+class SessionReceiverPort(Protocol):
     """eMSP, Receiver interface: sessions CPOs push, under their own parties only."""
 
     async def get(self, partner: Partner, country_code: str, party_id: str, session_id: str) -> Session: ...
@@ -100,7 +100,7 @@ class SessionsReceiver(Protocol):
     ) -> PutOutcome: ...
 
 
-class SessionsAdmin(Protocol):
+class SessionAdminPort(Protocol):
     """CPO: the node's own sessions."""
 
     async def start(self, session: Session) -> SessionChange: ...

@@ -48,7 +48,7 @@ class SessionPusher:
     async def prepare(
         self,
         ops: Operations,
-        wire: VersionConverters,
+        conv: VersionConverters,
         target: PartnerTarget,
         change: ObjectChange,
         delivery: Delivery,
@@ -57,14 +57,14 @@ class SessionPusher:
         if session is None:
             return Skip(f"not sent: session {change.object_id} is no longer stored")
         location = None
-        if not wire.carries_owner("Session") and session.location is None:
+        if not conv.carries_owner("Session") and session.location is None:
             location = await LOCATIONS.lookups.load_location(
                 ops, session.country_code, session.party_id, session.location_id
             )
         try:
-            wire_session = wire.session_from_model(session, location)
+            wire_session = conv.session_from_model(session, location)
         except NotRepresentable as exc:
-            return Skip(f"not sent: not representable in OCPI {wire.version}: {exc}")
+            return Skip(f"not sent: not representable in OCPI {conv.version}: {exc}")
         path = (str(session.country_code), str(session.party_id), str(session.id))
         if delivery.method == "PATCH":
             body = _patch_body(wire_session, delivery.fields, periods_before(change))

@@ -99,7 +99,7 @@ async def find_session(
 
 
 class SessionSender:
-    """:class:`~evroam.modules.sessions.ports.SessionsSender` over the store.
+    """:class:`~evroam.modules.sessions.ports.SessionSenderPort` over the store.
 
     ``parties`` are our own CPO parties: ``set_charging_preferences`` names only a session id, which is
     looked up under each of them.
@@ -167,7 +167,8 @@ class SessionSender:
 
 
 class SessionReceiver:
-    """:class:`~evroam.modules.sessions.ports.SessionsReceiver` over the store (``partner_id`` = sender)."""
+    """:class:`~evroam.modules.sessions.ports.SessionReceiverPort` over the store
+    (``partner_id`` = sender)."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -263,7 +264,7 @@ def _check_periods(current: Sequence[ChargingPeriod], new: Sequence[ChargingPeri
 
 
 class SessionAdmin(PartyAdmin):
-    """:class:`~evroam.modules.sessions.ports.SessionsAdmin`: the CPO's own sessions.
+    """:class:`~evroam.modules.sessions.ports.SessionAdminPort`: the CPO's own sessions.
 
     ``parties`` are the node's CPO parties (the owners of its sessions); ``partners`` the directory of
     registered partners (narrowed per session to the one holding its token's party).

@@ -4,13 +4,14 @@ ports, service, repository, validation, wire, bindings, cli. (The pricing engine
 :mod:`evroam.tariffs`.)
 """
 
+from evroam.modules.tariffs.convert import TariffConverters, tariff_converters
 from evroam.modules.tariffs.kit import TARIFFS, TariffLookups
 from evroam.modules.tariffs.ports import (
+    TariffAdminPort,
     TariffImportReport,
     TariffPage,
-    TariffsAdmin,
-    TariffsReceiver,
-    TariffsSender,
+    TariffReceiverPort,
+    TariffSenderPort,
 )
 from evroam.modules.tariffs.repository import (
     TARIFF_KIND,
@@ -21,25 +22,24 @@ from evroam.modules.tariffs.repository import (
 )
 from evroam.modules.tariffs.service import TariffAdmin, TariffReceiver, TariffSender
 from evroam.modules.tariffs.validation import parse_tariffs
-from evroam.modules.tariffs.wire import TariffWire, tariff_wire
 
 __all__ = [
     "TARIFFS",
     "TARIFF_KIND",
     "TariffAdmin",
+    "TariffAdminPort",
+    "TariffConverters",
     "TariffImportReport",
     "TariffLookups",
     "TariffPage",
     "TariffReceiver",
+    "TariffReceiverPort",
     "TariffSender",
-    "TariffWire",
-    "TariffsAdmin",
-    "TariffsReceiver",
-    "TariffsSender",
+    "TariffSenderPort",
     "delete_tariff",
     "iter_tariffs",
     "load_tariff",
     "parse_tariffs",
     "save_tariff",
-    "tariff_wire",
+    "tariff_converters",
 ]

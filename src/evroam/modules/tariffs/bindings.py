@@ -1,5 +1,5 @@
 """The tariffs module's HTTP bindings: Sender (CPO) and Receiver (eMSP), one handler per endpoint
-name for every OCPI version, converting with the version's converters (:mod:`.wire`)."""
+name for every OCPI version, converting with the version's converters (:mod:`.convert`)."""
 
 from __future__ import annotations
 
@@ -18,14 +18,14 @@ from .._shared import (
     splice_list,
     write_answer,
 )
-from .ports import TariffsReceiver, TariffsSender
-from .wire import tariff_wire
+from .convert import tariff_converters
+from .ports import TariffReceiverPort, TariffSenderPort
 
 __all__ = ["receiver_binding", "sender_binding"]
 
 
 def sender_binding(
-    service: TariffsSender,
+    service: TariffSenderPort,
     base_url: str,
     *,
     max_limit: int = DEFAULT_MAX_LIMIT,
@@ -35,7 +35,7 @@ def sender_binding(
     wires = cache if cache is not None else WireCache()
 
     async def list_tariffs(call: OcpiCall) -> OcpiAnswer:
-        wire = tariff_wire(call.spec.number)
+        wire = tariff_converters(call.spec.number)
         request = parse_page_request(call.query, max_limit=max_limit)
         page = await service.page(call.caller.partner, request)
         data = splice_list(wires, wire.version, page.items, wire.encode_document, skip=NotRepresentable)
@@ -45,17 +45,17 @@ def sender_binding(
     return ModuleBinding(module="tariffs", interface=InterfaceRole.SENDER, handlers={"list": list_tariffs})
 
 
-def receiver_binding(service: TariffsReceiver) -> ModuleBinding:
+def receiver_binding(service: TariffReceiverPort) -> ModuleBinding:
     """``tariffs`` RECEIVER: GET / PUT / DELETE (and PATCH in OCPI 2.1.1)."""
 
     async def get(call: OcpiCall) -> OcpiAnswer:
         p = call.path_params
         tariff = await service.get(call.caller.partner, p["country_code"], p["party_id"], p["tariff_id"])
-        return OcpiAnswer(data=tariff_wire(call.spec.number).tariff_from_model(tariff))
+        return OcpiAnswer(data=tariff_converters(call.spec.number).tariff_from_model(tariff))
 
     async def put(call: OcpiCall) -> OcpiAnswer:
         p = call.path_params
-        tariff = tariff_wire(call.spec.number).tariff_to_model(
+        tariff = tariff_converters(call.spec.number).tariff_to_model(
             call.body, country_code=p["country_code"], party_id=p["party_id"]
         )
         outcome = await service.put(
@@ -65,7 +65,7 @@ def receiver_binding(service: TariffsReceiver) -> ModuleBinding:
 
     async def patch(call: OcpiCall) -> OcpiAnswer:
         p = call.path_params
-        wire = tariff_wire(call.spec.number)
+        wire = tariff_converters(call.spec.number)
         if "TariffPatch" not in wire.models:  # pragma: no cover - the table offers PATCH only in 2.1.1
             raise MethodNotAllowed(f"OCPI {wire.version} has no tariff PATCH")
         body = call.body

@@ -24,10 +24,10 @@ from evroam.registration.directory import RegisteredPartners
 
 from .._cli import import_options, newest_version, run_admin, run_import, show_stats
 from ..kit import emit as _emit
+from .convert import tariff_converters
 from .repository import TARIFF_KIND
 from .service import TariffAdmin, TariffReceiver
 from .validation import parse_tariffs
-from .wire import tariff_wire
 
 __all__ = ["admin_for", "tariffs"]
 
@@ -96,7 +96,7 @@ def show(tariff_id: str, ocpi_version: str | None, as_json: bool) -> None:
 
     async def action(node: NodeContext) -> tuple[Tariff, Any]:
         tariff = await admin_for(node).get_tariff(tariff_id)
-        wire = tariff_wire(ocpi_version or newest_version(node))
+        wire = tariff_converters(ocpi_version or newest_version(node))
         return tariff, json.loads(encode(wire.tariff_from_model(tariff)))
 
     tariff, wire_json = run_admin(action)

@@ -1,8 +1,8 @@
 """The tariffs module's ports: one typed protocol per role.
 
-* :class:`TariffsSender` — the CPO side partners pull from (GET list);
-* :class:`TariffsReceiver` — the eMSP side partners push to (GET / PUT / DELETE, and PATCH in 2.1.1);
-* :class:`TariffsAdmin` — the CPO's own tariffs (import, listing).
+* :class:`TariffSenderPort` — the CPO side partners pull from (GET list);
+* :class:`TariffReceiverPort` — the eMSP side partners push to (GET / PUT / DELETE, and PATCH in 2.1.1);
+* :class:`TariffAdminPort` — the CPO's own tariffs (import, listing).
 
 Methods work on canonical :class:`~evroam.model.Tariff` objects; writes answer with the store's
 :class:`~evroam.store.PutOutcome` (``CREATED`` / ``UPDATED`` / ``STALE``).
@@ -21,7 +21,7 @@ from evroam.ocpi.transport.pagination import PageRequest
 from evroam.registration.model import Partner
 from evroam.store.port import PutOutcome, StoredObject
 
-__all__ = ["TariffImportReport", "TariffPage", "TariffsAdmin", "TariffsReceiver", "TariffsSender"]
+__all__ = ["TariffAdminPort", "TariffImportReport", "TariffPage", "TariffReceiverPort", "TariffSenderPort"]
 
 
 class TariffPage(msgspec.Struct, frozen=True):
@@ -41,13 +41,13 @@ class TariffImportReport(msgspec.Struct, frozen=True, kw_only=True):
     outbox_rows: int = 0
 
 
-class TariffsSender(Protocol):
+class TariffSenderPort(Protocol):
     """CPO, Sender interface."""
 
     async def page(self, partner: Partner, request: PageRequest) -> TariffPage: ...
 
 
-class TariffsReceiver(Protocol):
+class TariffReceiverPort(Protocol):
     """eMSP, Receiver interface: tariffs partners push, under their own parties only."""
 
     async def get(self, partner: Partner, country_code: str, party_id: str, tariff_id: str) -> Tariff: ...
@@ -69,7 +69,7 @@ class TariffsReceiver(Protocol):
     async def delete(self, partner: Partner, country_code: str, party_id: str, tariff_id: str) -> bool: ...
 
 
-class TariffsAdmin(Protocol):
+class TariffAdminPort(Protocol):
     """CPO: the node's own tariffs."""
 
     async def import_tariffs(self, tariffs: Sequence[Tariff]) -> TariffImportReport: ...

@@ -24,7 +24,7 @@ class TariffPusher:
     async def prepare(
         self,
         ops: Operations,
-        wire: VersionConverters,
+        conv: VersionConverters,
         target: PartnerTarget,
         change: ObjectChange,
         delivery: Delivery,
@@ -33,7 +33,7 @@ class TariffPusher:
         if tariff is None:
             return Outgoing("DELETE", (change.country_code, change.party_id, change.object_id))
         try:
-            wire_object = wire.tariff_from_model(tariff)
+            wire_object = conv.tariff_from_model(tariff)
         except NotRepresentable as exc:
-            return Skip(f"not sent: not representable in OCPI {wire.version}: {exc}")
+            return Skip(f"not sent: not representable in OCPI {conv.version}: {exc}")
         return Outgoing("PUT", (tariff.country_code, tariff.party_id, tariff.id), wire_object)

@@ -39,7 +39,7 @@ MODULE = "tariffs"
 
 
 class TariffSender:
-    """:class:`~evroam.modules.tariffs.ports.TariffsSender`: every tariff of ours, in creation order."""
+    """:class:`~evroam.modules.tariffs.ports.TariffSenderPort`: every tariff of ours, in creation order."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -57,7 +57,7 @@ class TariffSender:
 
 
 class TariffReceiver:
-    """:class:`~evroam.modules.tariffs.ports.TariffsReceiver` over the store (``partner_id`` = sender)."""
+    """:class:`~evroam.modules.tariffs.ports.TariffReceiverPort` over the store (``partner_id`` = sender)."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -130,7 +130,7 @@ class TariffReceiver:
 
 
 class TariffAdmin(PartyAdmin):
-    """:class:`~evroam.modules.tariffs.ports.TariffsAdmin`: the CPO's own tariffs."""
+    """:class:`~evroam.modules.tariffs.ports.TariffAdminPort`: the CPO's own tariffs."""
 
     async def import_tariffs(self, tariffs: Sequence[Tariff]) -> TariffImportReport:
         """Create or replace each tariff in one transaction; nothing is written when one is refused."""

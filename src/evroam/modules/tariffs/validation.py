@@ -9,7 +9,7 @@ from evroam.core.errors import ValidationFailed, Violation
 from evroam.model.tariffs import Tariff
 
 from .._shared import decode_each, duplicates
-from .wire import tariff_wire
+from .convert import tariff_converters
 
 __all__ = ["parse_tariffs"]
 
@@ -17,7 +17,7 @@ __all__ = ["parse_tariffs"]
 def parse_tariffs(data: bytes, version: str, *, owner: tuple[str, str] | None = None) -> list[Tariff]:
     """The canonical tariffs of a JSON array of OCPI ``version`` Tariff objects (``owner`` is needed for
     2.1.1, whose Tariffs carry none). Raises one ``ValidationFailed`` listing every violation."""
-    wire = tariff_wire(version)
+    wire = tariff_converters(version)
     if not wire.carries_owner("Tariff") and owner is None:
         raise ValidationFailed([Violation("$", f"OCPI {version} Tariffs carry no owner: name the party")])
     items, violations = decode_each(data, wire.models["Tariff"], "Tariff")

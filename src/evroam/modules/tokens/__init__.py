@@ -5,6 +5,7 @@ bindings, push, cli; plus :mod:`.rules` (the pure decision rules) and :mod:`.dec
 decision service). See ``docs/tokens.md``.
 """
 
+from evroam.modules.tokens.convert import TokenConverters, token_converters
 from evroam.modules.tokens.decision import (
     AuthorizationDecision,
     AuthorizationService,
@@ -18,11 +19,11 @@ from evroam.modules.tokens.ports import (
     ImportedToken,
     PartnerLookup,
     RealTimeAuthorizer,
+    TokenAdminPort,
     TokenImportReport,
     TokenPage,
-    TokensAdmin,
-    TokensReceiver,
-    TokensSender,
+    TokenReceiverPort,
+    TokenSenderPort,
 )
 from evroam.modules.tokens.repository import (
     DEFAULT_TYPE,
@@ -44,7 +45,6 @@ from evroam.modules.tokens.rules import (
 )
 from evroam.modules.tokens.service import StoredRules, TokenAdmin, TokenReceiver, TokenSender
 from evroam.modules.tokens.validation import parse_tokens
-from evroam.modules.tokens.wire import TokenWire, token_wire
 
 __all__ = [
     "DEFAULT_TYPE",
@@ -63,17 +63,17 @@ __all__ = [
     "Route",
     "StoredRules",
     "TokenAdmin",
+    "TokenAdminPort",
+    "TokenConverters",
     "TokenDocument",
     "TokenImportReport",
     "TokenLookups",
     "TokenPage",
     "TokenReceiver",
+    "TokenReceiverPort",
     "TokenRecord",
     "TokenSender",
-    "TokenWire",
-    "TokensAdmin",
-    "TokensReceiver",
-    "TokensSender",
+    "TokenSenderPort",
     "Verdict",
     "issuer_from_uid",
     "judge",
@@ -81,7 +81,7 @@ __all__ = [
     "parse_tokens",
     "route_for",
     "save_token",
+    "token_converters",
     "token_key",
     "token_object_id",
-    "token_wire",
 ]

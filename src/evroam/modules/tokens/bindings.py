@@ -1,5 +1,5 @@
 """The tokens module's HTTP bindings: Sender (eMSP) and Receiver (CPO), one handler per endpoint name
-for every OCPI version, converting with the version's converters (:mod:`.wire`).
+for every OCPI version, converting with the version's converters (:mod:`.convert`).
 
 * Sender ``list``: our own tokens, paginated (spliced from cached wire JSON);
 * Sender ``authorize``: ``POST {uid}/authorize[?type=]`` with optional LocationReferences; an unknown
@@ -25,14 +25,14 @@ from .._shared import (
     splice_list,
     write_answer,
 )
-from .ports import TokensReceiver, TokensSender
-from .wire import token_wire
+from .convert import token_converters
+from .ports import TokenReceiverPort, TokenSenderPort
 
 __all__ = ["receiver_binding", "sender_binding"]
 
 
 def sender_binding(
-    service: TokensSender,
+    service: TokenSenderPort,
     base_url: str,
     *,
     max_limit: int = DEFAULT_MAX_LIMIT,
@@ -42,7 +42,7 @@ def sender_binding(
     wires = cache if cache is not None else WireCache()
 
     async def list_tokens(call: OcpiCall) -> OcpiAnswer:
-        wire = token_wire(call.spec.number)
+        wire = token_converters(call.spec.number)
         request = parse_page_request(call.query, max_limit=max_limit)
         page = await service.page(call.caller.partner, request)
         data = splice_list(wires, wire.version, page.items, wire.encode_document, skip=NotRepresentable)
@@ -50,7 +50,7 @@ def sender_binding(
         return OcpiAnswer(data=data, headers=page_headers(url, request, page.total, max_limit=max_limit))
 
     async def authorize(call: OcpiCall) -> OcpiAnswer:
-        wire = token_wire(call.spec.number)
+        wire = token_converters(call.spec.number)
         token_type = wire.token_type(call.query)
         where = None if call.body is None else wire.location_references_to_model(call.body)
         routing = call.headers.routing
@@ -76,12 +76,12 @@ def sender_binding(
     )
 
 
-def receiver_binding(service: TokensReceiver) -> ModuleBinding:
+def receiver_binding(service: TokenReceiverPort) -> ModuleBinding:
     """``tokens`` RECEIVER: GET / PUT / PATCH of one token."""
 
     async def get(call: OcpiCall) -> OcpiAnswer:
         p = call.path_params
-        wire = token_wire(call.spec.number)
+        wire = token_converters(call.spec.number)
         token_type = wire.token_type(call.query) if wire.typed_receiver else None
         token = await service.get(
             call.caller.partner, p["country_code"], p["party_id"], p["token_uid"], token_type
@@ -90,7 +90,7 @@ def receiver_binding(service: TokensReceiver) -> ModuleBinding:
 
     async def put(call: OcpiCall) -> OcpiAnswer:
         p = call.path_params
-        wire = token_wire(call.spec.number)
+        wire = token_converters(call.spec.number)
         token = wire.token_to_model(call.body, country_code=p["country_code"], party_id=p["party_id"])
         token_type = wire.token_type(call.query, token.type) if wire.typed_receiver else token.type
         outcome = await service.put(
@@ -100,7 +100,7 @@ def receiver_binding(service: TokensReceiver) -> ModuleBinding:
 
     async def patch(call: OcpiCall) -> OcpiAnswer:
         p = call.path_params
-        wire = token_wire(call.spec.number)
+        wire = token_converters(call.spec.number)
         body = call.body
         require_last_updated(body)
         cc, pid = p["country_code"], p["party_id"]

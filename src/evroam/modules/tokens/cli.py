@@ -34,13 +34,13 @@ from evroam.registration.repository import StorePartnerRepository
 
 from .._cli import import_options, newest_version, parse_party, run_admin, run_import, show_stats
 from ..kit import emit as _emit
+from .convert import token_converters
 from .decision import AuthorizationDecision, AuthorizationService, OcpiRealTime
 from .ports import ImportedToken
 from .repository import DEFAULT_TYPE, TOKEN_KIND, iter_tokens
 from .rules import AuthorizationRules
 from .service import TokenAdmin, TokenReceiver, describe
 from .validation import parse_tokens
-from .wire import token_wire
 
 __all__ = ["admin_for", "decision_service_for", "tokens"]
 
@@ -186,7 +186,7 @@ def show(uid: str, token_type: str, ocpi_version: str | None, as_json: bool) -> 
 
     async def action(node: NodeContext) -> tuple[ImportedToken, Any]:
         found = await admin_for(node).get_token(uid, token_type.upper())
-        wire = token_wire(ocpi_version or newest_version(node))
+        wire = token_converters(ocpi_version or newest_version(node))
         return found, json.loads(encode(wire.token_from_model(found.token)))
 
     found, wire_json = run_admin(action)

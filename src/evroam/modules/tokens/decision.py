@@ -50,11 +50,11 @@ from evroam.registration.model import Partner, PartnerStatus
 from evroam.store.port import Store
 
 from .._shared import partner_owns
+from .convert import token_converters
 from .ports import PartnerLookup, RealTimeAuthorizer
 from .repository import DEFAULT_TYPE, TokenRecord, load_token_record, save_token
 from .rules import Route, local_verdict, route_for
 from .service import describe
-from .wire import token_wire
 
 __all__ = [
     "AuthorizationDecision",
@@ -143,7 +143,7 @@ class OcpiRealTime:
         endpoint = partner.endpoint("tokens", "SENDER")
         if endpoint is None or partner.version is None or partner.token is None:
             raise ClientApiUnreachable(f"partner {partner.name} offers no tokens SENDER endpoint")
-        wire = token_wire(partner.version)
+        wire = token_converters(partner.version)
         client = OcpiClient(
             self._http,
             spec=spec_for(partner.version),

@@ -1,9 +1,9 @@
 """The tokens module's ports: one typed protocol per role.
 
-* :class:`TokensSender` — the eMSP side CPOs call: GET list, and POST ``{uid}/authorize`` (real-time
+* :class:`TokenSenderPort` — the eMSP side CPOs call: GET list, and POST ``{uid}/authorize`` (real-time
   authorization);
-* :class:`TokensReceiver` — the CPO side eMSPs push to (GET / PUT / PATCH, under their own parties);
-* :class:`TokensAdmin` — the eMSP's own tokens (import, block / unblock, listing);
+* :class:`TokenReceiverPort` — the CPO side eMSPs push to (GET / PUT / PATCH, under their own parties);
+* :class:`TokenAdminPort` — the eMSP's own tokens (import, block / unblock, listing);
 * :class:`AuthorizationPolicy` — how an eMSP judges a known token (the default reads the token's
   stored :class:`~evroam.modules.tokens.rules.AuthorizationRules`; plug in a billing system here);
 * :class:`RealTimeAuthorizer` and :class:`PartnerLookup` — what the CPO's decision service needs to
@@ -34,11 +34,11 @@ __all__ = [
     "ImportedToken",
     "PartnerLookup",
     "RealTimeAuthorizer",
+    "TokenAdminPort",
     "TokenImportReport",
     "TokenPage",
-    "TokensAdmin",
-    "TokensReceiver",
-    "TokensSender",
+    "TokenReceiverPort",
+    "TokenSenderPort",
 ]
 
 
@@ -66,7 +66,7 @@ class TokenImportReport(msgspec.Struct, frozen=True, kw_only=True):
     outbox_rows: int = 0
 
 
-class TokensSender(Protocol):
+class TokenSenderPort(Protocol):
     """eMSP, Sender interface."""
 
     async def page(self, partner: Partner, request: PageRequest) -> TokenPage: ...
@@ -82,7 +82,7 @@ class TokensSender(Protocol):
     ) -> AuthorizationInfo: ...
 
 
-class TokensReceiver(Protocol):
+class TokenReceiverPort(Protocol):
     """CPO, Receiver interface: tokens eMSPs push, under their own parties only.
 
     ``token_type`` ``None`` (OCPI 2.1.1, whose Receiver URLs carry no type) means "whichever type".
@@ -108,7 +108,7 @@ class TokensReceiver(Protocol):
     ) -> PutOutcome: ...
 
 
-class TokensAdmin(Protocol):
+class TokenAdminPort(Protocol):
     """eMSP: the node's own tokens."""
 
     async def import_tokens(self, tokens: Sequence[ImportedToken]) -> TokenImportReport: ...

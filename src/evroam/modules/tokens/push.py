@@ -20,8 +20,8 @@ from evroam.store.outbox import ObjectChange, PartnerTarget
 from evroam.store.port import ObjectKey, Operations
 
 from .._shared import patch_body
+from .convert import token_converters
 from .repository import TOKEN_KIND, decode_document, split_object_id
-from .wire import token_wire
 
 __all__ = ["TokenPusher"]
 
@@ -35,7 +35,7 @@ class TokenPusher:
     async def prepare(
         self,
         ops: Operations,
-        wire: VersionConverters,
+        conv: VersionConverters,
         target: PartnerTarget,
         change: ObjectChange,
         delivery: Delivery,
@@ -45,11 +45,11 @@ class TokenPusher:
         if found is None:
             return Skip(f"not sent: token {uid} ({token_type}) is no longer stored")
         token = decode_document(found.payload).token
-        tokens = token_wire(wire.version)
+        tokens = token_converters(conv.version)
         try:
             wire_token = tokens.token_from_model(token)
         except NotRepresentable as exc:
-            return Skip(f"not sent: not representable in OCPI {wire.version}: {exc}")
+            return Skip(f"not sent: not representable in OCPI {conv.version}: {exc}")
         path = (str(token.country_code), str(token.party_id), str(token.uid))
         params = {"type": str(wire_token.type)} if tokens.typed_receiver else None
         if delivery.method == "PATCH":

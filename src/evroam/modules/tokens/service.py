@@ -102,7 +102,7 @@ class StoredRules:
 
 
 class TokenSender:
-    """:class:`~evroam.modules.tokens.ports.TokensSender`: the eMSP's own tokens (``parties``: its eMSP
+    """:class:`~evroam.modules.tokens.ports.TokenSenderPort`: the eMSP's own tokens (``parties``: its eMSP
     parties). ``ids`` gives each ALLOWED answer a fresh ``authorization_reference``."""
 
     def __init__(
@@ -171,7 +171,7 @@ class TokenSender:
 
 
 class TokenReceiver:
-    """:class:`~evroam.modules.tokens.ports.TokensReceiver` over the store (``partner_id`` = sender)."""
+    """:class:`~evroam.modules.tokens.ports.TokenReceiverPort` over the store (``partner_id`` = sender)."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -264,7 +264,7 @@ class TokenReceiver:
 
 
 class TokenAdmin(PartyAdmin):
-    """:class:`~evroam.modules.tokens.ports.TokensAdmin`: the eMSP's own tokens (``parties``: its eMSP
+    """:class:`~evroam.modules.tokens.ports.TokenAdminPort`: the eMSP's own tokens (``parties``: its eMSP
     parties). Every change is queued for the partners with a tokens RECEIVER endpoint."""
 
     async def _enqueue(self, tx: Transaction, token: Token, method: str, patch: bytes | None = None) -> int:

@@ -18,9 +18,9 @@ import msgspec
 from evroam.core.errors import ValidationFailed, Violation
 
 from .._shared import decode_each, duplicates
+from .convert import token_converters
 from .ports import ImportedToken
 from .rules import AuthorizationRules
-from .wire import token_wire
 
 __all__ = ["parse_tokens"]
 
@@ -33,7 +33,7 @@ def parse_tokens(data: bytes, version: str, *, owner: tuple[str, str] | None = N
     """The canonical tokens (with their rules) of a JSON array of OCPI ``version`` Token objects
     (``owner`` is needed for 2.1.1, whose Tokens carry none). Raises one ``ValidationFailed`` listing
     every violation."""
-    wire = token_wire(version)
+    wire = token_converters(version)
     if not wire.carries_owner("Token") and owner is None:
         raise ValidationFailed([Violation("$", f"OCPI {version} Tokens carry no owner: name the party")])
     items, violations = decode_each(data, wire.models["Token"], "Token")

@@ -20,11 +20,11 @@ from evroam.ocpi.table import InterfaceRole, VersionSpec
 
 from .records import CommandType
 
-__all__ = ["CommandWire", "command_wire"]
+__all__ = ["CommandConverters", "command_converters"]
 
 
 @dataclass(frozen=True, slots=True)
-class CommandWire:
+class CommandConverters:
     """Commands in one OCPI version."""
 
     spec: VersionSpec
@@ -89,8 +89,8 @@ class CommandWire:
 
 
 @cache
-def command_wire(version: str) -> CommandWire:
-    """The :class:`CommandWire` of ``version`` (``KeyError`` for a version evroam does not model)."""
+def command_converters(version: str) -> CommandConverters:
+    """The :class:`CommandConverters` of ``version`` (``KeyError`` for a version evroam does not model)."""
     spec = spec_for(version)
     convert = importlib.import_module(f"evroam.ocpi.v{version.replace('.', '_')}.convert")
-    return CommandWire(spec, convert)
+    return CommandConverters(spec, convert)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from evroam.ocpi.converters import VersionConverters, converters
 
-__all__ = ["CdrWire", "cdr_wire"]
+__all__ = ["CdrConverters", "cdr_converters"]
 
-CdrWire = VersionConverters
-cdr_wire = converters
+CdrConverters = VersionConverters
+cdr_converters = converters

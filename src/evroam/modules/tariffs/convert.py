@@ -11,11 +11,11 @@ from evroam.ocpi.converters import VersionConverters
 
 from .repository import decode_tariff
 
-__all__ = ["TariffWire", "tariff_wire"]
+__all__ = ["TariffConverters", "tariff_converters"]
 
 
 @dataclass(frozen=True, slots=True)
-class TariffWire(VersionConverters):
+class TariffConverters(VersionConverters):
     """Tariffs in one OCPI version (wire classes through ``models["Tariff"]``; ``TariffPatch`` is 2.1.1's
     Receiver PATCH body)."""
 
@@ -25,6 +25,6 @@ class TariffWire(VersionConverters):
 
 
 @cache
-def tariff_wire(version: str) -> TariffWire:
-    """The :class:`TariffWire` of ``version`` (``KeyError`` for a version evroam does not model)."""
-    return TariffWire.load(version)
+def tariff_converters(version: str) -> TariffConverters:
+    """The :class:`TariffConverters` of ``version`` (``KeyError`` for a version evroam does not model)."""
+    return TariffConverters.load(version)

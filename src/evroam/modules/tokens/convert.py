@@ -17,11 +17,11 @@ from evroam.ocpi.table import InterfaceRole
 
 from .repository import DEFAULT_TYPE, decode_document
 
-__all__ = ["TokenWire", "token_wire"]
+__all__ = ["TokenConverters", "token_converters"]
 
 
 @dataclass(frozen=True, slots=True)
-class TokenWire(VersionConverters):
+class TokenConverters(VersionConverters):
     """Tokens in one OCPI version (wire classes through ``models["Token"]`` and so on)."""
 
     @property
@@ -61,6 +61,6 @@ def _token_type(version: str) -> Any:
 
 
 @cache
-def token_wire(version: str) -> TokenWire:
-    """The :class:`TokenWire` of ``version`` (``KeyError`` for a version evroam does not model)."""
-    return TokenWire.load(version)
+def token_converters(version: str) -> TokenConverters:
+    """The :class:`TokenConverters` of ``version`` (``KeyError`` for a version evroam does not model)."""
+    return TokenConverters.load(version)

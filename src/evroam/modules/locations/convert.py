@@ -12,11 +12,11 @@ from evroam.ocpi.converters import VersionConverters
 
 from .repository import decode_location
 
-__all__ = ["LocationWire", "location_wire"]
+__all__ = ["LocationConverters", "location_converters"]
 
 
 @dataclass(frozen=True, slots=True)
-class LocationWire(VersionConverters):
+class LocationConverters(VersionConverters):
     """Locations in one OCPI version (wire classes through ``models["Location"]`` and so on)."""
 
     def encode_document(self, document: bytes) -> bytes:
@@ -25,6 +25,6 @@ class LocationWire(VersionConverters):
 
 
 @cache
-def location_wire(version: str) -> LocationWire:
-    """The :class:`LocationWire` of ``version`` (``KeyError`` for a version evroam does not model)."""
-    return LocationWire.load(version)
+def location_converters(version: str) -> LocationConverters:
+    """The :class:`LocationConverters` of ``version`` (``KeyError`` for a version evroam does not model)."""
+    return LocationConverters.load(version)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from evroam.ocpi.converters import VersionConverters, converters
 
-__all__ = ["SessionWire", "session_wire"]
+__all__ = ["SessionConverters", "session_converters"]
 
-SessionWire = VersionConverters
-session_wire = converters
+SessionConverters = VersionConverters
+session_converters = converters
