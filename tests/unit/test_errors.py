@@ -54,7 +54,7 @@ def test_the_table_covers_every_error_class() -> None:
         if issubclass(obj, EvroamError) and obj is not PartnerError
     }
     assert classes == {row[0] for row in MAPPING}
-    assert set(errors.__all__) == classes | {"PartnerError", "Violation"}
+    assert set(errors.__all__) == classes | {"MAX_VIOLATIONS", "PartnerError", "Violation"}
 
 
 def test_validation_failed_lists_every_violation() -> None:
