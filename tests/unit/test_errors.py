@@ -27,6 +27,8 @@ MAPPING = [
     ("Conflict", 409, 2000, "ClientError"),
     ("ServerError", 500, 3000, "EvroamError"),
     ("ClientApiUnreachable", 502, 3001, "ServerError"),
+    ("RedirectRefused", 502, 3001, "ClientApiUnreachable"),
+    ("DestinationRefused", 502, 3001, "ClientApiUnreachable"),
     ("UnsupportedVersion", 400, 3002, "ServerError"),
     ("NoMatchingEndpoints", 400, 3003, "ServerError"),
     ("NotDeliverable", 500, 3000, "ServerError"),

@@ -22,6 +22,8 @@ mapping as a table.
     │   └── Conflict                HTTP 409  OCPI 2000  e.g. a second POST of an immutable CDR
     ├── ServerError                 HTTP 500  OCPI 3000
     │   ├── ClientApiUnreachable    HTTP 502  OCPI 3001  we could not use the partner's API
+    │   │   ├── RedirectRefused     HTTP 502  OCPI 3001  a redirect to another host, or too many
+    │   │   └── DestinationRefused  HTTP 502  OCPI 3001  a partner URL aims at a private address
     │   ├── UnsupportedVersion      HTTP 400  OCPI 3002  no mutual version
     │   ├── NoMatchingEndpoints     HTTP 400  OCPI 3003  required endpoints missing
     │   └── NotDeliverable          HTTP 500  OCPI 3000  one of our CDRs the partner's version cannot carry
@@ -47,6 +49,7 @@ __all__ = [
     "ClientApiUnreachable",
     "ClientError",
     "Conflict",
+    "DestinationRefused",
     "EvroamError",
     "Forbidden",
     "HubConnectionProblem",
@@ -60,6 +63,7 @@ __all__ = [
     "NotEnoughInformation",
     "NotFound",
     "PartnerError",
+    "RedirectRefused",
     "RegistrationError",
     "ServerError",
     "SyncError",
@@ -209,6 +213,21 @@ class ClientApiUnreachable(ServerError):
     http_status = 502
     ocpi_status = StatusCode.UNABLE_TO_USE_CLIENT_API
     default_message = "Unable to use the client's API"
+
+
+class RedirectRefused(ClientApiUnreachable):
+    """A partner answered with a redirect we do not follow: to another scheme, host or port, more
+    than three in a row, or a 301/302/303 to a request that is not a GET."""
+
+    default_message = "Redirect not followed"
+
+
+class DestinationRefused(ClientApiUnreachable):
+    """A URL a partner gave us (versions URL, endpoint, ``response_url``, a redirect) resolves to a
+    loopback, private, link-local or otherwise non-public address, and the outbound policy refuses
+    those (see ``docs/security.md``)."""
+
+    default_message = "Destination refused by the outbound policy"
 
 
 class UnsupportedVersion(ServerError):
