@@ -1,4 +1,4 @@
-"""Read timeouts and a per-address connection cap for the node served by uvicorn (``evroam serve``).
+"""Read timeouts and a per-address connection cap for the node uvicorn serves (``serve``, ``simulate``).
 
 uvicorn bounds the idle time *between* requests (``timeout_keep_alive``) but not the time a client
 takes to send one: its keep-alive timer is cancelled by every byte received, so a client sending its
