@@ -102,4 +102,4 @@ def test_the_demo_scenario_ends_in_a_priced_cdr_both_nodes_hold(tmp_path: Path) 
     assert f"evroam --data-dir {result.emsp_dir} sessions list" in text
     assert f"evroam --data-dir {result.emsp_dir} cdrs list" in text
     assert len(result.pids) == 2 and not any(_alive(pid) for pid in result.pids)
-    assert result.seconds < 60
+    # how long it took is measured by bench/demo.py, not asserted here (a loaded machine is slower)

@@ -27,6 +27,8 @@ MAPPING = [
     ("Conflict", 409, 2000, "ClientError"),
     ("ServerError", 500, 3000, "EvroamError"),
     ("ClientApiUnreachable", 502, 3001, "ServerError"),
+    ("RedirectRefused", 502, 3001, "ClientApiUnreachable"),
+    ("DestinationRefused", 502, 3001, "ClientApiUnreachable"),
     ("UnsupportedVersion", 400, 3002, "ServerError"),
     ("NoMatchingEndpoints", 400, 3003, "ServerError"),
     ("NotDeliverable", 500, 3000, "ServerError"),
@@ -54,7 +56,7 @@ def test_the_table_covers_every_error_class() -> None:
         if issubclass(obj, EvroamError) and obj is not PartnerError
     }
     assert classes == {row[0] for row in MAPPING}
-    assert set(errors.__all__) == classes | {"PartnerError", "Violation"}
+    assert set(errors.__all__) == classes | {"MAX_VIOLATIONS", "PartnerError", "Violation"}
 
 
 def test_validation_failed_lists_every_violation() -> None:

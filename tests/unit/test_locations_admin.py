@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -241,6 +242,13 @@ def test_cli_import_list_show_set_status(tmp_path: Path) -> None:
     assert "nothing imported" in err
     for path in ("$[1].address", "$[1].coordinates", "$[2].publish"):
         assert path in err
+
+    many = tmp_path / "many.json"
+    many.write_bytes(encode([{"id": f"L{i}"} for i in range(60)]))
+    code, out, err = run(tmp_path, "locations", "import", str(many))
+    assert code == 1
+    assert len([line for line in err.splitlines() if line.startswith("  $[")]) == 50  # the cap
+    assert re.search(r"\.\.\. and \d+ more not listed", err)
 
     code, out, err = run(tmp_path, "locations", "list", "--json")
     assert code == 0, err

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import click
 
 from evroam.core.errors import EvroamError
+from evroam.http.serving import ServeLimits, guarded_protocol
 from evroam.modules.kit import emit
 from evroam.node.config import (
     ConfigError,
@@ -213,7 +214,8 @@ def serve(host: str, port: int | None, no_worker: bool) -> None:
     configure_logging(settings.log_level)
     try:
         node = build_node(settings)
-    except ConfigError as exc:
+        limits = ServeLimits.from_env()  # EVROAM_HEADER_TIMEOUT, _BODY_TIMEOUT, _MAX_CONNECTIONS_PER_CLIENT
+    except (ConfigError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     if port is None:
         port = urlsplit(node.config.url).port or 8100
@@ -227,6 +229,7 @@ def serve(host: str, port: int | None, no_worker: bool) -> None:
             access_log=settings.log_level.upper() == "DEBUG",
             lifespan="on",
             server_header=False,
+            http=guarded_protocol(limits),  # read timeouts and a per-address connection cap
         )
     )
     server.run()

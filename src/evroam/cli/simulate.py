@@ -32,6 +32,7 @@ import click
 
 from evroam.chargepoint.port import ChargePointEvent
 from evroam.chargepoint.sink import OcpiSink
+from evroam.http.serving import ServeLimits, guarded_protocol
 from evroam.modules.locations import LocationAdmin, iter_locations
 from evroam.node.charging import StoredCatalogue, records_for
 from evroam.node.config import ConfigError
@@ -142,6 +143,7 @@ def simulate(
             unlock_fails=unlock_fails,
         )
         time = ScaledTime(node.clock.now(), speed=speed)
+        limits = ServeLimits.from_env()  # the read timeouts and connection cap of `evroam serve`
     except (ConfigError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     parties = cpo_parties(node.config)
@@ -189,6 +191,7 @@ def simulate(
             access_log=settings.log_level.upper() == "DEBUG",
             lifespan="on",
             server_header=False,
+            http=guarded_protocol(limits),
         )
     )
     server.run()

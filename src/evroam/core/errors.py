@@ -9,8 +9,8 @@ mapping as a table.
     ├── RegistrationError           HTTP 400  OCPI 2000  a handshake step we started could not be done
     ├── SyncError                   HTTP 400  OCPI 3000  a pull sync cannot start
     ├── ClientError                 HTTP 400  OCPI 2000
-    │   ├── InvalidJson             HTTP 400  OCPI 2000  body is not JSON at all
-    │   ├── ValidationFailed        HTTP 400  OCPI 2001  every violation of the model, listed
+    │   ├── InvalidJson             HTTP 400  OCPI 2000  body is not JSON, or nested too deep
+    │   ├── ValidationFailed        HTTP 400  OCPI 2001  the violations of the model (50 listed, rest counted)
     │   │   └── ChargingPreferencesNotCapable  HTTP 404  OCPI 2001  the session's EVSE takes none
     │   ├── NotEnoughInformation    HTTP 400  OCPI 2002
     │   ├── UnknownLocation         HTTP 404  OCPI 2003
@@ -22,6 +22,8 @@ mapping as a table.
     │   └── Conflict                HTTP 409  OCPI 2000  e.g. a second POST of an immutable CDR
     ├── ServerError                 HTTP 500  OCPI 3000
     │   ├── ClientApiUnreachable    HTTP 502  OCPI 3001  we could not use the partner's API
+    │   │   ├── RedirectRefused     HTTP 502  OCPI 3001  a redirect to another host, or too many
+    │   │   └── DestinationRefused  HTTP 502  OCPI 3001  a partner URL aims at a private address
     │   ├── UnsupportedVersion      HTTP 400  OCPI 3002  no mutual version
     │   ├── NoMatchingEndpoints     HTTP 400  OCPI 3003  required endpoints missing
     │   └── NotDeliverable          HTTP 500  OCPI 3000  one of our CDRs the partner's version cannot carry
@@ -42,10 +44,12 @@ from dataclasses import dataclass
 from evroam.core.status import StatusCode
 
 __all__ = [
+    "MAX_VIOLATIONS",
     "ChargingPreferencesNotCapable",
     "ClientApiUnreachable",
     "ClientError",
     "Conflict",
+    "DestinationRefused",
     "EvroamError",
     "Forbidden",
     "HubConnectionProblem",
@@ -59,6 +63,7 @@ __all__ = [
     "NotEnoughInformation",
     "NotFound",
     "PartnerError",
+    "RedirectRefused",
     "RegistrationError",
     "ServerError",
     "SyncError",
@@ -106,19 +111,42 @@ class Violation:
         return f"{self.path}: {self.message}"
 
 
+#: At most this many violations are kept (and answered) per error; the rest are only counted.
+MAX_VIOLATIONS = 50
+
+
 class ValidationFailed(ClientError):
-    """A payload that is JSON but does not fit the model. Lists every violation at once."""
+    """A payload that is JSON but does not fit the model. Lists every violation at once, up to
+    :data:`MAX_VIOLATIONS`: the first ones are kept, ``omitted`` counts the rest (a body with 16,000
+    invalid objects gets an answer of a few KiB, not of megabytes)."""
 
     http_status = 400
     ocpi_status = StatusCode.INVALID_OR_MISSING_PARAMETERS
     default_message = "Invalid or missing parameters"
 
-    def __init__(self, violations: Iterable[Violation] | str, message: str | None = None) -> None:
+    def __init__(
+        self, violations: Iterable[Violation] | str, message: str | None = None, *, omitted: int = 0
+    ) -> None:
         if isinstance(violations, str):
             violations = [Violation("$", violations)]
-        self.violations: Sequence[Violation] = tuple(violations)
-        text = message or "; ".join(str(v) for v in self.violations) or self.default_message
-        super().__init__(text)
+        kept: list[Violation] = []
+        for violation in violations:
+            if len(kept) < MAX_VIOLATIONS:
+                kept.append(violation)
+            else:
+                omitted += 1
+        self.violations: Sequence[Violation] = tuple(kept)
+        self.omitted = omitted
+        """How many more violations were found (or invalid values met) and not listed."""
+        listed = "; ".join(str(v) for v in self.violations)
+        if listed and omitted:
+            listed += f"; {self.omitted_note}"
+        super().__init__(message or listed or self.default_message)
+
+    @property
+    def omitted_note(self) -> str:
+        """``"and N more not listed"``; empty when every violation is listed."""
+        return f"and {self.omitted} more not listed" if self.omitted else ""
 
     @property
     def paths(self) -> list[str]:
@@ -185,6 +213,21 @@ class ClientApiUnreachable(ServerError):
     http_status = 502
     ocpi_status = StatusCode.UNABLE_TO_USE_CLIENT_API
     default_message = "Unable to use the client's API"
+
+
+class RedirectRefused(ClientApiUnreachable):
+    """A partner answered with a redirect we do not follow: to another scheme, host or port, more
+    than three in a row, or a 301/302/303 to a request that is not a GET."""
+
+    default_message = "Redirect not followed"
+
+
+class DestinationRefused(ClientApiUnreachable):
+    """A URL a partner gave us (versions URL, endpoint, ``response_url``, a redirect) resolves to a
+    loopback, private, link-local or otherwise non-public address, and the outbound policy refuses
+    those (see ``docs/security.md``)."""
+
+    default_message = "Destination refused by the outbound policy"
 
 
 class UnsupportedVersion(ServerError):

@@ -8,12 +8,20 @@ this module only moves bytes and maps failures onto the error tree:
 * a non-2xx HTTP answer, a body that is not an envelope, a non-1xxx ``status_code``, or ``data`` that
   does not fit the expected model → :class:`~evroam.core.errors.PartnerError` carrying the partner's
   HTTP status and OCPI status code.
+
+Redirects: a 307 or 308 is followed with the same method and body, a 301, 302 or 303 only for a GET;
+only to the same scheme, host and port, at most :data:`MAX_REDIRECTS` in a row. Any other redirect
+raises :class:`~evroam.core.errors.RedirectRefused` (a partner whose URL wants a trailing slash is
+reached; a partner cannot send our token to another host). The outbound policy
+(:mod:`evroam.http.outbound`) is enforced by the transport, so on every hop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar, overload
@@ -24,8 +32,9 @@ import msgspec
 
 from evroam.core.clock import Clock, IdGenerator
 from evroam.core.codec import encode
-from evroam.core.errors import ClientApiUnreachable, PartnerError
+from evroam.core.errors import ClientApiUnreachable, PartnerError, RedirectRefused
 from evroam.core.types import DateTime
+from evroam.http.outbound import OutboundPolicy
 from evroam.ocpi.table import ModuleSpec, VersionSpec
 from evroam.ocpi.transport import (
     LINK,
@@ -48,6 +57,7 @@ from evroam.ocpi.transport import (
 )
 
 __all__ = [
+    "MAX_REDIRECTS",
     "OcpiClient",
     "OcpiResponse",
     "Pages",
@@ -65,6 +75,12 @@ ParamValue = str | int | datetime | Sequence[str | int | datetime]
 _Params = Mapping[str, ParamValue] | None
 
 _EXCERPT = 200
+
+#: Redirects followed in a row for one request.
+MAX_REDIRECTS = 3
+_SAME_METHOD_REDIRECTS = frozenset({307, 308})
+_GET_ONLY_REDIRECTS = frozenset({301, 302, 303})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,12 +203,9 @@ class OcpiClient:
         """
         headers, request_ids = self._headers(module, correlation_id, to, body is not None)
         content = encode(body) if body is not None else None
-        try:
-            response = await self._http.request(
-                method, url, content=content, params=tuple(_query(params)) or None, headers=headers
-            )
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise ClientApiUnreachable(f"{method} {url} failed: {type(exc).__name__}: {exc}") from exc
+        response = await _send_following(
+            self._http, method, url, content=content, params=tuple(_query(params)) or None, headers=headers
+        )
         where = str(response.url)
         if not response.is_success:
             raise _partner_error(response)
@@ -415,6 +428,61 @@ class OcpiClient:
         return Pages(self, url, params, item_type, module, correlation_id, to)
 
 
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme))
+
+
+def _redirect_target(method: str, response: httpx.Response, hops: int) -> httpx.URL | None:
+    """Where to send ``method`` again after ``response``; ``None`` when it is not a redirect to follow.
+
+    Raises :class:`RedirectRefused` for a redirect that must not be followed."""
+    status = response.status_code
+    if status not in _SAME_METHOD_REDIRECTS and status not in _GET_ONLY_REDIRECTS:
+        return None
+    if status in _GET_ONLY_REDIRECTS and method.upper() != "GET":
+        return None  # answered as the error it is: a 303 would turn our POST into a GET
+    location = response.headers.get("location")
+    if not location:
+        return None
+    here = response.request.url
+    try:
+        target = here.join(location)
+    except httpx.InvalidURL as exc:
+        raise RedirectRefused(f"{method} {here} redirects to an invalid URL {location!r}") from exc
+    if _origin(target) != _origin(here):
+        raise RedirectRefused(
+            f"{method} {here} answered HTTP {status} to {target}: redirects are only followed to the "
+            "same scheme, host and port (the request carries our credentials token)"
+        )
+    if hops >= MAX_REDIRECTS:
+        raise RedirectRefused(f"{method} {here}: more than {MAX_REDIRECTS} redirects in a row")
+    return target
+
+
+async def _send_following(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    content: bytes | None,
+    params: tuple[tuple[str, str], ...] | None,
+    headers: Mapping[str, str],
+) -> httpx.Response:
+    """Send one request, following the redirects the module docstring allows (method and body kept)."""
+    target: str | httpx.URL = url
+    hops = 0
+    while True:
+        try:
+            response = await http.request(method, target, content=content, params=params, headers=headers)
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise ClientApiUnreachable(f"{method} {target} failed: {type(exc).__name__}: {exc}") from exc
+        following = _redirect_target(method, response, hops)
+        if following is None:
+            return response
+        hops += 1
+        target, params = following, None  # the Location carries its own query
+
+
 class Pages(Generic[T]):
     """Async iterator over every item of a paginated list; progress in its attributes.
 
@@ -561,16 +629,82 @@ class _HookedTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+"""``(host, port) -> IP addresses``; raises ``OSError`` when the name does not resolve."""
+
+
+async def resolve_host(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to (the event loop's ``getaddrinfo``)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class _GuardedTransport(httpx.AsyncBaseTransport):
+    """Enforces an :class:`OutboundPolicy` on every request: resolves the host, checks each of its
+    addresses, and (``pin``) sends the request to the address checked, so that a second lookup
+    cannot answer differently (DNS rebinding). The ``Host`` header and the TLS server name stay the
+    URL's own name."""
+
+    def __init__(
+        self, inner: httpx.AsyncBaseTransport, policy: OutboundPolicy, resolve: Resolver, *, pin: bool
+    ) -> None:
+        self._inner = inner
+        self._policy = policy
+        self._resolve = resolve
+        self._pin = pin
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        host = url.host
+        port = url.port or _DEFAULT_PORTS.get(url.scheme, 443)
+        try:
+            addresses = await self._resolve(host, port)
+        except OSError as exc:
+            raise ClientApiUnreachable(
+                f"{request.method} {url} failed: cannot resolve {host}: {exc}"
+            ) from exc
+        if not addresses:
+            raise ClientApiUnreachable(f"{request.method} {url} failed: {host} has no address")
+        self._policy.check(host, addresses)
+        if self._pin and addresses[0] != host:
+            extensions = dict(request.extensions)
+            if url.scheme == "https":
+                extensions.setdefault("sni_hostname", host)
+            request = httpx.Request(
+                request.method,
+                url.copy_with(host=addresses[0]),
+                headers=request.headers,  # Host: the name, as httpx set it from the URL
+                stream=request.stream,
+                extensions=extensions,
+            )
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 def create_http_client(
-    *, timeout: float = 10.0, transport: Any = None, hooks: WireHooks | None = None
+    *,
+    timeout: float = 10.0,
+    transport: Any = None,
+    hooks: WireHooks | None = None,
+    outbound: OutboundPolicy | None = None,
+    resolve: Resolver | None = None,
 ) -> httpx.AsyncClient:
     """The node's one ``httpx.AsyncClient`` (connection pool), shared by every :class:`OcpiClient`.
 
     ``transport`` replaces the network (e.g. ``httpx.MockTransport`` or ``httpx.ASGITransport`` in tests).
     ``hooks`` see (and may rewrite) every request and answer at the byte level: the partner
     compatibility layer (:mod:`evroam.compat`) plugs in here, so that no OCPI code knows about quirks.
-    Redirects are not followed: an OCPI endpoint answers where it is listed.
+    ``outbound`` is the policy on destinations (:mod:`evroam.http.outbound`), checked on every request
+    after the hooks; ``resolve`` replaces DNS in tests. httpx itself follows no redirect:
+    :class:`OcpiClient` follows the few it allows (see the module docstring).
     """
+    if outbound is not None and outbound.deny_private:
+        pin = transport is None  # the real network: connect to the address that was checked
+        transport = _GuardedTransport(
+            transport or httpx.AsyncHTTPTransport(), outbound, resolve or resolve_host, pin=pin
+        )
     if hooks is not None:
         transport = _HookedTransport(transport or httpx.AsyncHTTPTransport(), hooks)
     return httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False)

@@ -32,9 +32,10 @@ from litestar.exceptions import HTTPException
 from litestar.response.base import ASGIResponse
 
 from evroam.core.clock import Clock, IdGenerator
-from evroam.core.codec import decode, encode
+from evroam.core.codec import encode
 from evroam.core.errors import ClientError, EvroamError, MethodNotAllowed, ServerError, Unauthorized
 from evroam.core.status import StatusCode
+from evroam.http.bodies import decode_body
 from evroam.modules.kit import Handler, ModuleBinding, OcpiCall, module_path
 from evroam.ocpi.registry import spec_for
 from evroam.ocpi.table import EndpointSpec, InterfaceRole, ModuleSpec, VersionSpec
@@ -318,7 +319,7 @@ class _Server:
                 raw = await request.body()
                 # an optional body (e.g. a token authorize without LocationReferences) may be left out
                 if not optional_body or raw.strip():
-                    body = decode(raw, endpoint.request)
+                    body = await decode_body(raw, endpoint.request)
             call = OcpiCall(
                 spec=bound.spec,
                 module=bound.module,

@@ -71,6 +71,8 @@ def run_admin(action: Callable[[NodeContext], Awaitable[T]]) -> T:
         except ValidationFailed as exc:
             lines = [exc.message]
             lines.extend(f"  {v.path}: {v.message}" for v in exc.violations if v.message != exc.message)
+            if exc.omitted:  # the list is capped (errors.MAX_VIOLATIONS)
+                lines.append(f"  ... {exc.omitted_note}")
             raise click.ClickException("\n".join(lines)) from None
 
     return run_node(guarded)

@@ -19,6 +19,7 @@ import msgspec
 from evroam.core.codec import decode
 from evroam.core.errors import InvalidJson, ValidationFailed
 from evroam.ocpi.registry import MODELLED_VERSIONS
+from evroam.store.files import private_dir
 
 __all__ = [
     "CONFIG_FILE",
@@ -133,7 +134,7 @@ def save_config(data_dir: Path, config: NodeConfig) -> Path:
     """Write ``node.json`` atomically (temporary file, then rename)."""
     config.validate()
     data_dir = Path(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)  # 0700: the database next to node.json holds partners' tokens
     path = config_path(data_dir)
     fd, tmp = tempfile.mkstemp(prefix=".node.", suffix=".json", dir=data_dir)
     try:

@@ -13,6 +13,7 @@ from typing import Any
 from evroam.compat import PartnerCompat
 from evroam.core.clock import Clock, IdGenerator, SystemClock, UuidIds
 from evroam.http.client import create_http_client
+from evroam.http.outbound import outbound_policy_from_env
 from evroam.http.server import AppConfig, create_app
 from evroam.modules.kit import ModuleBinding, OwnNode, OwnParty
 from evroam.node.bindings import credentials_binding
@@ -203,7 +204,8 @@ def build_node(
     ids = ids or UuidIds()
     store = store or create_store(settings.database_url, settings.data_dir)
     compat = PartnerCompat(store, clock)
-    http = create_http_client(timeout=timeout, transport=transport, hooks=compat)
+    outbound = outbound_policy_from_env(os.environ, config.url)  # EVROAM_OUTBOUND_PRIVATE
+    http = create_http_client(timeout=timeout, transport=transport, hooks=compat, outbound=outbound)
     platform = own_platform(config)
     api = HttpPartnerApi(http, clock=clock, ids=ids, default_version=platform.versions[-1])
     registration = RegistrationService(platform, StorePartnerRepository(store, clock), api, clock, ids)

@@ -68,6 +68,8 @@ def error_message(error: EvroamError) -> str:
     """The ``status_message`` for an error; for :class:`ValidationFailed` it names every violation."""
     if isinstance(error, ValidationFailed) and error.violations:
         listed = "; ".join(str(v) for v in error.violations)
+        if error.omitted:
+            listed += f"; {error.omitted_note}"
         if error.message == listed:
             return listed
         return f"{error.message}: {listed}"

@@ -1,0 +1,93 @@
+"""``evroam serve`` as a partner or an attacker meets it, over real sockets: a slow client is cut off,
+one address cannot hoard connections, deep JSON from someone holding only token A is a 400, and the
+files holding partners' tokens are readable by the node's user alone."""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .nodes import NodeProcess, free_port, stop_all
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Iterator[NodeProcess]:
+    node = NodeProcess(
+        "hardened",
+        tmp_path / "node",
+        free_port(),
+        env={
+            "EVROAM_HEADER_TIMEOUT": "0.5",
+            "EVROAM_BODY_TIMEOUT": "0.5",
+            "EVROAM_MAX_CONNECTIONS_PER_CLIENT": "3",
+        },
+    )
+    node.evroam("init", "--country-code", "NL", "--party-id", "CPO", "--role", "CPO", "--url", node.url)
+    try:
+        node.start()
+        node.wait_ready()
+        yield node
+    finally:
+        stop_all([node])
+
+
+def read_until_closed(sock: socket.socket, within: float) -> bytes:
+    sock.settimeout(within)
+    received = b""
+    try:
+        while chunk := sock.recv(4096):
+            received += chunk
+    except TimeoutError:
+        pytest.fail(f"the node kept the connection open for more than {within} s")
+    except ConnectionResetError:
+        pass
+    return received
+
+
+def test_slow_clients_hoarders_deep_json_and_file_modes(node: NodeProcess) -> None:
+    # headers that never end: 408 and closed
+    with socket.create_connection(("127.0.0.1", node.port)) as slow:
+        slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: a")
+        assert read_until_closed(slow, within=10).startswith(b"HTTP/1.1 408 ")
+
+    # a body that never ends: closed without an answer from the app
+    with socket.create_connection(("127.0.0.1", node.port)) as slow:
+        slow.sendall(b"POST /ocpi/2.2.1/credentials HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        assert b"HTTP/1.1 200" not in read_until_closed(slow, within=10)
+
+    # a fourth connection from one address is refused while three are held
+    held = [socket.create_connection(("127.0.0.1", node.port)) for _ in range(3)]
+    try:
+        with socket.create_connection(("127.0.0.1", node.port)) as extra:
+            assert read_until_closed(extra, within=10).startswith(b"HTTP/1.1 503 ")
+    finally:
+        for sock in held:
+            sock.close()
+
+    # JSON nested 1,000 levels deep, with a token A nobody used yet: 400 and OCPI 2000, not 500
+    token_a = node.evroam("partners", "invite", "stranger", "--token-only").stdout.strip()
+    answer = httpx.post(
+        f"{node.url}/ocpi/2.2.1/credentials",
+        content=b'{"token": ' + b"[" * 1000 + b"]" * 1000 + b"}",
+        headers={
+            "Authorization": "Token " + base64.b64encode(token_a.encode()).decode(),
+            "Content-Type": "application/json",
+        },
+        timeout=10,
+    )
+    assert (answer.status_code, answer.json()["status_code"]) == (400, 2000)
+
+    # the data directory and the SQLite files are the node user's alone
+    if os.name == "posix":
+        assert stat.S_IMODE(node.data_dir.stat().st_mode) == 0o700
+        for path in node.data_dir.glob("evroam.db*"):
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
