@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit venv clean
+.PHONY: demo test lint typecheck unit venv clean reliability
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,8 @@ demo: $(STAMP)
 	$(BIN)/python -m evroam.demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench reliability
+	$(BIN)/ruff format --check src tests bench reliability
 	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
@@ -31,6 +31,10 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest
 
 test: lint typecheck unit
+
+# The reliability and security suite (long; writes docs/reliability.md). `make test` runs a smoke of each part.
+reliability: $(STAMP)
+	$(BIN)/python -m reliability
 
 # The interoperability tests against extrawest-ocpi (its own virtualenv, built on first use).
 .PHONY: interop

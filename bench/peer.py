@@ -39,6 +39,7 @@ REPO = HERE.parent
 sys.path[:0] = [str(REPO), str(HERE)]
 
 from _load import build_request, run  # noqa: E402
+
 from tests.integration.locations_data import generate_locations  # noqa: E402
 from tests.interop.conftest import PEER_APP, build_peer_venv  # noqa: E402
 
