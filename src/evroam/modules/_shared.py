@@ -17,6 +17,7 @@ import msgspec
 from evroam.core.codec import encode
 from evroam.core.errors import Forbidden, ValidationFailed, Violation
 from evroam.modules.kit import OcpiAnswer
+from evroam.ocpi.converters import converters
 from evroam.registration.model import Partner
 from evroam.store.port import Operations, PutOutcome, StoredObject
 
@@ -46,7 +47,9 @@ __all__ = [
     "require_party",
     "splice_list",
     "stale_counts",
+    "to_canonical",
     "token_owner",
+    "wire_class",
     "write_answer",
 ]
 
@@ -380,3 +383,26 @@ def write_answer(outcome: PutOutcome) -> OcpiAnswer:
     if outcome is PutOutcome.STALE:
         return OcpiAnswer(status_message=STALE_MESSAGE)
     return OcpiAnswer()
+
+
+# -- pull specs of the modules the versions' converters know ------------------------------------------------
+
+
+def wire_class(model: str) -> Callable[[str], Any]:
+    """A :class:`~evroam.modules.kit.PullSpec`'s ``wire_type`` for objects the versions' converters know
+    (``"Location"``): the version's wire class, ``None`` where the version has none."""
+
+    def wire_type(version: str) -> Any:
+        return converters(version).models.get(model)
+
+    return wire_type
+
+
+def to_canonical(method: str) -> Callable[[str, Any, str, str], Any]:
+    """A :class:`~evroam.modules.kit.PullSpec`'s ``to_model`` through the versions' converters' ``method``
+    (``"location_to_model"``)."""
+
+    def convert(version: str, item: Any, country_code: str, party_id: str) -> Any:
+        return getattr(converters(version), method)(item, country_code=country_code, party_id=party_id)
+
+    return convert

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from evroam.ocpi.converters import converters
 from evroam.store.port import Operations
 
+from .._shared import to_canonical, wire_class
 from ..kit import ModuleKit, NodeContext, PullSpec, Served, Stored
 from .bindings import receiver_binding, sender_binding
 from .cli import sessions as sessions_group
@@ -53,10 +53,8 @@ SESSIONS: ModuleKit[SessionLookups] = ModuleKit(
     pull=PullSpec(
         owner_role="CPO",
         us="EMSP",
-        wire_type=lambda version: converters(version).models.get("Session"),
-        to_model=lambda version, item, cc, pid: converters(version).session_to_model(
-            item, country_code=cc, party_id=pid
-        ),
+        wire_type=wire_class("Session"),
+        to_model=to_canonical("session_to_model"),
         object_id=lambda obj: str(obj.id),
         load=_load,
         save=_save,
