@@ -25,6 +25,7 @@ MAPPING = [
     ("Forbidden", 403, 2000, "ClientError"),
     ("MethodNotAllowed", 405, 2000, "ClientError"),
     ("Conflict", 409, 2000, "ClientError"),
+    ("PartyTaken", 409, 2000, "Conflict"),
     ("ServerError", 500, 3000, "EvroamError"),
     ("ClientApiUnreachable", 502, 3001, "ServerError"),
     ("RedirectRefused", 502, 3001, "ClientApiUnreachable"),

@@ -20,6 +20,7 @@ mapping as a table.
     │   ├── Forbidden               HTTP 403  OCPI 2000  known caller, not allowed here
     │   ├── MethodNotAllowed        HTTP 405  OCPI 2000
     │   └── Conflict                HTTP 409  OCPI 2000  e.g. a second POST of an immutable CDR
+    │       └── PartyTaken          HTTP 409  OCPI 2000  credentials claim a party another platform holds
     ├── ServerError                 HTTP 500  OCPI 3000
     │   ├── ClientApiUnreachable    HTTP 502  OCPI 3001  we could not use the partner's API
     │   │   ├── RedirectRefused     HTTP 502  OCPI 3001  a redirect to another host, or too many
@@ -63,6 +64,7 @@ __all__ = [
     "NotEnoughInformation",
     "NotFound",
     "PartnerError",
+    "PartyTaken",
     "RedirectRefused",
     "RegistrationError",
     "ServerError",
@@ -201,6 +203,14 @@ class MethodNotAllowed(ClientError):
 class Conflict(ClientError):
     http_status = 409
     default_message = "Conflict with the stored object"
+
+
+class PartyTaken(Conflict):
+    """Credentials (POSTed or PUT by a partner, or answered to ours) claim a party ``country_code`` /
+    ``party_id`` in a role that this node or another registered platform already holds: one owner per
+    party. Nothing is stored; the registration or update is refused."""
+
+    default_message = "A party of these credentials is held by another platform"
 
 
 class ServerError(EvroamError):
