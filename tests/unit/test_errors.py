@@ -24,6 +24,7 @@ MAPPING = [
     ("Unauthorized", 401, 2000, "ClientError"),
     ("Forbidden", 403, 2000, "ClientError"),
     ("MethodNotAllowed", 405, 2000, "ClientError"),
+    ("BodyTooLarge", 413, 2000, "ClientError"),
     ("Conflict", 409, 2000, "ClientError"),
     ("PartyTaken", 409, 2000, "Conflict"),
     ("ServerError", 500, 3000, "EvroamError"),

@@ -19,6 +19,7 @@ mapping as a table.
     │   ├── Unauthorized            HTTP 401  OCPI 2000  missing or unknown token
     │   ├── Forbidden               HTTP 403  OCPI 2000  known caller, not allowed here
     │   ├── MethodNotAllowed        HTTP 405  OCPI 2000
+    │   ├── BodyTooLarge            HTTP 413  OCPI 2000  request body over EVROAM_MAX_BODY_BYTES
     │   └── Conflict                HTTP 409  OCPI 2000  e.g. a second POST of an immutable CDR
     │       └── PartyTaken          HTTP 409  OCPI 2000  credentials claim a party another platform holds
     ├── ServerError                 HTTP 500  OCPI 3000
@@ -46,6 +47,7 @@ from evroam.core.status import StatusCode
 
 __all__ = [
     "MAX_VIOLATIONS",
+    "BodyTooLarge",
     "ChargingPreferencesNotCapable",
     "ClientApiUnreachable",
     "ClientError",
@@ -198,6 +200,14 @@ class Forbidden(ClientError):
 class MethodNotAllowed(ClientError):
     http_status = 405
     default_message = "Method not allowed"
+
+
+class BodyTooLarge(ClientError):
+    """A request body larger than the node accepts (``EVROAM_MAX_BODY_BYTES``): refused as soon as the
+    announced length or the bytes read so far exceed it, and the connection is closed."""
+
+    http_status = 413
+    default_message = "Request body too large"
 
 
 class Conflict(ClientError):
