@@ -29,7 +29,7 @@ from evroam.core.errors import Conflict, Forbidden, NotFound, ValidationFailed, 
 from evroam.core.types import DateTime
 from evroam.model.cdrs import ChargingPeriod
 from evroam.model.common import Price
-from evroam.model.enums import ChargingPreferencesResponse, SessionStatus
+from evroam.model.enums import ChargingPreferencesResponse, Role, SessionStatus
 from evroam.model.locations import Location
 from evroam.model.sessions import ChargingPreferences, Session
 from evroam.modules.locations import LOCATIONS
@@ -119,7 +119,7 @@ class SessionSender:
             )
         items, total = await page_sessions(
             self._store,
-            partners=partner_scopes(partner),
+            partners=partner_scopes(partner, Role.EMSP),
             date_from=request.date_from,
             date_to=request.date_to,
             offset=request.offset,
@@ -145,7 +145,7 @@ class SessionSender:
         async with self._store.transaction() as tx:
             record = await find_session(tx, self._parties, session_id)
             owner = None if record is None else token_owner(record.session.cdr_token)
-            if record is None or owner is None or not partner_owns(partner, *owner):
+            if record is None or owner is None or not partner_owns(partner, *owner, Role.EMSP):
                 raise NotFound(f"no session {session_id!r} of this partner's tokens")
             session = record.session
             location = await LOCATIONS.lookups.load_location(
@@ -184,7 +184,7 @@ class SessionReceiver:
         return record
 
     async def get(self, partner: Partner, country_code: str, party_id: str, session_id: str) -> Session:
-        require_party(partner, country_code, party_id)
+        require_party(partner, country_code, party_id, Role.CPO)
         record = await load_session_record(self._store, country_code, party_id, session_id)
         if record is None or record.partner_id != partner.id:
             raise NotFound(f"no session {session_id!r} of {country_code}*{party_id}")
@@ -194,7 +194,7 @@ class SessionReceiver:
         self, partner: Partner, country_code: str, party_id: str, session_id: str, session: Session
     ) -> PutOutcome:
         """Create or replace (charging periods included) the session; an older one is ignored."""
-        require_party(partner, country_code, party_id)
+        require_party(partner, country_code, party_id, Role.CPO)
         check_url_id("country_code", country_code, session.country_code)
         check_url_id("party_id", party_id, session.party_id)
         check_url_id("id", session_id, session.id)
@@ -215,7 +215,7 @@ class SessionReceiver:
         apply: Callable[[Session], Session],
     ) -> PutOutcome:
         """Apply a PATCH (``apply`` appends its charging periods) to a session the partner pushed."""
-        require_party(partner, country_code, party_id)
+        require_party(partner, country_code, party_id, Role.CPO)
         async with self._store.transaction() as tx:
             record = await self._mine(tx, partner, country_code, party_id, session_id)
             if record is None:
@@ -282,7 +282,9 @@ class SessionAdmin(PartyAdmin):
             method=method,
             patch=patch,
         )
-        return await enqueue_change(tx, PartyPartners(self._partners, *owner), change, self._clock.now())
+        return await enqueue_change(
+            tx, PartyPartners(self._partners, *owner, Role.EMSP), change, self._clock.now()
+        )
 
     async def start(self, session: Session) -> SessionChange:
         """Create one of our sessions (``last_updated`` = now) and queue its PUT.
