@@ -5,8 +5,8 @@
     evroam sessions start FILE.json [--ocpi-version V] [--party CC:PID] [--json]
     evroam sessions update SESSION_ID [--kwh N] [--status S] [--total-cost N] [--period JSON]... [--json]
     evroam sessions stop SESSION_ID [--end TIME] [--kwh N] [--total-cost N] [--invalid] [--json]
-    evroam sessions preferences SESSION_ID [--departure TIME] [--energy-kwh X]
-                                [--profile-type CHEAP|FAST|GREEN|REGULAR] [--discharge-allowed] [--partner NAME]
+    evroam sessions preferences SESSION_ID [--departure TIME] [--energy-kwh X] [--partner NAME]
+                                [--profile-type CHEAP|FAST|GREEN|REGULAR] [--discharge-allowed]
 
 ``list`` and ``show`` cover both sides: our own sessions (CPO) and those partners pushed (eMSP).
 ``start`` / ``update`` / ``stop`` change our own sessions exactly as a charge-point connection does
