@@ -10,6 +10,7 @@ from .._shared import to_canonical, wire_class
 from ..kit import ModuleKit, NodeContext, PullSpec, Served, Stored
 from .bindings import receiver_binding, sender_binding
 from .cli import sessions as sessions_group
+from .preferences import ChargerPreferences
 from .push import SessionPusher
 from .repository import load_session_record, save_session
 from .service import SessionReceiver, SessionSender, find_session
@@ -28,12 +29,16 @@ class SessionLookups:
 
 def _serve(node: NodeContext) -> Served:
     out = []
+    closing = []
     parties = node.own.cpo_parties()
     if parties:
-        out.append(sender_binding(SessionSender(node.store, node.clock, parties), node.own.url))
+        preferences = ChargerPreferences(node.charge_point)
+        closing.append(preferences.close)
+        sender = SessionSender(node.store, node.clock, parties, on_preferences=preferences)
+        out.append(sender_binding(sender, node.own.url))
     if node.own.has_role(RECEIVING_ROLES):
         out.append(receiver_binding(SessionReceiver(node.store)))
-    return Served(bindings=out)
+    return Served(bindings=out, on_shutdown=tuple(closing))
 
 
 async def _load(ops: Operations, obj: Any) -> Stored | None:
