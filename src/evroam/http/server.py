@@ -9,6 +9,8 @@ whose handler is the binding's plain async function taking an :class:`OcpiCall`.
 URL layout (relative to the node's public base URL):
 
 * ``/ocpi/versions`` and ``/ocpi/{version}/details``;
+* ``/ocpi/{version}/openapi.json``: the OpenAPI 3.1 document of the version's routes
+  (:mod:`evroam.http.openapi`), for registered partners;
 * configuration modules: ``/ocpi/{version}/{module}`` (e.g. ``/ocpi/2.2.1/credentials``);
 * functional modules: ``/ocpi/{version}/{sender|receiver}/{module}/...``, so that a node hosting a CPO
   and an eMSP serves both interfaces of a module.
@@ -36,7 +38,15 @@ from evroam.core.codec import encode
 from evroam.core.errors import ClientError, EvroamError, MethodNotAllowed, ServerError, Unauthorized
 from evroam.core.status import StatusCode
 from evroam.http.bodies import decode_body
-from evroam.modules.kit import Handler, ModuleBinding, OcpiCall, module_path
+from evroam.http.openapi import openapi_document, openapi_path
+from evroam.modules.kit import (
+    Handler,
+    ModuleBinding,
+    OcpiCall,
+    bound_endpoints,
+    bound_interfaces,
+    module_path,
+)
 from evroam.ocpi.registry import spec_for
 from evroam.ocpi.table import EndpointSpec, InterfaceRole, ModuleSpec, VersionSpec
 from evroam.ocpi.transport import (
@@ -107,10 +117,9 @@ _ROUTING_HEADERS = (
 _CACHE_SIZE = 4096
 
 
-def _route_path(base: str, endpoint: EndpointSpec) -> str:
-    if not endpoint.path:
-        return base
-    return base + "/" + _PLACEHOLDER.sub(lambda m: "{" + m.group(1) + ":str}", endpoint.path)
+def _route_path(path: str) -> str:
+    """Litestar's spelling of a route path: ``{name}`` becomes ``{name:str}``."""
+    return _PLACEHOLDER.sub(lambda m: "{" + m.group(1) + ":str}", path)
 
 
 class _Server:
@@ -221,13 +230,33 @@ class _Server:
 
         return details
 
+    def openapi_handler(
+        self, spec: VersionSpec
+    ) -> Callable[[Request[Any, Any, Any]], Awaitable[Response[bytes]]]:
+        """``GET /ocpi/{version}/openapi.json``: the OpenAPI document of this version's routes, for a
+        registered partner only (token A and anyone else: 401). Made on first use, then kept."""
+        made: list[bytes] = []
+
+        async def openapi(request: Request[Any, Any, Any]) -> Response[bytes]:
+            headers = response_headers(self._tracing(request, spec))
+            try:
+                await self._authenticate(request, spec, registration=False)
+            except EvroamError as error:
+                return self._error(error, headers)
+            if not made:
+                document = openapi_document(
+                    spec,
+                    self.config.bindings,
+                    base_url=self.config.base_url,
+                    versions=[s.number for s in self.specs],
+                )
+                made.append(encode(document))
+            return Response(content=made[0], status_code=200, media_type=_JSON, headers=headers)
+
+        return openapi
+
     def _bound(self, spec: VersionSpec) -> list[tuple[ModuleSpec, InterfaceRole, ModuleBinding]]:
-        out = []
-        for binding in self.config.bindings:
-            module = spec.modules.get(binding.module) or binding.specs.get(spec.number)
-            if module is not None and module.endpoints(binding.interface):
-                out.append((module, binding.interface, binding))
-        return out
+        return bound_interfaces(spec, self.config.bindings)
 
     def _endpoints(self, spec: VersionSpec) -> list[Any]:
         return [
@@ -251,17 +280,14 @@ class _Server:
     def module_routes(self) -> list[Any]:
         routes: list[Any] = []
         for spec in self.specs:
-            for module, interface, binding in self._bound(spec):
-                base = module_path(spec, module, interface)
-                by_path: dict[str, dict[str, tuple[EndpointSpec, Handler]]] = {}
-                for endpoint in module.endpoints(interface):
-                    handler = binding.handlers.get(endpoint.name)
-                    if handler is None:
-                        continue
-                    path = _route_path(base, endpoint)
-                    by_path.setdefault(path, {})[endpoint.method.upper()] = (endpoint, handler)
-                for path, methods in by_path.items():
-                    routes.append(self._route(path, spec, module, interface, methods))
+            by_path: dict[str, tuple[ModuleSpec, InterfaceRole, dict[str, tuple[EndpointSpec, Handler]]]] = {}
+            for bound in bound_endpoints(spec, self.config.bindings):
+                _, _, methods = by_path.setdefault(
+                    _route_path(bound.path), (bound.module, bound.interface, {})
+                )
+                methods[bound.endpoint.method.upper()] = (bound.endpoint, bound.handler)
+            for path, (module, interface, methods) in by_path.items():
+                routes.append(self._route(path, spec, module, interface, methods))
         return routes
 
     def _route(
@@ -402,6 +428,7 @@ def create_app(config: AppConfig) -> Litestar:
         handlers.append(
             route(f"/ocpi/{spec.number}/details", http_method=["GET"])(server.details_handler(spec))
         )
+        handlers.append(route(openapi_path(spec.number), http_method=["GET"])(server.openapi_handler(spec)))
     handlers.extend(server.module_routes())
     return Litestar(
         route_handlers=handlers,
