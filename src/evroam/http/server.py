@@ -391,16 +391,20 @@ class _Server:
 
     def http_exception(self, request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
         error: EvroamError
+        headers: dict[str, str] = {}
         if exc.status_code == 404:
             error = ClientError(f"no OCPI endpoint at {request.url.path}")
             error.http_status = 404
         elif exc.status_code == 405:
             error = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
+            allow = (exc.headers or {}).get("allow")
+            if allow:  # RFC 9110: a 405 names the methods the resource offers
+                headers["Allow"] = allow
         else:
             error = EvroamError(exc.detail)
             error.http_status = exc.status_code
             error.ocpi_status = StatusCode.CLIENT_ERROR if exc.status_code < 500 else StatusCode.SERVER_ERROR
-        return self._error(error, {})
+        return self._error(error, headers)
 
     def evroam_error(self, request: Request[Any, Any, Any], exc: EvroamError) -> Response[bytes]:
         return self._error(exc, {})
