@@ -18,6 +18,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from evroam.cli import cli
 from evroam.cli.openapi import operations
+from evroam.core.errors import ValidationFailed
 from evroam.http.openapi import ERROR_STATUSES, openapi_document
 from evroam.modules.kit import ModuleBinding
 from evroam.node.config import NodeConfig, PartyConfig
@@ -25,6 +26,7 @@ from evroam.node.settings import Settings
 from evroam.node.wiring import Node, build_node
 from evroam.ocpi.registry import spec_for
 from evroam.ocpi.table import InterfaceRole
+from evroam.ocpi.transport import parse_routing
 from evroam.testing import FixedClock, MemoryStore, SequentialIds
 from tests.unit.locations_harness import (
     CPO_TOKEN,
@@ -330,3 +332,37 @@ def test_the_cli_prints_the_document_of_the_node_s_configuration(tmp_path: Path)
     other = runner.invoke(cli, [*data, "openapi", "--ocpi-version", "2.1.1"])
     assert other.exit_code == 1
     assert "does not serve OCPI 2.1.1" in other.output
+
+
+@pytest.mark.parametrize(
+    "value", ["NL", "nl", "N", "NLD", "0", "00", "A C", "ABC", "AB ", "ÄB", "a\tb", "12345", "!~"]
+)
+def test_the_routing_header_patterns_accept_exactly_what_the_node_accepts(value: str) -> None:
+    # found by schemathesis: "0" fitted the documented header (at most 2 characters) and was refused
+    document = openapi_document(spec_for("2.2.1"), [], base_url=BASE, versions=["2.2.1"])
+    parameters = document["paths"]["/ocpi/versions"]["get"]["parameters"]
+    assert not {p["name"] for p in parameters} & {"OCPI-from-country-code", "OCPI-from-party-id"}
+    node_binding = ModuleBinding(module="tariffs", interface=InterfaceRole.SENDER, handlers={"list": _never})
+    document = openapi_document(spec_for("2.2.1"), [node_binding], base_url=BASE, versions=["2.2.1"])
+    schema = {
+        p["name"]: p["schema"]
+        for p in document["paths"]["/ocpi/2.2.1/sender/tariffs"]["get"]["parameters"]
+        if p["in"] == "header"
+    }
+    sent = value.strip()  # an HTTP header value arrives without blanks at either end
+    for country, party in ((sent, "CPO"), ("NL", sent)):
+        headers = {"OCPI-from-country-code": country, "OCPI-from-party-id": party}
+        try:
+            parse_routing(headers)
+            accepted = True
+        except ValidationFailed:
+            accepted = False
+        fits = all(
+            jsonschema.Draft202012Validator(schema[name], format_checker=None).is_valid(v)
+            for name, v in headers.items()
+        )
+        assert fits == accepted, (headers, fits, accepted)
+
+
+async def _never(call: Any) -> Any:  # pragma: no cover - never called
+    raise AssertionError

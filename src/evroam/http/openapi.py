@@ -66,6 +66,9 @@ _REF = "#/components/schemas/{name}"
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _ERROR = "OcpiError"
 _TIMESTAMP: dict[str, Any] = {"type": "string", "format": "date-time"}
+# routing header values (printable ASCII, as CiStrings; header values are trimmed, so no blank at either end)
+_COUNTRY_CODE = "^[!-~]{2}$"
+_PARTY_ID = "^[!-~][ -~][!-~]$"
 _LIST: Any = list  # ``list[X]`` of a class known at run time only
 
 
@@ -204,28 +207,23 @@ class _Builder:
                         "in": "header",
                         "required": False,
                         "description": what,
-                        "schema": {"type": "string", "maxLength": 255},
+                        "schema": {"type": "string"},
                     }
                 )
         if routing:
-            for name, size, what in (
-                (FROM_COUNTRY_CODE, 2, "Country code of the party sending the request."),
-                (FROM_PARTY_ID, 3, "Party id of the party sending the request."),
-                (TO_COUNTRY_CODE, 2, "Country code of the party the request is for."),
-                (TO_PARTY_ID, 3, "Party id of the party the request is for."),
+            for name, pattern, what in (
+                (FROM_COUNTRY_CODE, _COUNTRY_CODE, "Country code of the party sending the request."),
+                (FROM_PARTY_ID, _PARTY_ID, "Party id of the party sending the request."),
+                (TO_COUNTRY_CODE, _COUNTRY_CODE, "Country code of the party the request is for."),
+                (TO_PARTY_ID, _PARTY_ID, "Party id of the party the request is for."),
             ):
                 out.append(
                     {
                         "name": name,
                         "in": "header",
                         "required": False,
-                        "description": what + " Given in pairs (country code and party id).",
-                        "schema": {
-                            "type": "string",
-                            "minLength": 1,
-                            "maxLength": size,
-                            "pattern": "^[ -~]*$",
-                        },
+                        "description": what + " Given in pairs (country code and party id), or not at all.",
+                        "schema": {"type": "string", "pattern": pattern},
                     }
                 )
         return out
