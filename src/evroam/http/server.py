@@ -18,7 +18,9 @@ URL layout (relative to the node's public base URL):
 Every route authenticates: the ``Authorization`` header is read tolerantly (Base64 or raw) and the
 registration service decides (token A only on versions, details and credentials). Every
 :class:`~evroam.core.errors.EvroamError` becomes an envelope with its HTTP status and OCPI status code;
-anything else becomes HTTP 500 / OCPI 3000 and is logged (through the token-redacting log filter).
+a stored object the requested version cannot carry (:class:`~evroam.model.common.NotRepresentable`)
+becomes HTTP 409 / OCPI 2000; anything else becomes HTTP 500 / OCPI 3000 and is logged (through the
+token-redacting log filter).
 """
 
 from __future__ import annotations
@@ -35,10 +37,18 @@ from litestar.response.base import ASGIResponse
 
 from evroam.core.clock import Clock, IdGenerator
 from evroam.core.codec import encode
-from evroam.core.errors import ClientError, EvroamError, MethodNotAllowed, ServerError, Unauthorized
+from evroam.core.errors import (
+    ClientError,
+    Conflict,
+    EvroamError,
+    MethodNotAllowed,
+    ServerError,
+    Unauthorized,
+)
 from evroam.core.status import StatusCode
 from evroam.http.bodies import decode_body
 from evroam.http.openapi import openapi_document, openapi_path
+from evroam.model.common import NotRepresentable
 from evroam.modules.kit import (
     Handler,
     ModuleBinding,
@@ -357,7 +367,14 @@ class _Server:
                 body=body,
                 headers=tracing,
             )
-            answer = await handler(call)
+            try:
+                answer = await handler(call)
+            except NotRepresentable as exc:
+                # a stored object this version cannot carry (e.g. a 2.1.1 Location without time_zone read
+                # in 2.2+): the partner's request is fine and so is our data, they do not meet
+                raise Conflict(
+                    f"the stored object cannot be shown in OCPI {exc.version}: {exc.path} {exc.reason}"
+                ) from None
         except EvroamError as error:
             if log.isEnabledFor(logging.DEBUG):
                 log.debug(
