@@ -376,3 +376,25 @@ async def test_two_processes_patching_the_same_location_lose_nothing(h: Harness)
         ("E1", "AVAILABLE"),
         ("E2", "BLOCKED"),
     ]
+
+
+async def test_a_stored_location_an_older_version_cannot_show_is_409_not_500(h: Harness) -> None:
+    # found by schemathesis: a 2.1.1 Location without time_zone (optional there) read back in 2.2.1,
+    # where time_zone is required, was HTTP 500 / 3000 and a traceback in the log
+    body = location_json("OLD1", version="2.1.1")
+    del body["time_zone"]
+    put = await h.call("PUT", "receiver/locations/BE/BEC/OLD1", token=CPO_TOKEN, version="2.1.1", body=body)
+    assert put.status_code == 201
+    for version in ("2.2.1", "2.3.0"):
+        got = await h.call("GET", "receiver/locations/BE/BEC/OLD1", token=CPO_TOKEN, version=version)
+        assert got.status_code == 409, got.text
+        envelope = got.json()
+        assert envelope["status_code"] == 2000
+        assert f"cannot be shown in OCPI {version}" in envelope["status_message"]
+        assert "Location.time_zone" in envelope["status_message"]
+    # the version it came in still shows it, and so do its EVSEs in every version
+    assert (
+        await h.call("GET", "receiver/locations/BE/BEC/OLD1", token=CPO_TOKEN, version="2.1.1")
+    ).status_code == 200
+    evse = await h.call("GET", "receiver/locations/BE/BEC/OLD1/E1", token=CPO_TOKEN, version="2.2.1")
+    assert evse.status_code == 200

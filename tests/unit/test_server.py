@@ -220,6 +220,8 @@ async def test_a_method_the_module_does_not_offer_is_405(harness: Harness) -> No
     response = await harness.client.delete("/ocpi/2.2.1/sender/locations/L1", headers=headers)
     assert response.status_code == 405
     assert response.json()["status_code"] == 2000
+    # RFC 9110 15.5.6: a 405 names the methods the resource offers (found by schemathesis)
+    assert {m.strip() for m in response.headers["Allow"].split(",")} == {"GET", "OPTIONS"}
 
 
 async def test_body_that_is_not_json_is_400(harness: Harness) -> None:

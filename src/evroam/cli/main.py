@@ -1,7 +1,7 @@
 """The ``evroam`` command line: the one place where command groups are assembled.
 
 The node's own commands (``init``, ``serve``, ``partners``, ``outbox``, ``sync``, ``worker``, ``compat``,
-``simulate``, ``version``, the tariff engine's ``tariffs price``) and each module kit's groups
+``simulate``, ``openapi``, ``version``, the tariff engine's ``tariffs price``) and each module kit's groups
 (:attr:`evroam.modules.kit.ModuleKit.commands`; a group named like one already there joins it). The
 module commands reach their node through the runner the root command puts in click's context.
 
@@ -22,6 +22,7 @@ import click
 from evroam import __version__
 from evroam.cli.compat import compat
 from evroam.cli.node import init, partners, run_on_node, serve
+from evroam.cli.openapi import openapi
 from evroam.cli.push import outbox, sync, sync_command, worker
 from evroam.cli.simulate import simulate
 from evroam.modules.kit import RUNNER_KEY, emit
@@ -88,7 +89,7 @@ def add_group(main: click.Group, command: click.Command) -> None:
 
 def assemble(main: click.Group, kits: Kits) -> None:
     """Every command of the node, then each kit's groups."""
-    for command in (init, serve, partners, tariff_engine, compat, outbox, sync, worker, simulate):
+    for command in (init, serve, partners, tariff_engine, compat, outbox, sync, worker, simulate, openapi):
         add_group(main, command)
     for kit in kits:
         for group in kit.commands:

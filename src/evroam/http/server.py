@@ -9,6 +9,8 @@ whose handler is the binding's plain async function taking an :class:`OcpiCall`.
 URL layout (relative to the node's public base URL):
 
 * ``/ocpi/versions`` and ``/ocpi/{version}/details``;
+* ``/ocpi/{version}/openapi.json``: the OpenAPI 3.1 document of the version's routes
+  (:mod:`evroam.http.openapi`), for registered partners;
 * configuration modules: ``/ocpi/{version}/{module}`` (e.g. ``/ocpi/2.2.1/credentials``);
 * functional modules: ``/ocpi/{version}/{sender|receiver}/{module}/...``, so that a node hosting a CPO
   and an eMSP serves both interfaces of a module.
@@ -16,7 +18,9 @@ URL layout (relative to the node's public base URL):
 Every route authenticates: the ``Authorization`` header is read tolerantly (Base64 or raw) and the
 registration service decides (token A only on versions, details and credentials). Every
 :class:`~evroam.core.errors.EvroamError` becomes an envelope with its HTTP status and OCPI status code;
-anything else becomes HTTP 500 / OCPI 3000 and is logged (through the token-redacting log filter).
+a stored object the requested version cannot carry (:class:`~evroam.model.common.NotRepresentable`)
+becomes HTTP 409 / OCPI 2000; anything else becomes HTTP 500 / OCPI 3000 and is logged (through the
+token-redacting log filter).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from evroam.core.codec import encode
 from evroam.core.errors import (
     BodyTooLarge,
     ClientError,
+    Conflict,
     EvroamError,
     MethodNotAllowed,
     ServerError,
@@ -44,7 +49,16 @@ from evroam.core.errors import (
 )
 from evroam.core.status import StatusCode
 from evroam.http.bodies import MAX_BODY_BYTES, MAX_BODY_ENV, decode_body
-from evroam.modules.kit import Handler, ModuleBinding, OcpiCall, module_path
+from evroam.http.openapi import openapi_document, openapi_path
+from evroam.model.common import NotRepresentable
+from evroam.modules.kit import (
+    Handler,
+    ModuleBinding,
+    OcpiCall,
+    bound_endpoints,
+    bound_interfaces,
+    module_path,
+)
 from evroam.ocpi.registry import spec_for
 from evroam.ocpi.table import EndpointSpec, InterfaceRole, ModuleSpec, VersionSpec
 from evroam.ocpi.transport import (
@@ -119,10 +133,9 @@ _ROUTING_HEADERS = (
 _CACHE_SIZE = 4096
 
 
-def _route_path(base: str, endpoint: EndpointSpec) -> str:
-    if not endpoint.path:
-        return base
-    return base + "/" + _PLACEHOLDER.sub(lambda m: "{" + m.group(1) + ":str}", endpoint.path)
+def _route_path(path: str) -> str:
+    """Litestar's spelling of a route path: ``{name}`` becomes ``{name:str}``."""
+    return _PLACEHOLDER.sub(lambda m: "{" + m.group(1) + ":str}", path)
 
 
 class _Server:
@@ -252,13 +265,33 @@ class _Server:
 
         return details
 
+    def openapi_handler(
+        self, spec: VersionSpec
+    ) -> Callable[[Request[Any, Any, Any]], Awaitable[Response[bytes]]]:
+        """``GET /ocpi/{version}/openapi.json``: the OpenAPI document of this version's routes, for a
+        registered partner only (token A and anyone else: 401). Made on first use, then kept."""
+        made: list[bytes] = []
+
+        async def openapi(request: Request[Any, Any, Any]) -> Response[bytes]:
+            headers = response_headers(self._tracing(request, spec))
+            try:
+                await self._authenticate(request, spec, registration=False)
+            except EvroamError as error:
+                return self._error(error, headers)
+            if not made:
+                document = openapi_document(
+                    spec,
+                    self.config.bindings,
+                    base_url=self.config.base_url,
+                    versions=[s.number for s in self.specs],
+                )
+                made.append(encode(document))
+            return Response(content=made[0], status_code=200, media_type=_JSON, headers=headers)
+
+        return openapi
+
     def _bound(self, spec: VersionSpec) -> list[tuple[ModuleSpec, InterfaceRole, ModuleBinding]]:
-        out = []
-        for binding in self.config.bindings:
-            module = spec.modules.get(binding.module) or binding.specs.get(spec.number)
-            if module is not None and module.endpoints(binding.interface):
-                out.append((module, binding.interface, binding))
-        return out
+        return bound_interfaces(spec, self.config.bindings)
 
     def _endpoints(self, spec: VersionSpec) -> list[Any]:
         return [
@@ -282,17 +315,14 @@ class _Server:
     def module_routes(self) -> list[Any]:
         routes: list[Any] = []
         for spec in self.specs:
-            for module, interface, binding in self._bound(spec):
-                base = module_path(spec, module, interface)
-                by_path: dict[str, dict[str, tuple[EndpointSpec, Handler]]] = {}
-                for endpoint in module.endpoints(interface):
-                    handler = binding.handlers.get(endpoint.name)
-                    if handler is None:
-                        continue
-                    path = _route_path(base, endpoint)
-                    by_path.setdefault(path, {})[endpoint.method.upper()] = (endpoint, handler)
-                for path, methods in by_path.items():
-                    routes.append(self._route(path, spec, module, interface, methods))
+            by_path: dict[str, tuple[ModuleSpec, InterfaceRole, dict[str, tuple[EndpointSpec, Handler]]]] = {}
+            for bound in bound_endpoints(spec, self.config.bindings):
+                _, _, methods = by_path.setdefault(
+                    _route_path(bound.path), (bound.module, bound.interface, {})
+                )
+                methods[bound.endpoint.method.upper()] = (bound.endpoint, bound.handler)
+            for path, (module, interface, methods) in by_path.items():
+                routes.append(self._route(path, spec, module, interface, methods))
         return routes
 
     def _route(
@@ -369,7 +399,14 @@ class _Server:
                 body=body,
                 headers=tracing,
             )
-            answer = await handler(call)
+            try:
+                answer = await handler(call)
+            except NotRepresentable as exc:
+                # a stored object this version cannot carry (e.g. a 2.1.1 Location without time_zone read
+                # in 2.2+): the partner's request is fine and so is our data, they do not meet
+                raise Conflict(
+                    f"the stored object cannot be shown in OCPI {exc.version}: {exc.path} {exc.reason}"
+                ) from None
         except EvroamError as error:
             if log.isEnabledFor(logging.DEBUG):
                 log.debug(
@@ -405,6 +442,7 @@ class _Server:
 
     def http_exception(self, request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
         error: EvroamError
+        headers: dict[str, str] = {}
         if exc.status_code == 404:
             error = ClientError(f"no OCPI endpoint at {request.url.path}")
             error.http_status = 404
@@ -412,11 +450,14 @@ class _Server:
             return self._error(self._too_large(), {"Connection": "close"})
         elif exc.status_code == 405:
             error = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
+            allow = (exc.headers or {}).get("allow")
+            if allow:  # RFC 9110: a 405 names the methods the resource offers
+                headers["Allow"] = allow
         else:
             error = EvroamError(exc.detail)
             error.http_status = exc.status_code
             error.ocpi_status = StatusCode.CLIENT_ERROR if exc.status_code < 500 else StatusCode.SERVER_ERROR
-        return self._error(error, {})
+        return self._error(error, headers)
 
     def evroam_error(self, request: Request[Any, Any, Any], exc: EvroamError) -> Response[bytes]:
         return self._error(exc, {})
@@ -450,6 +491,7 @@ def create_app(config: AppConfig) -> Litestar:
         handlers.append(
             route(f"/ocpi/{spec.number}/details", http_method=["GET"])(server.details_handler(spec))
         )
+        handlers.append(route(openapi_path(spec.number), http_method=["GET"])(server.openapi_handler(spec)))
     handlers.extend(server.module_routes())
     return Litestar(
         route_handlers=handlers,

@@ -44,6 +44,7 @@ from evroam.store.port import Operations, Store
 __all__ = [
     "DATA_RECEIVING_ROLES",
     "RUNNER_KEY",
+    "BoundEndpoint",
     "Delivery",
     "DeliveryTerms",
     "Handler",
@@ -61,6 +62,8 @@ __all__ = [
     "Served",
     "Skip",
     "Stored",
+    "bound_endpoints",
+    "bound_interfaces",
     "emit",
     "module_path",
     "run_node",
@@ -190,6 +193,47 @@ def module_path(spec: VersionSpec, module: ModuleSpec, interface: InterfaceRole)
     if module.configuration:
         return f"/ocpi/{spec.number}/{module.id}"
     return f"/ocpi/{spec.number}/{interface.value.lower()}/{module.id}"
+
+
+def bound_interfaces(
+    spec: VersionSpec, bindings: Iterable[ModuleBinding]
+) -> list[tuple[ModuleSpec, InterfaceRole, ModuleBinding]]:
+    """The module interfaces ``bindings`` serve in ``spec``'s version, in binding order: a binding
+    counts when the version table (or the binding's own ``specs``) gives its interface endpoints."""
+    out = []
+    for binding in bindings:
+        module = spec.modules.get(binding.module) or binding.specs.get(spec.number)
+        if module is not None and module.endpoints(binding.interface):
+            out.append((module, binding.interface, binding))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class BoundEndpoint:
+    """One endpoint a node serves: its route ``path`` (``{name}`` placeholders) and its handler."""
+
+    path: str
+    module: ModuleSpec
+    interface: InterfaceRole
+    endpoint: EndpointSpec
+    handler: Handler
+
+
+def bound_endpoints(spec: VersionSpec, bindings: Iterable[ModuleBinding]) -> list[BoundEndpoint]:
+    """Every endpoint ``bindings`` serve in ``spec``'s version (those with a handler), in table order.
+
+    The HTTP server makes its routes from this list and the OpenAPI document
+    (:mod:`evroam.http.openapi`) describes the same list, so the two cannot drift apart."""
+    out = []
+    for module, interface, binding in bound_interfaces(spec, bindings):
+        base = module_path(spec, module, interface)
+        for endpoint in module.endpoints(interface):
+            handler = binding.handlers.get(endpoint.name)
+            if handler is None:
+                continue
+            path = f"{base}/{endpoint.path}" if endpoint.path else base
+            out.append(BoundEndpoint(path, module, interface, endpoint, handler))
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,13 +14,15 @@ from evroam.compat import PartnerCompat
 from evroam.core.clock import Clock, IdGenerator, SystemClock, UuidIds
 from evroam.http.bodies import max_body_bytes_from_env
 from evroam.http.client import create_http_client
+from evroam.http.openapi import openapi_document
 from evroam.http.outbound import outbound_policy_from_env
 from evroam.http.server import AppConfig, create_app
-from evroam.modules.kit import ModuleBinding, OwnNode, OwnParty
+from evroam.modules.kit import ModuleBinding, OwnNode, OwnParty, Served
 from evroam.node.bindings import credentials_binding
-from evroam.node.config import NodeConfig, load_config
+from evroam.node.config import ConfigError, NodeConfig, load_config
 from evroam.node.kits import KITS_ENV, Kits, policies_of, pushers_of, with_extra
 from evroam.node.settings import Settings
+from evroam.ocpi.registry import spec_for
 from evroam.push.worker import PushWorker, options_from_env
 from evroam.registration.api import HttpPartnerApi
 from evroam.registration.model import PartyRole
@@ -145,6 +147,35 @@ class Node:
         await self.http.aclose()
         await self.store.close()
 
+    def served(self) -> Served:
+        """What the node serves: the credentials binding and every kit's bindings, and what to close
+        when it stops."""
+        bindings: list[ModuleBinding] = [credentials_binding(self.registration)]
+        closers: list[Callable[[], Awaitable[None]]] = []
+        for kit in self.kits:
+            if kit.serve is None:
+                continue
+            served = kit.serve(self)
+            bindings.extend(served.bindings)
+            closers.extend(served.on_shutdown)
+        return Served(bindings=tuple(bindings), on_shutdown=tuple(closers))
+
+    async def openapi(self, version: str) -> dict[str, Any]:
+        """The OpenAPI 3.1 document of the routes :meth:`app` serves in OCPI ``version`` (what
+        ``GET /ocpi/{version}/openapi.json`` answers)."""
+        if version not in self.config.versions:
+            raise ConfigError(
+                f"this node does not serve OCPI {version} (it serves {', '.join(self.config.versions)})"
+            )
+        served = self.served()
+        try:
+            return openapi_document(
+                spec_for(version), served.bindings, base_url=self.config.url, versions=self.config.versions
+            )
+        finally:
+            for close in served.on_shutdown:
+                await close()
+
     def app(self, *, worker: bool = True) -> Any:
         """The ASGI app: migrates the store on start-up, freezes the GC, closes everything on shutdown.
 
@@ -156,14 +187,7 @@ class Node:
             gc.freeze()
             log.info("node ready at %s (OCPI %s)", self.config.versions_url, ", ".join(self.config.versions))
 
-        bindings: list[ModuleBinding] = [credentials_binding(self.registration)]
-        closers: list[Callable[[], Awaitable[None]]] = []
-        for kit in self.kits:
-            if kit.serve is None:
-                continue
-            served = kit.serve(self)
-            bindings.extend(served.bindings)
-            closers.extend(served.on_shutdown)
+        served = self.served()
         return create_app(
             AppConfig(
                 base_url=self.config.url,
@@ -173,14 +197,14 @@ class Node:
                 registration=self.registration,
                 clock=self.clock,
                 ids=self.ids,
-                bindings=bindings,
+                bindings=served.bindings,
                 on_startup=(
                     self.start,
                     freeze,
                     *((self.start_worker,) if worker else ()),
                     *self.startup_hooks,
                 ),
-                on_shutdown=(*self.shutdown_hooks, *closers, self.close),
+                on_shutdown=(*self.shutdown_hooks, *served.on_shutdown, self.close),
             )
         )
 
