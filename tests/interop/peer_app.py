@@ -17,7 +17,16 @@ tests look inside and act as the peer's operator:
   ``DELETE /_peer/seed/{module}/{id}`` forgets one of them;
 * ``POST /_peer/push/{version}`` — make the peer push one of its objects to every registered partner
   with the library's own push code (``{"module": "locations", "object_id": "..."}``);
-* ``POST /_peer/command-result`` — what the peer's charge points answer to the next commands.
+* ``POST /_peer/command-result`` — what the peer's charge points answer to the next commands;
+* ``POST /_peer/profile-answers`` — what the peer as CPO answers to charging profile requests: the
+  synchronous ``response`` (ChargingProfileResponse) and whether its charge point has answered
+  (``charger_answered``; the library polls the backend for that answer, see ``PeerCrud.get``).
+
+Charging profiles (OCPI 2.2.1 only in the library): as CPO the library serves GET / PUT / DELETE
+``chargingprofiles/{session_id}`` and posts the result itself from a background task; as eMSP it
+serves ``POST chargingprofiles/`` (results, told apart by the query string of the response URL) and
+``PUT chargingprofiles/{session_id}`` (ActiveChargingProfile). It has no client that sends a
+SetChargingProfile: the tests send those as the peer would (its credentials, its models).
 """
 
 from __future__ import annotations
@@ -55,6 +64,9 @@ os.environ.update(
         "COUNTRY_CODE": ARGS.country_code,
         "PARTY_ID": ARGS.party_id,
         "COMMAND_AWAIT_TIME": "1",
+        # the library polls its backend for a charge point's answer to a charging profile request
+        # 30 x this many times, 2 s apart
+        "GET_ACTIVE_PROFILE_AWAIT_TIME": "1",
         "ENVIRONMENT": "production",
     }
 )
@@ -91,6 +103,18 @@ class State:
         self.command_results: dict[str, dict[str, Any]] = {}
         self.charging_preferences: dict[str, dict[str, Any]] = {}
         self.next_command_result: dict[str, Any] = {"result": "ACCEPTED"}
+        #: charging profiles, the peer as CPO: the requests it got, what it answers
+        self.profile_requests: list[dict[str, Any]] = []
+        self.profile_answers: dict[str, Any] = {
+            "response": {"result": "ACCEPTED", "timeout": 90},
+            "charger_answered": True,
+        }
+        #: session id (folded) -> the profile the peer's "charge point" applies (the last one set)
+        self.profiles_applied: dict[str, dict[str, Any]] = {}
+        #: charging profiles, the peer as eMSP: results POSTed to it (with their query string) and
+        #: ActiveChargingProfiles PUT to it, by session id
+        self.profile_results: list[dict[str, Any]] = []
+        self.active_profiles: dict[str, dict[str, Any]] = {}
 
     def table(self, module: str, side: str) -> dict[str, dict[str, Any]]:
         return self.objects.setdefault((module, side), {})
@@ -103,6 +127,10 @@ class State:
             "commands_received": self.commands_received,
             "command_results": self.command_results,
             "charging_preferences": self.charging_preferences,
+            "profile_requests": self.profile_requests,
+            "profiles_applied": self.profiles_applied,
+            "profile_results": self.profile_results,
+            "active_profiles": self.active_profiles,
         }
 
 
@@ -173,6 +201,9 @@ class PeerCrud(Crud):
             return None if partner is None else _own_credentials(str(id), _version(kwargs))
         if module == ModuleID.commands and role == RoleEnum.cpo:
             return dict(STATE.next_command_result)
+        if module == ModuleID.hub_client_info and role == RoleEnum.cpo and "session_id" in kwargs:
+            # the library asks here for its charge point's answer to a charging profile request
+            return _charger_answer(kwargs)
         if module == ModuleID.tokens and role == RoleEnum.emsp:
             return STATE.table("tokens", "own").get(_key(id))
         side = _side(module, role)
@@ -204,6 +235,10 @@ class PeerCrud(Crud):
     ) -> Any:
         if module == ModuleID.credentials_and_registration:
             return _register(data, kwargs)
+        if module == ModuleID.charging_profile and role == RoleEnum.emsp:
+            query = dict(kwargs.get("query_params") or {})
+            STATE.profile_results.append({"query": query, "result": _plain(data)})
+            return data
         side = _side(module, role)
         if side == "received":
             key = _key(
@@ -228,6 +263,9 @@ class PeerCrud(Crud):
         if module == ModuleID.sessions and role == RoleEnum.cpo:
             STATE.charging_preferences[str(id)] = _plain(data)
             return {"result": "ACCEPTED"}
+        if module == ModuleID.charging_profile and role == RoleEnum.emsp:
+            STATE.active_profiles[_key(kwargs.get("session_id"))] = _plain(data)
+            return data
         side = _side(module, role)
         key = _key(kwargs.get("country_code"), kwargs.get("party_id"), id) if side == "received" else _key(id)
         STATE.table(module.value, side)[key] = _plain(data)
@@ -269,10 +307,61 @@ class PeerCrud(Crud):
             payload = args[0] if args else data
             STATE.commands_received.append({"command": str(kwargs.get("command")), "data": _plain(payload)})
             return {"result": "ACCEPTED", "timeout": 30}
+        if action in _PROFILE_ACTIONS:
+            session = kwargs.get("session") or {}
+            request: dict[str, Any] = {
+                "action": _PROFILE_ACTIONS[action],
+                "session_id": session.get("id"),
+                "response_url": str(kwargs.get("response_url")),
+            }
+            if args:
+                request["body"] = _plain(args[0])
+            if "duration" in kwargs:
+                request["duration"] = kwargs["duration"]
+            STATE.profile_requests.append(request)
+            response = dict(STATE.profile_answers["response"])
+            if response.get("result") == "ACCEPTED" and action == Action.send_update_charging_profile:
+                STATE.profiles_applied[_key(session.get("id"))] = _plain(args[0])["charging_profile"]
+            if response.get("result") == "ACCEPTED" and action == Action.send_delete_chargingprofile:
+                STATE.profiles_applied.pop(_key(session.get("id")), None)
+            return response
         if action == Action.get_client_token:
             partner = STATE.partners.get(str(kwargs.get("auth_token")))
             return None if partner is None else partner["their_token"]
         return None
+
+
+_PROFILE_ACTIONS = {
+    Action.send_update_charging_profile: "SET",
+    Action.send_get_chargingprofile: "GET",
+    Action.send_delete_chargingprofile: "CLEAR",
+}
+#: the limit the peer's "charge point" applies without a profile (W)
+_MAXIMUM_W = 22080.0
+
+
+def _charger_answer(kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    """The peer's charge point's answer to a charging profile request, as the library wants it from
+    its backend: ``None`` while there is none. For a GET, an ActiveChargingProfileResult with the
+    profile it applies (the last one set on the session, else its maximum) in the library's model."""
+    if not STATE.profile_answers.get("charger_answered"):
+        return None
+    if "duration" not in kwargs:  # SET (the library passes the profile) or CLEAR
+        return {"result": "ACCEPTED"}
+    applied = STATE.profiles_applied.get(_key(kwargs.get("session_id")))
+    now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    profile = applied or {
+        "charging_rate_unit": "W",
+        "min_charge_rate": 0,
+        "charging_profile_period": {"start_period": 0, "limit": _MAXIMUM_W},
+    }
+    return {
+        "result": "ACCEPTED",
+        "profile": {
+            "start_date_time": now,
+            "charging_profile": {**profile, "start_date_time": now, "duration": kwargs["duration"]},
+        },
+    }
 
 
 def _side(module: ModuleID, role: RoleEnum) -> str:
@@ -349,6 +438,7 @@ def build_app() -> FastAPI:
             ModuleID.sessions,
             ModuleID.cdrs,
             ModuleID.commands,
+            ModuleID.charging_profile,
         ],
         authenticator=PeerAuthenticator,
         http_push=False,
@@ -382,6 +472,11 @@ def build_app() -> FastAPI:
     async def command_result(result: dict[str, Any] = Body(...)) -> dict[str, Any]:
         STATE.next_command_result = result
         return result
+
+    @app.post("/_peer/profile-answers")
+    async def profile_answers(answers: dict[str, Any] = Body(...)) -> dict[str, Any]:
+        STATE.profile_answers = {**STATE.profile_answers, **answers}
+        return STATE.profile_answers
 
     @app.post("/_peer/push/{version}")
     async def push(version: str, request: dict[str, Any] = Body(...)) -> dict[str, Any]:

@@ -129,6 +129,53 @@ def test_an_unlisted_commands_endpoint_is_added_beside_locations() -> None:
     assert rewrite.commands_endpoint_added(json.dumps(out).encode()) is None  # listed now: nothing to add
 
 
+PROFILE = {"charging_rate_unit": "W", "charging_profile_period": [{"start_period": 0, "limit": 3700.0}]}
+
+
+def test_a_charging_profile_of_one_period_goes_out_in_the_peers_model_and_comes_back() -> None:
+    sent = {"charging_profile": PROFILE, "response_url": "http://us.test/r/1"}
+    out = json.loads(rewrite.charging_profile_out(json.dumps(sent).encode()) or b"null")
+    assert out["charging_profile"] == {
+        "charging_rate_unit": "W",
+        "charging_profile_period": {"start_period": 0, "limit": 3700.0},
+        "min_charge_rate": 0,  # required by the peer; 0 = no minimum
+    }
+    assert out["response_url"] == "http://us.test/r/1"
+    with_minimum = {
+        "start_date_time": "2026-01-01T00:00:00Z",
+        "charging_profile": {**PROFILE, "min_charging_rate": 6},
+    }
+    out = json.loads(rewrite.charging_profile_out(json.dumps(with_minimum).encode()) or b"null")
+    assert out["charging_profile"]["min_charge_rate"] == 6  # an ActiveChargingProfile
+    # several periods cannot be one object: left as they are (the partner refuses them)
+    several = {
+        "charging_profile": {**PROFILE, "charging_profile_period": [{"start_period": 0, "limit": 1}] * 2}
+    }
+    assert rewrite.charging_profile_out(json.dumps(several).encode()) is None
+    assert rewrite.charging_profile_out(json.dumps({"result": "ACCEPTED"}).encode()) is None
+
+    # what the peer sends: an ActiveChargingProfileResult whose profile has the period as an object
+    received = {
+        "result": "ACCEPTED",
+        "profile": {
+            "start_date_time": "2026-01-01T00:00:00Z",
+            "charging_profile": {
+                "charging_rate_unit": "W",
+                "min_charge_rate": 0.0,
+                "charging_profile_period": {"start_period": 0, "limit": 3700.0},
+            },
+        },
+    }
+    back = json.loads(rewrite.charging_profile_in(json.dumps(received).encode()) or b"null")
+    assert back["profile"]["charging_profile"] == {
+        "charging_rate_unit": "W",
+        "min_charging_rate": 0.0,
+        "charging_profile_period": [{"start_period": 0, "limit": 3700.0}],
+    }
+    assert rewrite.charging_profile_in(json.dumps({"charging_profile": PROFILE}).encode()) is None
+    assert rewrite.charging_profile_in(b"not json") is None
+
+
 # -- switches and hooks -------------------------------------------------------------------------------
 
 
@@ -147,6 +194,9 @@ def _partner(name: str, base: str, pid: str) -> Partner:
         endpoints=(
             PartnerEndpoint(module="locations", role="SENDER", url=f"{base}/cpo/2.2.1/locations/"),
             PartnerEndpoint(module="tokens", role="SENDER", url=f"{base}/emsp/2.2.1/tokens/"),
+            PartnerEndpoint(
+                module="chargingprofiles", role="RECEIVER", url=f"{base}/cpo/2.2.1/chargingprofiles/"
+            ),
         ),
     )
 
@@ -231,6 +281,43 @@ async def test_endpoint_urls_get_a_trailing_slash_for_that_partner_only() -> Non
     other = Caller(partner=_partner("other", OTHER, "p2"), use=TokenUse.PEER, digest="d", token="t")
     assert await compat.endpoint_url(peer, url) == url + "/"
     assert await compat.endpoint_url(other, url) == url
+
+
+async def test_a_charging_profile_is_sent_in_the_peers_model_to_that_partner_only() -> None:
+    _, compat = await _compat(frozenset({Quirk.CHARGING_PROFILE_PERIOD_OBJECT}))
+    body = json.dumps({"charging_profile": PROFILE, "response_url": "http://us.test/r/1"}).encode()
+    seen: dict[str, Any] = {}
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        seen[request.url.host] = json.loads(request.content)
+        return httpx.Response(200, content=_envelope({"result": "ACCEPTED", "timeout": 30}))
+
+    async with create_http_client(transport=httpx.MockTransport(answer), hooks=compat) as http:
+        await http.put(f"{PEER}/cpo/2.2.1/chargingprofiles/S1", content=body)
+        await http.put(f"{OTHER}/cpo/2.2.1/chargingprofiles/S1", content=body)
+        await http.put(f"{PEER}/cpo/2.2.1/locations/L1", content=body)  # not a charging profile endpoint
+    assert seen["peer.test"] == {"charging_profile": PROFILE, "response_url": "http://us.test/r/1"}
+    async with create_http_client(transport=httpx.MockTransport(answer), hooks=compat) as http:
+        await http.put(f"{PEER}/cpo/2.2.1/chargingprofiles/S1", content=body)
+    assert seen["peer.test"]["charging_profile"]["charging_profile_period"] == {
+        "start_period": 0,
+        "limit": 3700.0,
+    }
+    assert seen["other.test"]["charging_profile"] == PROFILE
+
+
+async def test_a_charging_profile_received_from_that_partner_is_read_as_the_text_has_it() -> None:
+    _, compat = await _compat(frozenset({Quirk.CHARGING_PROFILE_PERIOD_OBJECT}))
+    peer = Caller(partner=_partner("peer", PEER, "p1"), use=TokenUse.PEER, digest="d", token="t")
+    other = Caller(partner=_partner("other", OTHER, "p2"), use=TokenUse.PEER, digest="d", token="t")
+    theirs = {
+        "charging_profile": {**PROFILE, "charging_profile_period": {"start_period": 0, "limit": 3700.0}}
+    }
+    body = json.dumps(theirs).encode()
+    adapted = json.loads(await compat.request_body(peer, "chargingprofiles", "PUT", body))
+    assert adapted["charging_profile"] == PROFILE
+    assert await compat.request_body(other, "chargingprofiles", "PUT", body) == body
+    assert await compat.request_body(peer, "locations", "PUT", body) == body
 
 
 async def test_switches_are_read_again_after_the_ttl() -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
+import contextlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
@@ -22,7 +24,7 @@ from evroam.http.server import AppConfig, create_app
 from evroam.modules.kit import ModuleBinding, OcpiAnswer, OcpiCall, module_path
 from evroam.ocpi.registry import spec_for
 from evroam.ocpi.table import InterfaceRole
-from evroam.registration.model import IssuedToken, Partner, PartnerStatus, TokenUse, token_digest
+from evroam.registration.model import Caller, IssuedToken, Partner, PartnerStatus, TokenUse, token_digest
 from evroam.registration.repository import StorePartnerRepository
 from evroam.registration.service import OwnPlatform, RegistrationService
 from evroam.testing import FixedClock, MemoryStore, SequentialIds
@@ -53,6 +55,18 @@ class Harness:
 
 @pytest.fixture
 async def harness() -> AsyncIterator[Harness]:
+    async with _harness() as made:
+        yield made
+
+
+@contextlib.asynccontextmanager
+async def _harness(
+    request_body: Callable[[Caller, str, str, bytes], Awaitable[bytes]] | None = None,
+    *,
+    profiles: bool = False,
+) -> AsyncIterator[Harness]:
+    """The app with a locations SENDER and RECEIVER (and, with ``profiles``, a chargingprofiles
+    RECEIVER) binding, partner ``bob`` registered."""
     clock = FixedClock("2026-05-05T10:00:00Z")
     store = MemoryStore()
     repo = StorePartnerRepository(store, clock)
@@ -89,6 +103,10 @@ async def harness() -> AsyncIterator[Harness]:
         seen.append(call)
         return OcpiAnswer(http_status=201)
 
+    async def set_profile(call: OcpiCall) -> OcpiAnswer:
+        seen.append(call)
+        return OcpiAnswer(data={"result": "ACCEPTED", "timeout": 30})
+
     app = create_app(
         AppConfig(
             base_url="http://node.test",
@@ -99,7 +117,13 @@ async def harness() -> AsyncIterator[Harness]:
             bindings=(
                 ModuleBinding("locations", InterfaceRole.SENDER, {"get_location": get_location}),
                 ModuleBinding("locations", InterfaceRole.RECEIVER, {"put_location": put_location}),
+                *(
+                    [ModuleBinding("chargingprofiles", InterfaceRole.RECEIVER, {"set_profile": set_profile})]
+                    if profiles
+                    else []
+                ),
             ),
+            request_body=request_body,
         )
     )
     async with httpx.AsyncClient(
@@ -235,6 +259,43 @@ async def test_body_that_is_not_json_is_400(harness: Harness) -> None:
     assert response.status_code == 400
     assert response.json()["status_code"] == 2000
     assert harness.seen == []
+
+
+async def test_a_request_body_is_read_through_the_hook_before_it_is_decoded() -> None:
+    """``AppConfig.request_body`` (the compatibility layer's inbound hook) sees the caller, the module and
+    the method, and what it returns is what gets decoded."""
+    asked: list[tuple[str, str, str]] = []
+
+    async def one_period_as_list(caller: Caller, module: str, method: str, content: bytes) -> bytes:
+        asked.append((caller.partner.name, module, method))
+        body = json.loads(content)
+        body["charging_profile"]["charging_profile_period"] = [
+            body["charging_profile"]["charging_profile_period"]
+        ]
+        return json.dumps(body).encode()
+
+    theirs = {
+        "charging_profile": {
+            "charging_rate_unit": "W",
+            "charging_profile_period": {"start_period": 0, "limit": 3700},
+        },
+        "response_url": "http://bob.test/results/1",
+    }
+    headers = {"Authorization": "Token " + base64.b64encode(PEER_TOKEN.encode()).decode()}
+    path = "/ocpi/2.2.1/receiver/chargingprofiles/S1"
+    async with _harness(profiles=True) as plain:  # without the hook the partner's shape is invalid
+        refused = await plain.client.put(path, headers=headers, json=theirs)
+        assert (refused.status_code, refused.json()["status_code"]) == (400, 2001)
+        assert plain.seen == []
+    async with _harness(one_period_as_list, profiles=True) as hooked:
+        answer = await hooked.client.put(path, headers=headers, json=theirs)
+        assert answer.status_code == 200, answer.text
+        (call,) = hooked.seen
+        assert [p.limit for p in call.body.charging_profile.charging_profile_period] == [3700]
+        assert asked == [("bob", "chargingprofiles", "PUT")]
+        # a GET has no body to adapt: the hook is not asked
+        await hooked.get("/ocpi/2.2.1/sender/locations/L1")
+        assert len(asked) == 1
 
 
 async def test_authentication_comes_before_the_body(harness: Harness) -> None:

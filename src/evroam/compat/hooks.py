@@ -174,6 +174,12 @@ class PartnerCompat:
             and request.method in ("PUT", "PATCH")
         ):
             content = rewrite.status_schedule_out(content) or content
+        if (
+            Quirk.CHARGING_PROFILE_PERIOD_OBJECT in found.quirks
+            and found.module == "chargingprofiles"
+            and request.method in ("PUT", "POST")
+        ):
+            content = rewrite.charging_profile_out(content) or content
         if content is request.content:
             return request
         log.debug("compat %s: %s %s body adapted", found.partner, request.method, request.url)
@@ -224,7 +230,18 @@ class PartnerCompat:
         log.debug("compat %s: answer to %s %s adapted", found.partner, request.method, request.url)
         return WireResponse(response.status, headers, content)
 
-    # -- server hook -------------------------------------------------------------------------------
+    # -- server hooks ------------------------------------------------------------------------------
+
+    async def request_body(self, caller: Caller, module: str, method: str, content: bytes) -> bytes:
+        """The body of a request ``caller`` sent to our ``module`` endpoint, as evroam reads it."""
+        view = await self._current()
+        quirks = view.by_name.get(caller.partner.name.casefold(), frozenset())
+        if Quirk.CHARGING_PROFILE_PERIOD_OBJECT in quirks and module == "chargingprofiles":
+            adapted = rewrite.charging_profile_in(content)
+            if adapted is not None:
+                log.debug("compat %s: %s %s body adapted", caller.partner.name, method, module)
+                return adapted
+        return content
 
     async def endpoint_url(self, caller: Caller, url: str) -> str:
         """How our endpoint ``url`` is listed in the version details given to ``caller``."""

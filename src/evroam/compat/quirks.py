@@ -22,6 +22,7 @@ class Quirk(StrEnum):
     ERRORS_WITHOUT_ENVELOPE = "errors-without-envelope"
     CDR_LOCATION_REBUILT = "cdr-location-rebuilt"
     COMMANDS_ENDPOINT_UNLISTED = "commands-endpoint-unlisted"
+    CHARGING_PROFILE_PERIOD_OBJECT = "charging-profile-period-object"
 
 
 _DESCRIPTIONS: dict[Quirk, str] = {
@@ -57,6 +58,12 @@ _DESCRIPTIONS: dict[Quirk, str] = {
     Quirk.COMMANDS_ENDPOINT_UNLISTED: (
         "a CPO serves the commands RECEIVER interface but leaves it out of its version details: it is "
         "added, at the URL of its locations endpoint with `locations` replaced by `commands`"
+    ),
+    Quirk.CHARGING_PROFILE_PERIOD_OBJECT: (
+        "ChargingProfile.charging_profile_period is one object and `min_charge_rate` (not "
+        "`min_charging_rate`) is required: a profile of one period is sent with the period as an object "
+        "and `min_charge_rate` (0 without a minimum), one of several periods as it is (the partner "
+        "refuses it); a received object becomes a one-entry list, `min_charge_rate` `min_charging_rate`"
     ),
 }
 

@@ -11,6 +11,8 @@ from evroam.core.status import StatusCode
 
 __all__ = [
     "answered_id",
+    "charging_profile_in",
+    "charging_profile_out",
     "commands_endpoint_added",
     "envelope_for_error",
     "is_envelope",
@@ -197,3 +199,54 @@ def commands_endpoint_added(content: bytes) -> bytes | None:
         added["role"] = "RECEIVER"
     endpoints.append(added)
     return _out.encode(body)
+
+
+def _profiles(body: Any) -> list[Any]:
+    """The ChargingProfile objects of a SetChargingProfile, an ActiveChargingProfile or an
+    ActiveChargingProfileResult."""
+    if not isinstance(body, dict):
+        return []
+    found = [body["charging_profile"]] if isinstance(body.get("charging_profile"), dict) else []
+    profile = body.get("profile")
+    if isinstance(profile, dict) and isinstance(profile.get("charging_profile"), dict):
+        found.append(profile["charging_profile"])
+    return found
+
+
+def _profile_out(profile: dict[str, Any]) -> bool:
+    periods = profile.get("charging_profile_period")
+    if not (isinstance(periods, list) and len(periods) == 1 and isinstance(periods[0], dict)):
+        return False  # none, or several: not expressible as one object, left for the partner to refuse
+    profile["charging_profile_period"] = periods[0]
+    profile["min_charge_rate"] = profile.get("min_charging_rate", 0)
+    return True
+
+
+def _profile_in(profile: dict[str, Any]) -> bool:
+    changed = False
+    if isinstance(profile.get("charging_profile_period"), dict):
+        profile["charging_profile_period"] = [profile["charging_profile_period"]]
+        changed = True
+    if "min_charge_rate" in profile:
+        rate = profile.pop("min_charge_rate")
+        if "min_charging_rate" not in profile and rate is not None:
+            profile["min_charging_rate"] = rate
+        changed = True
+    return changed
+
+
+def charging_profile_out(content: bytes) -> bytes | None:
+    """A body carrying a ChargingProfile with exactly one period: the period becomes an object and
+    ``min_charge_rate`` (the partner's name for ``min_charging_rate``, required there) is added (0 when
+    we have no minimum). Several periods cannot be expressed that way: the body is left as it is."""
+    body = _load(content)
+    changed = [_profile_out(profile) for profile in _profiles(body)]
+    return _out.encode(body) if any(changed) else None
+
+
+def charging_profile_in(content: bytes) -> bytes | None:
+    """A received body carrying a ChargingProfile whose ``charging_profile_period`` is one object: it
+    becomes a one-entry list; ``min_charge_rate`` becomes ``min_charging_rate``."""
+    body = _load(content)
+    changed = [_profile_in(profile) for profile in _profiles(body)]
+    return _out.encode(body) if any(changed) else None

@@ -103,6 +103,9 @@ class AppConfig:
     endpoint_url: Callable[[Caller, str], Awaitable[str]] | None = None
     """How the version details give one of our endpoint URLs to a caller; ``None``: as it is. The
     partner compatibility layer (:mod:`evroam.compat`) may adapt it per partner (e.g. a trailing slash)."""
+    request_body: Callable[[Caller, str, str, bytes], Awaitable[bytes]] | None = None
+    """How a partner's request body to one of our module endpoints is read (caller, module, method,
+    bytes -> bytes); ``None``: as it came. The partner compatibility layer may adapt it per partner."""
     max_body_bytes: int = MAX_BODY_BYTES
     """The largest request body accepted (``EVROAM_MAX_BODY_BYTES``): a larger one is answered HTTP 413
     (OCPI 2000) as soon as its ``Content-Length``, or the bytes read so far, say so, and the connection
@@ -386,6 +389,8 @@ class _Server:
                     raise self._too_large() from None
                 body_read = True
                 # an optional body (e.g. a token authorize without LocationReferences) may be left out
+                if self.config.request_body is not None and raw:
+                    raw = await self.config.request_body(caller, bound.module.id, request.method, raw)
                 if not optional_body or raw.strip():
                     body = await decode_body(raw, endpoint.request)
             call = OcpiCall(

@@ -192,6 +192,7 @@ class Node:
             AppConfig(
                 base_url=self.config.url,
                 endpoint_url=None if self.compat is None else self.compat.endpoint_url,
+                request_body=None if self.compat is None else self.compat.request_body,
                 max_body_bytes=max_body_bytes_from_env(os.environ),  # EVROAM_MAX_BODY_BYTES
                 versions=self.config.versions,
                 registration=self.registration,
