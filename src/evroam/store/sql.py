@@ -986,7 +986,9 @@ class _Group:
     def fail(self, error: BaseException) -> None:
         for waiter in self.waiters:
             if not waiter.done():
-                waiter.set_exception(GroupCommitFailed(f"the transaction was not committed: {error}"))
+                failure = GroupCommitFailed(f"the transaction was not committed: {error}")
+                failure.__cause__ = error  # what failed (disk full ...), for storage_failure()
+                waiter.set_exception(failure)
 
 
 class GroupCommitFailed(RuntimeError):
