@@ -27,8 +27,10 @@ from evroam.node.config import (
 )
 from evroam.node.logs import configure_logging
 from evroam.node.settings import Settings
-from evroam.node.wiring import Node, build_node
+from evroam.node.wiring import Node, build_node, prepare_store
 from evroam.registration.model import Partner
+from evroam.store.failures import storage_failure
+from evroam.store.files import read_only_filesystem
 
 __all__ = ["init", "partner_summary", "partners", "quiet_level", "run_on_node", "serve", "settings_of"]
 
@@ -217,6 +219,16 @@ def serve(host: str, port: int | None, no_worker: bool) -> None:
         limits = ServeLimits.from_env()  # EVROAM_HEADER_TIMEOUT, _BODY_TIMEOUT, _MAX_CONNECTIONS_PER_CLIENT
     except (ConfigError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    try:
+        asyncio.run(prepare_store(settings))
+    except Exception as exc:
+        failure = storage_failure(exc)
+        if failure is None:
+            raise
+        reason, detail = failure.reason, failure.detail
+        if settings.database_url is None and read_only_filesystem(settings.data_dir):
+            reason, detail = "read-only", f"{detail}: {settings.data_dir} is on a read-only filesystem"
+        raise click.ClickException(f"cannot use the database ({reason}): {detail}") from None
     if port is None:
         port = urlsplit(node.config.url).port or 8100
     server = uvicorn.Server(

@@ -68,12 +68,14 @@ def storage_failure(exc: BaseException) -> StorageFailure | None:
     """How the database failed, if ``exc`` (or an exception it was raised from) is the database failing;
     ``None`` for anything else (a bug, a constraint violated, a conflict)."""
     for error in _chain(exc):
-        detail = " ".join(str(error).split("\n")[:1]) or type(error).__name__
+        detail = str(error).split("\n")[0] or type(error).__name__
         if isinstance(error, sa_exc.IntegrityError | sa_exc.ProgrammingError | sqlite3.IntegrityError):
             return None
         if isinstance(error, sqlite3.OperationalError | sqlite3.DatabaseError):
             return StorageFailure(_by_message(str(error)) or "database error", detail)
         if isinstance(error, sa_exc.DBAPIError):
+            if error.orig is not None:  # the driver's words, without SQLAlchemy's wrapping and SQL
+                detail = str(error.orig).split("\n")[0] or type(error.orig).__name__
             reason = _by_message(str(error.orig) if error.orig is not None else str(error))
             lost = isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError)
             if reason is None and (error.connection_invalidated or lost):
