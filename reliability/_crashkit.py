@@ -38,10 +38,16 @@ class Node(testing.NodeProcess):
     cwd: Path | None = ROOT
     python_path: tuple[str, ...] = (str(ROOT),)
     database_url: str | None = None
+    log_dir: Path | None = None  # where its logs go (default: beside the data directory)
 
     def __post_init__(self) -> None:
         if self.database_url:
             self.env = {**self.env, "EVROAM_DATABASE_URL": self.database_url}
+
+    def log_path(self, what: str) -> Path:
+        if self.log_dir is None:
+            return super().log_path(what)
+        return self.log_dir / f"{self.name}-{what}.log"
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of a read-only query (``?`` placeholders) on the node's database."""
