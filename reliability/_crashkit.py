@@ -214,3 +214,34 @@ class Timer:
 
     def __call__(self) -> float:
         return time.monotonic() - self.started
+
+
+def admit_partner(
+    node: Node, token: str, *, party: tuple[str, str] = ("NL", "CPO"), role: str = "CPO"
+) -> None:
+    """Store a REGISTERED partner ``cpo`` (``party``, ``role``) that calls ``node`` with ``token``, straight
+    into the node's database (before it serves): what the credentials handshake would leave, without a
+    second node and four more interpreter start-ups. The partner has no endpoints: nothing is pushed to it."""
+    import msgspec
+
+    from evroam.core.clock import SystemClock
+    from evroam.registration import IssuedToken, StorePartnerRepository, TokenUse
+    from evroam.registration.model import token_digest
+    from evroam.store import create_store
+    from evroam.testing import FakePartner
+
+    async def admit() -> None:
+        store = create_store(node.database_url, node.data_dir)
+        try:
+            await store.migrate()
+            clock = SystemClock()
+            fake = FakePartner("http://127.0.0.1:9/ocpi", role=role, country_code=party[0], party_id=party[1])
+            record = fake.record(clock, partner_id="p-cpo", name="cpo", token="unused", initiated_by="them")
+            digest = token_digest(token)
+            record = msgspec.structs.replace(record, issued=(digest,))
+            issued = IssuedToken(digest=digest, partner_id="p-cpo", use=TokenUse.PEER, issued_at=clock.now())
+            await StorePartnerRepository(store, clock).commit(save=[record], issue=[issued])
+        finally:
+            await store.close()
+
+    asyncio.run(admit())

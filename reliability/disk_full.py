@@ -1,8 +1,9 @@
 """A full disk, then a read-only one, under an eMSP node on SQLite: clear errors, no damage, service back.
 
 The eMSP's data directory lives on a small filesystem of its own (``mount -t tmpfs -o size=8m``; its logs
-elsewhere). A CPO node registers with it; this part, holding the CPO's token, PUTs Locations to the eMSP's
-Receiver (each a new object, so that every acknowledged write can be looked for afterwards).
+elsewhere). A CPO partner is stored in its database (as a handshake would leave it); this part, as that
+CPO, PUTs Locations to the eMSP's Receiver (each a new object, so that every acknowledged write can be
+looked for afterwards).
 
 1. **Disk full.** A filler file takes every free byte; PUTs go on. They must be answered with a clear
    error (HTTP 503, OCPI envelope naming the disk) and the node's log must say so in a line, without a
@@ -33,8 +34,8 @@ from typing import Any
 
 import httpx
 
-from evroam.testing import NodePair, free_port
-from reliability._crashkit import Node, Timer, make_locations
+from evroam.testing import free_port
+from reliability._crashkit import Node, Timer, admit_partner, make_locations
 from reliability.result import Result
 
 NAME = "disk_full"
@@ -131,15 +132,16 @@ def run(quick: bool) -> Result:
         base = Path(tmp)
         squeeze = Squeeze(base)
         method = squeeze.method
-        pair = NodePair(base, node_class=Node)
-        pair.emsp = Node("emsp", squeeze.dir / "emsp", free_port(), log_dir=base)
-        emsp = pair.emsp
+        emsp = Node("emsp", squeeze.dir / "emsp", free_port(), log_dir=base)
+        token = "disk-full-partner-token"
         try:
-            pair.up()
-            pair.cpo.stop()  # only needed for the handshake
-            _scenario(result, figures, squeeze, emsp, pair.cpo.partner_token("emsp"), before, during)
+            emsp.init("DE", "MSP", "EMSP")
+            admit_partner(emsp, token)
+            emsp.start()
+            emsp.wait_ready()
+            _scenario(result, figures, squeeze, emsp, token, before, during)
         finally:
-            pair.stop()
+            emsp.stop()
             squeeze.close()
     figures["method"] = method
     result.figures = figures

@@ -1,15 +1,15 @@
 """PostgreSQL restarted under load: no acknowledged write lost, clear errors, recovery without a restart.
 
 An eMSP node (``evroam serve``) keeps its store on a private PostgreSQL cluster (:class:`PrivatePostgres`).
-A CPO node registers with it; then this part, holding the CPO's token, PATCHes EVSE statuses to the eMSP's
-Locations Receiver at a steady rate (each PATCH a new ``last_updated``, round-robin over the EVSEs). In the
-middle PostgreSQL is stopped with ``pg_ctl stop -m immediate`` (a crash: no shutdown checkpoint, the WAL is
-replayed at start) and started again after an outage. The node is never restarted.
+A CPO partner is stored in its database (as a handshake would leave it); then this part, as that CPO,
+PATCHes EVSE statuses to the eMSP's Locations Receiver at a steady rate (each PATCH a new
+``last_updated``, round-robin over the EVSEs). In the middle PostgreSQL is stopped with
+``pg_ctl stop -m immediate`` (a crash: no shutdown checkpoint, the WAL is replayed at start) and started
+again after an outage. The node is never restarted.
 
-Afterwards, for every EVSE, the stored state must be at least as new as the last PATCH the node acknowledged
-(HTTP 2xx, OCPI 1000): an older one is a lost write. A PATCH answered with an error may still have been
-committed (the connection died after the COMMIT), so a stored state newer than the last acknowledged one is
-allowed, provided it is one that was sent.
+Afterwards, for every EVSE, the stored state must be at least as new as the last PATCH the node
+acknowledged (HTTP 2xx, OCPI 1000): an older one is a lost write. A PATCH answered with an error may
+still have been committed (the connection died after the COMMIT), so a newer stored state is allowed.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from typing import Any
 import httpx
 
 from evroam.modules.locations.repository import decode_location
-from evroam.testing import NodePair
-from reliability._crashkit import Node, PrivatePostgres, make_locations, percentile
+from evroam.testing import free_port
+from reliability._crashkit import Node, PrivatePostgres, admit_partner, make_locations, percentile
 from reliability.result import Result
 
 NAME = "pg_restart"
@@ -143,35 +143,36 @@ def run(quick: bool) -> Result:
     with tempfile.TemporaryDirectory(prefix="evroam-rel-pgr-") as tmp, PrivatePostgres() as pg:
         pg.start()
         url = pg.create_database("emsp")
-        pair = NodePair(Path(tmp), node_class=Node, emsp_env={"EVROAM_DATABASE_URL": url})
-        pair.emsp.database_url = url
+        emsp = Node("emsp", Path(tmp) / "emsp", free_port(), database_url=url)
         try:
-            pair.up()
-            pair.cpo.stop()  # the CPO is only needed for the handshake; this part speaks for it
-            token = pair.cpo.partner_token("emsp")
+            emsp.init("DE", "MSP", "EMSP")
+            token = "pg-restart-partner-token"
+            admit_partner(emsp, token)
+            emsp.start()
+            emsp.wait_ready()
             headers = {"Authorization": "Token " + base64.b64encode(token.encode()).decode()}
             for loc in make_locations(plan.locations, plan.evses):
                 answer = httpx.put(
-                    f"{pair.emsp.url}/ocpi/2.2.1/receiver/locations/NL/CPO/{loc['id']}",
+                    f"{emsp.url}/ocpi/2.2.1/receiver/locations/NL/CPO/{loc['id']}",
                     json=loc,
                     headers=headers,
                     timeout=10,
                 )
                 answer.raise_for_status()
-            pid = pair.emsp.process.pid if pair.emsp.process else None
-            sent = asyncio.run(_load(pair.emsp, token, plan, pg))
-            alive = pair.emsp.running and pair.emsp.process is not None and pair.emsp.process.pid == pid
+            pid = emsp.process.pid if emsp.process else None
+            sent = asyncio.run(_load(emsp, token, plan, pg))
+            alive = emsp.running and emsp.process is not None and emsp.process.pid == pid
             stored = {
                 (str(loc.id), str(e.uid)): e
                 for loc in (
                     decode_location(bytes(p))
-                    for (p,) in pair.emsp.query("SELECT payload FROM evroam_objects WHERE kind = 'location'")
+                    for (p,) in emsp.query("SELECT payload FROM evroam_objects WHERE kind = 'location'")
                 )
                 for e in loc.evses or ()
             }
-            log = pair.emsp.serve_log.read_text(errors="replace")
+            log = emsp.serve_log.read_text(errors="replace")
         finally:
-            pair.stop()
+            emsp.stop()
         _judge(result, plan, sent, stored, alive, log)
     return result
 
