@@ -126,7 +126,7 @@ def stored_ids(node: Node) -> set[str]:
 
 def run(quick: bool) -> Result:
     result = Result(NAME, TITLE)
-    before, during = (20, 60) if quick else (200, 400)
+    before, during = (20, 30) if quick else (200, 400)
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="evroam-rel-disk-") as tmp:
         base = Path(tmp)

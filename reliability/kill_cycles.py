@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -242,7 +243,9 @@ def _differences(cpo: Node, emsp: Node, acked: dict[str, Any]) -> list[str]:
 # -- one run ------------------------------------------------------------------------------------------
 
 
-def _cycles(base: Path, cycles: int, seed: int, pg: PrivatePostgres | None) -> dict[str, Any]:
+def _cycles(
+    base: Path, cycles: int, seed: int, pg: PrivatePostgres | None, pace: float = 1.0
+) -> dict[str, Any]:
     urls = {"cpo": None, "emsp": None}
     if pg is not None:
         urls = {"cpo": pg.create_database(f"cpo{seed}"), "emsp": pg.create_database(f"emsp{seed}")}
@@ -259,10 +262,16 @@ def _cycles(base: Path, cycles: int, seed: int, pg: PrivatePostgres | None) -> d
     helper: subprocess.Popen[str] | None = None
     rng = random.Random(seed)
     try:
-        pair.init()
-        cpo.evroam(
-            "locations", "import", write_json(base / "locations.json", make_locations(LOCATIONS, EVSES))
-        )
+
+        def cpo_init() -> None:
+            cpo.init("NL", "CPO", "CPO")
+            cpo.evroam(
+                "locations", "import", write_json(base / "locations.json", make_locations(LOCATIONS, EVSES))
+            )
+
+        with ThreadPoolExecutor(2) as both:  # two interpreters start at once: 2 cores
+            for done in [both.submit(cpo_init), both.submit(emsp.init, "DE", "MSP", "EMSP")]:
+                done.result()
         pair.start()
         pair.register()
         changes = base / "changes.jsonl"
@@ -272,14 +281,14 @@ def _cycles(base: Path, cycles: int, seed: int, pg: PrivatePostgres | None) -> d
         busy_at_kill = {"cpo": [], "emsp": []}
         restart_s: list[float] = []
         for _ in range(cycles):
-            time.sleep(rng.uniform(0.3, 1.0))
+            time.sleep(rng.uniform(0.3, 1.0) * pace)
             busy_at_kill["cpo"].append(_undelivered_soon(cpo))
             cpo.kill()
             timer = Timer()
             cpo.start()
             cpo.wait_ready(timeout=60)
             restart_s.append(timer())
-            time.sleep(rng.uniform(0.2, 0.8))
+            time.sleep(rng.uniform(0.2, 0.8) * pace)
             busy_at_kill["emsp"].append(_undelivered_soon(cpo))
             emsp.kill()
             timer = Timer()
@@ -354,7 +363,7 @@ def run(quick: bool) -> Result:
                     pg.start()
                     got = _cycles(Path(tmp), cycles, 2 if quick else 3, pg)
             else:
-                got = _cycles(Path(tmp), cycles, 1, None)
+                got = _cycles(Path(tmp), cycles, 1, None, pace=0.4 if quick else 1.0)
             got["seconds"] = round(timer(), 1)
         result.figures[backend] = {k: v for k, v in got.items() if k != "load_errors"}
         result.figures[backend]["load_errors"] = len(got["load_errors"])

@@ -137,7 +137,7 @@ async def _load(node: Node, token: str, plan: Plan, pg: PrivatePostgres) -> list
 def run(quick: bool) -> Result:
     result = Result(NAME, TITLE)
     if quick:
-        plan = Plan(rate=40, before=1.5, outage=2, after=2.5)
+        plan = Plan(rate=40, before=1, outage=1.5, after=1.5)
     else:
         plan = Plan(rate=50, before=10, outage=15, after=20)
     with tempfile.TemporaryDirectory(prefix="evroam-rel-pgr-") as tmp, PrivatePostgres() as pg:
