@@ -29,6 +29,7 @@ def node(tmp_path: Path) -> Iterator[NodeProcess]:
             "EVROAM_HEADER_TIMEOUT": "0.5",
             "EVROAM_BODY_TIMEOUT": "0.5",
             "EVROAM_MAX_CONNECTIONS_PER_CLIENT": "3",
+            "EVROAM_MAX_BODY_BYTES": "100000",
         },
     )
     node.evroam("init", "--country-code", "NL", "--party-id", "CPO", "--role", "CPO", "--url", node.url)
@@ -91,3 +92,38 @@ def test_slow_clients_hoarders_deep_json_and_file_modes(node: NodeProcess) -> No
         assert stat.S_IMODE(node.data_dir.stat().st_mode) == 0o700
         for path in node.data_dir.glob("evroam.db*"):
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+
+
+def test_bodies_over_the_limit_are_refused_while_they_come_in(node: NodeProcess) -> None:
+    token_a = node.evroam("partners", "invite", "stranger", "--token-only").stdout.strip()
+    auth = b"Authorization: Token " + base64.b64encode(token_a.encode()) + b"\r\n"
+
+    # 50 MB announced, nothing sent: 413 with an OCPI envelope at once (not the body timeout's close)
+    with socket.create_connection(("127.0.0.1", node.port)) as sock:
+        sock.sendall(
+            b"POST /ocpi/2.2.1/credentials HTTP/1.1\r\nHost: x\r\n"
+            + auth
+            + b"Content-Length: 50000000\r\n\r\n"
+        )
+        answer = read_until_closed(sock, within=10)
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+    assert b'"status_code":2000' in answer and b"100000 bytes" in answer
+
+    # a chunked body without a length: cut off once 100,000 bytes are in, the connection closed
+    sent = 0
+    with socket.create_connection(("127.0.0.1", node.port)) as sock:
+        sock.sendall(
+            b"POST /ocpi/2.2.1/credentials HTTP/1.1\r\nHost: x\r\n"
+            + auth
+            + b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        chunk = b"%x\r\n%s\r\n" % (10000, b" " * 10000)
+        try:
+            for _ in range(1000):  # 10 MB, if the node read it all
+                sock.sendall(chunk)
+                sent += 10000
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        answer = read_until_closed(sock, within=10)
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+    assert sent < 10_000_000

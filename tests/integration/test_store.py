@@ -31,8 +31,9 @@ from evroam.store import (
     Store,
     create_store,
 )
-from evroam.store.migrate import alembic_config, current_revision, upgrade
+from evroam.store.migrate import alembic_config, current_revision
 from evroam.store.schema import VERSION_TABLE, metadata
+from evroam.store.sql import migrate_url as upgrade
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)

@@ -68,6 +68,15 @@ async def test_a_put_under_another_party_is_refused_and_stores_nothing(h: Harnes
     assert await stored(h, cc="DE", pid="EMS") is None
 
 
+async def test_a_party_the_partner_holds_in_another_role_is_not_its_to_send_locations_for(h: Harness) -> None:
+    # partner emsp holds DE*EMS as EMSP: a CPO of DE*EMS may be another platform, which alone speaks for it
+    body = location_json("LOC1", country_code="DE", party_id="EMS")
+    r = await h.call("PUT", "receiver/locations/DE/EMS/LOC1", token=EMSP_TOKEN, body=body)
+    assert (r.status_code, ocpi(r)) == (403, 2000)
+    assert "not a party of partner emsp as CPO" in r.json()["status_message"]
+    assert await stored(h, cc="DE", pid="EMS") is None
+
+
 async def test_a_body_owned_by_another_party_than_the_url_is_2001(h: Harness) -> None:
     body = location_json("LOC1", country_code="NL", party_id="CPO")
     r = await h.call("PUT", f"{URL}/LOC1", token=CPO_TOKEN, body=body)

@@ -17,7 +17,13 @@ Events are delivered, in the order they happened, to every listener given to :me
 * :class:`TransactionStarted` — charging started on a connector for a token;
 * :class:`MeterValues` — a meter reading of a running transaction (the energy register in kWh,
   cumulative, and the instantaneous power);
-* :class:`TransactionStopped` — the transaction ended, with its last register value and why.
+* :class:`TransactionStopped` — the transaction ended, with its last register value and why;
+* :class:`LimitChanged` — the charger's active power limit of a transaction changed (smart charging).
+
+Smart charging is a second, optional port, :class:`SmartCharging`: a charger connection that implements
+it takes power limits (:class:`ChargingLimit`, in W or in A per phase) for a transaction or an EVSE,
+reports the limit it applies (:class:`ActiveLimit`) and takes the driver's charging preferences. A
+connection without it answers every charging profile NOT_SUPPORTED.
 
 Times are the charger's (``DateTime``, UTC). Energy is kWh, power kW, current A, all ``Decimal``.
 """
@@ -25,9 +31,10 @@ Times are the charger's (``DateTime``, UTC). Energy is kWh, power kW, current A,
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import msgspec
 
@@ -36,15 +43,25 @@ from evroam.model.enums import AuthMethod, Status
 from evroam.model.tokens import Token
 
 __all__ = [
+    "ActiveLimit",
+    "ActiveLimitRequest",
     "Answer",
     "CancelRequest",
     "ChargePoint",
     "ChargePointEvent",
     "ChargeState",
+    "ChargingLimit",
+    "ClearLimitRequest",
     "EventListener",
+    "LimitChanged",
+    "LimitPeriod",
+    "LimitRequest",
+    "LimitUnit",
     "MeterValues",
     "NoChargePoint",
+    "PreferencesRequest",
     "ReserveRequest",
+    "SmartCharging",
     "StartRequest",
     "StatusChanged",
     "StopReason",
@@ -186,7 +203,124 @@ class TransactionStopped(msgspec.Struct, frozen=True, kw_only=True):
     reason: StopReason
 
 
-ChargePointEvent = StatusChanged | TransactionStarted | MeterValues | TransactionStopped
+# -- smart charging -------------------------------------------------------------------------------------
+
+
+class LimitUnit(StrEnum):
+    """``W``: the total power; ``A``: the current per phase (OCPI's ChargingRateUnit)."""
+
+    W = "W"
+    A = "A"
+
+
+class LimitPeriod(msgspec.Struct, frozen=True, kw_only=True):
+    """From ``start`` until the next period's start: at most ``limit`` (``None``: no limit)."""
+
+    start: DateTime
+    limit: Decimal | None
+
+
+class ChargingLimit(msgspec.Struct, frozen=True, kw_only=True):
+    """A power limit over time: periods in start order; before the first one and during a period
+    whose limit is ``None`` the charger is not limited; the last period holds on."""
+
+    unit: LimitUnit
+    periods: tuple[LimitPeriod, ...]
+    min_rate: Decimal | None = None
+
+    def limit_at(self, at: DateTime) -> Decimal | None:
+        """The limit in force at ``at`` (``None``: none)."""
+        current: Decimal | None = None
+        for period in self.periods:
+            if period.start > at:
+                break
+            current = period.limit
+        return current
+
+    def next_change(self, after: DateTime) -> DateTime | None:
+        """The first period start after ``after`` (``None``: the limit stays as it is)."""
+        return next((p.start for p in self.periods if p.start > after), None)
+
+
+class LimitRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Apply ``limit`` to a running transaction, or to an EVSE (``transaction_id`` ``None``) and
+    whatever charges there. It replaces the limit set before on the same target."""
+
+    limit: ChargingLimit
+    transaction_id: str | None = None
+    location_id: str | None = None
+    evse_uid: str | None = None
+
+
+class ClearLimitRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Remove the limit of a transaction, or of an EVSE (``transaction_id`` ``None``)."""
+
+    transaction_id: str | None = None
+    location_id: str | None = None
+    evse_uid: str | None = None
+
+
+class ActiveLimitRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """The limit the charger will apply to a transaction during the next ``duration`` seconds."""
+
+    transaction_id: str
+    duration: int
+
+
+class ActiveLimit(msgspec.Struct, frozen=True, kw_only=True):
+    """What the charger applies to a transaction from ``start`` for ``duration`` seconds: every
+    limit it knows (the ones set, its own maximum) combined. Every period has a limit."""
+
+    transaction_id: str
+    start: DateTime
+    duration: int
+    unit: LimitUnit
+    periods: tuple[LimitPeriod, ...]
+
+    @property
+    def end(self) -> DateTime:
+        return DateTime.from_datetime(self.start + timedelta(seconds=self.duration))
+
+
+class PreferencesRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """The driver's wishes for a running transaction (OCPI ChargingPreferences)."""
+
+    transaction_id: str
+    profile_type: str
+    departure_time: DateTime | None = None
+    energy_need: Decimal | None = None
+    """kWh."""
+    discharge_allowed: bool = False
+
+
+class LimitChanged(msgspec.Struct, frozen=True, kw_only=True):
+    """The limit the charger applies to a running transaction changed (set, cleared, or the next
+    period of a schedule began); ``active`` is the new one, for a useful horizon."""
+
+    transaction_id: str
+    at: DateTime
+    active: ActiveLimit
+
+
+@runtime_checkable
+class SmartCharging(Protocol):
+    """A charger connection that takes power limits (the second, optional charge point port).
+
+    ``set_limit`` / ``clear_limit`` / ``set_preferences`` answer like commands (a charger that never
+    answers never returns); ``active_limit`` answers the :class:`ActiveLimit` or why not
+    (``UNKNOWN`` transaction, ``REJECTED`` ...).
+    """
+
+    async def set_limit(self, request: LimitRequest) -> Answer: ...
+
+    async def clear_limit(self, request: ClearLimitRequest) -> Answer: ...
+
+    async def active_limit(self, request: ActiveLimitRequest) -> ActiveLimit | Answer: ...
+
+    async def set_preferences(self, request: PreferencesRequest) -> Answer: ...
+
+
+ChargePointEvent = StatusChanged | TransactionStarted | MeterValues | TransactionStopped | LimitChanged
 EventListener = Callable[[ChargePointEvent], Awaitable[None]]
 
 

@@ -210,8 +210,9 @@ class OcpiSink:
             await self._started(event)
         elif isinstance(event, MeterValues):
             await self._reading(event)
-        else:
+        elif isinstance(event, TransactionStopped):
             await self._stopped(event)
+        # LimitChanged: the readings around it carry the power; the chargingprofiles module reports it
 
     # -- locations ---------------------------------------------------------------------------------
 

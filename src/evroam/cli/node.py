@@ -32,7 +32,16 @@ from evroam.registration.model import Partner
 from evroam.store.failures import storage_failure
 from evroam.store.files import read_only_filesystem
 
-__all__ = ["init", "partner_summary", "partners", "quiet_level", "run_on_node", "serve", "settings_of"]
+__all__ = [
+    "init",
+    "partner_summary",
+    "partners",
+    "quiet_level",
+    "run_on_node",
+    "run_server",
+    "serve",
+    "settings_of",
+]
 
 T = TypeVar("T")
 
@@ -210,8 +219,6 @@ def init(
 )
 def serve(host: str, port: int | None, no_worker: bool) -> None:
     """Serve the node's OCPI endpoints (uvicorn), and deliver the push outbox in the background."""
-    import uvicorn
-
     settings = settings_of()
     configure_logging(settings.log_level)
     try:
@@ -219,6 +226,17 @@ def serve(host: str, port: int | None, no_worker: bool) -> None:
         limits = ServeLimits.from_env()  # EVROAM_HEADER_TIMEOUT, _BODY_TIMEOUT, _MAX_CONNECTIONS_PER_CLIENT
     except (ConfigError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    run_server(node, settings, limits, host=host, port=port, worker=not no_worker)
+
+
+def run_server(
+    node: Node, settings: Settings, limits: ServeLimits, *, host: str, port: int | None, worker: bool
+) -> None:
+    """Serve ``node`` with uvicorn until stopped: its port from its URL unless ``port`` is given, the read
+    timeouts and per-address connection cap of ``limits``, the push worker unless ``worker`` is false.
+    First the database is opened, migrated and written once: one it cannot use stops it with one line."""
+    import uvicorn
+
     try:
         asyncio.run(prepare_store(settings))
     except Exception as exc:
@@ -233,7 +251,7 @@ def serve(host: str, port: int | None, no_worker: bool) -> None:
         port = urlsplit(node.config.url).port or 8100
     server = uvicorn.Server(
         uvicorn.Config(
-            node.app(worker=not no_worker),
+            node.app(worker=worker),
             host=host,
             port=port,
             log_config=None,

@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import logging
 import os
-from urllib.parse import urlsplit
 
 import click
 
 from evroam.chargepoint.port import ChargePointEvent
 from evroam.chargepoint.sink import OcpiSink
-from evroam.http.serving import ServeLimits, guarded_protocol
+from evroam.cli.node import run_server
+from evroam.http.serving import ServeLimits
 from evroam.modules.locations import LocationAdmin, iter_locations
 from evroam.node.charging import StoredCatalogue, records_for
 from evroam.node.config import ConfigError
@@ -123,7 +123,6 @@ def simulate(
     no_worker: bool,
 ) -> None:
     """Serve this CPO node with simulated chargers for its own locations."""
-    import uvicorn
 
     settings = settings_of()
     configure_logging(settings.log_level)
@@ -179,19 +178,4 @@ def simulate(
 
     node.startup_hooks.append(power_on)
     node.shutdown_hooks.append(simulator.close)
-    if port is None:
-        port = urlsplit(node.config.url).port or 8100
-    server = uvicorn.Server(
-        uvicorn.Config(
-            node.app(worker=not no_worker),
-            host=host,
-            port=port,
-            log_config=None,
-            log_level=settings.log_level.lower(),
-            access_log=settings.log_level.upper() == "DEBUG",
-            lifespan="on",
-            server_header=False,
-            http=guarded_protocol(limits),
-        )
-    )
-    server.run()
+    run_server(node, settings, limits, host=host, port=port, worker=not no_worker)

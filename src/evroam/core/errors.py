@@ -19,7 +19,9 @@ mapping as a table.
     │   ├── Unauthorized            HTTP 401  OCPI 2000  missing or unknown token
     │   ├── Forbidden               HTTP 403  OCPI 2000  known caller, not allowed here
     │   ├── MethodNotAllowed        HTTP 405  OCPI 2000
+    │   ├── BodyTooLarge            HTTP 413  OCPI 2000  request body over EVROAM_MAX_BODY_BYTES
     │   └── Conflict                HTTP 409  OCPI 2000  e.g. a second POST of an immutable CDR
+    │       └── PartyTaken          HTTP 409  OCPI 2000  credentials claim a party another platform holds
     ├── ServerError                 HTTP 500  OCPI 3000
     │   ├── ClientApiUnreachable    HTTP 502  OCPI 3001  we could not use the partner's API
     │   │   ├── RedirectRefused     HTTP 502  OCPI 3001  a redirect to another host, or too many
@@ -46,6 +48,7 @@ from evroam.core.status import StatusCode
 
 __all__ = [
     "MAX_VIOLATIONS",
+    "BodyTooLarge",
     "ChargingPreferencesNotCapable",
     "ClientApiUnreachable",
     "ClientError",
@@ -64,6 +67,7 @@ __all__ = [
     "NotEnoughInformation",
     "NotFound",
     "PartnerError",
+    "PartyTaken",
     "RedirectRefused",
     "RegistrationError",
     "ServerError",
@@ -200,9 +204,25 @@ class MethodNotAllowed(ClientError):
     default_message = "Method not allowed"
 
 
+class BodyTooLarge(ClientError):
+    """A request body larger than the node accepts (``EVROAM_MAX_BODY_BYTES``): refused as soon as the
+    announced length or the bytes read so far exceed it, and the connection is closed."""
+
+    http_status = 413
+    default_message = "Request body too large"
+
+
 class Conflict(ClientError):
     http_status = 409
     default_message = "Conflict with the stored object"
+
+
+class PartyTaken(Conflict):
+    """Credentials (POSTed or PUT by a partner, or answered to ours) claim a party ``country_code`` /
+    ``party_id`` in a role that this node or another registered platform already holds: one owner per
+    party. Nothing is stored; the registration or update is refused."""
+
+    default_message = "A party of these credentials is held by another platform"
 
 
 class ServerError(EvroamError):

@@ -29,11 +29,13 @@ from typing import Any, get_args
 
 from litestar import Litestar, Request, Response, get, route
 from litestar.exceptions import HTTPException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response.base import ASGIResponse
 
 from evroam.core.clock import Clock, IdGenerator
 from evroam.core.codec import encode
 from evroam.core.errors import (
+    BodyTooLarge,
     ClientError,
     EvroamError,
     MethodNotAllowed,
@@ -42,7 +44,7 @@ from evroam.core.errors import (
     Unauthorized,
 )
 from evroam.core.status import StatusCode
-from evroam.http.bodies import decode_body
+from evroam.http.bodies import MAX_BODY_BYTES, MAX_BODY_ENV, decode_body
 from evroam.modules.kit import Handler, ModuleBinding, OcpiCall, module_path
 from evroam.ocpi.registry import spec_for
 from evroam.ocpi.table import EndpointSpec, InterfaceRole, ModuleSpec, VersionSpec
@@ -89,6 +91,10 @@ class AppConfig:
     endpoint_url: Callable[[Caller, str], Awaitable[str]] | None = None
     """How the version details give one of our endpoint URLs to a caller; ``None``: as it is. The
     partner compatibility layer (:mod:`evroam.compat`) may adapt it per partner (e.g. a trailing slash)."""
+    max_body_bytes: int = MAX_BODY_BYTES
+    """The largest request body accepted (``EVROAM_MAX_BODY_BYTES``): a larger one is answered HTTP 413
+    (OCPI 2000) as soon as its ``Content-Length``, or the bytes read so far, say so, and the connection
+    is closed after the answer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,11 +154,30 @@ class _Server:
             body=encode(envelope), status_code=http_status, media_type=_JSON, headers=dict(headers)
         )
 
-    def _asgi_error(self, error: EvroamError, headers: Mapping[str, str]) -> ASGIResponse:
+    def _asgi_error(
+        self, error: EvroamError, headers: Mapping[str, str], *, close: bool = False
+    ) -> ASGIResponse:
         out = dict(headers)
         if isinstance(error, Unauthorized):
             out["WWW-Authenticate"] = "Token"
+        if close:
+            out["Connection"] = "close"
         return self._asgi(error_envelope(error, self.config.clock), error.http_status, out)
+
+    def _too_large(self) -> BodyTooLarge:
+        limit = self.config.max_body_bytes
+        return BodyTooLarge(
+            f"the request body is larger than {limit} bytes, the limit of this node ({MAX_BODY_ENV})"
+        )
+
+    def _announced_too_large(self, request: Request[Any, Any, Any]) -> bool:
+        announced = request.headers.get("content-length")
+        if announced is None:
+            return False
+        try:
+            return int(announced) > self.config.max_body_bytes
+        except ValueError:
+            return False  # uvicorn refuses a malformed Content-Length before the app sees it
 
     def _candidates(self, header: str | None, encoding: TokenEncoding) -> tuple[str, ...]:
         key = (header, encoding)
@@ -313,8 +338,11 @@ class _Server:
         else:
             tracing = MessageHeaders()
         headers = response_headers(tracing)
+        body_read = False
         try:
             endpoint, handler, optional_body = bound.methods[request.method.upper()]
+            if self._announced_too_large(request):
+                raise self._too_large()  # before anything is read, the token included
             caller = await self.config.registration.authenticate(
                 self._candidates(request.headers.get("authorization"), bound.encoding),
                 registration=bound.registration,
@@ -324,7 +352,11 @@ class _Server:
                 headers = response_headers(tracing)
             body = None
             if endpoint.request is not None:
-                raw = await request.body()
+                try:
+                    raw = await request.body()  # Litestar counts the bytes as they come in
+                except RequestEntityTooLarge:
+                    raise self._too_large() from None
+                body_read = True
                 # an optional body (e.g. a token authorize without LocationReferences) may be left out
                 if not optional_body or raw.strip():
                     body = await decode_body(raw, endpoint.request)
@@ -353,7 +385,9 @@ class _Server:
                     int(error.ocpi_status),
                     error.message,
                 )
-            return self._asgi_error(error, headers)
+            # an answer given before the body was read closes the connection: else the server would
+            # go on reading (and dropping) whatever the client still sends
+            return self._asgi_error(error, headers, close=not body_read and _has_body(request))
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "%s %s from partner %s answered OCPI %s",
@@ -379,6 +413,8 @@ class _Server:
         if exc.status_code == 404:
             error = ClientError(f"no OCPI endpoint at {request.url.path}")
             error.http_status = 404
+        elif exc.status_code == 413:
+            return self._error(self._too_large(), {"Connection": "close"})
         elif exc.status_code == 405:
             error = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
         else:
@@ -415,6 +451,12 @@ def _storage_error(request: Request[Any, Any, Any], exc: Exception) -> StorageUn
     return StorageUnavailable(f"The node's database is unavailable ({failure.reason}); try again later")
 
 
+def _has_body(request: Request[Any, Any, Any]) -> bool:
+    headers = request.headers
+    length = headers.get("content-length")
+    return (length is not None and length.strip() not in ("", "0")) or "transfer-encoding" in headers
+
+
 def create_app(config: AppConfig) -> Litestar:
     """The node's ASGI app for ``config``."""
     server = _Server(config)
@@ -444,6 +486,7 @@ def create_app(config: AppConfig) -> Litestar:
         on_startup=list(config.on_startup),
         on_shutdown=list(config.on_shutdown),
         openapi_config=None,
+        request_max_body_size=config.max_body_bytes,
         logging_config=None,
         debug=False,
     )

@@ -16,7 +16,9 @@ import msgspec
 
 from evroam.core.codec import encode
 from evroam.core.errors import Forbidden, ValidationFailed, Violation
+from evroam.model import Role
 from evroam.modules.kit import OcpiAnswer
+from evroam.ocpi.converters import converters
 from evroam.registration.model import Partner
 from evroam.store.port import Operations, PutOutcome, StoredObject
 
@@ -46,7 +48,9 @@ __all__ = [
     "require_party",
     "splice_list",
     "stale_counts",
+    "to_canonical",
     "token_owner",
+    "wire_class",
     "write_answer",
 ]
 
@@ -58,10 +62,19 @@ W = TypeVar("W", bound=msgspec.Struct)
 # -- who may write what ------------------------------------------------------------------------------
 
 
-def partner_owns(partner: Partner, country_code: str, party_id: str) -> bool:
-    """Whether ``country_code`` / ``party_id`` is one of the partner's parties (case-insensitive)."""
+def partner_owns(partner: Partner, country_code: str, party_id: str, role: Role | None = None) -> bool:
+    """Whether ``country_code`` / ``party_id`` is one of the partner's parties (case-insensitive).
+
+    With ``role``, only a party the partner holds in that role counts (or one whose role its
+    credentials do not say, as in 2.1.1): one company may be the CPO on one platform and the eMSP on
+    another, and each platform speaks only for its own role (see ``docs/registration.md``)."""
     cc, pid = country_code.casefold(), party_id.casefold()
-    return any(r.country_code.casefold() == cc and r.party_id.casefold() == pid for r in partner.roles)
+    return any(
+        r.country_code.casefold() == cc
+        and r.party_id.casefold() == pid
+        and (role is None or r.role is None or r.role == role)
+        for r in partner.roles
+    )
 
 
 def is_our_party(parties: Iterable[tuple[str, str]], country_code: str, party_id: str) -> bool:
@@ -90,12 +103,17 @@ class PartyAdmin:
         return is_our_party(self._parties, country_code, party_id)
 
 
-def require_party(partner: Partner, country_code: str, party_id: str) -> None:
-    """Refuse (HTTP 403) a write or read under a party that is not the calling partner's."""
-    if not partner_owns(partner, country_code, party_id):
-        parties = ", ".join(f"{r.country_code}*{r.party_id}" for r in partner.roles) or "none"
+def require_party(partner: Partner, country_code: str, party_id: str, role: Role | None = None) -> None:
+    """Refuse (HTTP 403) a write or read under a party that is not the calling partner's (in ``role``).
+
+    Callers check this first, before looking anything up: the answer must not tell a partner whether
+    an object of another party exists."""
+    if not partner_owns(partner, country_code, party_id, role):
+        parties = ", ".join(str(r) for r in partner.roles) or "none"
+        as_role = f" as {role.value}" if role is not None else ""
         raise Forbidden(
-            f"{country_code}*{party_id} is not a party of partner {partner.name} (its parties: {parties})"
+            f"{country_code}*{party_id} is not a party of partner {partner.name}{as_role} "
+            f"(its parties: {parties})"
         )
 
 
@@ -317,9 +335,16 @@ def is_party_scope(partner_id: str | None) -> bool:
     return partner_id is not None and partner_id.startswith(_PARTY_SCOPE)
 
 
-def partner_scopes(partner: Partner) -> list[str]:
-    """The :func:`party_scope` of each of the partner's parties (what a Sender list may show it)."""
-    return list(dict.fromkeys(party_scope(r.country_code, r.party_id) for r in partner.roles))
+def partner_scopes(partner: Partner, role: Role | None = None) -> list[str]:
+    """The :func:`party_scope` of each of the partner's parties (in ``role``, see :func:`partner_owns`):
+    what a Sender list may show it."""
+    return list(
+        dict.fromkeys(
+            party_scope(r.country_code, r.party_id)
+            for r in partner.roles
+            if role is None or r.role is None or r.role == role
+        )
+    )
 
 
 def token_owner(token: Any) -> tuple[str, str] | None:
@@ -330,12 +355,13 @@ def token_owner(token: Any) -> tuple[str, str] | None:
 
 class PartyPartners:
     """A :class:`~evroam.store.outbox.PartnerDirectory` that narrows another one to the partners holding
-    one party (``country_code`` / ``party_id``, case-insensitive): a session or a CDR is pushed to the
-    eMSP whose token it concerns, never to every partner that receives the module."""
+    one party (``country_code`` / ``party_id``, case-insensitive; in ``role`` when given): a session or a
+    CDR is pushed to the eMSP whose token it concerns, never to every partner that receives the module."""
 
-    def __init__(self, inner: Any, country_code: str, party_id: str) -> None:
+    def __init__(self, inner: Any, country_code: str, party_id: str, role: Role | None = None) -> None:
         self._inner = inner
         self._party = (country_code, party_id)
+        self._role = role
 
     async def receivers(self, ops: Operations, module: str) -> list[Any]:
         from evroam.registration.repository import PARTNER_KIND, decode_partner
@@ -346,7 +372,7 @@ class PartyPartners:
         partners: list[Partner] = [
             decode_partner(item.payload) for item in (await ops.find(PARTNER_KIND)).items
         ]
-        holders = {partner.id for partner in partners if partner_owns(partner, *self._party)}
+        holders = {partner.id for partner in partners if partner_owns(partner, *self._party, self._role)}
         return [target for target in targets if target.partner_id in holders]
 
     async def target(self, ops: Operations, partner_id: str, module: str) -> Any:
@@ -380,3 +406,26 @@ def write_answer(outcome: PutOutcome) -> OcpiAnswer:
     if outcome is PutOutcome.STALE:
         return OcpiAnswer(status_message=STALE_MESSAGE)
     return OcpiAnswer()
+
+
+# -- pull specs of the modules the versions' converters know ------------------------------------------------
+
+
+def wire_class(model: str) -> Callable[[str], Any]:
+    """A :class:`~evroam.modules.kit.PullSpec`'s ``wire_type`` for objects the versions' converters know
+    (``"Location"``): the version's wire class, ``None`` where the version has none."""
+
+    def wire_type(version: str) -> Any:
+        return converters(version).models.get(model)
+
+    return wire_type
+
+
+def to_canonical(method: str) -> Callable[[str, Any, str, str], Any]:
+    """A :class:`~evroam.modules.kit.PullSpec`'s ``to_model`` through the versions' converters' ``method``
+    (``"location_to_model"``)."""
+
+    def convert(version: str, item: Any, country_code: str, party_id: str) -> Any:
+        return getattr(converters(version), method)(item, country_code=country_code, party_id=party_id)
+
+    return convert

@@ -229,6 +229,8 @@ class Outgoing(NamedTuple):
     body: Any = None
     params: Mapping[str, str] | None = None
     """Query parameters (e.g. a token's ``type``)."""
+    url: str | None = None
+    """An absolute URL to call instead of the endpoint and ``path`` (e.g. a request's ``response_url``)."""
 
 
 class Skip(NamedTuple):
@@ -241,8 +243,10 @@ class Pusher(Protocol):
     """Turns one :class:`Delivery` of a module into a request, reading the current state.
 
     Optional hooks the worker looks for: ``settled_by(exc)`` may turn a partner's refusal into
-    "already delivered" (a note), and ``acknowledged(ops, target, change, outgoing, response)`` sees
-    each successful answer.
+    "already delivered" (a note), ``acknowledged(ops, target, change, outgoing, response)`` sees
+    each successful answer, and ``target(ops, partner_id)`` says where and how to reach the partner
+    (a :class:`~evroam.store.outbox.PartnerTarget`, ``None``: not reachable) for a module that pushes
+    to something else than the partner's RECEIVER endpoint of the module.
     """
 
     @property

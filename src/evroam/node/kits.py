@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from evroam.modules.cdrs import CDRS
+from evroam.modules.chargingprofiles import CHARGING_PROFILES
 from evroam.modules.commands import COMMANDS
 from evroam.modules.kit import ModuleKit, PullSpec, Pusher
 from evroam.modules.locations import LOCATIONS
@@ -36,7 +37,7 @@ __all__ = [
 Kits = tuple[ModuleKit[Any], ...]
 
 #: The modules evroam ships, in the order their routes and commands are listed.
-BUILTIN_KITS: Kits = (LOCATIONS, TARIFFS, TOKENS, SESSIONS, CDRS, COMMANDS)
+BUILTIN_KITS: Kits = (LOCATIONS, TARIFFS, TOKENS, SESSIONS, CDRS, COMMANDS, CHARGING_PROFILES)
 
 KITS_ENV = "EVROAM_KITS"
 

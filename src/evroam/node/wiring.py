@@ -12,6 +12,7 @@ from typing import Any
 
 from evroam.compat import PartnerCompat
 from evroam.core.clock import Clock, IdGenerator, SystemClock, UuidIds
+from evroam.http.bodies import max_body_bytes_from_env
 from evroam.http.client import create_http_client
 from evroam.http.outbound import outbound_policy_from_env
 from evroam.http.server import AppConfig, create_app
@@ -167,6 +168,7 @@ class Node:
             AppConfig(
                 base_url=self.config.url,
                 endpoint_url=None if self.compat is None else self.compat.endpoint_url,
+                max_body_bytes=max_body_bytes_from_env(os.environ),  # EVROAM_MAX_BODY_BYTES
                 versions=self.config.versions,
                 registration=self.registration,
                 clock=self.clock,

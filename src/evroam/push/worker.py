@@ -378,12 +378,18 @@ class PushWorker:
             outcome.parked.extend((item_id, reason) for item_id in ids)
             return outcome
 
-        target = await self._partners.target(self._store, partner_id, module)
-        if target is None:
-            return park_all(f"partner {partner_id} has no {module} RECEIVER endpoint (any more)")
         pusher = self._pushers.get(module)
         if pusher is None:
             return park_all(f"this node cannot push module {module!r}")
+        chooser = getattr(pusher, "target", None)  # a module that pushes elsewhere than to RECEIVERs
+        if chooser is not None:
+            target = await chooser(self._store, partner_id)
+            if target is None:
+                return park_all(f"partner {partner_id} cannot be reached for {module} (any more)")
+        else:
+            target = await self._partners.target(self._store, partner_id, module)
+            if target is None:
+                return park_all(f"partner {partner_id} has no {module} RECEIVER endpoint (any more)")
         try:
             conv = converters(target.version)
         except KeyError:
@@ -551,7 +557,7 @@ class PushWorker:
         outcome.requests += 1
         return await client.request(
             outgoing.method,
-            _path_url(target.url, outgoing.path),
+            outgoing.url if outgoing.url is not None else _path_url(target.url, outgoing.path),
             module=module,
             body=outgoing.body,
             params=outgoing.params,

@@ -38,6 +38,7 @@ from evroam.core.errors import (
     NoMatchingEndpoints,
     NotFound,
     PartnerError,
+    PartyTaken,
     RegistrationError,
     Unauthorized,
     UnsupportedVersion,
@@ -108,6 +109,16 @@ def _mutual(offered: Sequence[OfferedVersion], ours: Sequence[str]) -> OfferedVe
 
 def _listed(versions: Sequence[str]) -> str:
     return ", ".join(versions) if versions else "none"
+
+
+def same_party(a: CredentialsRole, b: CredentialsRole) -> bool:
+    """Whether two roles claim the same party in the same role (``country_code`` and ``party_id``
+    compared case-insensitively; a role without one, as 2.1.1 credentials have, matches every role)."""
+    return (
+        a.country_code.casefold() == b.country_code.casefold()
+        and a.party_id.casefold() == b.party_id.casefold()
+        and (a.role is None or b.role is None or a.role == b.role)
+    )
 
 
 class RegistrationService:
@@ -250,6 +261,7 @@ class RegistrationService:
             partner = await self._repo.get_partner(caller.partner.id)
             if partner is None or caller.digest not in partner.issued:
                 raise Unauthorized()
+            await self._refuse_taken(theirs.roles, partner.id)
             offered, endpoints = await self._callback(theirs, version)
             now = self._clock.now()
             token_c = self._ids.new_token()
@@ -291,6 +303,7 @@ class RegistrationService:
             partner = await self._repo.get_partner(caller.partner.id)
             if partner is None or partner.status is not PartnerStatus.REGISTERED:
                 raise MethodNotAllowed("not registered: POST the credentials first")
+            await self._refuse_taken(theirs.roles, partner.id)
             offered, endpoints = await self._callback(theirs, version)
             now = self._clock.now()
             new_token = self._ids.new_token()
@@ -326,6 +339,32 @@ class RegistrationService:
                 raise MethodNotAllowed("not registered: there is nothing to delete")
             await self._repo.commit(save=[self._ended(partner)], revoke=partner.issued)
         log.info("partner %s unregistered itself", partner.name)
+
+    async def taken_parties(self, roles: Sequence[CredentialsRole], partner_id: str) -> list[str]:
+        """The parties among ``roles`` that this node hosts, or that a partner other than ``partner_id``
+        holds (registered, or registering with us): one owner per party and role."""
+        others = [
+            p
+            for p in await self._repo.list_partners()
+            if p.id != partner_id and p.status in (PartnerStatus.REGISTERED, PartnerStatus.REGISTERING)
+        ]
+        taken: list[str] = []
+        for role in roles:
+            if any(same_party(role, own) for own in self.platform.roles):
+                taken.append(f"{role} is a party of this node")
+            elif any(same_party(role, held) for p in others for held in p.roles):
+                taken.append(f"{role} is held by another platform registered here")
+        return taken
+
+    async def _refuse_taken(self, roles: Sequence[CredentialsRole], partner_id: str) -> None:
+        """:class:`PartyTaken` (HTTP 409, OCPI 2000) when one of ``roles`` is another's party."""
+        taken = await self.taken_parties(roles, partner_id)
+        if taken:
+            raise PartyTaken(
+                "credentials refused, nothing stored: "
+                + "; ".join(taken)
+                + " (a party and role belong to one platform)"
+            )
 
     async def _callback(
         self, theirs: Credentials, version: str
@@ -479,6 +518,12 @@ class RegistrationService:
                     raise RegistrationError(
                         f"the partner answered the credentials POST at {credentials_url} without credentials"
                     )
+                taken = await self.taken_parties(answer.roles, partner_id)
+                if taken:
+                    raise RegistrationError(
+                        f"the partner's credentials claim parties held elsewhere: {'; '.join(taken)}; "
+                        "not registered (a party and role belong to one platform)"
+                    )
             except BaseException as exc:
                 await self._undo_pending(pending, existing)
                 if isinstance(exc, PartnerError):
@@ -570,6 +615,12 @@ class RegistrationService:
                 if answer is None:
                     raise RegistrationError(
                         f"the partner answered the credentials PUT at {credentials_url} without credentials"
+                    )
+                taken = await self.taken_parties(answer.roles, partner.id)
+                if taken:
+                    raise RegistrationError(
+                        f"the partner's new credentials claim parties held elsewhere: {'; '.join(taken)}; "
+                        "the old tokens are kept (a party and role belong to one platform)"
                     )
             except BaseException as exc:
                 await self._repo.commit(save=[partner], revoke=[digest])

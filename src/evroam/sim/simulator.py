@@ -13,7 +13,11 @@ per OCPI connector) and a driver with a car:
   the driver unplugs ``unplug_delay`` seconds later (``auto_unplug``);
 * reservations hold an EVSE (status RESERVED) for one token until they expire or are cancelled;
 * faults: :meth:`Simulator.fault` / :meth:`Simulator.repair` an EVSE, ``unlock_fails``, and
-  ``never_answer`` — command kinds the charger never answers (the CPO then reports TIMEOUT).
+  ``never_answer`` — command kinds the charger never answers (the CPO then reports TIMEOUT);
+* smart charging (:class:`~evroam.chargepoint.SmartCharging`): a power limit set on a transaction or
+  an EVSE (W, or A per phase) caps what the car draws; the lowest of the two wins. Each change of the
+  limit in force (set, cleared, the next period of a schedule) is reported as a meter reading — a
+  new charging period starts there — and a :class:`~evroam.chargepoint.LimitChanged` event.
 
 Every status change is an event :class:`~evroam.chargepoint.StatusChanged`. All state changes and events
 happen under one lock, so listeners see them one at a time and in order. Time is a
@@ -28,16 +32,26 @@ import dataclasses
 import logging
 from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from evroam.chargepoint.port import (
+    ActiveLimit,
+    ActiveLimitRequest,
     Answer,
     CancelRequest,
     ChargePointEvent,
     ChargeState,
+    ChargingLimit,
+    ClearLimitRequest,
     EventListener,
+    LimitChanged,
+    LimitPeriod,
+    LimitRequest,
+    LimitUnit,
     MeterValues,
+    PreferencesRequest,
     ReserveRequest,
     StartRequest,
     StatusChanged,
@@ -61,13 +75,15 @@ __all__ = ["COMMAND_KINDS", "CarProfile", "SimOptions", "Simulator"]
 log = logging.getLogger(__name__)
 
 #: The command kinds ``never_answer`` may name ("all" names every one).
-COMMAND_KINDS = ("start", "stop", "reserve", "cancel", "unlock")
+COMMAND_KINDS = ("start", "stop", "reserve", "cancel", "unlock", "profile")
+"""``profile``: setting, clearing and reading power limits, and charging preferences."""
 
 _UNAVAILABLE = frozenset(
     {Status.OUTOFORDER, Status.INOPERATIVE, Status.PLANNED, Status.REMOVED, Status.BLOCKED}
 )
 _KWH = Decimal("0.001")
 _KW = Decimal("0.01")
+_LIMIT = Decimal("0.1")
 _STEP_SECONDS = 60.0
 
 
@@ -101,6 +117,10 @@ class SimOptions:
     unlock_fails: bool = False
     fault_status: Status = Status.OUTOFORDER
     car: CarProfile = field(default_factory=CarProfile)
+    smart_charging: bool = True
+    """Whether the chargers take power limits (``False``: NOT_SUPPORTED)."""
+    limit_horizon: int = 3600
+    """Seconds of the active limit reported with each :class:`~evroam.chargepoint.LimitChanged`."""
 
     def __post_init__(self) -> None:
         unknown = set(self.never_answer) - {*COMMAND_KINDS, "all"}
@@ -147,6 +167,9 @@ class _Transaction:
     power: float = 0.0
     finished: bool = False
     task: asyncio.Task[None] | None = None
+    limit: ChargingLimit | None = None
+    preferences: PreferencesRequest | None = None
+    limit_task: asyncio.Task[None] | None = None
 
 
 @dataclass
@@ -177,6 +200,7 @@ class _Evse:
     transaction: _Transaction | None = None
     reservation: _Reservation | None = None
     pending: _Pending | None = None
+    limit: ChargingLimit | None = None
 
     def connector(self, connector_id: str | None) -> _Connector | None:
         if connector_id is None:
@@ -302,8 +326,7 @@ class Simulator:
         """Stop every background activity (transactions are left as they are, like a power cut)."""
         tasks = list(self._tasks)
         for tx in self._transactions.values():
-            if tx.task is not None:
-                tasks.append(tx.task)
+            tasks.extend(task for task in (tx.task, tx.limit_task) if task is not None)
         for reservation in self._reservations.values():
             if reservation.task is not None:
                 tasks.append(reservation.task)
@@ -490,6 +513,147 @@ class Simulator:
             self._update_busy()
             return Answer.ACCEPTED
 
+    # -- the smart charging port --------------------------------------------------------------------
+
+    async def set_limit(self, request: LimitRequest) -> Answer:
+        """Limit a running transaction, or an EVSE (and what charges there); replaces the one before."""
+        return await self._change_limit(
+            request.transaction_id, request.location_id, request.evse_uid, request.limit
+        )
+
+    async def clear_limit(self, request: ClearLimitRequest) -> Answer:
+        return await self._change_limit(request.transaction_id, request.location_id, request.evse_uid, None)
+
+    async def active_limit(self, request: ActiveLimitRequest) -> ActiveLimit | Answer:
+        running = self._transactions.get(request.transaction_id.casefold())
+        await self._answer_gate("profile", None if running is None else running.evse.uid)
+        async with self._lock:
+            if not self.options.smart_charging:
+                return Answer.NOT_SUPPORTED
+            tx = self._transactions.get(request.transaction_id.casefold())
+            if tx is None:
+                return Answer.UNKNOWN
+            return self._active(tx, self.time.now(), max(1, request.duration))
+
+    async def set_preferences(self, request: PreferencesRequest) -> Answer:
+        running = self._transactions.get(request.transaction_id.casefold())
+        await self._answer_gate("profile", None if running is None else running.evse.uid)
+        async with self._lock:
+            tx = self._transactions.get(request.transaction_id.casefold())
+            if tx is None:
+                return Answer.UNKNOWN
+            tx.preferences = request
+            return Answer.ACCEPTED
+
+    def limit_of(self, transaction_id: str) -> ChargingLimit | None:
+        """The limit set on a running transaction (not its EVSE's), ``None``: none."""
+        tx = self._transactions.get(transaction_id.casefold())
+        return None if tx is None else tx.limit
+
+    def preferences_of(self, transaction_id: str) -> PreferencesRequest | None:
+        """The charging preferences given for a running transaction."""
+        tx = self._transactions.get(transaction_id.casefold())
+        return None if tx is None else tx.preferences
+
+    async def _change_limit(
+        self,
+        transaction_id: str | None,
+        location_id: str | None,
+        evse_uid: str | None,
+        limit: ChargingLimit | None,
+    ) -> Answer:
+        if transaction_id is not None:
+            running = self._transactions.get(transaction_id.casefold())
+            await self._answer_gate("profile", None if running is None else running.evse.uid)
+        else:
+            await self._answer_gate("profile", evse_uid)
+        async with self._lock:
+            if not self.options.smart_charging:
+                return Answer.NOT_SUPPORTED
+            if transaction_id is not None:
+                tx = self._transactions.get(transaction_id.casefold())
+                if tx is None:
+                    return Answer.UNKNOWN
+                targets = [tx]
+            else:
+                evse = None if evse_uid is None else self._evse(location_id, evse_uid)
+                if evse is None:
+                    return Answer.UNKNOWN
+                targets = [] if evse.transaction is None else [evse.transaction]
+            now = self.time.now()
+            for tx in targets:
+                self._advance(tx, now)  # the energy until now, under the limit before
+            if transaction_id is not None:
+                targets[0].limit = limit
+            else:
+                assert evse is not None
+                evse.limit = limit
+            for tx in targets:
+                await self._limit_changed(tx, now)
+            return Answer.ACCEPTED
+
+    async def _limit_changed(self, tx: _Transaction, now: DateTime) -> None:
+        """(Under the lock, ``tx`` advanced to ``now``.) Report the new power as a reading, the
+        active limit as an event, and follow the schedule's next changes."""
+        tx.power = self._power(tx, now)
+        await self._emit(self._reading(tx, now))
+        await self._emit(
+            LimitChanged(
+                transaction_id=tx.id, at=now, active=self._active(tx, now, self.options.limit_horizon)
+            )
+        )
+        if tx.limit_task is not None and tx.limit_task is not asyncio.current_task():
+            tx.limit_task.cancel()
+        tx.limit_task = None
+        if self._next_limit_change(tx, now) is not None:
+            tx.limit_task = asyncio.get_running_loop().create_task(
+                self._follow_limit(tx), name=f"evroam-sim-limit-{tx.id}"
+            )
+
+    async def _follow_limit(self, tx: _Transaction) -> None:
+        while True:
+            change = self._next_limit_change(tx, self.time.now())
+            if change is None:
+                return
+            await self.time.sleep((change - self.time.now()).total_seconds())
+            async with self._lock:
+                if tx.finished:
+                    return
+                now = self.time.now()
+                if now < change:
+                    continue
+                self._advance(tx, now)
+                tx.power = self._power(tx, now)
+                await self._emit(self._reading(tx, now))
+                await self._emit(
+                    LimitChanged(
+                        transaction_id=tx.id,
+                        at=now,
+                        active=self._active(tx, now, self.options.limit_horizon),
+                    )
+                )
+
+    def _active(self, tx: _Transaction, start: DateTime, duration: int) -> ActiveLimit:
+        """The limit applied to ``tx`` from ``start`` for ``duration`` s, in W: the limits set and the
+        charger's own maximum (the connector's power), the lowest at each moment."""
+        end = DateTime.from_datetime(start + timedelta(seconds=duration))
+        starts = [start]
+        at = start
+        while (change := self._next_limit_change(tx, at)) is not None and change < end:
+            starts.append(change)
+            at = change
+        periods: list[LimitPeriod] = []
+        for begin in starts:
+            limit = self._limit_kw(tx, begin)
+            kw = tx.connector.max_kw if limit is None else min(limit, tx.connector.max_kw)
+            watts = (Decimal(repr(kw)) * 1000).quantize(_LIMIT)
+            if periods and periods[-1].limit == watts:
+                continue
+            periods.append(LimitPeriod(start=begin, limit=watts))
+        return ActiveLimit(
+            transaction_id=tx.id, start=start, duration=duration, unit=LimitUnit.W, periods=tuple(periods)
+        )
+
     # -- drivers and operators ---------------------------------------------------------------------
 
     async def plug_in(self, evse_uid: str, connector_id: str | None = None) -> TransactionInfo | None:
@@ -558,36 +722,69 @@ class Simulator:
         limit = car.max_dc_kw if connector.power_type == PowerType.DC else car.max_ac_kw
         return min(connector.max_kw, limit)
 
-    def _power(self, tx: _Transaction) -> float:
+    def _power(self, tx: _Transaction, at: DateTime) -> float:
         car = self.options.car
         if tx.soc >= 1.0:
             return 0.0
         peak = self._car_kw(tx.connector)
-        if tx.soc <= car.taper_from:
-            return peak
-        share = (1.0 - tx.soc) / (1.0 - car.taper_from)
-        return peak * max(0.1, share)
+        if tx.soc > car.taper_from:
+            share = (1.0 - tx.soc) / (1.0 - car.taper_from)
+            peak = peak * max(0.1, share)
+        limit = self._limit_kw(tx, at)
+        return peak if limit is None else max(0.0, min(peak, limit))
+
+    @staticmethod
+    def _phases(connector: _Connector) -> int:
+        return 3 if connector.power_type == PowerType.AC_3_PHASE else 1
+
+    @staticmethod
+    def _volts(connector: _Connector) -> float:
+        return 400.0 if connector.power_type == PowerType.DC else 230.0
+
+    def _kw_of(self, unit: LimitUnit, value: Decimal, connector: _Connector) -> float:
+        """A limit in kW: W as they are, A per phase times the phases and the voltage."""
+        if unit is LimitUnit.W:
+            return float(value) / 1000.0
+        return float(value) * self._phases(connector) * self._volts(connector) / 1000.0
+
+    def _limits(self, tx: _Transaction) -> list[ChargingLimit]:
+        return [limit for limit in (tx.limit, tx.evse.limit) if limit is not None]
+
+    def _limit_kw(self, tx: _Transaction, at: DateTime) -> float | None:
+        """The lowest limit in force on the transaction and its EVSE at ``at`` (kW), ``None``: none."""
+        found = [
+            self._kw_of(limit.unit, value, tx.connector)
+            for limit in self._limits(tx)
+            if (value := limit.limit_at(at)) is not None
+        ]
+        return min(found) if found else None
+
+    def _next_limit_change(self, tx: _Transaction, after: DateTime) -> DateTime | None:
+        changes = [c for limit in self._limits(tx) if (c := limit.next_change(after)) is not None]
+        return min(changes) if changes else None
 
     def _advance(self, tx: _Transaction, until: DateTime) -> None:
-        """Integrate the energy drawn from ``tx.sampled`` to ``until`` (steps of a simulated minute)."""
+        """Integrate the energy drawn from ``tx.sampled`` to ``until`` (steps of a simulated minute,
+        cut where the limit in force changes)."""
         battery = self.options.car.battery_kwh
-        seconds = (until - tx.sampled).total_seconds()
+        at = tx.sampled
         energy = 0.0
-        while seconds > 1e-9:
+        while (seconds := (until - at).total_seconds()) > 1e-9:
             step = min(_STEP_SECONDS, seconds)
-            power = self._power(tx)
+            change = self._next_limit_change(tx, at)
+            if change is not None and change < until:
+                step = min(step, max((change - at).total_seconds(), 1e-3))
+            power = self._power(tx, at)
             drawn = min(power * step / 3600.0, (1.0 - tx.soc) * battery)
             energy += drawn
             tx.soc = min(1.0, tx.soc + drawn / battery)
-            seconds -= step
+            at = DateTime.from_datetime(at + timedelta(seconds=step))
         tx.connector.energy += energy
         tx.sampled = until
-        tx.power = self._power(tx)
+        tx.power = self._power(tx, until)
 
     def _reading(self, tx: _Transaction, at: DateTime) -> MeterValues:
-        phases = 3 if tx.connector.power_type == PowerType.AC_3_PHASE else 1
-        volts = 230.0 if tx.connector.power_type != PowerType.DC else 400.0
-        current = tx.power * 1000.0 / (volts * phases)
+        current = tx.power * 1000.0 / (self._volts(tx.connector) * self._phases(tx.connector))
         return MeterValues(
             transaction_id=tx.id,
             at=at,
@@ -624,7 +821,7 @@ class Simulator:
             soc=self.options.car.start_soc,
             sampled=now,
         )
-        tx.power = self._power(tx)
+        tx.power = self._power(tx, now)
         evse.transaction = tx
         self._transactions[tx.id.casefold()] = tx
         await self._refresh(evse)
@@ -643,6 +840,10 @@ class Simulator:
         )
         await self._emit(self._reading(tx, now))
         tx.task = asyncio.get_running_loop().create_task(self._meter(tx), name=f"evroam-sim-meter-{tx.id}")
+        if self._next_limit_change(tx, now) is not None:  # an EVSE limit with a schedule
+            tx.limit_task = asyncio.get_running_loop().create_task(
+                self._follow_limit(tx), name=f"evroam-sim-limit-{tx.id}"
+            )
         self._update_busy()
         return tx
 
@@ -662,8 +863,9 @@ class Simulator:
         now = self.time.now()
         self._advance(tx, now)
         tx.finished = True
-        if tx.task is not None and tx.task is not asyncio.current_task():
-            tx.task.cancel()
+        for task in (tx.task, tx.limit_task):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
         self._transactions.pop(tx.id.casefold(), None)
         evse = tx.evse
         evse.transaction = None

@@ -23,7 +23,14 @@ DC_EVSE = "DEMO-DC-1"
 AC_TARIFF = "AC-STANDARD"
 DC_TARIFF = "DC-FAST"
 
-_CAPABILITIES = ["REMOTE_START_STOP_CAPABLE", "RESERVABLE", "UNLOCK_CAPABLE", "RFID_READER"]
+_CAPABILITIES = [
+    "REMOTE_START_STOP_CAPABLE",
+    "RESERVABLE",
+    "UNLOCK_CAPABLE",
+    "RFID_READER",
+    "CHARGING_PROFILE_CAPABLE",
+    "CHARGING_PREFERENCES_CAPABLE",
+]
 
 
 def _connector(power_type: str, volts: int, amps: int, watts: int, tariff: str, stamp: str) -> dict[str, Any]:

@@ -10,8 +10,6 @@ the machinery behind it and two entry points for tools:
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -19,18 +17,14 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
-from sqlalchemy.pool import NullPool
 
 from evroam.store.schema import VERSION_TABLE
-from evroam.store.sql import SqlStore
 
 __all__ = [
     "MIGRATIONS_DIR",
     "alembic_config",
     "current_revision",
     "head_revision",
-    "run_on_url",
-    "upgrade",
     "upgrade_connection",
 ]
 
@@ -65,25 +59,3 @@ def upgrade_connection(connection: Connection, revision: str = "head") -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
-
-
-async def run_on_url(url: str, work: Callable[[Connection], None], *, schema: str | None = None) -> None:
-    """Open ``url``, run ``work`` on a sync connection inside one transaction, commit, close."""
-    store = SqlStore.from_url(url, schema=schema, engine_options={"poolclass": NullPool})
-    try:
-        await store.run_sync(work)
-    finally:
-        await store.close()
-
-
-def upgrade(url: str, *, schema: str | None = None) -> None:
-    """Migrate the database at ``url`` to the newest revision. Call it outside any event loop."""
-    store = SqlStore.from_url(url, schema=schema, engine_options={"poolclass": NullPool})
-
-    async def main() -> None:
-        try:
-            await store.migrate()
-        finally:
-            await store.close()
-
-    asyncio.run(main())

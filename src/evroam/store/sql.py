@@ -68,7 +68,7 @@ from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 from evroam.core.types import DateTime
 from evroam.store._txguard import check_no_transaction, inside_transaction
@@ -85,7 +85,15 @@ from evroam.store.port import (
 )
 from evroam.store.schema import UtcDateTime, objects, outbox, settings
 
-__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "GroupCommitFailed", "SqlStore", "make_engine", "normalise_url"]
+__all__ = [
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "GroupCommitFailed",
+    "SqlStore",
+    "make_engine",
+    "migrate_url",
+    "normalise_url",
+    "run_on_url",
+]
 
 log = logging.getLogger(__name__)
 
@@ -1363,3 +1371,28 @@ class SqlStore(_Operations):
             await self._engine.dispose()
         else:
             self._engine.dispose()
+
+
+# -- a database by URL, outside a node (migrations, tools) --------------------------------------------------
+
+
+async def run_on_url(url: str, work: Callable[[Connection], None], *, schema: str | None = None) -> None:
+    """Open ``url``, run ``work`` on a sync connection inside one transaction, commit, close."""
+    store = SqlStore.from_url(url, schema=schema, engine_options={"poolclass": NullPool})
+    try:
+        await store.run_sync(work)
+    finally:
+        await store.close()
+
+
+def migrate_url(url: str, *, schema: str | None = None) -> None:
+    """Migrate the database at ``url`` to the newest revision. Call it outside any event loop."""
+    store = SqlStore.from_url(url, schema=schema, engine_options={"poolclass": NullPool})
+
+    async def main() -> None:
+        try:
+            await store.migrate()
+        finally:
+            await store.close()
+
+    asyncio.run(main())

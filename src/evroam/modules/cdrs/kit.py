@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from evroam.ocpi.converters import converters
 from evroam.store.port import Operations
 
+from .._shared import to_canonical, wire_class
 from ..kit import DeliveryTerms, ModuleKit, NodeContext, PullSpec, Served, Stored
 from .bindings import receiver_binding, sender_binding
 from .cli import cdrs as cdrs_group
@@ -58,10 +58,8 @@ CDRS: ModuleKit[CdrLookups] = ModuleKit(
     pull=PullSpec(
         owner_role="CPO",
         us="EMSP",
-        wire_type=lambda version: converters(version).models.get("CDR"),
-        to_model=lambda version, item, cc, pid: converters(version).cdr_to_model(
-            item, country_code=cc, party_id=pid
-        ),
+        wire_type=wire_class("CDR"),
+        to_model=to_canonical("cdr_to_model"),
         object_id=lambda obj: str(obj.id),
         load=_load,
         save=_save,

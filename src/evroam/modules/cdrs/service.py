@@ -22,7 +22,7 @@ from evroam.core.errors import Conflict, NotFound, ValidationFailed, Violation
 from evroam.core.types import CiString
 from evroam.model.cdrs import CDR, CdrLocation
 from evroam.model.common import Price
-from evroam.model.enums import SessionStatus
+from evroam.model.enums import Role, SessionStatus
 from evroam.model.locations import Location
 from evroam.modules.locations import LOCATIONS
 from evroam.modules.sessions import SESSIONS
@@ -83,7 +83,7 @@ class CdrSender:
     async def page(self, partner: Partner, request: PageRequest) -> CdrPage:
         items, total = await page_cdrs(
             self._store,
-            partners=partner_scopes(partner),
+            partners=partner_scopes(partner, Role.EMSP),
             date_from=request.date_from,
             date_to=request.date_to,
             offset=request.offset,
@@ -114,7 +114,7 @@ class CdrReceiver:
         ``credit_reference_id``; 409 (:class:`Conflict`, OCPI 2000) when a CDR with that owner and id is
         stored already (CDRs never change), nothing written.
         """
-        require_party(partner, cdr.country_code, cdr.party_id)
+        require_party(partner, cdr.country_code, cdr.party_id, Role.CPO)
         violations = _credit_violations(cdr)
         if violations:
             raise ValidationFailed(violations, "credit CDR refused")
@@ -129,7 +129,7 @@ class CdrReceiver:
 
     async def get(self, partner: Partner, country_code: str, party_id: str, cdr_id: str) -> CDR:
         """A CDR the partner posted (404 for any other)."""
-        require_party(partner, country_code, party_id)
+        require_party(partner, country_code, party_id, Role.CPO)
         record = await load_cdr_record(self._store, country_code, party_id, cdr_id)
         if record is None or record.partner_id != partner.id:
             raise NotFound(f"no CDR {cdr_id!r} of {country_code}*{party_id}")
@@ -216,7 +216,9 @@ class CdrAdmin(PartyAdmin):
                 object_id=str(cdr.id),
                 method="PUT",  # "send the CDR": the CDR pusher POSTs it to the module URL
             )
-            rows = await enqueue_change(tx, PartyPartners(self._partners, *owner), change, self._clock.now())
+            rows = await enqueue_change(
+                tx, PartyPartners(self._partners, *owner, Role.EMSP), change, self._clock.now()
+            )
         return CdrCreated(cdr, rows)
 
     async def from_session(

@@ -10,9 +10,9 @@ import msgspec
 from evroam.core.clock import Clock
 from evroam.model.enums import Status
 from evroam.model.locations import Location
-from evroam.ocpi.converters import converters
 from evroam.store.port import Operations, Store
 
+from .._shared import to_canonical, wire_class
 from ..kit import DATA_RECEIVING_ROLES, ModuleKit, NodeContext, PullSpec, Served, Stored
 from .bindings import receiver_binding, sender_binding
 from .cli import locations as locations_group
@@ -90,10 +90,8 @@ async def _remove(store: Store, loc: Location, partner_id: str, clock: Clock) ->
 PULL = PullSpec(
     owner_role="CPO",
     us="EMSP",
-    wire_type=lambda version: converters(version).models.get("Location"),
-    to_model=lambda version, item, cc, pid: converters(version).location_to_model(
-        item, country_code=cc, party_id=pid
-    ),
+    wire_type=wire_class("Location"),
+    to_model=to_canonical("location_to_model"),
     object_id=lambda obj: str(obj.id),
     load=_load,
     save=_save,

@@ -19,7 +19,7 @@ import msgspec
 
 from evroam.core.codec import encode
 from evroam.core.errors import Forbidden, NotFound, UnknownLocation, ValidationFailed, Violation
-from evroam.model.enums import Status
+from evroam.model.enums import Role, Status
 from evroam.model.locations import EVSE, Connector, Location
 from evroam.ocpi.transport.pagination import PageRequest
 from evroam.registration.model import Partner
@@ -194,7 +194,7 @@ class LocationReceiver:
     async def get_location(
         self, partner: Partner, country_code: str, party_id: str, location_id: str
     ) -> Location:
-        require_party(partner, country_code, party_id)
+        require_party(partner, country_code, party_id, Role.CPO)
         record = await load_location_record(self._store, country_code, party_id, location_id)
         if record is None or record.partner_id != partner.id:
             raise NotFound(f"no location {location_id!r} of {country_code}*{party_id}")
@@ -237,7 +237,7 @@ class LocationReceiver:
     async def put_location(
         self, partner: Partner, country_code: str, party_id: str, location_id: str, location: Location
     ) -> PutOutcome:
-        require_party(partner, country_code, party_id)
+        require_party(partner, country_code, party_id, Role.CPO)
         check_url_id("country_code", country_code, location.country_code)
         check_url_id("party_id", party_id, location.party_id)
         check_url_id("id", location_id, location.id)
@@ -252,7 +252,7 @@ class LocationReceiver:
     async def put_evse(
         self, partner: Partner, country_code: str, party_id: str, location_id: str, evse_uid: str, evse: EVSE
     ) -> PutOutcome:
-        require_party(partner, country_code, party_id)
+        require_party(partner, country_code, party_id, Role.CPO)
         check_url_id("uid", evse_uid, evse.uid)
         async with self._store.transaction() as tx:
             record = await self._mine(tx, partner, country_code, party_id, location_id, for_update=True)
@@ -281,7 +281,7 @@ class LocationReceiver:
         connector_id: str,
         connector: Connector,
     ) -> PutOutcome:
-        require_party(partner, country_code, party_id)
+        require_party(partner, country_code, party_id, Role.CPO)
         check_url_id("id", connector_id, connector.id)
         async with self._store.transaction() as tx:
             record = await self._mine(tx, partner, country_code, party_id, location_id, for_update=True)
@@ -314,7 +314,7 @@ class LocationReceiver:
         last_updated: datetime,
         apply: Callable[[Location], Location],
     ) -> PutOutcome:
-        require_party(partner, country_code, party_id)
+        require_party(partner, country_code, party_id, Role.CPO)
         async with self._store.transaction() as tx:
             record = await self._mine(tx, partner, country_code, party_id, location_id, for_update=True)
             if record is None:
@@ -340,7 +340,7 @@ class LocationReceiver:
         last_updated: datetime,
         apply: Callable[[EVSE], EVSE],
     ) -> PutOutcome:
-        require_party(partner, country_code, party_id)
+        require_party(partner, country_code, party_id, Role.CPO)
         async with self._store.transaction() as tx:
             document = await self._my_document(tx, partner, country_code, party_id, location_id)
             found = None if document is None else document.evse(evse_uid)
@@ -368,7 +368,7 @@ class LocationReceiver:
         last_updated: datetime,
         apply: Callable[[Connector], Connector],
     ) -> PutOutcome:
-        require_party(partner, country_code, party_id)
+        require_party(partner, country_code, party_id, Role.CPO)
         async with self._store.transaction() as tx:
             document = await self._my_document(tx, partner, country_code, party_id, location_id)
             found = None if document is None else document.evse(evse_uid)

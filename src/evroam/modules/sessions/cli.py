@@ -5,13 +5,16 @@
     evroam sessions start FILE.json [--ocpi-version V] [--party CC:PID] [--json]
     evroam sessions update SESSION_ID [--kwh N] [--status S] [--total-cost N] [--period JSON]... [--json]
     evroam sessions stop SESSION_ID [--end TIME] [--kwh N] [--total-cost N] [--invalid] [--json]
+    evroam sessions preferences SESSION_ID [--departure TIME] [--energy-kwh X] [--partner NAME]
+                                [--profile-type CHEAP|FAST|GREEN|REGULAR] [--discharge-allowed]
 
 ``list`` and ``show`` cover both sides: our own sessions (CPO) and those partners pushed (eMSP).
 ``start`` / ``update`` / ``stop`` change our own sessions exactly as a charge-point connection does
 through :class:`~evroam.modules.sessions.service.SessionAdmin`: each change is queued for the eMSP
 whose token the session concerns (creation as PUT, changes as PATCH). A ``--period`` is one OCPI
 ChargingPeriod as JSON, e.g. ``{"start_date_time": "2026-03-01T10:00:00Z", "dimensions":
-[{"type": "ENERGY", "volume": 1.5}]}``.
+[{"type": "ENERGY", "volume": 1.5}]}``. ``preferences`` (eMSP) sends the driver's charging preferences for a
+session a CPO pushed and prints the CPO's answer.
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ from evroam.core.errors import ValidationFailed
 from evroam.core.types import DateTime
 from evroam.model.cdrs import ChargingPeriod
 from evroam.model.common import NotRepresentable, Price
-from evroam.model.enums import SessionStatus
-from evroam.model.sessions import Session
+from evroam.model.enums import ProfileType, SessionStatus
+from evroam.model.sessions import ChargingPreferences, Session
 from evroam.modules.kit import NodeContext
 from evroam.registration.directory import RegisteredPartners
 
@@ -38,6 +41,7 @@ from .._cli import newest_version, parse_party, run_admin
 from .._shared import token_owner
 from ..kit import emit as _emit
 from .convert import session_converters
+from .preferences import PreferencesClient
 from .repository import SessionRecord, load_preferences
 from .service import SessionAdmin, SessionSender
 
@@ -166,7 +170,60 @@ def show(session_id: str, party: str | None, ocpi_version: str | None, as_json: 
         }
 
     data = run_admin(action)
-    _emit(data, as_json, _line(data["summary"]) + "\n" + json.dumps(data["session"], indent=2))
+    text = _line(data["summary"]) + "\n" + json.dumps(data["session"], indent=2)
+    if data["charging_preferences"] is not None:
+        text += "\ncharging preferences: " + json.dumps(data["charging_preferences"], sort_keys=True)
+    _emit(data, as_json, text)
+
+
+@sessions.command("preferences")
+@click.argument("session_id")
+@click.option("--departure", help="When the driver leaves (RFC 3339, e.g. 2026-03-01T18:00:00Z).")
+@click.option("--energy-kwh", "energy_kwh", help="kWh the driver needs.")
+@click.option(
+    "--profile-type",
+    type=click.Choice(["CHEAP", "FAST", "GREEN", "REGULAR"], case_sensitive=False),
+    default="REGULAR",
+    show_default=True,
+)
+@click.option("--discharge-allowed", is_flag=True, help="The car may give energy back (V2G).")
+@click.option("--partner", help="The CPO that sent the session [default: the one that did].")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def preferences_command(
+    session_id: str,
+    departure: str | None,
+    energy_kwh: str | None,
+    profile_type: str,
+    discharge_allowed: bool,
+    partner: str | None,
+    as_json: bool,
+) -> None:
+    """Send the driver's charging preferences for a CPO's session (eMSP). Exit 1 unless ACCEPTED."""
+    prefs = ChargingPreferences(
+        profile_type=ProfileType(profile_type.upper()),
+        departure_time=_time(departure, "--departure"),
+        energy_need=_decimal(energy_kwh, "--energy-kwh"),
+        discharge_allowed=True if discharge_allowed else None,
+    )
+
+    async def action(node: NodeContext) -> dict[str, Any]:
+        client = PreferencesClient(node.store, node.http, node.clock, node.ids, partners=node.registration)
+        cpo, answer = await client.send(session_id, prefs, partner=partner)
+        return {
+            "session": session_id,
+            "partner": cpo.name,
+            "answer": answer.value,
+            "charging_preferences": json.loads(encode(prefs)),
+        }
+
+    data = run_admin(action)
+    _emit(
+        data,
+        as_json,
+        f"charging preferences for session {session_id} sent to {data['partner']}: {data['answer']}",
+    )
+    if data["answer"] != "ACCEPTED":
+        raise SystemExit(1)
 
 
 @sessions.command("start")

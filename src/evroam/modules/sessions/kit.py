@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from evroam.ocpi.converters import converters
 from evroam.store.port import Operations
 
+from .._shared import to_canonical, wire_class
 from ..kit import ModuleKit, NodeContext, PullSpec, Served, Stored
 from .bindings import receiver_binding, sender_binding
 from .cli import sessions as sessions_group
+from .preferences import ChargerPreferences
 from .push import SessionPusher
 from .repository import load_session_record, save_session
 from .service import SessionReceiver, SessionSender, find_session
@@ -28,12 +29,16 @@ class SessionLookups:
 
 def _serve(node: NodeContext) -> Served:
     out = []
+    closing = []
     parties = node.own.cpo_parties()
     if parties:
-        out.append(sender_binding(SessionSender(node.store, node.clock, parties), node.own.url))
+        preferences = ChargerPreferences(node.charge_point)
+        closing.append(preferences.close)
+        sender = SessionSender(node.store, node.clock, parties, on_preferences=preferences)
+        out.append(sender_binding(sender, node.own.url))
     if node.own.has_role(RECEIVING_ROLES):
         out.append(receiver_binding(SessionReceiver(node.store)))
-    return Served(bindings=out)
+    return Served(bindings=out, on_shutdown=tuple(closing))
 
 
 async def _load(ops: Operations, obj: Any) -> Stored | None:
@@ -53,10 +58,8 @@ SESSIONS: ModuleKit[SessionLookups] = ModuleKit(
     pull=PullSpec(
         owner_role="CPO",
         us="EMSP",
-        wire_type=lambda version: converters(version).models.get("Session"),
-        to_model=lambda version, item, cc, pid: converters(version).session_to_model(
-            item, country_code=cc, party_id=pid
-        ),
+        wire_type=wire_class("Session"),
+        to_model=to_canonical("session_to_model"),
         object_id=lambda obj: str(obj.id),
         load=_load,
         save=_save,

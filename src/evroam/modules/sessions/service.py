@@ -16,7 +16,7 @@ pusher sends only the periods added since (OCPI appends the periods of a PATCH).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -29,10 +29,11 @@ from evroam.core.errors import Conflict, Forbidden, NotFound, ValidationFailed, 
 from evroam.core.types import DateTime
 from evroam.model.cdrs import ChargingPeriod
 from evroam.model.common import Price
-from evroam.model.enums import ChargingPreferencesResponse, SessionStatus
-from evroam.model.locations import Location
+from evroam.model.enums import ChargingPreferencesResponse, ProfileType, Role, SessionStatus
+from evroam.model.locations import EVSE, Location
 from evroam.model.sessions import ChargingPreferences, Session
 from evroam.modules.locations import LOCATIONS
+from evroam.modules.tariffs import TARIFFS
 from evroam.ocpi.transport.pagination import PageRequest
 from evroam.registration.model import Partner
 from evroam.store.outbox import ObjectChange, enqueue_change
@@ -105,10 +106,19 @@ class SessionSender:
     looked up under each of them.
     """
 
-    def __init__(self, store: Store, clock: Clock, parties: Sequence[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        parties: Sequence[tuple[str, str]],
+        *,
+        on_preferences: Callable[[Session, ChargingPreferences], Awaitable[None]] | None = None,
+    ) -> None:
         self._store = store
         self._clock = clock
         self._parties = tuple(parties)
+        self._on_preferences = on_preferences
+        """Where accepted preferences go after they are stored (the charger, an energy manager)."""
 
     async def page(self, partner: Partner, request: PageRequest) -> SessionPage:
         """Our sessions whose token belongs to one of the partner's parties. ``date_from`` is required
@@ -119,7 +129,7 @@ class SessionSender:
             )
         items, total = await page_sessions(
             self._store,
-            partners=partner_scopes(partner),
+            partners=partner_scopes(partner, Role.EMSP),
             date_from=request.date_from,
             date_to=request.date_to,
             offset=request.offset,
@@ -140,12 +150,18 @@ class SessionSender:
 
         * a session that is not ours, or whose token is not the partner's: 404 (2003);
         * the session's EVSE does not list ``CHARGING_PREFERENCES_CAPABLE``: 404 + 2001;
-        * a session that is over (COMPLETED / INVALID): ``NOT_POSSIBLE``; otherwise ``ACCEPTED``.
+        * a session that is over (COMPLETED / INVALID), or a departure in the past: ``NOT_POSSIBLE``;
+        * CHEAP and GREEN (a schedule to plan until the car leaves) without ``departure_time``:
+          ``DEPARTURE_REQUIRED``, without ``energy_need``: ``ENERGY_NEED_REQUIRED``;
+        * a profile type other than REGULAR on a connector whose tariffs offer profile types
+          (``PROFILE_CHEAP`` / ``PROFILE_FAST`` / ``PROFILE_GREEN`` tariffs) but not this one:
+          ``PROFILE_TYPE_NOT_SUPPORTED``;
+        * otherwise ``ACCEPTED``: the preferences are kept and handed to ``on_preferences``.
         """
         async with self._store.transaction() as tx:
             record = await find_session(tx, self._parties, session_id)
             owner = None if record is None else token_owner(record.session.cdr_token)
-            if record is None or owner is None or not partner_owns(partner, *owner):
+            if record is None or owner is None or not partner_owns(partner, *owner, Role.EMSP):
                 raise NotFound(f"no session {session_id!r} of this partner's tokens")
             session = record.session
             location = await LOCATIONS.lookups.load_location(
@@ -157,10 +173,39 @@ class SessionSender:
                     [Violation("$", f"EVSE {session.evse_uid} is not {PREFERENCES_CAPABILITY}")],
                     f"the EVSE of session {session_id} does not take charging preferences",
                 )
-            if session.status in FINAL_STATUSES:
-                return ChargingPreferencesResponse.NOT_POSSIBLE
+            refusal = await self._preferences_refusal(tx, session, evse, preferences)
+            if refusal is not None:
+                return refusal
             await save_preferences(tx, session, preferences, partner_id=partner.id, now=self._clock.now())
-            return ChargingPreferencesResponse.ACCEPTED
+        if self._on_preferences is not None:
+            await self._on_preferences(session, preferences)
+        return ChargingPreferencesResponse.ACCEPTED
+
+    async def _preferences_refusal(
+        self, ops: Operations, session: Session, evse: EVSE, preferences: ChargingPreferences
+    ) -> ChargingPreferencesResponse | None:
+        if session.status in FINAL_STATUSES:
+            return ChargingPreferencesResponse.NOT_POSSIBLE
+        departure = preferences.departure_time
+        if departure is not None and departure <= self._clock.now():
+            return ChargingPreferencesResponse.NOT_POSSIBLE
+        kind = preferences.profile_type
+        if kind in (ProfileType.CHEAP, ProfileType.GREEN):
+            if departure is None:
+                return ChargingPreferencesResponse.DEPARTURE_REQUIRED
+            if preferences.energy_need is None:
+                return ChargingPreferencesResponse.ENERGY_NEED_REQUIRED
+        if kind is ProfileType.REGULAR:
+            return None
+        offered: set[str] = set()
+        connector = next((c for c in evse.connectors if c.id == session.connector_id), None)
+        for tariff_id in (connector.tariff_ids if connector is not None else None) or ():
+            tariff = await TARIFFS.lookups.load_tariff(ops, session.country_code, session.party_id, tariff_id)
+            if tariff is not None and tariff.type is not None and str(tariff.type).startswith("PROFILE_"):
+                offered.add(str(tariff.type).removeprefix("PROFILE_"))
+        if offered and kind.value not in offered:
+            return ChargingPreferencesResponse.PROFILE_TYPE_NOT_SUPPORTED
+        return None
 
 
 # -- eMSP: Receiver -----------------------------------------------------------------------------------
@@ -184,7 +229,7 @@ class SessionReceiver:
         return record
 
     async def get(self, partner: Partner, country_code: str, party_id: str, session_id: str) -> Session:
-        require_party(partner, country_code, party_id)
+        require_party(partner, country_code, party_id, Role.CPO)
         record = await load_session_record(self._store, country_code, party_id, session_id)
         if record is None or record.partner_id != partner.id:
             raise NotFound(f"no session {session_id!r} of {country_code}*{party_id}")
@@ -194,7 +239,7 @@ class SessionReceiver:
         self, partner: Partner, country_code: str, party_id: str, session_id: str, session: Session
     ) -> PutOutcome:
         """Create or replace (charging periods included) the session; an older one is ignored."""
-        require_party(partner, country_code, party_id)
+        require_party(partner, country_code, party_id, Role.CPO)
         check_url_id("country_code", country_code, session.country_code)
         check_url_id("party_id", party_id, session.party_id)
         check_url_id("id", session_id, session.id)
@@ -215,7 +260,7 @@ class SessionReceiver:
         apply: Callable[[Session], Session],
     ) -> PutOutcome:
         """Apply a PATCH (``apply`` appends its charging periods) to a session the partner pushed."""
-        require_party(partner, country_code, party_id)
+        require_party(partner, country_code, party_id, Role.CPO)
         async with self._store.transaction() as tx:
             record = await self._mine(tx, partner, country_code, party_id, session_id)
             if record is None:
@@ -282,7 +327,9 @@ class SessionAdmin(PartyAdmin):
             method=method,
             patch=patch,
         )
-        return await enqueue_change(tx, PartyPartners(self._partners, *owner), change, self._clock.now())
+        return await enqueue_change(
+            tx, PartyPartners(self._partners, *owner, Role.EMSP), change, self._clock.now()
+        )
 
     async def start(self, session: Session) -> SessionChange:
         """Create one of our sessions (``last_updated`` = now) and queue its PUT.

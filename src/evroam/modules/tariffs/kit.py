@@ -6,9 +6,9 @@ from collections.abc import Set as AbstractSet
 from typing import Any
 
 from evroam.core.clock import Clock
-from evroam.ocpi.converters import converters
 from evroam.store.port import Operations, Store
 
+from .._shared import to_canonical, wire_class
 from ..kit import DATA_RECEIVING_ROLES, ModuleKit, NodeContext, PullSpec, Served, Stored
 from .bindings import receiver_binding, sender_binding
 from .cli import tariffs as tariffs_group
@@ -69,10 +69,8 @@ TARIFFS: ModuleKit[TariffLookups] = ModuleKit(
     pull=PullSpec(
         owner_role="CPO",
         us="EMSP",
-        wire_type=lambda version: converters(version).models.get("Tariff"),
-        to_model=lambda version, item, cc, pid: converters(version).tariff_to_model(
-            item, country_code=cc, party_id=pid
-        ),
+        wire_type=wire_class("Tariff"),
+        to_model=to_canonical("tariff_to_model"),
         object_id=lambda obj: str(obj.id),
         load=_load,
         save=_save,

@@ -15,6 +15,7 @@ from datetime import datetime
 import msgspec
 
 from evroam.core.errors import Forbidden, NotFound, ValidationFailed, Violation
+from evroam.model.enums import Role
 from evroam.model.tariffs import Tariff
 from evroam.ocpi.transport.pagination import PageRequest
 from evroam.registration.model import Partner
@@ -73,7 +74,7 @@ class TariffReceiver:
         return record
 
     async def get(self, partner: Partner, country_code: str, party_id: str, tariff_id: str) -> Tariff:
-        require_party(partner, country_code, party_id)
+        require_party(partner, country_code, party_id, Role.CPO)
         record = await load_tariff_record(self._store, country_code, party_id, tariff_id)
         if record is None or record.partner_id != partner.id:
             raise NotFound(f"no tariff {tariff_id!r} of {country_code}*{party_id}")
@@ -82,7 +83,7 @@ class TariffReceiver:
     async def put(
         self, partner: Partner, country_code: str, party_id: str, tariff_id: str, tariff: Tariff
     ) -> PutOutcome:
-        require_party(partner, country_code, party_id)
+        require_party(partner, country_code, party_id, Role.CPO)
         check_url_id("country_code", country_code, tariff.country_code)
         check_url_id("party_id", party_id, tariff.party_id)
         check_url_id("id", tariff_id, tariff.id)
@@ -102,7 +103,7 @@ class TariffReceiver:
         last_updated: datetime,
         apply: Callable[[Tariff], Tariff],
     ) -> PutOutcome:
-        require_party(partner, country_code, party_id)
+        require_party(partner, country_code, party_id, Role.CPO)
         async with self._store.transaction() as tx:
             record = await self._mine(tx, partner, country_code, party_id, tariff_id)
             if record is None:
@@ -117,7 +118,7 @@ class TariffReceiver:
 
     async def delete(self, partner: Partner, country_code: str, party_id: str, tariff_id: str) -> bool:
         """``True`` when the tariff was there (a repeated DELETE is not an error)."""
-        require_party(partner, country_code, party_id)
+        require_party(partner, country_code, party_id, Role.CPO)
         async with self._store.transaction() as tx:
             record = await self._mine(tx, partner, country_code, party_id, tariff_id)
             if record is None:

@@ -43,6 +43,7 @@ from evroam.core.clock import Clock, IdGenerator
 from evroam.core.errors import ClientApiUnreachable, PartnerError
 from evroam.core.status import StatusCode
 from evroam.http.client import OcpiClient
+from evroam.model.enums import Role
 from evroam.model.tokens import AuthorizationInfo, LocationReferences, Token
 from evroam.ocpi.registry import spec_for
 from evroam.ocpi.transport import PartyRef, TokenEncoding
@@ -232,7 +233,7 @@ class AuthorizationService:
         if issuer is None:
             return None
         for partner in await self._emsps():
-            if partner_owns(partner, *issuer) and partner.endpoint("tokens", "SENDER") is not None:
+            if partner_owns(partner, *issuer, Role.EMSP) and partner.endpoint("tokens", "SENDER") is not None:
                 return partner
         return None
 
@@ -376,7 +377,7 @@ class AuthorizationService:
         """Keep the token the eMSP sent with its answer (when it is the one asked about and lies
         under the partner's own party); an older copy never replaces a newer one."""
         same = token.uid == uid and str(token.type).casefold() == token_type.casefold()
-        if not same or not partner_owns(partner, token.country_code, token.party_id):
+        if not same or not partner_owns(partner, token.country_code, token.party_id, Role.EMSP):
             return
         async with self._store.transaction() as tx:
             record = await load_token_record(

@@ -8,9 +8,9 @@ from typing import Any
 import msgspec
 
 from evroam.core.clock import Clock
-from evroam.ocpi.converters import converters
 from evroam.store.port import Operations, Store
 
+from .._shared import to_canonical, wire_class
 from ..kit import ModuleKit, NodeContext, PullSpec, Served, Stored
 from .bindings import receiver_binding, sender_binding
 from .cli import tokens as tokens_group
@@ -89,10 +89,8 @@ TOKENS: ModuleKit[TokenLookups] = ModuleKit(
     pull=PullSpec(
         owner_role="EMSP",
         us="CPO",
-        wire_type=lambda version: converters(version).models.get("Token"),
-        to_model=lambda version, item, cc, pid: converters(version).token_to_model(
-            item, country_code=cc, party_id=pid
-        ),
+        wire_type=wire_class("Token"),
+        to_model=to_canonical("token_to_model"),
         object_id=_object_id,
         load=_load,
         save=_save,

@@ -26,7 +26,7 @@ from evroam.core.codec import encode
 from evroam.core.errors import Forbidden, NotFound, UnknownToken, ValidationFailed, Violation
 from evroam.core.types import CiString
 from evroam.model.common import DisplayText
-from evroam.model.enums import AllowedType
+from evroam.model.enums import AllowedType, Role
 from evroam.model.tokens import AuthorizationInfo, LocationReferences, Token
 from evroam.ocpi.transport import PartyRef
 from evroam.ocpi.transport.pagination import PageRequest
@@ -211,7 +211,7 @@ class TokenReceiver:
     async def get(
         self, partner: Partner, country_code: str, party_id: str, uid: str, token_type: str | None
     ) -> Token:
-        require_party(partner, country_code, party_id)
+        require_party(partner, country_code, party_id, Role.EMSP)
         record = await self._load(self._store, country_code, party_id, uid, token_type)
         if record is None or record.partner_id != partner.id:
             raise NotFound(f"no token {uid!r} of {country_code}*{party_id}")
@@ -220,7 +220,7 @@ class TokenReceiver:
     async def put(
         self, partner: Partner, country_code: str, party_id: str, uid: str, token_type: str, token: Token
     ) -> PutOutcome:
-        require_party(partner, country_code, party_id)
+        require_party(partner, country_code, party_id, Role.EMSP)
         check_url_id("country_code", country_code, token.country_code)
         check_url_id("party_id", party_id, token.party_id)
         check_url_id("uid", uid, token.uid)
@@ -242,7 +242,7 @@ class TokenReceiver:
         last_updated: datetime,
         apply: Callable[[Token], Token],
     ) -> PutOutcome:
-        require_party(partner, country_code, party_id)
+        require_party(partner, country_code, party_id, Role.EMSP)
         async with self._store.transaction() as tx:
             record = await self._mine(tx, partner, country_code, party_id, uid, token_type)
             if record is None:

@@ -2,8 +2,10 @@
 
 Paths are relative to the module's URL. Two placeholders are special:
 
-* ``{response_url}`` stands for the absolute URL a command / charging-profile request carried in its
-  ``response_url`` field (the asynchronous result is POSTed there; its shape is the requester's choice);
+* ``{response_url}`` stands for the absolute URL a command carried in its ``response_url`` field (the
+  asynchronous result is POSTed there; its shape is the requester's choice). The three charging-profile
+  results have a body type each, so they get evroam's own layout of those URLs instead
+  (``set|active|clear/{request_id}``), which lets one node serve them side by side;
 * the CDR Receiver's ``{country_code}/{party_id}/{cdr_id}`` is how evroam lays out the URL it returns
   in the ``Location`` header of a CDR POST (the spec lets the eMSP choose it).
 
@@ -299,9 +301,16 @@ def build_modules(m: Mapping[str, Any]) -> dict[str, ModuleSpec]:
             id="chargingprofiles",
             interfaces={
                 SENDER: (
-                    _ep("active_profile_result", "POST", "{response_url}", m["ActiveChargingProfileResult"]),
-                    _ep("set_profile_result", "POST", "{response_url}", m["ChargingProfileResult"]),
-                    _ep("clear_profile_result", "POST", "{response_url}", m["ClearProfileResult"]),
+                    # the results go to the request's response_url, whose shape is the requester's
+                    # choice; these paths are evroam's own: {module url}/{set|active|clear}/{request id}
+                    _ep(
+                        "active_profile_result",
+                        "POST",
+                        "active/{request_id}",
+                        m["ActiveChargingProfileResult"],
+                    ),
+                    _ep("set_profile_result", "POST", "set/{request_id}", m["ChargingProfileResult"]),
+                    _ep("clear_profile_result", "POST", "clear/{request_id}", m["ClearProfileResult"]),
                     _ep("put_active_profile", "PUT", "{session_id}", m["ActiveChargingProfile"]),
                 ),
                 RECEIVER: (

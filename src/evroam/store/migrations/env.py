@@ -12,8 +12,8 @@ import asyncio
 from alembic import context
 from sqlalchemy import Connection
 
-from evroam.store.migrate import run_on_url
 from evroam.store.schema import VERSION_TABLE, metadata
+from evroam.store.sql import run_on_url
 
 
 def _run(connection: Connection) -> None:
