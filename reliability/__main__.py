@@ -17,7 +17,15 @@ RESULTS = ROOT / "bench" / "results" / "reliability"
 DOC = ROOT / "docs" / "reliability.md"
 
 #: The parts, in the order the page lists them (each a module of this package).
-PARTS: tuple[str, ...] = ("schemathesis_run", "auth_matrix", "hostile")
+PARTS: tuple[str, ...] = (
+    "schemathesis_run",
+    "auth_matrix",
+    "hostile",
+    "kill_cycles",
+    "pg_restart",
+    "partner_down",
+    "disk_full",
+)
 
 
 def run_part(name: str, quick: bool) -> Result:

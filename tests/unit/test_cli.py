@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from evroam import __version__
@@ -54,3 +56,43 @@ def test_console_entry_point_runs_as_a_process() -> None:
     )
     assert done.returncode == 0
     assert "Usage: evroam" in done.stdout
+
+
+def test_serve_on_a_database_it_cannot_write_stops_with_one_line_saying_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    def listen(self: object) -> None:
+        raise AssertionError("serve went on to listen")
+
+    monkeypatch.setattr(uvicorn.Server, "run", listen)
+    data = tmp_path / "node"
+    assert (
+        CliRunner()
+        .invoke(
+            cli,
+            [
+                "--data-dir",
+                str(data),
+                "init",
+                "--country-code",
+                "NL",
+                "--party-id",
+                "CPO",
+                "--role",
+                "CPO",
+                "--url",
+                "http://127.0.0.1:9",
+            ],
+        )
+        .exit_code
+        == 0
+    )
+    read_only = f"sqlite:///file:{data / 'evroam.db'}?mode=ro&uri=true"
+    result = CliRunner().invoke(cli, ["--data-dir", str(data), "--database-url", read_only, "serve"])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines()[-1] == (
+        "Error: cannot use the database (read-only): attempt to write a readonly database"
+    )
+    assert "Traceback" not in result.output

@@ -34,6 +34,7 @@ MAPPING = [
     ("UnsupportedVersion", 400, 3002, "ServerError"),
     ("NoMatchingEndpoints", 400, 3003, "ServerError"),
     ("NotDeliverable", 500, 3000, "ServerError"),
+    ("StorageUnavailable", 503, 3000, "ServerError"),
     ("RegistrationError", 400, 2000, "EvroamError"),
     ("SyncError", 400, 3000, "EvroamError"),
     ("HubError", 502, 4000, "EvroamError"),

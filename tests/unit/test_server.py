@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
@@ -311,3 +312,27 @@ async def test_health_needs_no_token_and_tells_nothing(harness: Harness) -> None
 
 async def test_no_openapi_schema_is_exposed(harness: Harness) -> None:
     assert (await harness.client.get("/schema")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (sqlite3.OperationalError("database or disk is full"), "disk full"),
+        (sqlite3.OperationalError("attempt to write a readonly database"), "read-only"),
+        (ConnectionRefusedError(111, "Connect call failed ('10.1.2.3', 5432)"), "unreachable"),
+    ],
+)
+async def test_a_failing_database_is_503_3000_saying_so_in_one_log_line(
+    harness: Harness, caplog: pytest.LogCaptureFixture, error: BaseException, reason: str
+) -> None:
+    harness.raise_next.append(error)
+    response = await harness.get("/ocpi/2.2.1/sender/locations/L1", **{"X-Request-ID": "req-db"})
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status_code"] == 3000
+    assert body["status_message"] == f"The node's database is unavailable ({reason}); try again later"
+    assert "10.1.2.3" not in response.text and "Traceback" not in response.text
+    assert response.headers["x-request-id"] == "req-db"
+    [record] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert f"the database is unavailable ({reason})" in record.getMessage()
+    assert record.exc_info is None  # one line, not a traceback per request

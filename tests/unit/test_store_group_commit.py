@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from evroam.store.port import ObjectKey
 from evroam.store.sql import GroupCommitFailed, SqlStore
@@ -119,6 +120,8 @@ async def test_a_failed_commit_fails_every_transaction_of_the_group_and_stores_n
     results = await asyncio.gather(write(0), write_dangling(), write(1), return_exceptions=True)
     assert all(isinstance(r, GroupCommitFailed) for r in results), results
     assert "FOREIGN KEY" in str(results[0])
+    # each keeps what failed, so that a full or read-only disk can be told from a bug (storage_failure)
+    assert all(isinstance(r.__cause__, IntegrityError) for r in results), results
     for i in range(2):
         assert await other.get(key(f"c{i}")) is None
     # the store goes on working

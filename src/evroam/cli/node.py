@@ -27,8 +27,10 @@ from evroam.node.config import (
 )
 from evroam.node.logs import configure_logging
 from evroam.node.settings import Settings
-from evroam.node.wiring import Node, build_node
+from evroam.node.wiring import Node, build_node, prepare_store
 from evroam.registration.model import Partner
+from evroam.store.failures import storage_failure
+from evroam.store.files import read_only_filesystem
 
 __all__ = [
     "init",
@@ -231,9 +233,20 @@ def run_server(
     node: Node, settings: Settings, limits: ServeLimits, *, host: str, port: int | None, worker: bool
 ) -> None:
     """Serve ``node`` with uvicorn until stopped: its port from its URL unless ``port`` is given, the read
-    timeouts and per-address connection cap of ``limits``, the push worker unless ``worker`` is false."""
+    timeouts and per-address connection cap of ``limits``, the push worker unless ``worker`` is false.
+    First the database is opened, migrated and written once: one it cannot use stops it with one line."""
     import uvicorn
 
+    try:
+        asyncio.run(prepare_store(settings))
+    except Exception as exc:
+        failure = storage_failure(exc)
+        if failure is None:
+            raise
+        reason, detail = failure.reason, failure.detail
+        if settings.database_url is None and read_only_filesystem(settings.data_dir):
+            reason, detail = "read-only", f"{detail}: {settings.data_dir} is on a read-only filesystem"
+        raise click.ClickException(f"cannot use the database ({reason}): {detail}") from None
     if port is None:
         port = urlsplit(node.config.url).port or 8100
     server = uvicorn.Server(

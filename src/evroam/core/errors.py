@@ -28,7 +28,8 @@ mapping as a table.
     │   │   └── DestinationRefused  HTTP 502  OCPI 3001  a partner URL aims at a private address
     │   ├── UnsupportedVersion      HTTP 400  OCPI 3002  no mutual version
     │   ├── NoMatchingEndpoints     HTTP 400  OCPI 3003  required endpoints missing
-    │   └── NotDeliverable          HTTP 500  OCPI 3000  one of our CDRs the partner's version cannot carry
+    │   ├── NotDeliverable          HTTP 500  OCPI 3000  one of our CDRs the partner's version cannot carry
+    │   └── StorageUnavailable      HTTP 503  OCPI 3000  our database is full, read-only or unreachable
     └── HubError                    HTTP 502  OCPI 4000
         ├── HubUnknownReceiver      HTTP 404  OCPI 4001
         ├── HubTimeout              HTTP 504  OCPI 4002
@@ -70,6 +71,7 @@ __all__ = [
     "RedirectRefused",
     "RegistrationError",
     "ServerError",
+    "StorageUnavailable",
     "SyncError",
     "Unauthorized",
     "UnknownLocation",
@@ -264,6 +266,15 @@ class NoMatchingEndpoints(ServerError):
 
 class NotDeliverable(ServerError):
     """One of our CDRs cannot be written in the partner's OCPI version (retried, reported)."""
+
+
+class StorageUnavailable(ServerError):
+    """Our database failed (disk full, read-only, unreachable): nothing was stored, the request may be
+    repeated later. The message says which, never where (no path, host or SQL)."""
+
+    http_status = 503
+    ocpi_status = StatusCode.SERVER_ERROR
+    default_message = "The node's database is unavailable; try again later"
 
 
 class RegistrationError(EvroamError):

@@ -45,6 +45,7 @@ from evroam.core.errors import (
     EvroamError,
     MethodNotAllowed,
     ServerError,
+    StorageUnavailable,
     Unauthorized,
 )
 from evroam.core.status import StatusCode
@@ -78,6 +79,7 @@ from evroam.ocpi.transport import (
 from evroam.registration.model import Caller
 from evroam.registration.service import RegistrationService, version_key
 from evroam.registration.wire import endpoint_to_wire, version_details_to_wire, version_to_wire
+from evroam.store.failures import storage_failure
 
 __all__ = ["AppConfig", "create_app"]
 
@@ -412,7 +414,10 @@ class _Server:
                 raise Conflict(
                     f"the stored object cannot be shown in OCPI {exc.version}: {exc.path} {exc.reason}"
                 ) from None
-        except EvroamError as error:
+        except Exception as exc:
+            error = exc if isinstance(exc, EvroamError) else _storage_error(request, exc)
+            if error is None:
+                raise  # a bug: 500 / 3000 "Internal error", logged with its traceback (unexpected)
             if log.isEnabledFor(logging.DEBUG):
                 log.debug(
                     "%s %s answered HTTP %s / OCPI %s: %s",
@@ -468,8 +473,28 @@ class _Server:
         return self._error(exc, {})
 
     def unexpected(self, request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+        unavailable = _storage_error(request, exc)
+        if unavailable is not None:
+            return self._error(unavailable, {})
         log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
         return self._error(ServerError("Internal error"), {})
+
+
+def _storage_error(request: Request[Any, Any, Any], exc: Exception) -> StorageUnavailable | None:
+    """The answer to a request the database failed (disk full, read-only, unreachable), logged as one
+    line that says what failed (the traceback at DEBUG level); ``None`` for any other exception."""
+    failure = storage_failure(exc)
+    if failure is None:
+        return None
+    log.error(
+        "%s %s failed: the database is unavailable (%s): %s",
+        request.method,
+        request.scope["path"],
+        failure.reason,
+        failure.detail,
+        exc_info=exc if log.isEnabledFor(logging.DEBUG) else None,
+    )
+    return StorageUnavailable(f"The node's database is unavailable ({failure.reason}); try again later")
 
 
 def _has_body(request: Request[Any, Any, Any]) -> bool:

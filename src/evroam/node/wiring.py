@@ -210,6 +210,21 @@ class Node:
         )
 
 
+async def prepare_store(settings: Settings) -> None:
+    """Open the node's database, bring its schema up to date, write to it once, close it again.
+
+    ``evroam serve`` calls it before it listens, so that a database it cannot use (read-only, full,
+    unreachable) stops it with one line saying so rather than with a failed start-up's traceback, or
+    with a node that answers every write with an error. (A schema at its head needs no write, so the
+    setting ``node.writable`` is written to find out.)"""
+    store = create_store(settings.database_url, settings.data_dir)
+    try:
+        await store.migrate()
+        await store.set_setting("node.writable", "yes")
+    finally:
+        await store.close()
+
+
 def build_node(
     settings: Settings,
     *,

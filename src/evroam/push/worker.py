@@ -63,6 +63,7 @@ from evroam.push.retry import (
     undelivered_note,
 )
 from evroam.registration.directory import RegisteredPartners
+from evroam.store.failures import storage_failure
 from evroam.store.outbox import ObjectChange, PartnerDirectory, PartnerTarget, decode_change
 from evroam.store.port import OutboxItem, Store
 
@@ -574,8 +575,17 @@ class PushWorker:
         while not self._stopping:
             try:
                 report = await self.run_once()
-            except Exception:  # the store is unreachable, a bug ...: keep the node alive
-                log.exception("push worker pass failed; retrying in %.1f s", self.poll_interval)
+            except Exception as exc:  # the store is unreachable, a bug ...: keep the node alive
+                failure = storage_failure(exc)
+                if failure is None:
+                    log.exception("push worker pass failed; retrying in %.1f s", self.poll_interval)
+                else:  # one line per pass, not a traceback: the database says what is wrong
+                    log.error(
+                        "push worker pass failed: the database is unavailable (%s): %s; retrying in %.1f s",
+                        failure.reason,
+                        failure.detail,
+                        self.poll_interval,
+                    )
                 report = RunReport()
             if report.groups == 0 and not self._stopping:
                 with contextlib.suppress(TimeoutError):

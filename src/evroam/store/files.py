@@ -21,7 +21,14 @@ import os
 import stat
 from pathlib import Path
 
-__all__ = ["PRIVATE_DIR_MODE", "PRIVATE_FILE_MODE", "SQLITE_SUFFIXES", "private_dir", "private_sqlite_file"]
+__all__ = [
+    "PRIVATE_DIR_MODE",
+    "PRIVATE_FILE_MODE",
+    "SQLITE_SUFFIXES",
+    "private_dir",
+    "private_sqlite_file",
+    "read_only_filesystem",
+]
 
 log = logging.getLogger(__name__)
 
@@ -75,3 +82,12 @@ def private_sqlite_file(path: Path) -> Path:
         except FileNotFoundError:
             continue
     return path
+
+
+def read_only_filesystem(path: Path) -> bool:
+    """Whether ``path`` (a directory) is on a filesystem mounted read-only: SQLite then only says
+    "unable to open database file" (it cannot write the WAL's shared-memory file)."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False

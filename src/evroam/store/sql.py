@@ -72,6 +72,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 from evroam.core.types import DateTime
 from evroam.store._txguard import check_no_transaction, inside_transaction
+from evroam.store.failures import storage_failure
 from evroam.store.port import (
     ObjectKey,
     OutboxItem,
@@ -263,8 +264,16 @@ class _Checkpointer:
                         conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
             finally:
                 conn.close()
-        except Exception:  # the writer's own autocheckpoint still bounds the WAL
-            log.warning("WAL checkpoint of %s failed", self._path, exc_info=True)
+        except Exception as exc:  # the writer's own autocheckpoint still bounds the WAL
+            failure = storage_failure(exc)
+            if failure is None:
+                log.warning("WAL checkpoint of %s failed", self._path, exc_info=True)
+            else:  # a full or read-only disk: the requests say so too, no traceback needed
+                log.warning(
+                    "WAL checkpoint failed: the database is unavailable (%s): %s",
+                    failure.reason,
+                    failure.detail,
+                )
         finally:
             with self._guard:
                 self._running = False
@@ -994,7 +1003,9 @@ class _Group:
     def fail(self, error: BaseException) -> None:
         for waiter in self.waiters:
             if not waiter.done():
-                waiter.set_exception(GroupCommitFailed(f"the transaction was not committed: {error}"))
+                failure = GroupCommitFailed(f"the transaction was not committed: {error}")
+                failure.__cause__ = error  # what failed (disk full ...), for storage_failure()
+                waiter.set_exception(failure)
 
 
 class GroupCommitFailed(RuntimeError):
