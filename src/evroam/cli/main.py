@@ -1,6 +1,6 @@
 """The ``evroam`` command line: the one place where command groups are assembled.
 
-The node's own commands (``init``, ``serve``, ``partners``, ``outbox``, ``sync``, ``worker``, ``compat``,
+The node's own commands (``init``, ``serve``, ``partners``, ``outbox``, ``admin``, ``sync``, ``worker``, ``compat``,
 ``simulate``, ``openapi``, ``version``, the tariff engine's ``tariffs price``) and each module kit's groups
 (:attr:`evroam.modules.kit.ModuleKit.commands`; a group named like one already there joins it). The
 module commands reach their node through the runner the root command puts in click's context.
@@ -20,6 +20,7 @@ from pathlib import Path
 import click
 
 from evroam import __version__
+from evroam.cli.admin import admin
 from evroam.cli.compat import compat
 from evroam.cli.node import init, partners, run_on_node, serve
 from evroam.cli.openapi import openapi
@@ -89,7 +90,19 @@ def add_group(main: click.Group, command: click.Command) -> None:
 
 def assemble(main: click.Group, kits: Kits) -> None:
     """Every command of the node, then each kit's groups."""
-    for command in (init, serve, partners, tariff_engine, compat, outbox, sync, worker, simulate, openapi):
+    for command in (
+        init,
+        serve,
+        partners,
+        tariff_engine,
+        compat,
+        outbox,
+        sync,
+        worker,
+        simulate,
+        openapi,
+        admin,
+    ):
         add_group(main, command)
     for kit in kits:
         for group in kit.commands:

@@ -81,12 +81,48 @@ from evroam.registration.service import RegistrationService, version_key
 from evroam.registration.wire import endpoint_to_wire, version_details_to_wire, version_to_wire
 from evroam.store.failures import storage_failure
 
-__all__ = ["AppConfig", "create_app"]
+__all__ = ["AppConfig", "WebRequest", "WebResponse", "WebRoute", "create_app"]
 
 log = logging.getLogger(__name__)
 
 _JSON = "application/json"
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+@dataclass(frozen=True, slots=True)
+class WebRequest:
+    """A plain (non-OCPI) request as a :class:`WebRoute` handler sees it: no Litestar type leaks out."""
+
+    method: str
+    path: str
+    path_params: Mapping[str, str]
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    """Header names in lower case."""
+    cookies: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class WebResponse:
+    """What a :class:`WebRoute` handler answers."""
+
+    body: bytes
+    status: int = 200
+    media_type: str = "text/html; charset=utf-8"
+    headers: Mapping[str, str] | None = None
+    cookies: Sequence[str] = ()
+    """Complete ``Set-Cookie`` header values."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebRoute:
+    """A plain route served next to the OCPI routes (the operator dashboard): ``path`` in Litestar's
+    spelling (``/dashboard/locations/{key:str}``), its methods and a framework-free handler."""
+
+    path: str
+    methods: Sequence[str]
+    handler: Callable[[WebRequest], Awaitable[WebResponse]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +144,8 @@ class AppConfig:
     request_body: Callable[[Caller, str, str, bytes], Awaitable[bytes]] | None = None
     """How a partner's request body to one of our module endpoints is read (caller, module, method,
     bytes -> bytes); ``None``: as it came. The partner compatibility layer may adapt it per partner."""
+    web_routes: Sequence[WebRoute] = ()
+    """Plain routes served next to the OCPI routes (the dashboard, :mod:`evroam.http.dashboard`)."""
     max_body_bytes: int = MAX_BODY_BYTES
     """The largest request body accepted (``EVROAM_MAX_BODY_BYTES``): a larger one is answered HTTP 413
     (OCPI 2000) as soon as its ``Content-Length``, or the bytes read so far, say so, and the connection
@@ -503,6 +541,41 @@ def _has_body(request: Request[Any, Any, Any]) -> bool:
     return (length is not None and length.strip() not in ("", "0")) or "transfer-encoding" in headers
 
 
+_WEB_BODY_LIMIT = 64 * 1024
+
+
+def _web_handler(web: WebRoute) -> Any:
+    async def handler(request: Request[Any, Any, Any]) -> ASGIResponse:
+        body = b""
+        if request.method in ("POST", "PUT", "PATCH"):
+            announced = request.headers.get("content-length")
+            if announced is not None and announced.isdigit() and int(announced) > _WEB_BODY_LIMIT:
+                return ASGIResponse(body=b"request body too large", status_code=413, media_type="text/plain")
+            body = await request.body()
+        answer = await web.handler(
+            WebRequest(
+                method=request.method,
+                path=request.scope["path"],
+                path_params={k: str(v) for k, v in request.path_params.items()},
+                query=dict(request.query_params) if request.scope["query_string"] else {},
+                headers={k.lower(): v for k, v in request.headers.items()},
+                cookies=dict(request.cookies),
+                body=body,
+            )
+        )
+        headers: list[tuple[str, str]] = list((answer.headers or {}).items())
+        headers.extend(("set-cookie", value) for value in answer.cookies)
+        return ASGIResponse(
+            body=answer.body,
+            status_code=answer.status,
+            media_type=answer.media_type,
+            headers=headers,
+        )
+
+    methods: list[Any] = list(web.methods)
+    return route(web.path, http_method=methods, status_code=200)(handler)
+
+
 def create_app(config: AppConfig) -> Litestar:
     """The node's ASGI app for ``config``."""
     server = _Server(config)
@@ -523,6 +596,7 @@ def create_app(config: AppConfig) -> Litestar:
         )
         handlers.append(route(openapi_path(spec.number), http_method=["GET"])(server.openapi_handler(spec)))
     handlers.extend(server.module_routes())
+    handlers.extend(_web_handler(web) for web in config.web_routes)
     return Litestar(
         route_handlers=handlers,
         exception_handlers={

@@ -14,6 +14,7 @@ from evroam.compat import PartnerCompat
 from evroam.core.clock import Clock, IdGenerator, SystemClock, UuidIds
 from evroam.http.bodies import max_body_bytes_from_env
 from evroam.http.client import create_http_client
+from evroam.http.dashboard import Dashboard
 from evroam.http.openapi import openapi_document
 from evroam.http.outbound import outbound_policy_from_env
 from evroam.http.server import AppConfig, create_app
@@ -176,6 +177,17 @@ class Node:
             for close in served.on_shutdown:
                 await close()
 
+    def dashboard(self) -> Dashboard:
+        """The operator dashboard served at ``/dashboard`` (its own admin login, ``evroam admin``)."""
+        own = ", ".join(f"{p.country_code}*{p.party_id} {p.role}" for p in self.config.parties)
+        return Dashboard(
+            self.store,
+            self.registration,
+            self.clock,
+            node_label=f"{own} - {self.config.url}",
+            secure=self.config.url.startswith("https://"),
+        )
+
     def app(self, *, worker: bool = True) -> Any:
         """The ASGI app: migrates the store on start-up, freezes the GC, closes everything on shutdown.
 
@@ -190,6 +202,7 @@ class Node:
         served = self.served()
         return create_app(
             AppConfig(
+                web_routes=self.dashboard().routes(),
                 base_url=self.config.url,
                 endpoint_url=None if self.compat is None else self.compat.endpoint_url,
                 request_body=None if self.compat is None else self.compat.request_body,

@@ -14,6 +14,7 @@ See ``docs/locations.md``.
 from evroam.modules.locations.convert import LocationConverters, location_converters
 from evroam.modules.locations.index import IndexedLocation, OwnLocationIndex, may_see
 from evroam.modules.locations.kit import LOCATIONS, LocationLookups
+from evroam.modules.locations.pins import EvsePin, LocationPin, location_pins
 from evroam.modules.locations.ports import (
     ImportReport,
     LocationAdminPort,
@@ -34,12 +35,14 @@ from evroam.modules.locations.validation import parse_locations
 __all__ = [
     "LOCATIONS",
     "LOCATION_KIND",
+    "EvsePin",
     "ImportReport",
     "IndexedLocation",
     "LocationAdmin",
     "LocationAdminPort",
     "LocationConverters",
     "LocationLookups",
+    "LocationPin",
     "LocationReceiver",
     "LocationReceiverPort",
     "LocationSender",
@@ -49,6 +52,7 @@ __all__ = [
     "iter_locations",
     "load_location",
     "location_converters",
+    "location_pins",
     "may_see",
     "parse_locations",
     "save_location",

@@ -16,6 +16,7 @@ from .._shared import to_canonical, wire_class
 from ..kit import DATA_RECEIVING_ROLES, ModuleKit, NodeContext, PullSpec, Served, Stored
 from .bindings import receiver_binding, sender_binding
 from .cli import locations as locations_group
+from .pins import location_pins
 from .push import LocationPusher
 from .repository import iter_locations, load_location, load_location_record, save_location
 from .service import LocationReceiver, LocationSender
@@ -29,6 +30,7 @@ class LocationLookups:
     load_location = staticmethod(load_location)
     load_location_record = staticmethod(load_location_record)
     iter_locations = staticmethod(iter_locations)
+    location_pins = staticmethod(location_pins)
 
 
 def _serve(node: NodeContext) -> Served:
