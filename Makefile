@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit venv clean reliability
+.PHONY: demo test lint typecheck unit venv clean reliability screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest
 
 test: lint typecheck unit
+
+# The dashboard's browser test, writing its screenshots to docs/img/dashboard/ (needs the system's chromium).
+screenshots: $(STAMP)
+	EVROAM_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/integration/test_dashboard_browser.py -q
 
 # The reliability and security suite (long; writes docs/reliability.md). `make test` runs a smoke of each part.
 reliability: $(STAMP)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+import msgspec
 
 from evroam.core.clock import Clock
 from evroam.http.server import WebRequest, WebResponse, WebRoute
@@ -56,7 +57,7 @@ def _html(text: str, status: int = 200, cookies: tuple[str, ...] = ()) -> WebRes
 
 def _json(data: Any, status: int = 200) -> WebResponse:
     return WebResponse(
-        json.dumps(data, separators=(",", ":"), default=str).encode("utf-8"),
+        msgspec.json.encode(data),
         status=status,
         media_type=_JSON,
         headers=_SECURITY,

@@ -148,7 +148,8 @@ class AdminAuth:
     def set_cookie(self, session: Session) -> str:
         secure = "; Secure" if self._secure else ""
         max_age = int(SESSION_LIFETIME.total_seconds())
-        return f"{COOKIE}={session.cookie}; Path=/dashboard; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
+        attributes = f"Path=/dashboard; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
+        return f"{COOKIE}={session.cookie}; {attributes}"
 
     def clear_cookie(self) -> str:
         secure = "; Secure" if self._secure else ""

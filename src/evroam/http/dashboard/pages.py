@@ -93,6 +93,7 @@ def layout(
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<meta name="csrf-token" content="{esc(csrf)}">'
         f"<title>{esc(title)} - evroam</title>"
+        '<link rel="icon" href="data:,">'
         f'<link rel="stylesheet" href="/dashboard/static/dashboard.css?v={esc(assets)}">'
         f'<script defer src="/dashboard/static/dashboard.js?v={esc(assets)}"></script>'
         f'</head><body data-page="{esc(page or active)}">'
@@ -119,6 +120,7 @@ def login_page(*, assets: str, message: str = "", configured: bool = True) -> st
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<title>Log in - evroam</title>"
+        '<link rel="icon" href="data:,">'
         f'<link rel="stylesheet" href="/dashboard/static/dashboard.css?v={esc(assets)}">'
         '</head><body class="login"><main><h1>evroam dashboard</h1>'
         f"{note}{error}"

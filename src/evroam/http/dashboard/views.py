@@ -180,7 +180,8 @@ async def session_rows(ops: Operations) -> list[SessionRow]:
 
 @dataclass(slots=True)
 class SessionChart:
-    """Power (kW) and cumulative energy (kWh) over time, one point per charging period."""
+    """Power (kW) and energy charged so far (kWh): one point at the start of each charging period, and
+    one at the end of the session."""
 
     times: list[str] = field(default_factory=list)
     power_kw: list[float | None] = field(default_factory=list)
@@ -209,8 +210,8 @@ def session_chart(periods: Sequence[ChargingPeriod], end: datetime | None) -> Se
             power = energy / hours if hours > 0 else None
         chart.times.append(period.start_date_time.isoformat().replace("+00:00", "Z"))
         chart.power_kw.append(None if power is None else round(float(power), 3))
+        chart.energy_kwh.append(round(float(total), 3))  # what was charged before this period
         total += energy
-        chart.energy_kwh.append(round(float(total), 3))
     if end is not None and ordered:
         chart.times.append(end.isoformat().replace("+00:00", "Z"))
         chart.power_kw.append(chart.power_kw[-1])
