@@ -195,7 +195,7 @@ def test_sync_locations_prints_a_summary_and_draws_progress(
     assert code == 0 and "250 unchanged" in out and "0 removed" in out
 
     code, _, err = run(tmp_path, "sync", "tariffs", "--partner", "nobody")
-    assert code == 1 and "Error:" in err
+    assert code == 3 and "Error:" in err
 
 
 async def test_the_node_app_runs_the_worker_unless_told_not_to(tmp_path: Path) -> None:

@@ -86,7 +86,7 @@ def test_invite_list_and_show(tmp_path: Path) -> None:
     assert "INVITED" in out
     assert invitation["token"] not in out
     code, _, err = run(tmp_path, "partners", "show", "alice")
-    assert code == 1
+    assert code == 3  # not found (docs/cli.md)
     assert "no partner called 'alice'" in err
 
 

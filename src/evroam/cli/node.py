@@ -1,6 +1,7 @@
 """``evroam init``, ``evroam serve`` and ``evroam partners ...``.
 
-Failures print one line (``Error: ...``) saying what failed and why, and exit with status 1.
+Failures print one line (``Error: ...``) saying what failed and why, and exit with status 1 (3 when
+what was asked for does not exist; with ``--json`` the failure is JSON on stdout, see docs/cli.md).
 No command prints or logs a token, except ``partners invite``, whose point is to hand token A over.
 """
 
@@ -14,9 +15,9 @@ from urllib.parse import urlsplit
 
 import click
 
-from evroam.core.errors import EvroamError
+from evroam.core.errors import EvroamError, NotFound
 from evroam.http.serving import ServeLimits, guarded_protocol
-from evroam.modules.kit import emit
+from evroam.modules.output import CommandFailed, NothingFound, emit
 from evroam.node.config import (
     ConfigError,
     NodeConfig,
@@ -80,8 +81,10 @@ def run_on_node(action: Callable[[Node], Awaitable[T]], *, quiet: bool = True) -
 
     try:
         return asyncio.run(main())
+    except NotFound as exc:
+        raise NothingFound(str(exc)) from None
     except (EvroamError, ConfigError) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise CommandFailed(str(exc)) from None
 
 
 # -- init -----------------------------------------------------------------------------------------
