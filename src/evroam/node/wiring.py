@@ -14,9 +14,7 @@ from evroam.compat import PartnerCompat
 from evroam.core.clock import Clock, IdGenerator, SystemClock, UuidIds
 from evroam.http.bodies import max_body_bytes_from_env
 from evroam.http.client import create_http_client
-from evroam.http.openapi import openapi_document
 from evroam.http.outbound import outbound_policy_from_env
-from evroam.http.server import AppConfig, create_app
 from evroam.modules.kit import ModuleBinding, OwnNode, OwnParty, Served
 from evroam.node.bindings import credentials_binding
 from evroam.node.config import ConfigError, NodeConfig, load_config
@@ -167,6 +165,8 @@ class Node:
             raise ConfigError(
                 f"this node does not serve OCPI {version} (it serves {', '.join(self.config.versions)})"
             )
+        from evroam.http.openapi import openapi_document  # loaded by the commands that need it only
+
         served = self.served()
         try:
             return openapi_document(
@@ -186,6 +186,8 @@ class Node:
             gc.collect()
             gc.freeze()
             log.info("node ready at %s (OCPI %s)", self.config.versions_url, ", ".join(self.config.versions))
+
+        from evroam.http.server import AppConfig, create_app  # Litestar: only `serve` and tests load it
 
         served = self.served()
         return create_app(
