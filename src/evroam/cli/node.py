@@ -29,6 +29,7 @@ from evroam.node.config import (
 from evroam.node.logs import configure_logging
 from evroam.node.settings import Settings
 from evroam.node.wiring import Node, build_node, prepare_store
+from evroam.ocpi.modelled import MODELLED_VERSIONS
 from evroam.registration.model import Partner
 from evroam.store.failures import storage_failure
 from evroam.store.files import read_only_filesystem
@@ -126,9 +127,9 @@ def _parse_party(value: str) -> tuple[str, str, str]:
     "--ocpi-version",
     "versions",
     multiple=True,
-    default=("2.2.1",),
+    default=MODELLED_VERSIONS,
     show_default=True,
-    help="An OCPI version to serve; repeat for several.",
+    help="An OCPI version to serve; repeat for several [default: all three].",
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing node configuration.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")

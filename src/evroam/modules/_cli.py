@@ -1,11 +1,12 @@
 """What the modules' admin commands share (``evroam locations|tariffs|tokens|sessions|cdrs ...``):
 the node's newest version, ``--party CC:PID``, running an admin action with every violation listed,
-and the ``import`` (a JSON array of OCPI objects, all or nothing) and ``stats`` commands' bodies.
+and the ``import`` (an OCPI object or a JSON array of them, all or nothing) and ``stats`` commands' bodies.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from evroam.core.errors import NotFound, ValidationFailed
 from evroam.core.types import DateTime
 from evroam.modules._shared import is_party_scope
 from evroam.modules.kit import NodeContext, emit, run_node
+from evroam.modules.output import CommandFailed
 
 __all__ = [
     "ImportReport",
@@ -29,6 +31,7 @@ __all__ = [
     "newest_version",
     "parse_party",
     "partner_names",
+    "read_objects",
     "run_admin",
     "run_import",
     "selection_options",
@@ -106,6 +109,25 @@ def import_options(plural: str) -> Callable[[F], F]:
     return decorate
 
 
+def read_objects(file: Path) -> bytes:
+    """FILE's bytes as a JSON array: a single object (as the OCPI examples are) becomes an array of one.
+    Malformed JSON is one failure naming the file, the line and the column."""
+    data = file.read_bytes()
+    try:
+        document = json.loads(data)
+    except UnicodeDecodeError as exc:
+        raise CommandFailed(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise CommandFailed(
+            f"{file}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+    if isinstance(document, dict):
+        return b"[" + data + b"]"
+    if not isinstance(document, list):
+        raise CommandFailed(f"{file}: expected a JSON object or an array of objects")
+    return data
+
+
 def run_import(
     file: Path,
     ocpi_version: str | None,
@@ -117,11 +139,11 @@ def run_import(
     store: Callable[[NodeContext, Sequence[Obj]], Awaitable[ImportReport]],
     no_party: str | None = None,
 ) -> None:
-    """The ``import`` command: FILE (a JSON array of OCPI objects of one version) parsed, owned by
+    """The ``import`` command: FILE (an OCPI object or a JSON array of them, of one version) parsed, owned by
     ``--party`` or else the node's only party among ``parties``, and stored all or nothing; the report
     printed. ``no_party``: the refusal when the node has none of ``parties``."""
     owner = parse_party(party)
-    data = file.read_bytes()
+    data = read_objects(file)
 
     async def action(node: NodeContext) -> ImportReport:
         version = ocpi_version or newest_version(node)

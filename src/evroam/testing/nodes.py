@@ -152,7 +152,12 @@ class NodeProcess:
         return json.loads(self.evroam(*args, "--json", timeout=timeout).stdout)
 
     def init(self, country_code: str, party_id: str, role: str, *extra: str) -> None:
-        """``evroam init`` for one party at this node's URL (``extra``: more options, e.g. ``--name``)."""
+        """``evroam init`` for one party at this node's URL (``extra``: more options, e.g. ``--name``).
+
+        The node serves OCPI 2.2.1 only unless ``extra`` names versions (``--ocpi-version``): the
+        end-to-end tests speak 2.2.1, whereas ``evroam init`` alone serves all three versions."""
+        if "--ocpi-version" not in extra:
+            extra = (*extra, "--ocpi-version", "2.2.1")
         self.evroam(
             "init",
             "--country-code",
