@@ -125,7 +125,7 @@ def _parse_party(value: str) -> tuple[str, str, str]:
 @click.option("--website", default=None, help="Business website sent to partners.")
 @click.option(
     "--ocpi-version",
-    "versions",
+    "ocpi_version",
     multiple=True,
     default=MODELLED_VERSIONS,
     show_default=True,
@@ -141,7 +141,7 @@ def init(
     url: str,
     business_name: str | None,
     website: str | None,
-    versions: tuple[str, ...],
+    ocpi_version: tuple[str, ...],
     force: bool,
     as_json: bool,
 ) -> None:
@@ -177,7 +177,7 @@ def init(
                 )
                 for cc, pid, role in triples
             ],
-            versions=list(versions),
+            versions=list(ocpi_version),
         )
         path = save_config(settings.data_dir, config)
     except (ConfigError, ValueError) as exc:

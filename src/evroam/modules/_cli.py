@@ -19,6 +19,7 @@ from evroam.core.types import DateTime
 from evroam.modules._shared import is_party_scope
 from evroam.modules.kit import NodeContext, emit, run_node
 from evroam.modules.output import CommandFailed
+from evroam.registration.service import version_key
 
 __all__ = [
     "ImportReport",
@@ -30,6 +31,7 @@ __all__ = [
     "list_documents",
     "newest_version",
     "parse_party",
+    "parse_served",
     "partner_names",
     "read_objects",
     "run_admin",
@@ -101,7 +103,9 @@ def import_options(plural: str) -> Callable[[F], F]:
             "--party", default=None, metavar="CC:PID", help=f"Owner of OCPI 2.1.1 {plural} (they carry none)."
         )(command)
         command = click.option(
-            "--ocpi-version", default=None, help="OCPI version of the objects [default: the node's highest]."
+            "--ocpi-version",
+            default=None,
+            help="OCPI version of the objects [default: the newest the node serves that accepts them].",
         )(command)
         argument = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
         return argument(command)
@@ -128,6 +132,22 @@ def read_objects(file: Path) -> bytes:
     return data
 
 
+def parse_served(node: NodeContext, ocpi_version: str | None, parse: Callable[[str], T]) -> T:
+    """``parse`` with ``ocpi_version``; without one, with each version the node serves, newest first, until
+    one accepts the objects (a node serving 2.2.1 and 2.3.0 imports the 2.2.1 examples as they are). When
+    none does, the refusal is the newest version's."""
+    if ocpi_version is not None:
+        return parse(ocpi_version)
+    refusal: ValidationFailed | None = None
+    for version in sorted(node.own.versions, key=version_key, reverse=True):
+        try:
+            return parse(version)
+        except ValidationFailed as exc:
+            refusal = refusal or exc
+    assert refusal is not None  # a node serves at least one version
+    raise refusal
+
+
 def run_import(
     file: Path,
     ocpi_version: str | None,
@@ -146,15 +166,18 @@ def run_import(
     data = read_objects(file)
 
     async def action(node: NodeContext) -> ImportReport:
-        version = ocpi_version or newest_version(node)
-        if version not in node.own.versions:
+        if ocpi_version is not None and ocpi_version not in node.own.versions:
             raise click.ClickException(
-                f"this node does not serve OCPI {version} ({', '.join(node.own.versions)})"
+                f"this node does not serve OCPI {ocpi_version} ({', '.join(node.own.versions)})"
             )
         ours = parties(node)
         if no_party is not None and not ours:
             raise click.ClickException(no_party)
-        found = parse(data, version, ours[0] if owner is None and len(ours) == 1 else owner)
+        found = parse_served(
+            node,
+            ocpi_version,
+            lambda version: parse(data, version, ours[0] if owner is None and len(ours) == 1 else owner),
+        )
         return await store(node, found)
 
     report = run_admin(action)

@@ -70,9 +70,11 @@ class NodeProcess:
     """One node: its data directory, its port and, while it serves, its process.
 
     ``env`` adds environment variables (e.g. ``EVROAM_PUSH_*``) to every command and to ``serve``;
-    ``log_level`` applies to both. ``cwd`` is the working directory of the processes (the current one
-    when ``None``) and ``python_path`` entries go in front of ``PYTHONPATH`` (for helper modules started
-    with :meth:`python`). Logs go beside the data directory: ``<name>-serve-<n>.log`` per start and
+    ``log_level`` applies to both. ``evroam init`` makes a node serving OCPI 2.2.1 only
+    (``EVROAM_INIT_OCPI_VERSION=2.2.1``, which ``env`` may override, e.g. with ``"2.1.1 2.2.1 2.3.0"``):
+    the end-to-end flows are written in 2.2.1, whereas ``evroam init`` alone serves all three. ``cwd`` is
+    the working directory of the processes (the current one when ``None``) and ``python_path`` entries go
+    in front of ``PYTHONPATH`` (for helper modules started with :meth:`python`). Logs go beside the data directory: ``<name>-serve-<n>.log`` per start and
     ``<name>-cli-<n>.log`` per command, all listed in :attr:`logs`.
     """
 
@@ -106,7 +108,13 @@ class NodeProcess:
 
     def environ(self) -> dict[str, str]:
         pythonpath = os.pathsep.join(p for p in (*self.python_path, os.environ.get("PYTHONPATH", "")) if p)
-        return {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": pythonpath, **self.env}
+        return {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": pythonpath,
+            "EVROAM_INIT_OCPI_VERSION": "2.2.1",
+            **self.env,
+        }
 
     def log_path(self, what: str) -> Path:
         return self.data_dir.parent / f"{self.name}-{what}.log"
@@ -152,12 +160,7 @@ class NodeProcess:
         return json.loads(self.evroam(*args, "--json", timeout=timeout).stdout)
 
     def init(self, country_code: str, party_id: str, role: str, *extra: str) -> None:
-        """``evroam init`` for one party at this node's URL (``extra``: more options, e.g. ``--name``).
-
-        The node serves OCPI 2.2.1 only unless ``extra`` names versions (``--ocpi-version``): the
-        end-to-end tests speak 2.2.1, whereas ``evroam init`` alone serves all three versions."""
-        if "--ocpi-version" not in extra:
-            extra = (*extra, "--ocpi-version", "2.2.1")
+        """``evroam init`` for one party at this node's URL (``extra``: more options, e.g. ``--name``)."""
         self.evroam(
             "init",
             "--country-code",

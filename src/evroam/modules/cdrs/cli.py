@@ -35,6 +35,7 @@ from .._cli import (
     list_documents,
     newest_version,
     parse_party,
+    parse_served,
     partner_names,
     run_admin,
     selection_options,
@@ -213,12 +214,14 @@ def create(
         admin = admin_for(node)
         if session_id is not None:
             return await admin.from_session(session_id, cdr_id=cdr_id, total_cost=cost, party=owner)
-        wire = cdr_converters(ocpi_version or newest_version(node))
         parties = node.own.cpo_parties()
         cc, pid = owner or (parties[0] if len(parties) == 1 else ("", ""))
-        return await admin.create(
-            wire.cdr_to_model(decode(data, wire.models["CDR"]), country_code=cc, party_id=pid)
-        )
+
+        def parse(version: str) -> Any:
+            wire = cdr_converters(version)
+            return wire.cdr_to_model(decode(data, wire.models["CDR"]), country_code=cc, party_id=pid)
+
+        return await admin.create(parse_served(node, ocpi_version, parse))
 
     _created(run_admin(action), as_json)
 

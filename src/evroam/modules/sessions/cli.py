@@ -45,6 +45,7 @@ from .._cli import (
     list_documents,
     newest_version,
     parse_party,
+    parse_served,
     partner_names,
     run_admin,
     selection_options,
@@ -270,11 +271,14 @@ def start(file: Path, ocpi_version: str | None, party: str | None, as_json: bool
     data = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
 
     async def action(node: NodeContext) -> Any:
-        wire = session_converters(ocpi_version or newest_version(node))
         parties = node.own.cpo_parties()
         cc, pid = owner or (parties[0] if len(parties) == 1 else ("", ""))
-        session = wire.session_to_model(decode(data, wire.models["Session"]), country_code=cc, party_id=pid)
-        return await admin_for(node).start(session)
+
+        def parse(version: str) -> Session:
+            wire = session_converters(version)
+            return wire.session_to_model(decode(data, wire.models["Session"]), country_code=cc, party_id=pid)
+
+        return await admin_for(node).start(parse_served(node, ocpi_version, parse))
 
     _changed(run_admin(action), as_json, "started")
 
