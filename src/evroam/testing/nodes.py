@@ -74,8 +74,9 @@ class NodeProcess:
     (``EVROAM_INIT_OCPI_VERSION=2.2.1``, which ``env`` may override, e.g. with ``"2.1.1 2.2.1 2.3.0"``):
     the end-to-end flows are written in 2.2.1, whereas ``evroam init`` alone serves all three. ``cwd`` is
     the working directory of the processes (the current one when ``None``) and ``python_path`` entries go
-    in front of ``PYTHONPATH`` (for helper modules started with :meth:`python`). Logs go beside the data directory: ``<name>-serve-<n>.log`` per start and
-    ``<name>-cli-<n>.log`` per command, all listed in :attr:`logs`.
+    in front of ``PYTHONPATH`` (for helper modules started with :meth:`python`). Logs go beside the data
+    directory: ``<name>-serve-<n>.log`` per start and ``<name>-cli-<n>.log`` per command, all listed in
+    :attr:`logs`.
     """
 
     name: str
