@@ -363,7 +363,14 @@ def _scenario(
         (emsp, EMSP_PARTY, "EMSP", "Demo eMSP"),
     ):
         args: tuple[str, ...] = ("init", "--country-code", party[0], "--party-id", party[1], "--role", role)
-        args += ("--url", node.url, "--name", name)
+        args += (
+            "--url",
+            node.url,
+            "--name",
+            name,
+            "--ocpi-version",
+            "2.2.1",
+        )  # the scenario is written in 2.2.1
         report.command(node, *args)
         inits.append(functools.partial(node.run, *args))
     together(*inits)

@@ -271,7 +271,7 @@ def test_cli_import_list_show_set_status(tmp_path: Path) -> None:
     assert code == 0 and "1 AVAILABLE, 1 CHARGING" in out
 
     code, out, err = run(tmp_path, "locations", "show", "L9")
-    assert code == 1 and "no location 'L9'" in err
+    assert code == 3 and "no location 'L9'" in err
     code, out, err = run(tmp_path, "locations", "stats", "--json")
     assert code == 0, err
     assert json.loads(out) == {"own": 2, "received": {}, "stale_updates_ignored": {"total": 0}}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -189,13 +190,13 @@ def test_sync_locations_prints_a_summary_and_draws_progress(
     code, out, err = run(tmp_path, "sync", "locations", "--partner", "cpo")
     assert code == 0, out + err
     assert "changes since" in out and "0 fetched" in out
-    assert "locations from cpo" in err
+    assert err == ""  # stderr is not a terminal: no progress bar (it repeated into logs)
 
     code, out, err = run(tmp_path, "sync", "locations", "--partner", "cpo", "--full")
     assert code == 0 and "250 unchanged" in out and "0 removed" in out
 
     code, _, err = run(tmp_path, "sync", "tariffs", "--partner", "nobody")
-    assert code == 1 and "Error:" in err
+    assert code == 3 and "Error:" in err
 
 
 async def test_the_node_app_runs_the_worker_unless_told_not_to(tmp_path: Path) -> None:
@@ -225,3 +226,20 @@ async def test_the_node_app_runs_the_worker_unless_told_not_to(tmp_path: Path) -
                 await asyncio.sleep(0.01)
             assert bool(receiver.seen) is worker_on
         assert not node.push_worker().running  # stopped with the app
+
+
+def test_the_sync_progress_bar_is_drawn_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from evroam.cli.push import _Bar
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for stream, drawn in ((Terminal(), True), (io.StringIO(), False)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        bar = _Bar("locations from cpo", enabled=True)
+        bar(50, 100)
+        bar.close()
+        assert ("locations from cpo [###############---------------] 50/100" in stream.getvalue()) is drawn

@@ -25,7 +25,7 @@ def test_init_writes_the_configuration_and_the_database(tmp_path: Path) -> None:
     assert code == 0, out
     printed = json.loads(out)
     assert printed["versions_url"] == "http://127.0.0.1:8100/ocpi/versions"
-    assert printed["ocpi_versions"] == ["2.2.1"]
+    assert printed["ocpi_versions"] == ["2.1.1", "2.2.1", "2.3.0"]  # init serves all three by default
     config = load_config(tmp_path)
     assert config.url == "http://127.0.0.1:8100"
     assert [(p.country_code, p.party_id, p.role, p.name) for p in config.parties] == [
@@ -86,7 +86,7 @@ def test_invite_list_and_show(tmp_path: Path) -> None:
     assert "INVITED" in out
     assert invitation["token"] not in out
     code, _, err = run(tmp_path, "partners", "show", "alice")
-    assert code == 1
+    assert code == 3  # not found (docs/cli.md)
     assert "no partner called 'alice'" in err
 
 

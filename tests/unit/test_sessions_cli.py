@@ -141,7 +141,7 @@ def test_the_lists_show_our_objects_and_those_partners_sent(node_dir: Path) -> N
 
 def test_refusals_are_one_error_line(node_dir: Path) -> None:
     code, out = run(node_dir, "sessions", "update", "NOPE", "--kwh", "1")
-    assert code == 1 and "no session 'NOPE'" in out
+    assert code == 3 and "no session 'NOPE'" in out
     source = node_dir / "session.json"
     source.write_text(
         json.dumps({**SESSION, "cdr_token": {"uid": "T1", "type": "RFID", "contract_id": "C1"}})

@@ -161,7 +161,17 @@ def test_cli_import_list_show(tmp_path: Path) -> None:
         return result.exit_code, result.stdout, result.stderr
 
     code, _, err = run(
-        "init", "--country-code", "NL", "--party-id", "CPO", "--role", "CPO", "--url", "http://h:1"
+        "init",
+        "--country-code",
+        "NL",
+        "--party-id",
+        "CPO",
+        "--role",
+        "CPO",
+        "--url",
+        "http://h:1",
+        "--ocpi-version",
+        "2.2.1",
     )
     assert code == 0, err
     good = tmp_path / "tariffs.json"

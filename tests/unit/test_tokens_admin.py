@@ -173,7 +173,7 @@ def test_cli_import_block_list_show_stats(tmp_path: Path) -> None:
     assert code == 0, err
     assert json.loads(out)["valid"] is False
     code, _, err = run(tmp_path, "tokens", "block", "T2")  # RFID T2 does not exist
-    assert code == 1 and "no token T2 (RFID)" in err
+    assert code == 3 and "no token T2 (RFID)" in err
     code, out, err = run(tmp_path, "tokens", "list", "--json")
     assert code == 0, err
     assert [(t["uid"], t["type"], t["valid"]) for t in json.loads(out)] == [

@@ -13,29 +13,87 @@ Every command that prints data also takes ``--json``.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from evroam import __version__
-from evroam.cli.admin import admin
-from evroam.cli.compat import compat
-from evroam.cli.node import init, partners, run_on_node, serve
-from evroam.cli.openapi import openapi
-from evroam.cli.push import outbox, sync, sync_command, worker
-from evroam.cli.simulate import simulate
-from evroam.modules.kit import RUNNER_KEY, emit
-from evroam.node.kits import KITS_ENV, Kits, with_extra
+from evroam.modules.output import emit, error_data
 from evroam.node.settings import DEFAULT_DATA_DIR, Settings
-from evroam.ocpi.registry import MODELLED_VERSIONS
-from evroam.tariffs.cli import tariffs as tariff_engine
+from evroam.ocpi.modelled import MODELLED_VERSIONS
+
+if TYPE_CHECKING:
+    from evroam.modules.kit import NodeContext
+    from evroam.node.kits import Kits
 
 __all__ = ["add_group", "assemble", "cli", "emit", "main"]
 
+T = TypeVar("T")
 
-@click.group(context_settings={"auto_envvar_prefix": "EVROAM", "help_option_names": ["-h", "--help"]})
+#: Where the module commands find their node runner (``evroam.modules.kit.RUNNER_KEY``; a test keeps the
+#: two equal: importing the kit module here would load every heavy library for ``evroam version``).
+RUNNER_KEY = "evroam.node_runner"
+
+#: The commands that need nothing of the node: answered without loading the node or the kits.
+LIGHT_COMMANDS = frozenset({"version"})
+
+
+def _run_on_node(action: Callable[[NodeContext], Awaitable[T]]) -> T:
+    from evroam.cli.node import run_on_node
+
+    return run_on_node(action)
+
+
+class EvroamCli(click.Group):
+    """The root group: the node's commands and the kits' groups are loaded when a command needs them,
+    so that light commands (``evroam version``) start fast; with ``--json`` a failure is printed as
+    JSON on stdout (``{"error": {...}}``) with its exit status (docs/cli.md)."""
+
+    assembled = False
+
+    def _assemble(self) -> None:
+        if not self.assembled:
+            from evroam.node.kits import KITS_ENV, with_extra
+
+            self.assembled = True
+            assemble(self, with_extra(os.environ.get(KITS_ENV)))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in LIGHT_COMMANDS:
+            self._assemble()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._assemble()
+        return super().list_commands(ctx)
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        if not standalone_mode or "--json" not in argv:
+            return super().main(argv, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            outcome = super().main(argv, prog_name, complete_var, False, **extra)
+        except (click.ClickException, click.Abort) as exc:
+            data, code = error_data(exc)
+            click.echo(json.dumps(data, indent=2, sort_keys=True))
+            sys.exit(code)
+        sys.exit(outcome if isinstance(outcome, int) else 0)
+
+
+@click.group(
+    cls=EvroamCli, context_settings={"auto_envvar_prefix": "EVROAM", "help_option_names": ["-h", "--help"]}
+)
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -55,18 +113,20 @@ __all__ = ["add_group", "assemble", "cli", "emit", "main"]
     show_default=True,
     help="Logging level [env EVROAM_LOG_LEVEL].",
 )
-@click.version_option(__version__, "-V", "--version-flag", prog_name="evroam")
+@click.version_option(None, "-V", "--version-flag", package_name="evroam", prog_name="evroam")
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path, database_url: str | None, log_level: str) -> None:
     """evroam: an EV-roaming node and library for OCPI 2.1.1 / 2.2.1 / 2.3.0."""
     ctx.obj = Settings(data_dir=data_dir, database_url=database_url, log_level=log_level.upper())
-    ctx.meta[RUNNER_KEY] = run_on_node
+    ctx.meta[RUNNER_KEY] = _run_on_node
 
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def version(as_json: bool) -> None:
     """Print the package version and the OCPI versions evroam models."""
+    from evroam import __version__
+
     data = {"evroam": __version__, "ocpi_versions": list(MODELLED_VERSIONS)}
     emit(data, as_json, f"evroam {__version__}\nOCPI versions modelled: {', '.join(MODELLED_VERSIONS)}")
 
@@ -90,6 +150,14 @@ def add_group(main: click.Group, command: click.Command) -> None:
 
 def assemble(main: click.Group, kits: Kits) -> None:
     """Every command of the node, then each kit's groups."""
+    from evroam.cli.admin import admin
+    from evroam.cli.compat import compat
+    from evroam.cli.node import init, partners, serve
+    from evroam.cli.openapi import openapi
+    from evroam.cli.push import outbox, sync, sync_command, worker
+    from evroam.cli.simulate import simulate
+    from evroam.tariffs.cli import tariffs as tariff_engine
+
     for command in (
         init,
         serve,
@@ -109,9 +177,6 @@ def assemble(main: click.Group, kits: Kits) -> None:
             add_group(main, group)
         if kit.pull is not None:
             add_group(sync, sync_command(kit.name, kit.pull))
-
-
-assemble(cli, with_extra(os.environ.get(KITS_ENV)))
 
 
 def main(argv: list[str] | None = None) -> None:

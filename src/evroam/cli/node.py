@@ -1,6 +1,7 @@
 """``evroam init``, ``evroam serve`` and ``evroam partners ...``.
 
-Failures print one line (``Error: ...``) saying what failed and why, and exit with status 1.
+Failures print one line (``Error: ...``) saying what failed and why, and exit with status 1 (3 when
+what was asked for does not exist; with ``--json`` the failure is JSON on stdout, see docs/cli.md).
 No command prints or logs a token, except ``partners invite``, whose point is to hand token A over.
 """
 
@@ -14,9 +15,9 @@ from urllib.parse import urlsplit
 
 import click
 
-from evroam.core.errors import EvroamError
+from evroam.core.errors import EvroamError, NotFound
 from evroam.http.serving import ServeLimits, guarded_protocol
-from evroam.modules.kit import emit
+from evroam.modules.output import CommandFailed, NothingFound, emit
 from evroam.node.config import (
     ConfigError,
     NodeConfig,
@@ -28,6 +29,7 @@ from evroam.node.config import (
 from evroam.node.logs import configure_logging
 from evroam.node.settings import Settings
 from evroam.node.wiring import Node, build_node, prepare_store
+from evroam.ocpi.modelled import MODELLED_VERSIONS
 from evroam.registration.model import Partner
 from evroam.store.failures import storage_failure
 from evroam.store.files import read_only_filesystem
@@ -80,8 +82,10 @@ def run_on_node(action: Callable[[Node], Awaitable[T]], *, quiet: bool = True) -
 
     try:
         return asyncio.run(main())
+    except NotFound as exc:
+        raise NothingFound(str(exc)) from None
     except (EvroamError, ConfigError) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise CommandFailed(str(exc)) from None
 
 
 # -- init -----------------------------------------------------------------------------------------
@@ -121,11 +125,11 @@ def _parse_party(value: str) -> tuple[str, str, str]:
 @click.option("--website", default=None, help="Business website sent to partners.")
 @click.option(
     "--ocpi-version",
-    "versions",
+    "ocpi_version",
     multiple=True,
-    default=("2.2.1",),
+    default=MODELLED_VERSIONS,
     show_default=True,
-    help="An OCPI version to serve; repeat for several.",
+    help="An OCPI version to serve; repeat for several [default: all three].",
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing node configuration.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
@@ -137,7 +141,7 @@ def init(
     url: str,
     business_name: str | None,
     website: str | None,
-    versions: tuple[str, ...],
+    ocpi_version: tuple[str, ...],
     force: bool,
     as_json: bool,
 ) -> None:
@@ -173,7 +177,7 @@ def init(
                 )
                 for cc, pid, role in triples
             ],
-            versions=list(versions),
+            versions=list(ocpi_version),
         )
         path = save_config(settings.data_dir, config)
     except (ConfigError, ValueError) as exc:

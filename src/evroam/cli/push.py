@@ -227,11 +227,12 @@ def _us(node: Node, role: str) -> PartyRef | None:
 
 
 class _Bar:
-    """A one-line progress bar on stderr."""
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal (in a log file or a pipe
+    the carriage returns would repeat the line at every page)."""
 
     def __init__(self, label: str, enabled: bool) -> None:
         self.label = label
-        self.enabled = enabled and sys.stderr is not None
+        self.enabled = enabled and sys.stderr is not None and sys.stderr.isatty()
         self.drawn = False
 
     def __call__(self, fetched: int, total: int | None) -> None:

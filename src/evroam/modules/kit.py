@@ -22,7 +22,6 @@ See ``docs/architecture.md`` ("Adding a module").
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ import click
 
 from evroam.core.clock import Clock, IdGenerator
 from evroam.core.status import StatusCode
+from evroam.modules.output import emit
 from evroam.ocpi.converters import VersionConverters
 from evroam.ocpi.table import EndpointSpec, InterfaceRole, ModuleSpec, VersionSpec
 from evroam.ocpi.transport import MessageHeaders
@@ -380,14 +380,6 @@ def run_node(action: Callable[[NodeContext], Awaitable[T]]) -> T:
     if runner is None:
         raise click.UsageError("no node to run on: call this command through the evroam CLI")
     return runner(action)
-
-
-def emit(data: Any, as_json: bool, text: str) -> None:
-    """Print ``data`` as JSON (``--json``) or the human-readable ``text``."""
-    if as_json:
-        click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
-    else:
-        click.echo(text)
 
 
 # -- the kit -------------------------------------------------------------------------------------------

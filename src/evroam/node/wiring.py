@@ -8,16 +8,13 @@ import os
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evroam.compat import PartnerCompat
 from evroam.core.clock import Clock, IdGenerator, SystemClock, UuidIds
 from evroam.http.bodies import max_body_bytes_from_env
 from evroam.http.client import create_http_client
-from evroam.http.dashboard import Dashboard
-from evroam.http.openapi import openapi_document
 from evroam.http.outbound import outbound_policy_from_env
-from evroam.http.server import AppConfig, create_app
 from evroam.modules.kit import ModuleBinding, OwnNode, OwnParty, Served
 from evroam.node.bindings import credentials_binding
 from evroam.node.config import ConfigError, NodeConfig, load_config
@@ -31,6 +28,9 @@ from evroam.registration.repository import StorePartnerRepository
 from evroam.registration.service import OwnPlatform, RegistrationService, version_key
 from evroam.store.factory import create_store
 from evroam.store.port import Store
+
+if TYPE_CHECKING:
+    from evroam.http.dashboard import Dashboard
 
 __all__ = [
     "Node",
@@ -168,6 +168,8 @@ class Node:
             raise ConfigError(
                 f"this node does not serve OCPI {version} (it serves {', '.join(self.config.versions)})"
             )
+        from evroam.http.openapi import openapi_document  # loaded by the commands that need it only
+
         served = self.served()
         try:
             return openapi_document(
@@ -179,6 +181,8 @@ class Node:
 
     def dashboard(self) -> Dashboard:
         """The operator dashboard served at ``/dashboard`` (its own admin login, ``evroam admin``)."""
+        from evroam.http.dashboard import Dashboard  # loaded by the app only, not by every command
+
         own = ", ".join(f"{p.country_code}*{p.party_id} {p.role}" for p in self.config.parties)
         return Dashboard(
             self.store,
@@ -198,6 +202,8 @@ class Node:
             gc.collect()
             gc.freeze()
             log.info("node ready at %s (OCPI %s)", self.config.versions_url, ", ".join(self.config.versions))
+
+        from evroam.http.server import AppConfig, create_app  # Litestar: only `serve` and tests load it
 
         served = self.served()
         return create_app(

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import importlib
 
+from evroam.ocpi.modelled import MODELLED_VERSIONS
 from evroam.ocpi.table import VersionSpec
 
 __all__ = ["MODELLED_VERSIONS", "spec_for"]
 
-#: Every OCPI version evroam has wire models, converters and a version table for, oldest first.
-MODELLED_VERSIONS: tuple[str, ...] = ("2.1.1", "2.2.1", "2.3.0")
 
 _PACKAGES = {"2.1.1": "evroam.ocpi.v2_1_1", "2.2.1": "evroam.ocpi.v2_2_1", "2.3.0": "evroam.ocpi.v2_3_0"}
 

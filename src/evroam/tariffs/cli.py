@@ -1,7 +1,7 @@
 """``evroam tariffs price``: price an OCPI Session or CDR with a tariff, from the command line.
 
     evroam tariffs price TARIFF.json SESSION_OR_CDR.json [--time-zone Europe/Amsterdam]
-                         [--version 2.2.1] [--json] [--explain] [--places 2] [--now 2024-01-15T12:00:00Z]
+                         [--ocpi-version 2.2.1] [--json] [--explain] [--places 2] [--now 2024-01-15T12:00:00Z]
 
 ``TARIFF.json`` holds a Tariff, a list of Tariffs, a CDR (its embedded ``tariffs`` are used) or an OCPI
 response envelope around any of them. ``SESSION_OR_CDR.json`` holds a Session or a CDR (or an envelope)
@@ -56,7 +56,7 @@ def tariffs() -> None:
     help="IANA time zone of the location, e.g. Europe/Amsterdam (default: a 2.1.1 CDR's location, else UTC).",
 )
 @click.option(
-    "--version",
+    "--ocpi-version",
     "ocpi_version",
     type=click.Choice(_VERSIONS),
     default=None,

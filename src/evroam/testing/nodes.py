@@ -70,10 +70,13 @@ class NodeProcess:
     """One node: its data directory, its port and, while it serves, its process.
 
     ``env`` adds environment variables (e.g. ``EVROAM_PUSH_*``) to every command and to ``serve``;
-    ``log_level`` applies to both. ``cwd`` is the working directory of the processes (the current one
-    when ``None``) and ``python_path`` entries go in front of ``PYTHONPATH`` (for helper modules started
-    with :meth:`python`). Logs go beside the data directory: ``<name>-serve-<n>.log`` per start and
-    ``<name>-cli-<n>.log`` per command, all listed in :attr:`logs`.
+    ``log_level`` applies to both. ``evroam init`` makes a node serving OCPI 2.2.1 only
+    (``EVROAM_INIT_OCPI_VERSION=2.2.1``, which ``env`` may override, e.g. with ``"2.1.1 2.2.1 2.3.0"``):
+    the end-to-end flows are written in 2.2.1, whereas ``evroam init`` alone serves all three. ``cwd`` is
+    the working directory of the processes (the current one when ``None``) and ``python_path`` entries go
+    in front of ``PYTHONPATH`` (for helper modules started with :meth:`python`). Logs go beside the data
+    directory: ``<name>-serve-<n>.log`` per start and ``<name>-cli-<n>.log`` per command, all listed in
+    :attr:`logs`.
     """
 
     name: str
@@ -106,7 +109,13 @@ class NodeProcess:
 
     def environ(self) -> dict[str, str]:
         pythonpath = os.pathsep.join(p for p in (*self.python_path, os.environ.get("PYTHONPATH", "")) if p)
-        return {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": pythonpath, **self.env}
+        return {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": pythonpath,
+            "EVROAM_INIT_OCPI_VERSION": "2.2.1",
+            **self.env,
+        }
 
     def log_path(self, what: str) -> Path:
         return self.data_dir.parent / f"{self.name}-{what}.log"

@@ -154,7 +154,7 @@ def test_211_version_detected_and_total_cost_is_a_number(tmp_path: Path) -> None
     data = json.loads(result.output, parse_float=Decimal)
     assert isinstance(data["total_cost"], Decimal)  # 2.1.1: a number, excl. VAT
     assert "stop_date_time" in data and "total_time_cost" not in data
-    forced = run(cdr, cdr, "--json", "--version", "2.1.1")
+    forced = run(cdr, cdr, "--json", "--ocpi-version", "2.1.1")  # was --version: one name everywhere
     assert forced.output == result.output
 
 

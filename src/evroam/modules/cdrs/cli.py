@@ -1,7 +1,8 @@
 """``evroam cdrs ...``: the CDRs a node holds, and the CPO's own CDRs from the command line.
 
-    evroam cdrs list [--json]
-    evroam cdrs show CDR_ID [--party CC:PID] [--ocpi-version V] [--json]
+    evroam cdrs list [--received | --partner NAME] [--party CC:PID] [--date-from TIME] [--date-to TIME]
+                     [--offset N] [--limit N] [--json]
+    evroam cdrs show CDR_ID [--received | --partner NAME] [--party CC:PID] [--ocpi-version V] [--json]
     evroam cdrs create FILE.json [--ocpi-version V] [--party CC:PID] [--json]
     evroam cdrs create --from-session SESSION_ID [--id CDR_ID] [--total-cost N] [--json]
     evroam cdrs credit CDR_ID [--id CREDIT_ID] [--json]
@@ -27,12 +28,23 @@ from evroam.model.common import NotRepresentable, Price
 from evroam.modules.kit import NodeContext
 from evroam.registration.directory import RegisteredPartners
 
-from .._cli import newest_version, parse_party, run_admin
+from .._cli import (
+    Selection,
+    emit_listing,
+    find_received,
+    list_documents,
+    newest_version,
+    parse_party,
+    parse_served,
+    partner_names,
+    run_admin,
+    selection_options,
+)
 from .._shared import token_owner
 from ..kit import emit as _emit
 from .convert import cdr_converters
 from .ports import CdrCreated
-from .repository import CdrRecord
+from .repository import CDR_KIND, CdrDocument, decode_cdr_document
 from .service import CdrAdmin, CdrSender
 
 __all__ = ["admin_for", "cdrs"]
@@ -42,15 +54,11 @@ def admin_for(node: NodeContext) -> CdrAdmin:
     return CdrAdmin(node.store, node.clock, RegisteredPartners(), node.own.cpo_parties())
 
 
-async def _names(node: NodeContext) -> dict[str, str]:
-    return {p.id: p.name for p in await node.registration.partners()}
-
-
-def _summary(record: CdrRecord, names: dict[str, str]) -> dict[str, Any]:
-    cdr = record.cdr
+def _summary(document: CdrDocument, source: str, names: dict[str, str]) -> dict[str, Any]:
+    cdr = document.cdr
     owner = token_owner(cdr.cdr_token)
     return {
-        "source": "own" if record.own else f"from {names.get(record.partner_id or '', record.partner_id)}",
+        "source": source,
         "country_code": str(cdr.country_code),
         "party_id": str(cdr.party_id),
         "id": str(cdr.id),
@@ -59,25 +67,29 @@ def _summary(record: CdrRecord, names: dict[str, str]) -> dict[str, Any]:
         "credit_reference_id": None if cdr.credit_reference_id is None else str(cdr.credit_reference_id),
         "token_owner": None if owner is None else "*".join(owner),
         "total_cost": str(cdr.total_cost.before_taxes),
+        "total_cost_incl_vat": None
+        if cdr.total_cost.after_taxes is None
+        else str(cdr.total_cost.after_taxes),
         "currency": cdr.currency,
         "total_energy": str(cdr.total_energy),
         "total_time": str(cdr.total_time),
         "last_updated": cdr.last_updated.to_json(),
-        "location_url": record.document.location_url,
+        "location_url": document.location_url,
         "deliveries": [
             {"partner": names.get(d.partner_id, d.partner_id), "url": d.url, "at": d.at.to_json()}
-            for d in record.document.deliveries
+            for d in document.deliveries
         ],
     }
 
 
 def _line(s: dict[str, Any]) -> str:
     credit = f"\tcredit of {s['credit_reference_id']}" if s["credit"] else ""
+    vat = "" if s["total_cost_incl_vat"] is None else f" ({s['total_cost_incl_vat']} incl. VAT)"
     delivered = ""
     if s["deliveries"]:
         delivered = "\tdelivered to " + ", ".join(d["partner"] for d in s["deliveries"])
     return (
-        f"{s['country_code']}*{s['party_id']}\t{s['id']}\t{s['total_cost']} {s['currency']}\t"
+        f"{s['country_code']}*{s['party_id']}\t{s['id']}\t{s['total_cost']} {s['currency']} excl. VAT{vat}\t"
         f"{s['total_energy']} kWh\ttoken {s['token_owner'] or '?'}\t{s['source']}{credit}{delivered}"
     )
 
@@ -103,32 +115,41 @@ def cdrs() -> None:
 
 
 @cdrs.command("list")
+@selection_options("CDRs", default="ours and received ones")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def list_cdrs(as_json: bool) -> None:
-    """List every CDR the node holds, ours and received ones."""
-
-    async def action(node: NodeContext) -> list[dict[str, Any]]:
-        names = await _names(node)
-        return [_summary(r, names) for r in await admin_for(node).records()]
-
-    found = run_admin(action)
-    _emit(found, as_json, "\n".join(_line(s) for s in found) if found else "no CDRs")
+def list_cdrs(selection: Selection, as_json: bool) -> None:
+    """List every CDR the node holds, ours and received ones (only received: --received, --partner NAME)."""
+    listed = run_admin(
+        lambda node: list_documents(node, CDR_KIND, selection, decode_cdr_document, own_default=False)
+    )
+    rows = [_summary(document, listed.source(pid), listed.names) for document, pid in listed.items]
+    empty = "no CDRs received" if selection.wants_received else "no CDRs"
+    emit_listing(listed, rows, [_line(s) for s in rows], as_json, noun="CDRs", empty=empty)
 
 
 @cdrs.command("show")
 @click.argument("cdr_id")
-@click.option("--party", default=None, metavar="CC:PID", help="Owner of the CDR, when the id is ambiguous.")
+@selection_options("CDRs", paging=False, default="ours and received ones")
 @click.option(
     "--ocpi-version", default=None, help="Show it as this OCPI version [default: the node's highest]."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def show(cdr_id: str, party: str | None, ocpi_version: str | None, as_json: bool) -> None:
+def show(cdr_id: str, selection: Selection, ocpi_version: str | None, as_json: bool) -> None:
     """Show one CDR as OCPI sends it, with its deliveries (ours) or the URL we answered (received)."""
-    owner = parse_party(party)
 
     async def action(node: NodeContext) -> dict[str, Any]:
-        record = await admin_for(node).get(cdr_id, party=owner)
-        cdr = record.cdr
+        names = await partner_names(node)
+        if selection.wants_received:
+            document, sender = await find_received(
+                node, CDR_KIND, cdr_id, selection, decode_cdr_document, what="CDR"
+            )
+            summary = _summary(document, f"from {sender}", names)
+        else:
+            record = await admin_for(node).get(cdr_id, party=selection.party)
+            document = record.document
+            source = "own" if record.own else f"from {names.get(record.partner_id or '', record.partner_id)}"
+            summary = _summary(document, source, names)
+        cdr = document.cdr
         wire = cdr_converters(ocpi_version or newest_version(node))
         location = None
         if not wire.carries_owner("CDR") and cdr.location is None:
@@ -137,7 +158,7 @@ def show(cdr_id: str, party: str | None, ocpi_version: str | None, as_json: bool
             rendered: Any = json.loads(encode(wire.cdr_from_model(cdr, location)))
         except NotRepresentable as exc:
             rendered = {"not_representable": str(exc)}
-        return {"summary": _summary(record, await _names(node)), "cdr": rendered}
+        return {"summary": summary, "cdr": rendered}
 
     data = run_admin(action)
     s = data["summary"]
@@ -193,12 +214,14 @@ def create(
         admin = admin_for(node)
         if session_id is not None:
             return await admin.from_session(session_id, cdr_id=cdr_id, total_cost=cost, party=owner)
-        wire = cdr_converters(ocpi_version or newest_version(node))
         parties = node.own.cpo_parties()
         cc, pid = owner or (parties[0] if len(parties) == 1 else ("", ""))
-        return await admin.create(
-            wire.cdr_to_model(decode(data, wire.models["CDR"]), country_code=cc, party_id=pid)
-        )
+
+        def parse(version: str) -> Any:
+            wire = cdr_converters(version)
+            return wire.cdr_to_model(decode(data, wire.models["CDR"]), country_code=cc, party_id=pid)
+
+        return await admin.create(parse_served(node, ocpi_version, parse))
 
     _created(run_admin(action), as_json)
 

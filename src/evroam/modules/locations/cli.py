@@ -2,8 +2,10 @@
 
     evroam locations import FILE.json [--ocpi-version V] [--party CC:PID] [--json]
     evroam locations set-status EVSE_UID STATUS [--party CC:PID] [--json]
-    evroam locations list [--json]
-    evroam locations show LOCATION_ID [--ocpi-version V] [--json]
+    evroam locations list [--received | --partner NAME] [--party CC:PID] [--status STATUS]...
+                          [--date-from TIME] [--date-to TIME] [--offset N] [--limit N] [--json]
+    evroam locations show LOCATION_ID [--received | --partner NAME] [--party CC:PID] [--ocpi-version V]
+                          [--json]
     evroam locations stats [--json]
 
 ``import`` reads a JSON array of OCPI Location objects of one version (default: the highest version
@@ -25,10 +27,23 @@ from evroam.model.locations import Location
 from evroam.modules.kit import NodeContext
 from evroam.registration.directory import RegisteredPartners
 
-from .._cli import import_options, newest_version, parse_party, run_admin, run_import, show_stats
+from .._cli import (
+    Listed,
+    Selection,
+    emit_listing,
+    find_received,
+    import_options,
+    list_documents,
+    newest_version,
+    parse_party,
+    run_admin,
+    run_import,
+    selection_options,
+    show_stats,
+)
 from ..kit import emit as _emit
 from .convert import location_converters
-from .repository import LOCATION_KIND
+from .repository import LOCATION_KIND, decode_location
 from .service import MODULE, LocationAdmin, LocationReceiver
 from .validation import parse_locations
 
@@ -39,7 +54,7 @@ def admin_for(node: NodeContext) -> LocationAdmin:
     return LocationAdmin(node.store, node.clock, RegisteredPartners(), node.own.cpo_parties())
 
 
-def _summary(location: Location) -> dict[str, Any]:
+def _summary(location: Location, received_from: str | None = None) -> dict[str, Any]:
     statuses: dict[str, int] = {}
     for evse in location.evses or ():
         statuses[evse.status.value] = statuses.get(evse.status.value, 0) + 1
@@ -53,21 +68,24 @@ def _summary(location: Location) -> dict[str, Any]:
         "evses": len(location.evses or ()),
         "statuses": statuses,
         "last_updated": location.last_updated.to_json(),
+        "received_from": received_from,
     }
 
 
-def _line(location: Location) -> str:
-    s = _summary(location)
+def _line(entry: tuple[Location, str | None], s: dict[str, Any]) -> str:
+    location = entry[0]
     statuses = ", ".join(f"{n} {name}" for name, n in sorted(s["statuses"].items())) or "no EVSE"
     hidden = "" if location.publish else "\tunpublished"
+    source = f"\tfrom {s['received_from']}" if s["received_from"] else ""
     return (
-        f"{s['country_code']}*{s['party_id']}\t{s['id']}\t{s['name'] or '-'}\t{s['city']}\t{statuses}{hidden}"
+        f"{s['country_code']}*{s['party_id']}\t{s['id']}\t{s['name'] or '-'}\t{s['city']}\t{statuses}"
+        f"{hidden}{source}"
     )
 
 
 @click.group()
 def locations() -> None:
-    """The node's own locations (CPO): import, change EVSE status, list, show."""
+    """Locations: the node's own (CPO: import, change EVSE status) and those partners sent (list, show)."""
 
 
 @locations.command("import")
@@ -110,34 +128,74 @@ def set_status(evse_uid: str, status: str, party: str | None, as_json: bool) -> 
 
 
 @locations.command("list")
+@selection_options("locations")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice([s.value for s in Status], case_sensitive=False),
+    help="Only locations with an EVSE in this status (as OCPI writes it); repeat for several.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def list_locations(as_json: bool) -> None:
-    """List the node's own locations."""
-    found = run_admin(lambda node: admin_for(node).list_locations())
-    text = (
-        "\n".join(_line(loc) for loc in found)
-        if found
-        else "no locations yet (see `evroam locations import`)"
+def list_locations(selection: Selection, statuses: tuple[str, ...], as_json: bool) -> None:
+    """List the node's own locations, or those partners sent (--received, --partner NAME)."""
+    wanted = {s.upper() for s in statuses}
+
+    def keep(location: Location) -> bool:
+        return any(evse.status.value in wanted for evse in location.evses or ())
+
+    async def action(node: NodeContext) -> tuple[Listed[Location], int]:
+        listed = await list_documents(
+            node, LOCATION_KIND, selection, decode_location, keep=keep if wanted else None
+        )
+        received = 0
+        if not listed.items and not selection.wants_received and listed.names:
+            received = await node.store.count(LOCATION_KIND, partners=list(listed.names))
+        return listed, received
+
+    listed, received = run_admin(action)
+    rows = [_summary(loc, listed.received_from(pid)) for loc, pid in listed.items]
+    empty = "no locations yet (see `evroam locations import`)"
+    if selection.wants_received:
+        empty = "no locations received" + (f" from {selection.partner}" if selection.partner else "")
+    elif received:
+        empty = (
+            f"no own locations; {received} received from partners (see `evroam locations list --received`)"
+        )
+    emit_listing(
+        listed,
+        rows,
+        [_line(entry, row) for entry, row in zip(listed.items, rows, strict=True)],
+        as_json,
+        noun="locations",
+        empty=empty,
     )
-    _emit([_summary(loc) for loc in found], as_json, text)
 
 
 @locations.command("show")
 @click.argument("location_id")
+@selection_options("locations", paging=False)
 @click.option(
     "--ocpi-version", default=None, help="Show it as this OCPI version [default: the node's highest]."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the OCPI object as JSON.")
-def show(location_id: str, ocpi_version: str | None, as_json: bool) -> None:
-    """Show one of the node's own locations as partners see it."""
+def show(location_id: str, selection: Selection, ocpi_version: str | None, as_json: bool) -> None:
+    """Show one of the node's own locations as partners see it, or one a partner sent (--received,
+    --partner NAME)."""
 
-    async def action(node: NodeContext) -> tuple[Location, Any]:
-        location = await admin_for(node).get_location(location_id)
+    async def action(node: NodeContext) -> tuple[Location, str | None, Any]:
+        sender: str | None = None
+        if selection.wants_received:
+            location, sender = await find_received(
+                node, LOCATION_KIND, location_id, selection, decode_location, what="location"
+            )
+        else:
+            location = await admin_for(node).get_location(location_id)
         wire = location_converters(ocpi_version or newest_version(node))
-        return location, json.loads(encode(wire.location_from_model(location)))
+        return location, sender, json.loads(encode(wire.location_from_model(location)))
 
-    location, wire_json = run_admin(action)
-    lines = [_line(location)]
+    location, sender, wire_json = run_admin(action)
+    lines = [_line((location, None), _summary(location, sender))]
     for evse in location.evses or ():
         connectors = ", ".join(f"{c.id}: {c.standard} {c.power_type}" for c in evse.connectors)
         lines.append(f"  EVSE {evse.uid}\t{evse.status.value}\t{evse.evse_id or '-'}\t{connectors}")

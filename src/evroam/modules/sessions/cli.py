@@ -1,7 +1,8 @@
 """``evroam sessions ...``: the sessions a node holds, and the CPO's own sessions from the command line.
 
-    evroam sessions list [--json]
-    evroam sessions show SESSION_ID [--party CC:PID] [--ocpi-version V] [--json]
+    evroam sessions list [--received | --partner NAME] [--party CC:PID] [--status STATUS]...
+                         [--date-from TIME] [--date-to TIME] [--offset N] [--limit N] [--json]
+    evroam sessions show SESSION_ID [--received | --partner NAME] [--party CC:PID] [--ocpi-version V] [--json]
     evroam sessions start FILE.json [--ocpi-version V] [--party CC:PID] [--json]
     evroam sessions update SESSION_ID [--kwh N] [--status S] [--total-cost N] [--period JSON]... [--json]
     evroam sessions stop SESSION_ID [--end TIME] [--kwh N] [--total-cost N] [--invalid] [--json]
@@ -37,12 +38,23 @@ from evroam.model.sessions import ChargingPreferences, Session
 from evroam.modules.kit import NodeContext
 from evroam.registration.directory import RegisteredPartners
 
-from .._cli import newest_version, parse_party, run_admin
+from .._cli import (
+    Selection,
+    emit_listing,
+    find_received,
+    list_documents,
+    newest_version,
+    parse_party,
+    parse_served,
+    partner_names,
+    run_admin,
+    selection_options,
+)
 from .._shared import token_owner
 from ..kit import emit as _emit
 from .convert import session_converters
 from .preferences import PreferencesClient
-from .repository import SessionRecord, load_preferences
+from .repository import SESSION_KIND, SessionRecord, decode_session, load_preferences
 from .service import SessionAdmin, SessionSender
 
 __all__ = ["admin_for", "record_summary", "sessions"]
@@ -72,10 +84,6 @@ def _time(value: str | None, option: str) -> DateTime | None:
         ) from None
 
 
-async def _names(node: NodeContext) -> dict[str, str]:
-    return {p.id: p.name for p in await node.registration.partners()}
-
-
 def _source(record: SessionRecord, names: dict[str, str]) -> str:
     if record.own or record.partner_id is None:
         return "own"
@@ -95,6 +103,9 @@ def record_summary(session: Session, source: str) -> dict[str, Any]:
         "kwh": str(session.kwh),
         "charging_periods": len(session.charging_periods or ()),
         "total_cost": None if session.total_cost is None else str(session.total_cost.before_taxes),
+        "total_cost_incl_vat": None
+        if session.total_cost is None or session.total_cost.after_taxes is None
+        else str(session.total_cost.after_taxes),
         "currency": session.currency,
         "start_date_time": session.start_date_time.to_json(),
         "end_date_time": None
@@ -105,7 +116,9 @@ def record_summary(session: Session, source: str) -> dict[str, Any]:
 
 
 def _line(s: dict[str, Any]) -> str:
-    cost = "" if s["total_cost"] is None else f"\t{s['total_cost']} {s['currency']}"
+    cost = "" if s["total_cost"] is None else f"\t{s['total_cost']} {s['currency']} excl. VAT"
+    if s["total_cost_incl_vat"] is not None:
+        cost += f" ({s['total_cost_incl_vat']} incl. VAT)"
     return (
         f"{s['country_code']}*{s['party_id']}\t{s['id']}\t{s['status']}\t{s['kwh']} kWh\t"
         f"{s['charging_periods']} period(s)\ttoken {s['token_owner'] or '?'}/{s['token']}\t"
@@ -125,35 +138,52 @@ def sessions() -> None:
 
 
 @sessions.command("list")
+@selection_options("sessions", default="ours and received ones")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice([s.value for s in SessionStatus], case_sensitive=False),
+    help="Only sessions in this status (as OCPI writes it); repeat for several.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def list_sessions(as_json: bool) -> None:
-    """List every session the node holds, ours and received ones."""
+def list_sessions(selection: Selection, statuses: tuple[str, ...], as_json: bool) -> None:
+    """List every session the node holds, ours and received ones (only received: --received,
+    --partner NAME)."""
+    wanted = {s.upper() for s in statuses}
 
-    async def action(node: NodeContext) -> list[dict[str, Any]]:
-        names = await _names(node)
-        return [record_summary(r.session, _source(r, names)) for r in await admin_for(node).records()]
+    def keep(session: Session) -> bool:
+        return session.status.value in wanted
 
-    found = run_admin(action)
-    text = "\n".join(_line(s) for s in found) if found else "no sessions"
-    _emit(found, as_json, text)
+    listed = run_admin(
+        lambda node: list_documents(
+            node, SESSION_KIND, selection, decode_session, own_default=False, keep=keep if wanted else None
+        )
+    )
+    rows = [record_summary(session, listed.source(pid)) for session, pid in listed.items]
+    empty = "no sessions received" if selection.wants_received else "no sessions"
+    emit_listing(listed, rows, [_line(s) for s in rows], as_json, noun="sessions", empty=empty)
 
 
 @sessions.command("show")
 @click.argument("session_id")
-@click.option(
-    "--party", default=None, metavar="CC:PID", help="Owner of the session, when the id is ambiguous."
-)
+@selection_options("sessions", paging=False, default="ours and received ones")
 @click.option(
     "--ocpi-version", default=None, help="Show it as this OCPI version [default: the node's highest]."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def show(session_id: str, party: str | None, ocpi_version: str | None, as_json: bool) -> None:
+def show(session_id: str, selection: Selection, ocpi_version: str | None, as_json: bool) -> None:
     """Show one session as OCPI sends it, with where it comes from."""
-    owner = parse_party(party)
 
     async def action(node: NodeContext) -> dict[str, Any]:
-        record = await admin_for(node).get(session_id, party=owner)
-        session = record.session
+        if selection.wants_received:
+            session, sender = await find_received(
+                node, SESSION_KIND, session_id, selection, decode_session, what="session"
+            )
+            source = f"from {sender}"
+        else:
+            record = await admin_for(node).get(session_id, party=selection.party)
+            session, source = record.session, _source(record, await partner_names(node))
         wire = session_converters(ocpi_version or newest_version(node))
         location = None
         if not wire.carries_owner("Session") and session.location is None:
@@ -164,7 +194,7 @@ def show(session_id: str, party: str | None, ocpi_version: str | None, as_json: 
             rendered = {"not_representable": str(exc)}
         preferences = await load_preferences(node.store, session.country_code, session.party_id, session.id)
         return {
-            "summary": record_summary(session, _source(record, await _names(node))),
+            "summary": record_summary(session, source),
             "session": rendered,
             "charging_preferences": None if preferences is None else json.loads(encode(preferences)),
         }
@@ -241,11 +271,14 @@ def start(file: Path, ocpi_version: str | None, party: str | None, as_json: bool
     data = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
 
     async def action(node: NodeContext) -> Any:
-        wire = session_converters(ocpi_version or newest_version(node))
         parties = node.own.cpo_parties()
         cc, pid = owner or (parties[0] if len(parties) == 1 else ("", ""))
-        session = wire.session_to_model(decode(data, wire.models["Session"]), country_code=cc, party_id=pid)
-        return await admin_for(node).start(session)
+
+        def parse(version: str) -> Session:
+            wire = session_converters(version)
+            return wire.session_to_model(decode(data, wire.models["Session"]), country_code=cc, party_id=pid)
+
+        return await admin_for(node).start(parse_served(node, ocpi_version, parse))
 
     _changed(run_admin(action), as_json, "started")
 

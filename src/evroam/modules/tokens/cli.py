@@ -3,8 +3,10 @@
     evroam tokens import FILE.json [--ocpi-version V] [--party CC:PID] [--json]
     evroam tokens block UID [--type RFID] [--json]
     evroam tokens unblock UID [--type RFID] [--json]
-    evroam tokens list [--received] [--json]
-    evroam tokens show UID [--type RFID] [--ocpi-version V] [--json]
+    evroam tokens list [--received | --partner NAME] [--party CC:PID] [--date-from TIME] [--date-to TIME]
+                       [--offset N] [--limit N] [--json]
+    evroam tokens show UID [--type RFID] [--received | --partner NAME] [--party CC:PID] [--ocpi-version V]
+                       [--json]
     evroam tokens stats [--json]
     evroam tokens authorize UID [--type RFID] [--location ID] [--evse UID]... [--issuer CC:PID]
                             [--allowed-real-time] [--timeout S] [--json]
@@ -32,12 +34,23 @@ from evroam.modules.kit import NodeContext
 from evroam.registration.directory import RegisteredPartners
 from evroam.registration.repository import StorePartnerRepository
 
-from .._cli import import_options, newest_version, parse_party, run_admin, run_import, show_stats
+from .._cli import (
+    Selection,
+    emit_listing,
+    find_received,
+    import_options,
+    list_documents,
+    newest_version,
+    parse_party,
+    run_admin,
+    run_import,
+    selection_options,
+    show_stats,
+)
 from ..kit import emit as _emit
 from .convert import token_converters
 from .decision import AuthorizationDecision, AuthorizationService, OcpiRealTime
-from .ports import ImportedToken
-from .repository import DEFAULT_TYPE, TOKEN_KIND, iter_tokens
+from .repository import DEFAULT_TYPE, TOKEN_KIND, decode_document, token_object_id
 from .rules import AuthorizationRules
 from .service import TokenAdmin, TokenReceiver, describe
 from .validation import parse_tokens
@@ -153,47 +166,53 @@ def unblock(uid: str, token_type: str, as_json: bool) -> None:
 
 
 @tokens.command("list")
-@click.option("--received", is_flag=True, help="List the tokens received from eMSP partners (CPO).")
+@selection_options("tokens")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def list_tokens(received: bool, as_json: bool) -> None:
-    """List the node's own tokens (eMSP), or with --received the tokens eMSPs pushed (CPO)."""
-
-    async def action(node: NodeContext) -> list[tuple[Token, AuthorizationRules | None, str | None]]:
-        if not received:
-            return [(t.token, t.rules, None) for t in await admin_for(node).list_tokens()]
-        names = {p.id: p.name for p in await node.registration.partners()}
-        return [
-            (document.token, None, names.get(item.partner_id or "", item.partner_id))
-            async for item, document in iter_tokens(node.store)
-            if item.partner_id is not None
-        ]
-
-    found = run_admin(action)
-    empty = "no tokens received yet" if received else "no tokens yet (see `evroam tokens import`)"
-    text = "\n".join(_line(*entry) for entry in found) if found else empty
-    _emit([_summary(*entry) for entry in found], as_json, text)
+def list_tokens(selection: Selection, as_json: bool) -> None:
+    """List the node's own tokens (eMSP), or those eMSPs pushed (CPO: --received, --partner NAME)."""
+    listed = run_admin(lambda node: list_documents(node, TOKEN_KIND, selection, decode_document))
+    entries = [
+        (d.token, None if selection.wants_received else d.rules, listed.received_from(pid))
+        for d, pid in listed.items
+    ]
+    empty = "no tokens yet (see `evroam tokens import`)"
+    if selection.wants_received:
+        empty = "no tokens received yet" + (f" from {selection.partner}" if selection.partner else "")
+    rows = [_summary(*entry) for entry in entries]
+    emit_listing(listed, rows, [_line(*entry) for entry in entries], as_json, noun="tokens", empty=empty)
 
 
 @tokens.command("show")
 @click.argument("uid")
 @click.option("--type", "token_type", default=DEFAULT_TYPE, show_default=True, help="Token type.")
+@selection_options("tokens", paging=False)
 @click.option(
     "--ocpi-version", default=None, help="Show it as this OCPI version [default: the node's highest]."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the OCPI object as JSON.")
-def show(uid: str, token_type: str, ocpi_version: str | None, as_json: bool) -> None:
-    """Show one of the node's own tokens as CPOs see it (with the eMSP's rules, never sent)."""
+def show(uid: str, token_type: str, selection: Selection, ocpi_version: str | None, as_json: bool) -> None:
+    """Show one of the node's own tokens as CPOs see it (with the eMSP's rules, never sent), or one an
+    eMSP pushed (--received, --partner NAME)."""
 
-    async def action(node: NodeContext) -> tuple[ImportedToken, Any]:
-        found = await admin_for(node).get_token(uid, token_type.upper())
+    async def action(node: NodeContext) -> tuple[Token, AuthorizationRules | None, str | None, Any]:
+        sender: str | None = None
+        if selection.wants_received:
+            object_id = token_object_id(uid, token_type.upper())
+            document, sender = await find_received(
+                node, TOKEN_KIND, object_id, selection, decode_document, what="token"
+            )
+            token, rules = document.token, None
+        else:
+            found = await admin_for(node).get_token(uid, token_type.upper())
+            token, rules = found.token, found.rules
         wire = token_converters(ocpi_version or newest_version(node))
-        return found, json.loads(encode(wire.token_from_model(found.token)))
+        return token, rules, sender, json.loads(encode(wire.token_from_model(token)))
 
-    found, wire_json = run_admin(action)
-    lines = [_line(found.token, found.rules), json.dumps(wire_json, indent=2)]
-    if found.rules is not None:
-        lines.append("authorization rules (kept by the eMSP, never sent): " + json.dumps(_rules(found.rules)))
-    data = {"token": wire_json, "authorization_rules": _rules(found.rules)}
+    token, rules, sender, wire_json = run_admin(action)
+    lines = [_line(token, rules, sender), json.dumps(wire_json, indent=2)]
+    if rules is not None:
+        lines.append("authorization rules (kept by the eMSP, never sent): " + json.dumps(_rules(rules)))
+    data = {"token": wire_json, "authorization_rules": _rules(rules)}
     _emit(data, as_json, "\n".join(lines))
 
 
