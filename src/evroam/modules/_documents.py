@@ -4,6 +4,9 @@ The modules' repositories (locations, tariffs, sessions, CDRs, tokens) each keep
 keyed by the owner's ``(country_code, party_id, object_id)``; what they share (keys, encoding, a read,
 a write, a page and a batched walk in creation order) lives here, and each module keeps only what its
 format adds (records, indexes, delivery bookkeeping).
+
+:class:`RequestRecords` is the same for the records of asynchronous requests (commands, charging
+profiles): one kind per direction, keyed by the request id alone.
 """
 
 from __future__ import annotations
@@ -11,12 +14,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from enum import StrEnum
+from typing import Generic, Protocol, TypeVar
 
 from evroam.core.codec import decode, encode
 from evroam.store.port import ObjectKey, Operations, PutOutcome, StoredObject
 
-__all__ = ["Documents"]
+__all__ = ["Direction", "Documents", "RequestRecord", "RequestRecords"]
 
 D = TypeVar("D")
 
@@ -148,3 +152,75 @@ class Documents(Generic[D]):
             batch=batch,
         ):
             yield self.decode(item.payload)
+
+
+class Direction(StrEnum):
+    """Which side of an asynchronous request a record is: one we sent, or one a partner sent us."""
+
+    SENT = "SENT"
+    RECEIVED = "RECEIVED"
+
+
+class RequestRecord(Protocol):
+    """What :class:`RequestRecords` needs of a record."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def direction(self) -> Direction: ...
+    @property
+    def partner_id(self) -> str | None: ...
+    @property
+    def last_updated(self) -> datetime: ...
+
+
+R = TypeVar("R", bound=RequestRecord)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecords(Generic[R]):
+    """The records of one module's asynchronous requests: ``sent_kind`` / ``received_kind`` documents of
+    ``type``, keyed by the request id (case-insensitive)."""
+
+    sent_kind: str
+    received_kind: str
+    type: type[R]
+
+    def kind(self, direction: Direction) -> str:
+        return self.sent_kind if direction is Direction.SENT else self.received_kind
+
+    def key(self, direction: Direction, request_id: str) -> ObjectKey:
+        return ObjectKey(self.kind(direction), "", "", request_id)
+
+    async def load(
+        self, ops: Operations, direction: Direction, request_id: str, *, for_update: bool = False
+    ) -> R | None:
+        """The record of that request, or ``None``."""
+        found = await ops.get(self.key(direction, request_id), for_update=for_update)
+        return None if found is None else decode(found.payload, self.type)
+
+    async def save(self, ops: Operations, record: R) -> None:
+        """Insert or replace the record (no stale check: the services read-modify-write under a lock)."""
+        await ops.put(
+            self.key(record.direction, record.id),
+            encode(record),
+            record.last_updated,
+            partner_id=record.partner_id,
+            check_stale=False,
+        )
+
+    async def list(
+        self,
+        ops: Operations,
+        direction: Direction,
+        *,
+        partners: Collection[str | None] | None = None,
+        limit: int | None = None,
+    ) -> list[R]:
+        """Records in creation order; with ``limit``, the newest ``limit`` of them (still oldest first)."""
+        kind = self.kind(direction)
+        offset = 0
+        if limit is not None:
+            offset = max(0, await ops.count(kind, partners=partners) - limit)
+        page = await ops.find(kind, partners=partners, offset=offset, limit=limit)
+        return [decode(item.payload, self.type) for item in page.items]

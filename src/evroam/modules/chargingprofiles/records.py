@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from enum import StrEnum
 
 import msgspec
@@ -28,6 +27,8 @@ from evroam.model.chargingprofiles import (
 )
 from evroam.model.enums import ChargingProfileResponseType, ChargingProfileResultType
 from evroam.store.port import ObjectKey, Operations
+
+from .._documents import Direction, RequestRecords
 
 __all__ = [
     "ACTIVE_KIND",
@@ -77,11 +78,6 @@ class RequestType(StrEnum):
     def segment(self) -> str:
         """The path segment of evroam's per-request response URLs for this type."""
         return {"SET": "set", "GET": "active", "CLEAR": "clear"}[self.value]
-
-
-class Direction(StrEnum):
-    SENT = "SENT"
-    RECEIVED = "RECEIVED"
 
 
 class ProfileState(StrEnum):
@@ -208,41 +204,11 @@ class ReceivedActive(msgspec.Struct, frozen=True, kw_only=True):
 # -- storage ------------------------------------------------------------------------------------------
 
 
-def _record_key(direction: Direction, request_id: str) -> ObjectKey:
-    return ObjectKey(SENT_KIND if direction is Direction.SENT else RECEIVED_KIND, "", "", request_id)
+_RECORDS = RequestRecords(SENT_KIND, RECEIVED_KIND, ProfileRecord)
 
-
-async def load_record(
-    ops: Operations, direction: Direction, request_id: str, *, for_update: bool = False
-) -> ProfileRecord | None:
-    found = await ops.get(_record_key(direction, request_id), for_update=for_update)
-    return None if found is None else decode(found.payload, ProfileRecord)
-
-
-async def save_record(ops: Operations, record: ProfileRecord) -> None:
-    await ops.put(
-        _record_key(record.direction, record.id),
-        encode(record),
-        record.last_updated,
-        partner_id=record.partner_id,
-        check_stale=False,
-    )
-
-
-async def list_records(
-    ops: Operations,
-    direction: Direction,
-    *,
-    partners: Collection[str | None] | None = None,
-    limit: int | None = None,
-) -> list[ProfileRecord]:
-    """Records in creation order; with ``limit``, the newest ``limit`` of them (still oldest first)."""
-    kind = SENT_KIND if direction is Direction.SENT else RECEIVED_KIND
-    offset = 0
-    if limit is not None:
-        offset = max(0, await ops.count(kind, partners=partners) - limit)
-    page = await ops.find(kind, partners=partners, offset=offset, limit=limit)
-    return [decode(item.payload, ProfileRecord) for item in page.items]
+load_record = _RECORDS.load
+save_record = _RECORDS.save
+list_records = _RECORDS.list
 
 
 def _session_key(country_code: str, party_id: str, session_id: str) -> ObjectKey:

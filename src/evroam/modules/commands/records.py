@@ -16,16 +16,15 @@ URL); ``partner_id``: the partner the command was sent to / received from; the s
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from enum import StrEnum
 
 import msgspec
 
-from evroam.core.codec import decode, encode
 from evroam.core.types import DateTime
 from evroam.model.commands import CommandResponse, CommandResult
 from evroam.model.enums import CommandResponseType
-from evroam.store.port import ObjectKey, Operations
+
+from .._documents import Direction, RequestRecords
 
 __all__ = [
     "FINAL_STATES",
@@ -58,11 +57,6 @@ class CommandType(StrEnum):
     def endpoint(self) -> str:
         """The endpoint name in the version tables (``start_session`` ...)."""
         return self.value.lower()
-
-
-class Direction(StrEnum):
-    SENT = "SENT"
-    RECEIVED = "RECEIVED"
 
 
 class CommandState(StrEnum):
@@ -143,45 +137,8 @@ class CommandRecord(msgspec.Struct, frozen=True, kw_only=True):
         return self.state.value
 
 
-def _kind(direction: Direction) -> str:
-    return SENT_KIND if direction is Direction.SENT else RECEIVED_KIND
+_RECORDS = RequestRecords(SENT_KIND, RECEIVED_KIND, CommandRecord)
 
-
-def _key(direction: Direction, command_id: str) -> ObjectKey:
-    return ObjectKey(_kind(direction), "", "", command_id)
-
-
-async def load_record(
-    ops: Operations, direction: Direction, command_id: str, *, for_update: bool = False
-) -> CommandRecord | None:
-    """The record of that command (id case-insensitive), or ``None``."""
-    found = await ops.get(_key(direction, command_id), for_update=for_update)
-    return None if found is None else decode(found.payload, CommandRecord)
-
-
-async def save_record(ops: Operations, record: CommandRecord) -> None:
-    """Insert or replace the record (no stale check: the services read-modify-write under a lock)."""
-    await ops.put(
-        _key(record.direction, record.id),
-        encode(record),
-        record.last_updated,
-        partner_id=record.partner_id,
-        check_stale=False,
-    )
-
-
-async def list_records(
-    ops: Operations,
-    direction: Direction,
-    *,
-    partners: Collection[str | None] | None = None,
-    limit: int | None = None,
-) -> list[CommandRecord]:
-    """Records in creation order; with ``limit``, the newest ``limit`` of them (still oldest first)."""
-    kind = _kind(direction)
-    offset = 0
-    if limit is not None:
-        total = await ops.count(kind, partners=partners)
-        offset = max(0, total - limit)
-    page = await ops.find(kind, partners=partners, offset=offset, limit=limit)
-    return [decode(item.payload, CommandRecord) for item in page.items]
+load_record = _RECORDS.load
+save_record = _RECORDS.save
+list_records = _RECORDS.list
