@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, get_args
@@ -51,6 +52,8 @@ from evroam.core.errors import (
 from evroam.core.status import StatusCode
 from evroam.http.bodies import MAX_BODY_BYTES, MAX_BODY_ENV, decode_body
 from evroam.http.openapi import openapi_document, openapi_path
+from evroam.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from evroam.metrics import count_database_error, observe_request
 from evroam.model.common import NotRepresentable
 from evroam.modules.kit import (
     Handler,
@@ -150,6 +153,16 @@ class AppConfig:
     """The largest request body accepted (``EVROAM_MAX_BODY_BYTES``): a larger one is answered HTTP 413
     (OCPI 2000) as soon as its ``Content-Length``, or the bytes read so far, say so, and the connection
     is closed after the answer."""
+    readiness: Callable[[], Awaitable[Mapping[str, str]]] | None = None
+    """``GET /readyz``: each check's name and ``"ok"`` or what is wrong; 503 unless all are ``"ok"``.
+    ``None``: ready whenever the app answers."""
+    metrics: Callable[[], Awaitable[bytes]] | None = None
+    """``GET /metrics``: the Prometheus text exposition (:mod:`evroam.metrics`); ``None``: no route."""
+    metrics_allowed: Callable[[Mapping[str, str]], Awaitable[bool]] | None = None
+    """Whether a request to ``/metrics`` with these headers (lower-case names) may read it; ``None``:
+    anyone may (a listener of its own, ``--metrics-port``)."""
+    observe: bool = True
+    """Count every request in the metrics and log one line per request (``evroam.access``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +179,11 @@ class _Bound:
     request_ids: bool
     routing: bool
 
+
+#: The scope key of what a request turned out to be, for its metrics and its log line:
+#: ``[module, role, version, partner]`` (filled in by the handlers that know).
+_SEEN = "evroam.seen"
+access_log = logging.getLogger("evroam.access")
 
 _ROUTING_HEADERS = (
     "ocpi-from-country-code",
@@ -294,6 +312,9 @@ class _Server:
         self, spec: VersionSpec
     ) -> Callable[[Request[Any, Any, Any]], Awaitable[Response[bytes]]]:
         async def details(request: Request[Any, Any, Any]) -> Response[bytes]:
+            seen = request.scope.get(_SEEN)
+            if seen is not None:
+                seen[0], seen[2] = "details", spec.number
             tracing = self._tracing(request, spec)
             headers = response_headers(tracing)
             try:
@@ -316,6 +337,9 @@ class _Server:
         made: list[bytes] = []
 
         async def openapi(request: Request[Any, Any, Any]) -> Response[bytes]:
+            seen = request.scope.get(_SEEN)
+            if seen is not None:
+                seen[0], seen[2] = "openapi", spec.number
             headers = response_headers(self._tracing(request, spec))
             try:
                 await self._authenticate(request, spec, registration=False)
@@ -404,6 +428,9 @@ class _Server:
         return route(path, http_method=verbs, status_code=200)(endpoint_handler)
 
     async def dispatch(self, request: Request[Any, Any, Any], bound: _Bound) -> ASGIResponse:
+        seen = request.scope.get(_SEEN)
+        if seen is not None:
+            seen[0], seen[1], seen[2] = bound.module.id, bound.interface.value, bound.spec.number
         if bound.request_ids:
             tracing = MessageHeaders(request_ids=incoming_request_ids(request.headers, self.config.ids))
         else:
@@ -418,6 +445,8 @@ class _Server:
                 self._candidates(request.headers.get("authorization"), bound.encoding),
                 registration=bound.registration,
             )
+            if seen is not None:
+                seen[3] = caller.partner.name
             if bound.routing:
                 tracing = MessageHeaders(request_ids=tracing.request_ids, routing=self._routing(request))
                 headers = response_headers(tracing)
@@ -524,6 +553,7 @@ def _storage_error(request: Request[Any, Any, Any], exc: Exception) -> StorageUn
     failure = storage_failure(exc)
     if failure is None:
         return None
+    count_database_error(failure.reason, "request")
     log.error(
         "%s %s failed: the database is unavailable (%s): %s",
         request.method,
@@ -576,20 +606,152 @@ def _web_handler(web: WebRoute) -> Any:
     return route(web.path, http_method=methods, status_code=200)(handler)
 
 
+# -- every request: its metrics and its log line ----------------------------------------------------
+
+_HEADER_REQUEST_ID = b"x-request-id"
+_HEADER_CORRELATION_ID = b"x-correlation-id"
+
+
+def _header(headers: Sequence[tuple[bytes, bytes]] | None, name: bytes) -> str | None:
+    for key, value in headers or ():
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _other_label(path: str) -> str:
+    """The ``module`` label of a request no OCPI handler claimed."""
+    if path == "/dashboard" or path.startswith("/dashboard/"):
+        return "dashboard"
+    return "other"
+
+
+def observed(handler: Any, *, metrics: bool = True) -> Any:
+    """``handler`` (Litestar's ASGI handler) counting each HTTP request in :mod:`evroam.metrics` and
+    logging one line per request on the ``evroam.access`` logger (INFO): method, path, status,
+    duration, partner, module, role, OCPI version, request and correlation ids. The handlers fill in
+    what they learn (module, role, version, partner) in the scope under ``evroam.seen``."""
+
+    async def observe(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await handler(scope, receive, send)
+            return
+        started = time.perf_counter()
+        seen: list[str | None] = [None, None, None, None]
+        scope[_SEEN] = seen
+        answer: list[Any] = [500, None]
+
+        async def watch(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                answer[0] = message["status"]
+                answer[1] = message.get("headers")
+            await send(message)
+
+        try:
+            await handler(scope, receive, watch)
+        finally:
+            seconds = time.perf_counter() - started
+            status: int = answer[0]
+            module = seen[0] or _other_label(scope["path"])
+            if metrics:
+                observe_request(module, seen[1] or "", seen[2] or "", scope["method"], status, seconds)
+            if access_log.isEnabledFor(logging.INFO):
+                _log_request(scope, status, seconds, seen, module, answer[1])
+
+    return observe
+
+
+def _log_request(
+    scope: Any,
+    status: int,
+    seconds: float,
+    seen: list[str | None],
+    module: str,
+    response_headers: Sequence[tuple[bytes, bytes]] | None,
+) -> None:
+    request_headers = scope.get("headers")
+    request_id = _header(response_headers, _HEADER_REQUEST_ID) or _header(request_headers, _HEADER_REQUEST_ID)
+    correlation_id = _header(response_headers, _HEADER_CORRELATION_ID) or _header(
+        request_headers, _HEADER_CORRELATION_ID
+    )
+    path = scope["path"]
+    query = scope.get("query_string") or b""
+    if query:
+        path = f"{path}?{query.decode('latin-1')}"
+    client = scope.get("client")
+    fields = {
+        "method": scope["method"],
+        "path": path,
+        "status": status,
+        "duration_ms": round(seconds * 1000.0, 3),
+        "partner": seen[3],
+        "module": module,
+        "role": seen[1],
+        "version": seen[2],
+        "request_id": request_id,
+        "correlation_id": correlation_id,
+        "client": client[0] if client else None,
+    }
+    access_log.info(
+        "%s %s %s %.1f ms module=%s partner=%s request_id=%s correlation_id=%s",
+        fields["method"],
+        path,
+        status,
+        seconds * 1000.0,
+        module,
+        seen[3] or "-",
+        request_id or "-",
+        correlation_id or "-",
+        extra={"access": fields},
+    )
+
+
 def create_app(config: AppConfig) -> Litestar:
     """The node's ASGI app for ``config``."""
     server = _Server(config)
 
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
+    def label(request: Request[Any, Any, Any], module: str, version: str = "") -> None:
+        seen = request.scope.get(_SEEN)
+        if seen is not None:
+            seen[0], seen[2] = module, version
+
+    async def health(request: Request[Any, Any, Any]) -> Response[bytes]:
+        label(request, "healthz")
+        return Response(content=b'{"status":"ok"}', status_code=200, media_type=_JSON)
+
+    async def ready(request: Request[Any, Any, Any]) -> Response[bytes]:
+        label(request, "readyz")
+        checks: Mapping[str, str] = {} if config.readiness is None else await config.readiness()
+        failed = sorted(name for name, outcome in checks.items() if outcome != "ok")
+        body = {"status": "not ready" if failed else "ready", "checks": dict(checks), "failed": failed}
+        return Response(content=encode(body), status_code=503 if failed else 200, media_type=_JSON)
+
+    async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+        label(request, "metrics")
+        assert config.metrics is not None
+        if config.metrics_allowed is not None and not await config.metrics_allowed(
+            {k.lower(): v for k, v in request.headers.items()}
+        ):
+            return Response(
+                content=b"the metrics need the metrics token (Authorization: Bearer) or the admin password "
+                b"(Basic)\n",
+                status_code=401,
+                media_type="text/plain",
+                headers={"WWW-Authenticate": 'Basic realm="evroam metrics"'},
+            )
+        return Response(content=await config.metrics(), status_code=200, media_type=METRICS_CONTENT_TYPE)
 
     async def versions(request: Request[Any, Any, Any]) -> Response[bytes]:
+        label(request, "versions")
         return await server.versions(request)
 
     handlers: list[Any] = [
         route("/ocpi/versions", http_method=["GET"])(versions),
-        get("/healthz", media_type=_JSON)(health),
+        route("/healthz", http_method=["GET"])(health),
+        route("/readyz", http_method=["GET"])(ready),
     ]
+    if config.metrics is not None:
+        handlers.append(route("/metrics", http_method=["GET"])(metrics))
     for spec in server.specs:
         handlers.append(
             route(f"/ocpi/{spec.number}/details", http_method=["GET"])(server.details_handler(spec))
@@ -597,7 +759,7 @@ def create_app(config: AppConfig) -> Litestar:
         handlers.append(route(openapi_path(spec.number), http_method=["GET"])(server.openapi_handler(spec)))
     handlers.extend(server.module_routes())
     handlers.extend(_web_handler(web) for web in config.web_routes)
-    return Litestar(
+    app = Litestar(
         route_handlers=handlers,
         exception_handlers={
             HTTPException: server.http_exception,
@@ -611,3 +773,6 @@ def create_app(config: AppConfig) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    if config.observe:
+        app.asgi_handler = observed(app.asgi_handler)
+    return app

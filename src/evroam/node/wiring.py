@@ -192,6 +192,24 @@ class Node:
             secure=self.config.url.startswith("https://"),
         )
 
+    async def metrics(self, *, worker: bool) -> bytes:
+        """The Prometheus exposition of ``/metrics``: the counters of this process (of every worker
+        process in multiprocess mode) and the gauges read from the database now. A database that
+        cannot be read leaves the gauges out (and is counted in ``evroam_database_errors_total``)."""
+        from evroam.metrics import count_database_error, exposition
+        from evroam.node.observability import snapshot
+        from evroam.store.failures import storage_failure
+
+        try:
+            return exposition(await snapshot(self, worker=worker))
+        except Exception as exc:
+            failure = storage_failure(exc)
+            if failure is None:
+                raise
+            count_database_error(failure.reason, "metrics")
+            log.warning("/metrics without the database's gauges: it is unavailable (%s)", failure.reason)
+            return exposition(None)
+
     def app(self, *, worker: bool = True) -> Any:
         """The ASGI app: migrates the store on start-up, freezes the GC, closes everything on shutdown.
 
@@ -204,10 +222,14 @@ class Node:
             log.info("node ready at %s (OCPI %s)", self.config.versions_url, ", ".join(self.config.versions))
 
         from evroam.http.server import AppConfig, create_app  # Litestar: only `serve` and tests load it
+        from evroam.node.observability import MetricsAccess, Readiness
 
         served = self.served()
         return create_app(
             AppConfig(
+                readiness=Readiness(self.store, (lambda: self.push_worker().running) if worker else None),
+                metrics=lambda: self.metrics(worker=worker),
+                metrics_allowed=MetricsAccess(self.store),
                 web_routes=self.dashboard().routes(),
                 base_url=self.config.url,
                 endpoint_url=None if self.compat is None else self.compat.endpoint_url,

@@ -255,6 +255,11 @@ class Operations(Protocol):
         """Delete DELIVERED jobs; returns how many."""
         ...
 
+    async def outbox_depths(self) -> list[tuple[str, OutboxStatus, int, datetime]]:
+        """Per partner and status other than DELIVERED: ``(partner_id, status, jobs, earliest due_at)``
+        (what ``/metrics`` shows of the outbox), in partner and status order."""
+        ...
+
     async def outbox_claim_objects(self, now: datetime, *, limit: int, lease: timedelta) -> list[OutboxItem]:
         """Claim every active job of up to ``limit`` objects that are due, in id order.
 

@@ -842,6 +842,16 @@ def _outbox_count(conn: Connection, status: OutboxStatus | None, partner_id: str
     return int(total)
 
 
+def _outbox_depths(conn: Connection) -> list[tuple[str, OutboxStatus, int, datetime]]:
+    rows = conn.execute(
+        select(_b.partner_id, _b.status, func.count(), func.min(_b.due_at))
+        .where(_b.status != OutboxStatus.DELIVERED.value)
+        .group_by(_b.partner_id, _b.status)
+        .order_by(_b.partner_id, _b.status)
+    ).all()
+    return [(str(p), OutboxStatus(st), int(n), due) for p, st, n, due in rows]
+
+
 def _outbox_purge_delivered(conn: Connection) -> int:
     return int(conn.execute(_OUTBOX_PURGE).rowcount)
 
@@ -957,6 +967,9 @@ class _Operations:
 
     async def outbox_purge_delivered(self) -> int:
         return await self._write(_outbox_purge_delivered)
+
+    async def outbox_depths(self) -> list[tuple[str, OutboxStatus, int, datetime]]:
+        return await self._read(_outbox_depths)
 
     async def outbox_claim_objects(self, now: datetime, *, limit: int, lease: timedelta) -> list[OutboxItem]:
         return await self._write(_outbox_claim_objects, now, limit, lease)
