@@ -154,6 +154,7 @@ def assemble(main: click.Group, kits: Kits) -> None:
     from evroam.cli.compat import compat
     from evroam.cli.node import init, partners, serve
     from evroam.cli.openapi import openapi
+    from evroam.cli.ops import backup, migrate
     from evroam.cli.push import outbox, sync, sync_command, worker
     from evroam.cli.simulate import simulate
     from evroam.tariffs.cli import tariffs as tariff_engine
@@ -170,6 +171,8 @@ def assemble(main: click.Group, kits: Kits) -> None:
         simulate,
         openapi,
         admin,
+        migrate,
+        backup,
     ):
         add_group(main, command)
     for kit in kits:

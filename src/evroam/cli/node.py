@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -86,6 +89,42 @@ def run_on_node(action: Callable[[Node], Awaitable[T]], *, quiet: bool = True) -
         raise NothingFound(str(exc)) from None
     except (EvroamError, ConfigError) as exc:
         raise CommandFailed(str(exc)) from None
+    except click.ClickException:
+        raise
+    except Exception as exc:
+        problem = database_problem(exc, settings)
+        if problem is None:
+            raise
+        raise CommandFailed(problem) from None
+
+
+def database_problem(exc: BaseException, settings: Settings) -> str | None:
+    """One line saying why the node's database cannot be used, when ``exc`` says so: an unsupported or
+    malformed URL, or a database that is unreachable, read-only, full ...; ``None`` for anything else."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    if isinstance(exc, NoSuchModuleError | ArgumentError):
+        return f"cannot use the database URL: {exc}".split("\n")[0]
+    if isinstance(exc, ValueError) and "database URL" in str(exc):
+        return str(exc)
+    failure = storage_failure(exc)
+    if failure is None:
+        return None
+    reason, detail = failure.reason, failure.detail
+    if settings.database_url is None and read_only_filesystem(settings.data_dir):
+        reason, detail = "read-only", f"{detail}: {settings.data_dir} is on a read-only filesystem"
+    where = "" if settings.database_url is None else f" at {_shown_url(settings.database_url)}"
+    return f"cannot use the database{where} ({reason}): {detail}"
+
+
+def _shown_url(url: str) -> str:
+    """The URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unreadable URL)"
 
 
 # -- init -----------------------------------------------------------------------------------------
@@ -160,6 +199,11 @@ def init(
         raise click.ClickException(
             f"{config_path(settings.data_dir)} already exists; add --force to overwrite it"
         )
+    if settings.database_url is not None:
+        problem = _url_problem(settings)
+        if problem is not None:
+            raise click.ClickException(problem)
+    undo = _Undo.before_init(settings)
     try:
         base_url = normalise_base_url(url)
     except ValueError:
@@ -181,12 +225,17 @@ def init(
         )
         path = save_config(settings.data_dir, config)
     except (ConfigError, ValueError) as exc:
+        undo()
         raise click.ClickException(str(exc)) from None
 
     async def create_database(node: Node) -> None:
         return None
 
-    run_on_node(create_database)
+    try:
+        run_on_node(create_database)
+    except BaseException:
+        undo()  # a failed init leaves nothing behind
+        raise
     parties_text = ", ".join(f"{p.country_code}*{p.party_id} ({p.role})" for p in config.parties)
     data = {
         "config": str(path),
@@ -205,6 +254,63 @@ def init(
     )
 
 
+def _url_problem(settings: Settings) -> str | None:
+    """What is wrong with ``--database-url`` on its face (scheme, driver, syntax), or ``None``."""
+    from evroam.store.sql import normalise_url
+
+    assert settings.database_url is not None
+    if settings.database_url.strip().rstrip("/:").lower() == "memory":
+        return None
+    try:
+        normalise_url(settings.database_url)
+    except Exception as exc:
+        return database_problem(exc, settings) or str(exc)
+    return None
+
+
+class _Undo:
+    """Puts the data directory back as it was before ``init``: the directories it created removed, the
+    files it created deleted, a ``node.json`` it overwrote (``--force``) restored."""
+
+    def __init__(self, created_dir: Path | None, data_dir: Path, before: dict[Path, bytes | None]) -> None:
+        self.created_dir = created_dir
+        self.data_dir = data_dir
+        self.before = before
+
+    @classmethod
+    def before_init(cls, settings: Settings) -> _Undo:
+        data_dir = Path(settings.data_dir).absolute()
+        created: Path | None = None
+        probe = data_dir
+        while not probe.exists():  # the outermost directory init would create
+            created = probe
+            if probe.parent == probe:
+                break
+            probe = probe.parent
+        before: dict[Path, bytes | None] = {}
+        if created is None:
+            names = [config_path(data_dir).name]
+            if settings.database_url is None:
+                names += [f"evroam.db{suffix}" for suffix in ("", "-wal", "-shm", "-journal")]
+            for name in names:
+                file = data_dir / name
+                try:
+                    before[file] = file.read_bytes() if name == config_path(data_dir).name else b""
+                except FileNotFoundError:
+                    before[file] = None
+        return cls(created, data_dir, before)
+
+    def __call__(self) -> None:
+        if self.created_dir is not None:
+            shutil.rmtree(self.created_dir, ignore_errors=True)
+            return
+        for file, content in self.before.items():
+            if content is None:
+                file.unlink(missing_ok=True)
+            elif file.name == config_path(self.data_dir).name:
+                file.write_bytes(content)
+
+
 # -- serve ----------------------------------------------------------------------------------------
 
 
@@ -221,20 +327,83 @@ def init(
     is_flag=True,
     help="Do not deliver the push outbox from this process (run `evroam worker` separately).",
 )
-def serve(host: str, port: int | None, no_worker: bool) -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"], case_sensitive=False),
+    default=None,
+    envvar="EVROAM_LOG_FORMAT",
+    help="Log lines as text or as one JSON object each [env EVROAM_LOG_FORMAT; default: text].",
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Serve HTTPS with this certificate (PEM, the chain after it) [env EVROAM_SERVE_TLS_CERT].",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="The private key of --tls-cert (PEM) [env EVROAM_SERVE_TLS_KEY].",
+)
+@click.option(
+    "--tls-client-ca",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Require a client certificate signed by these CAs (PEM): mutual TLS [env EVROAM_SERVE_TLS_CLIENT_CA].",
+)
+def serve(
+    host: str,
+    port: int | None,
+    no_worker: bool,
+    log_format: str | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    tls_client_ca: Path | None,
+) -> None:
     """Serve the node's OCPI endpoints (uvicorn), and deliver the push outbox in the background."""
     settings = settings_of()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, log_format.lower() if log_format else None)
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    if tls_client_ca is not None and tls_cert is None:
+        raise click.UsageError("--tls-client-ca needs --tls-cert and --tls-key")
+    tls = None if tls_cert is None or tls_key is None else Tls(tls_cert, tls_key, tls_client_ca)
     try:
         node = build_node(settings)
         limits = ServeLimits.from_env()  # EVROAM_HEADER_TIMEOUT, _BODY_TIMEOUT, _MAX_CONNECTIONS_PER_CLIENT
     except (ConfigError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    run_server(node, settings, limits, host=host, port=port, worker=not no_worker)
+    run_server(node, settings, limits, host=host, port=port, worker=not no_worker, tls=tls)
+
+
+@dataclass(frozen=True, slots=True)
+class Tls:
+    """The certificate and key ``serve`` answers HTTPS with; ``client_ca``: require client certificates
+    signed by these CAs."""
+
+    cert: Path
+    key: Path
+    client_ca: Path | None = None
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        import ssl
+
+        options: dict[str, Any] = {"ssl_certfile": str(self.cert), "ssl_keyfile": str(self.key)}
+        if self.client_ca is not None:
+            options.update(ssl_ca_certs=str(self.client_ca), ssl_cert_reqs=ssl.CERT_REQUIRED)
+        return options
 
 
 def run_server(
-    node: Node, settings: Settings, limits: ServeLimits, *, host: str, port: int | None, worker: bool
+    node: Node,
+    settings: Settings,
+    limits: ServeLimits,
+    *,
+    host: str,
+    port: int | None,
+    worker: bool,
+    tls: Tls | None = None,
 ) -> None:
     """Serve ``node`` with uvicorn until stopped: its port from its URL unless ``port`` is given, the read
     timeouts and per-address connection cap of ``limits``, the push worker unless ``worker`` is false.
@@ -244,13 +413,10 @@ def run_server(
     try:
         asyncio.run(prepare_store(settings))
     except Exception as exc:
-        failure = storage_failure(exc)
-        if failure is None:
+        problem = database_problem(exc, settings)
+        if problem is None:
             raise
-        reason, detail = failure.reason, failure.detail
-        if settings.database_url is None and read_only_filesystem(settings.data_dir):
-            reason, detail = "read-only", f"{detail}: {settings.data_dir} is on a read-only filesystem"
-        raise click.ClickException(f"cannot use the database ({reason}): {detail}") from None
+        raise click.ClickException(problem) from None
     if port is None:
         port = urlsplit(node.config.url).port or 8100
     server = uvicorn.Server(
@@ -260,10 +426,11 @@ def run_server(
             port=port,
             log_config=None,
             log_level=settings.log_level.lower(),
-            access_log=settings.log_level.upper() == "DEBUG",
+            access_log=False,  # the app logs one line per request itself (evroam.access)
             lifespan="on",
             server_header=False,
             http=guarded_protocol(limits),  # read timeouts and a per-address connection cap
+            **(tls.uvicorn_options() if tls is not None else {}),
         )
     )
     server.run()

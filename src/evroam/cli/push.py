@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import asyncio
 import signal
 import sys
@@ -309,7 +311,7 @@ def sync_command(module: str, spec: PullSpec) -> click.Command:
         async def action(node: Node) -> SyncResult:
             partner = await node.registration.get(partner_name)
             try:
-                return await sync_module(
+                result = await sync_module(
                     node.store,
                     node.http,
                     partner,
@@ -323,8 +325,13 @@ def sync_command(module: str, spec: PullSpec) -> click.Command:
                     page_limit=page_limit,
                     progress=bar,
                 )
+            except Exception:
+                await _record_sync(node, partner.id, module, None)
+                raise
             finally:
                 bar.close()
+            await _record_sync(node, partner.id, module, result)
+            return result
 
         result = run_on_node(action)
         data = {
@@ -359,6 +366,31 @@ def sync_command(module: str, spec: PullSpec) -> click.Command:
             f"sync (or --since); nothing is removed."
         )
     return command
+
+
+async def _record_sync(node: Node, partner_id: str, module: str, result: SyncResult | None) -> None:
+    """Keep the sync's outcome for /metrics (``None``: it failed); a database that fails here too
+    changes nothing of what the command reports."""
+    from evroam.metrics import run_record, sync_result_setting
+
+    counts = (
+        {}
+        if result is None
+        else {
+            "fetched": result.fetched,
+            "created": result.created,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "stale": result.stale,
+            "refused": result.refused,
+            "removed": result.removed,
+        }
+    )
+    with contextlib.suppress(Exception):
+        await node.store.set_setting(
+            sync_result_setting(partner_id, module),
+            run_record(node.clock.now().timestamp(), result is not None, counts),
+        )
 
 
 @click.group()

@@ -5,6 +5,8 @@ and the ``import`` (an OCPI object or a JSON array of them, all or nothing) and 
 
 from __future__ import annotations
 
+import contextlib
+
 import functools
 import json
 from collections.abc import Awaitable, Callable, Sequence
@@ -148,6 +150,28 @@ def parse_served(node: NodeContext, ocpi_version: str | None, parse: Callable[[s
     raise refusal
 
 
+async def _record_import(node: NodeContext, module: str, report: ImportReport | None) -> None:
+    """Keep the import's outcome for /metrics (``None``: it failed)."""
+    if not module:
+        return
+    from evroam.metrics import import_result_setting, run_record
+
+    counts = (
+        {}
+        if report is None
+        else {
+            "created": len(report.created),
+            "updated": len(report.updated),
+            "unchanged": len(report.unchanged),
+            "stale": len(report.stale),
+        }
+    )
+    with contextlib.suppress(Exception):
+        await node.store.set_setting(
+            import_result_setting(module), run_record(node.clock.now().timestamp(), report is not None, counts)
+        )
+
+
 def run_import(
     file: Path,
     ocpi_version: str | None,
@@ -158,6 +182,7 @@ def run_import(
     parse: Callable[[bytes, str, tuple[str, str] | None], Sequence[Obj]],
     store: Callable[[NodeContext, Sequence[Obj]], Awaitable[ImportReport]],
     no_party: str | None = None,
+    module: str = "",
 ) -> None:
     """The ``import`` command: FILE (an OCPI object or a JSON array of them, of one version) parsed, owned by
     ``--party`` or else the node's only party among ``parties``, and stored all or nothing; the report
@@ -173,12 +198,18 @@ def run_import(
         ours = parties(node)
         if no_party is not None and not ours:
             raise click.ClickException(no_party)
-        found = parse_served(
-            node,
-            ocpi_version,
-            lambda version: parse(data, version, ours[0] if owner is None and len(ours) == 1 else owner),
-        )
-        return await store(node, found)
+        try:
+            found = parse_served(
+                node,
+                ocpi_version,
+                lambda version: parse(data, version, ours[0] if owner is None and len(ours) == 1 else owner),
+            )
+            report = await store(node, found)
+        except Exception:
+            await _record_import(node, module, None)
+            raise
+        await _record_import(node, module, report)
+        return report
 
     report = run_admin(action)
     out = {

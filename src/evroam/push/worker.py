@@ -48,6 +48,7 @@ import msgspec
 from evroam.core.clock import Clock, IdGenerator
 from evroam.core.errors import EvroamError, PartnerError
 from evroam.core.status import StatusCode
+from evroam.metrics import PUSH_FAILURES, PUSH_JOBS, PUSH_REQUESTS, count_database_error
 from evroam.http.client import OcpiClient, OcpiResponse
 from evroam.modules.kit import Delivery, Outgoing, Pusher, Skip
 from evroam.ocpi.converters import VersionConverters, converters
@@ -245,6 +246,8 @@ class _Outcome:
     failed: list[tuple[int, str, datetime]] = field(default_factory=list)
     parked: list[tuple[int, str]] = field(default_factory=list)
     requests: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    """(partner, module) of each delivery that failed."""
 
 
 def _unknown_object(exc: PartnerError) -> bool:
@@ -335,12 +338,22 @@ class PushWorker:
                 for item_id, error in outcome.parked:
                     await tx.outbox_mark_parked(item_id, error=error)
         for outcome in outcomes:
+            for partner, module in outcome.failures:
+                PUSH_FAILURES.labels(partner, module).inc()
             report.delivered += sum(1 for _, note in outcome.delivered if note is None)
             report.skipped += sum(1 for _, note in outcome.delivered if note is not None)
             report.failed += len(outcome.failed)
             report.parked += len(outcome.parked)
             report.requests += outcome.requests
         self.totals.add(report)
+        for name, number in (
+            ("delivered", report.delivered),
+            ("skipped", report.skipped),
+            ("failed", report.failed),
+            ("parked", report.parked),
+        ):
+            if number:
+                PUSH_JOBS.labels(name).inc(number)
         return report
 
     async def drain(self, *, max_passes: int = 1000) -> RunReport:
@@ -405,6 +418,7 @@ class PushWorker:
             try:
                 note = await self._send(pusher, client, conv, target, head, delivery, outcome)
             except Exception as exc:  # any failure is retried under the policy
+                outcome.failures.append((target.name, module))
                 if not isinstance(exc, EvroamError):
                     log.warning("push %s %s: unexpected error", module, head.object_id, exc_info=True)
                 error = _error_text(exc)
@@ -555,6 +569,7 @@ class PushWorker:
         self, client: OcpiClient, target: PartnerTarget, module: str, outgoing: Outgoing, outcome: _Outcome
     ) -> OcpiResponse[Any]:
         outcome.requests += 1
+        PUSH_REQUESTS.labels(target.name, module).inc()
         return await client.request(
             outgoing.method,
             outgoing.url if outgoing.url is not None else _path_url(target.url, outgoing.path),
@@ -580,6 +595,7 @@ class PushWorker:
                 if failure is None:
                     log.exception("push worker pass failed; retrying in %.1f s", self.poll_interval)
                 else:  # one line per pass, not a traceback: the database says what is wrong
+                    count_database_error(failure.reason, "push worker")
                     log.error(
                         "push worker pass failed: the database is unavailable (%s): %s; retrying in %.1f s",
                         failure.reason,

@@ -133,7 +133,7 @@ def normalise_url(url: str | URL) -> URL:
         return parsed.set(drivername="postgresql+asyncpg")
     raise ValueError(
         f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}: use "
-        "sqlite:///path, sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/database"
+        "sqlite:///path, sqlite+aiosqlite:///path or postgresql://user@host/database"
     )
 
 

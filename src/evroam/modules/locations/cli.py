@@ -100,6 +100,7 @@ def import_locations(file: Path, ocpi_version: str | None, party: str | None, as
         parties=lambda node: node.own.cpo_parties(),
         parse=lambda data, version, owner: parse_locations(data, version, owner=owner),
         store=lambda node, found: admin_for(node).import_locations(found),
+        module="locations",
     )
 
 

@@ -106,6 +106,7 @@ def import_tariffs(file: Path, ocpi_version: str | None, party: str | None, as_j
         parties=lambda node: node.own.cpo_parties(),
         parse=lambda data, version, owner: parse_tariffs(data, version, owner=owner),
         store=lambda node, found: admin_for(node).import_tariffs(found),
+        module="tariffs",
     )
 
 

@@ -136,6 +136,7 @@ def import_tokens(file: Path, ocpi_version: str | None, party: str | None, as_js
         parse=lambda data, version, owner: parse_tokens(data, version, owner=owner),
         store=lambda node, found: admin_for(node).import_tokens(found),
         no_party="this node has no eMSP party: it issues no tokens",
+        module="tokens",
     )
 
 
