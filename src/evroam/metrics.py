@@ -47,13 +47,13 @@ __all__ = [
     "Snapshot",
     "SyncRun",
     "count_database_error",
+    "exposition",
     "import_result_setting",
+    "multiprocess",
+    "observe_request",
     "read_run",
     "run_record",
     "sync_result_setting",
-    "exposition",
-    "multiprocess",
-    "observe_request",
 ]
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -219,7 +219,9 @@ class _SnapshotCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         s = self.snapshot
         jobs = GaugeMetricFamily(
-            "evroam_outbox_jobs", "Outbox jobs not yet delivered, per partner and status.", labels=["partner", "status"]
+            "evroam_outbox_jobs",
+            "Outbox jobs not yet delivered, per partner and status.",
+            labels=["partner", "status"],
         )
         late = GaugeMetricFamily(
             "evroam_outbox_oldest_due_age_seconds",
@@ -254,11 +256,14 @@ class _SnapshotCollector(Collector):
             labels=["partner", "module"],
         )
         sync_ok = GaugeMetricFamily(
-            "evroam_sync_last_run_success", "1 when the last sync succeeded, 0 when it failed.", labels=["partner", "module"]
+            "evroam_sync_last_run_success",
+            "1 when the last sync succeeded, 0 when it failed.",
+            labels=["partner", "module"],
         )
         sync_objects = GaugeMetricFamily(
             "evroam_sync_last_run_objects",
-            "Objects of the last sync by outcome (fetched, created, updated, unchanged, stale, refused, removed).",
+            "Objects of the last sync by outcome (fetched, created, updated, unchanged, stale, refused, "
+            "removed).",
             labels=["partner", "module", "outcome"],
         )
         sync_success = GaugeMetricFamily(
@@ -276,10 +281,14 @@ class _SnapshotCollector(Collector):
         yield from (sync_time, sync_ok, sync_objects, sync_success)
 
         import_time = GaugeMetricFamily(
-            "evroam_import_last_run_timestamp_seconds", "When the last import of a module ended.", labels=["module"]
+            "evroam_import_last_run_timestamp_seconds",
+            "When the last import of a module ended.",
+            labels=["module"],
         )
         import_ok = GaugeMetricFamily(
-            "evroam_import_last_run_success", "1 when the last import succeeded, 0 when it failed.", labels=["module"]
+            "evroam_import_last_run_success",
+            "1 when the last import succeeded, 0 when it failed.",
+            labels=["module"],
         )
         import_objects = GaugeMetricFamily(
             "evroam_import_last_run_objects",
@@ -311,7 +320,7 @@ def exposition(snapshot: Snapshot | None = None, extra: Iterable[Collector] = ()
     counters and histograms, then ``snapshot``'s gauges."""
     if multiprocess():
         registry = CollectorRegistry()
-        MultiProcessCollector(registry)
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         out = generate_latest(registry)
     else:
         out = generate_latest(REGISTRY)

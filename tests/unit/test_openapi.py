@@ -105,8 +105,8 @@ async def test_each_version_s_document_lists_exactly_the_routes_the_app_serves(n
         mine = {(m, p) for m, p in routes if p.startswith(f"/ocpi/{version}/") or p == "/ocpi/versions"}
         assert ops == mine, (version, sorted(ops ^ mine))
         listed |= ops
-    # nothing served is left out of every document but the health probes, the metrics and the operator dashboard
-    # (not OCPI: docs/dashboard.md)
+    # nothing served is left out of every document but the health probes, the metrics and the operator
+    # dashboard (not OCPI: docs/dashboard.md, docs/deployment.md)
     dashboard = {(m, p) for m, p in routes if p == "/dashboard" or p.startswith("/dashboard/")}
     assert ("GET", "/dashboard/partners") in dashboard
     assert routes - listed - dashboard == {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}

@@ -350,7 +350,8 @@ class _Undo:
     "--tls-client-ca",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     default=None,
-    help="Require a client certificate signed by these CAs (PEM): mutual TLS [env EVROAM_SERVE_TLS_CLIENT_CA].",
+    help="Require a client certificate signed by these CAs (PEM): mutual TLS "
+    "[env EVROAM_SERVE_TLS_CLIENT_CA].",
 )
 def serve(
     host: str,

@@ -11,9 +11,8 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import asyncio
+import contextlib
 import signal
 import sys
 from datetime import UTC, datetime

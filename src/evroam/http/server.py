@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, get_args
 
-from litestar import Litestar, Request, Response, get, route
+from litestar import Litestar, Request, Response, route
 from litestar.exceptions import HTTPException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response.base import ASGIResponse
@@ -312,7 +312,7 @@ class _Server:
         self, spec: VersionSpec
     ) -> Callable[[Request[Any, Any, Any]], Awaitable[Response[bytes]]]:
         async def details(request: Request[Any, Any, Any]) -> Response[bytes]:
-            seen = request.scope.get(_SEEN)
+            seen: list[str | None] | None = request.scope.get(_SEEN)  # type: ignore[assignment]
             if seen is not None:
                 seen[0], seen[2] = "details", spec.number
             tracing = self._tracing(request, spec)
@@ -337,7 +337,7 @@ class _Server:
         made: list[bytes] = []
 
         async def openapi(request: Request[Any, Any, Any]) -> Response[bytes]:
-            seen = request.scope.get(_SEEN)
+            seen: list[str | None] | None = request.scope.get(_SEEN)  # type: ignore[assignment]
             if seen is not None:
                 seen[0], seen[2] = "openapi", spec.number
             headers = response_headers(self._tracing(request, spec))
@@ -428,7 +428,7 @@ class _Server:
         return route(path, http_method=verbs, status_code=200)(endpoint_handler)
 
     async def dispatch(self, request: Request[Any, Any, Any], bound: _Bound) -> ASGIResponse:
-        seen = request.scope.get(_SEEN)
+        seen: list[str | None] | None = request.scope.get(_SEEN)  # type: ignore[assignment]
         if seen is not None:
             seen[0], seen[1], seen[2] = bound.module.id, bound.interface.value, bound.spec.number
         if bound.request_ids:
@@ -711,7 +711,7 @@ def create_app(config: AppConfig) -> Litestar:
     server = _Server(config)
 
     def label(request: Request[Any, Any, Any], module: str, version: str = "") -> None:
-        seen = request.scope.get(_SEEN)
+        seen: list[str | None] | None = request.scope.get(_SEEN)  # type: ignore[assignment]
         if seen is not None:
             seen[0], seen[2] = module, version
 

@@ -6,7 +6,6 @@ and the ``import`` (an OCPI object or a JSON array of them, all or nothing) and 
 from __future__ import annotations
 
 import contextlib
-
 import functools
 import json
 from collections.abc import Awaitable, Callable, Sequence
@@ -168,7 +167,8 @@ async def _record_import(node: NodeContext, module: str, report: ImportReport | 
     )
     with contextlib.suppress(Exception):
         await node.store.set_setting(
-            import_result_setting(module), run_record(node.clock.now().timestamp(), report is not None, counts)
+            import_result_setting(module),
+            run_record(node.clock.now().timestamp(), report is not None, counts),
         )
 
 

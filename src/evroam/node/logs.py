@@ -69,7 +69,7 @@ class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__(FORMAT)
 
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+    def formatMessage(self, record: logging.LogRecord) -> str:
         return self._style.format(record)
 
     def format(self, record: logging.LogRecord) -> str:
@@ -100,9 +100,9 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace(
-                "+00:00", "Z"
-            ),
+            "time": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
             "message": escape(_message(record)),
@@ -135,12 +135,12 @@ def configure_logging(level: str = "INFO", log_format: str | None = None) -> Non
     formatter = _formatter(chosen)
     root = logging.getLogger()
     root.setLevel(level.upper())
-    ours = [h for h in root.handlers if getattr(h, "_evroam", False)]
+    ours: list[logging.Handler] = [h for h in root.handlers if getattr(h, "_evroam", False)]
     if not ours:
-        handler = logging.StreamHandler(sys.stderr)
-        handler._evroam = True  # type: ignore[attr-defined]
-        root.addHandler(handler)
-        ours = [handler]
+        stream = logging.StreamHandler(sys.stderr)
+        stream._evroam = True  # type: ignore[attr-defined]
+        root.addHandler(stream)
+        ours = [stream]
     for handler in ours:
         handler.setFormatter(formatter)
     for existing in root.handlers:

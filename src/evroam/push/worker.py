@@ -48,8 +48,8 @@ import msgspec
 from evroam.core.clock import Clock, IdGenerator
 from evroam.core.errors import EvroamError, PartnerError
 from evroam.core.status import StatusCode
-from evroam.metrics import PUSH_FAILURES, PUSH_JOBS, PUSH_REQUESTS, count_database_error
 from evroam.http.client import OcpiClient, OcpiResponse
+from evroam.metrics import PUSH_FAILURES, PUSH_JOBS, PUSH_REQUESTS, count_database_error
 from evroam.modules.kit import Delivery, Outgoing, Pusher, Skip
 from evroam.ocpi.converters import VersionConverters, converters
 from evroam.ocpi.transport import PartyRef, TokenEncoding
