@@ -234,7 +234,8 @@ def test_serve_over_tls_and_mutual_tls(tmp_path: Path, ca: trustme.CA) -> None:
     try:
         plain.init("NL", "TLS", "CPO")
         mutual.init("NL", "MTL", "CPO")
-        plain.start("--tls-cert", str(cert), "--tls-key", str(key))
+        metrics_port = free_port()
+        plain.start("--tls-cert", str(cert), "--tls-key", str(key), "--metrics-port", str(metrics_port))
         mutual.start("--tls-cert", str(cert), "--tls-key", str(key), "--tls-client-ca", str(ca_file))
 
         https = f"https://127.0.0.1:{plain.port}"
@@ -243,6 +244,18 @@ def test_serve_over_tls_and_mutual_tls(tmp_path: Path, ca: trustme.CA) -> None:
         assert answer.status_code == 401 and "status_code" in answer.json()  # an OCPI envelope over TLS
         with pytest.raises(httpx.RemoteProtocolError):  # plain HTTP gets no answer on the TLS port
             httpx.get(f"http://127.0.0.1:{plain.port}/healthz", timeout=10)
+
+        # /metrics on a port of its own: plain HTTP, no login (an address only Prometheus reaches)
+        scraped = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10)
+        assert scraped.status_code == 200
+        versions_401 = (
+            'evroam_http_requests_total{method="GET",module="versions",role="",status="401",version=""}'
+        )
+        assert samples(scraped.text)[versions_401] == 1
+        assert httpx.get(f"http://127.0.0.1:{metrics_port}/other", timeout=10).status_code == 404
+        assert (
+            httpx.get(f"{https}/metrics", verify=trusted, timeout=10).status_code == 401
+        )  # still closed there
 
         client_cert = ca.issue_cert("partner.example")
         with_cert = ssl.create_default_context(cafile=str(ca_file))

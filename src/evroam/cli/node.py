@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -353,6 +354,27 @@ class _Undo:
     help="Require a client certificate signed by these CAs (PEM): mutual TLS "
     "[env EVROAM_SERVE_TLS_CLIENT_CA].",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    envvar="EVROAM_METRICS_PORT",
+    help="Also serve /metrics, without login, on this port of --metrics-host [env EVROAM_METRICS_PORT].",
+)
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="EVROAM_METRICS_HOST",
+    help="Interface of --metrics-port [env EVROAM_METRICS_HOST].",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    default=None,
+    envvar="EVROAM_FORWARDED_ALLOW_IPS",
+    help="Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (comma-separated, '*': "
+    "any) [env EVROAM_FORWARDED_ALLOW_IPS; default: 127.0.0.1].",
+)
 def serve(
     host: str,
     port: int | None,
@@ -361,9 +383,17 @@ def serve(
     tls_cert: Path | None,
     tls_key: Path | None,
     tls_client_ca: Path | None,
+    metrics_port: int | None,
+    metrics_host: str,
+    forwarded_allow_ips: str | None,
 ) -> None:
     """Serve the node's OCPI endpoints (uvicorn), and deliver the push outbox in the background."""
     settings = settings_of()
+    if metrics_port is not None:  # read by the app of every worker process (Node.app)
+        os.environ["EVROAM_METRICS_PORT"] = str(metrics_port)
+        os.environ["EVROAM_METRICS_HOST"] = metrics_host
+    if forwarded_allow_ips is not None:  # read by uvicorn (in every worker process)
+        os.environ["FORWARDED_ALLOW_IPS"] = forwarded_allow_ips
     configure_logging(settings.log_level, log_format.lower() if log_format else None)
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")

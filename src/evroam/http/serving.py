@@ -30,14 +30,15 @@ Settings (``EVROAM_*`` environment variables, read by :meth:`ServeLimits.from_en
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import typing
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ServeLimits", "guarded_protocol"]
+__all__ = ["ServeLimits", "guarded_protocol", "serve_metrics"]
 
 log = logging.getLogger(__name__)
 
@@ -200,3 +201,49 @@ def guarded_protocol(
 
         base = AutoHTTPProtocol
     return type(f"Guarded{base.__name__}", (_Guard, base), {"_limits": limits})
+
+
+# -- /metrics on a port of its own -------------------------------------------------------------------
+
+_METRICS_HEAD_LIMIT = 16 * 1024
+_METRICS_READ_TIMEOUT = 10.0
+
+
+async def serve_metrics(
+    host: str, port: int, body: Callable[[], Awaitable[bytes]], content_type: str
+) -> asyncio.Server | None:
+    """Answer ``GET /metrics`` with ``body()`` on ``host:port``, without authentication (for an address
+    only Prometheus reaches); anything else gets 404. One request per connection.
+
+    ``None`` when the port is taken: with several worker processes the first one to start serves it
+    (in multiprocess mode any worker's answer counts every worker)."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), _METRICS_READ_TIMEOUT)
+            method, _, rest = head.partition(b" ")
+            target = rest.partition(b" ")[0].partition(b"?")[0]
+            if method == b"GET" and target == b"/metrics":
+                status, kind, content = "200 OK", content_type, await body()
+            else:
+                status, kind, content = "404 Not Found", "text/plain", b"only GET /metrics here\n"
+            writer.write(
+                f"HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {len(content)}\r\n"
+                "connection: close\r\n\r\n".encode("ascii")
+                + content
+            )
+            await writer.drain()
+        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+            pass
+        except Exception:
+            log.exception("the metrics port failed to answer")
+        finally:
+            writer.close()
+
+    try:
+        return await asyncio.start_server(answer, host, port, limit=_METRICS_HEAD_LIMIT)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        log.info("metrics port %s:%d is served by another worker process", host, port)
+        return None

@@ -6,7 +6,7 @@ import gc
 import logging
 import os
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +37,7 @@ __all__ = [
     "build_node",
     "cpo_parties",
     "emsp_parties",
+    "metrics_listen",
     "own_node",
     "own_platform",
 ]
@@ -225,6 +226,27 @@ class Node:
         from evroam.node.observability import MetricsAccess, Readiness
 
         served = self.served()
+        metrics_server: list[Any] = []
+
+        async def start_metrics_port() -> None:
+            listen = metrics_listen(os.environ)
+            if listen is None:
+                return
+            from evroam.http.serving import serve_metrics
+            from evroam.metrics import CONTENT_TYPE
+
+            server = await serve_metrics(
+                listen[0], listen[1], lambda: self.metrics(worker=worker), CONTENT_TYPE
+            )
+            if server is not None:
+                metrics_server.append(server)
+                log.info("metrics at http://%s:%d/metrics", listen[0], listen[1])
+
+        async def stop_metrics_port() -> None:
+            for server in metrics_server:
+                server.close()
+                await server.wait_closed()
+
         return create_app(
             AppConfig(
                 readiness=Readiness(self.store, (lambda: self.push_worker().running) if worker else None),
@@ -242,13 +264,33 @@ class Node:
                 bindings=served.bindings,
                 on_startup=(
                     self.start,
+                    start_metrics_port,
                     freeze,
                     *((self.start_worker,) if worker else ()),
                     *self.startup_hooks,
                 ),
-                on_shutdown=(*self.shutdown_hooks, *served.on_shutdown, self.close),
+                on_shutdown=(stop_metrics_port, *self.shutdown_hooks, *served.on_shutdown, self.close),
             )
         )
+
+
+METRICS_PORT_ENV = "EVROAM_METRICS_PORT"
+METRICS_HOST_ENV = "EVROAM_METRICS_HOST"
+
+
+def metrics_listen(env: Mapping[str, str]) -> tuple[str, int] | None:
+    """Where ``/metrics`` is served on a port of its own (``EVROAM_METRICS_PORT``, on
+    ``EVROAM_METRICS_HOST``, default 127.0.0.1), or ``None``. ``ValueError`` names a bad value."""
+    text = env.get(METRICS_PORT_ENV, "").strip()
+    if not text:
+        return None
+    try:
+        port = int(text)
+    except ValueError:
+        raise ValueError(f"{METRICS_PORT_ENV} must be a port number, not {text!r}") from None
+    if not 0 < port < 65536:
+        raise ValueError(f"{METRICS_PORT_ENV} must be a port number (1-65535), not {port}")
+    return env.get(METRICS_HOST_ENV, "").strip() or "127.0.0.1", port
 
 
 async def prepare_store(settings: Settings) -> None:
