@@ -159,7 +159,7 @@ def test_metrics_logs_and_readiness_of_a_serving_node(node: NodeProcess) -> None
     versions = [r for r in lines if r["request_id"] == "req-43"]
     assert versions[0]["status"] == 401 and versions[0]["module"] == "versions"
     forged = [r for r in lines if str(r["path"]).startswith("/x")]
-    assert forged[0]["path"] == "/x\\n\\r{forged}\\x1b?token=[REDACTED]"
+    assert forged[0]["path"] == "/x\n\r{forged}\x1b?token=[REDACTED]"  # the exact path, JSON-escaped
     text = node.serve_log.read_text()
     assert SECRET_IN_QUERY not in text and METRICS_TOKEN not in text
     assert not any(line.lstrip().startswith(("{forged}", "FORGED")) for line in text.splitlines())

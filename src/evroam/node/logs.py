@@ -13,10 +13,11 @@ Two formats (``--log-format`` of ``serve``, or ``EVROAM_LOG_FORMAT`` for every c
   ``client``; ``exception`` with a traceback.
 
 Whatever the format, one record is one line: control characters (CR, LF, ESC, ... and the Unicode line
-separators) in a message, a field or an argument are written as escapes (``\\n``, ``\\x1b``,
-``\\u2028``), so that a client cannot start a forged log line with a ``%0A`` in a path or a raw CR/LF in
-a header. A traceback (text format) keeps its lines, each indented, so none of them can pass for a
-record of its own either. Token values are masked in every field too.
+separators) in a message, a field or an argument are written as escapes (text: ``\\n``, ``\\x1b``,
+``\\u2028``; JSON: its own ``\\n``, ``\\u001b``, ``\\u2028``), so that a client cannot start a
+forged log line with a ``%0A`` in a path or a raw CR/LF in a header. A traceback (text format) keeps
+its lines, each indented, so none of them can pass for a record of its own either. Token values are
+masked in every field too.
 """
 
 from __future__ import annotations
@@ -29,7 +30,11 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 from evroam.registration.redaction import install, redact
+
+_encode = msgspec.json.Encoder().encode
 
 __all__ = ["FORMATS", "LOG_FORMAT_ENV", "JsonFormatter", "TextFormatter", "configure_logging", "escape"]
 
@@ -96,7 +101,9 @@ class TextFormatter(logging.Formatter):
 
 
 class JsonFormatter(logging.Formatter):
-    """The JSON format: one object per line (see the module docstring)."""
+    """The JSON format: one object per line (see the module docstring). JSON escapes every control
+    character itself, and with ``ensure_ascii`` every non-ASCII one too (the Unicode line separators
+    included): a value keeps its exact text, and no line break can reach the output."""
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
@@ -105,19 +112,23 @@ class JsonFormatter(logging.Formatter):
             .replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
-            "message": escape(_message(record)),
+            "message": _message(record),
         }
         fields = getattr(record, "access", None)
         if isinstance(fields, dict):
             for key, value in fields.items():
-                out[key] = escape(redact(value)) if isinstance(value, str) else value
+                out[key] = redact(value) if isinstance(value, str) else value
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
-            out["exception"] = escape(record.exc_text)
+            out["exception"] = record.exc_text
         if record.stack_info:
-            out["stack"] = escape(self.formatStack(record.stack_info))
-        return json.dumps(out, ensure_ascii=False, default=str)
+            out["stack"] = self.formatStack(record.stack_info)
+        try:
+            line = _encode(out).decode("ascii")  # fast, and fine when all of it is ASCII (nearly always)
+        except (UnicodeDecodeError, TypeError, ValueError, msgspec.EncodeError):
+            line = json.dumps(out, ensure_ascii=True, default=str)  # every non-ASCII character escaped
+        return line
 
 
 def _formatter(log_format: str) -> logging.Formatter:

@@ -211,10 +211,12 @@ class Node:
             log.warning("/metrics without the database's gauges: it is unavailable (%s)", failure.reason)
             return exposition(None)
 
-    def app(self, *, worker: bool = True) -> Any:
+    def app(self, *, worker: bool = True, observe: bool = True) -> Any:
         """The ASGI app: migrates the store on start-up, freezes the GC, closes everything on shutdown.
 
         With ``worker`` (the default) the push worker runs in the background while the app runs.
+        ``observe``: count each request in the metrics and log a line per request (see
+        :func:`evroam.http.server.observed`; off only to measure what that costs, ``bench/observe.py``).
         """
 
         async def freeze() -> None:
@@ -252,6 +254,7 @@ class Node:
                 readiness=Readiness(self.store, (lambda: self.push_worker().running) if worker else None),
                 metrics=lambda: self.metrics(worker=worker),
                 metrics_allowed=MetricsAccess(self.store),
+                observe=observe,
                 web_routes=self.dashboard().routes(),
                 base_url=self.config.url,
                 endpoint_url=None if self.compat is None else self.compat.endpoint_url,
