@@ -39,6 +39,8 @@ from evroam.store.failures import storage_failure
 from evroam.store.files import read_only_filesystem
 
 __all__ = [
+    "Tls",
+    "database_problem",
     "init",
     "partner_summary",
     "partners",
@@ -114,7 +116,9 @@ def database_problem(exc: BaseException, settings: Settings) -> str | None:
     reason, detail = failure.reason, failure.detail
     if settings.database_url is None and read_only_filesystem(settings.data_dir):
         reason, detail = "read-only", f"{detail}: {settings.data_dir} is on a read-only filesystem"
-    where = "" if settings.database_url is None else f" at {_shown_url(settings.database_url)}"
+    where = ""
+    if settings.database_url is not None and not settings.database_url.strip().lower().startswith("sqlite"):
+        where = f" at {_shown_url(settings.database_url)}"  # which server (a SQLite file's path is in detail)
     return f"cannot use the database{where} ({reason}): {detail}"
 
 
