@@ -13,6 +13,7 @@ Every command that prints data also takes ``--json``.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -38,8 +39,43 @@ T = TypeVar("T")
 #: two equal: importing the kit module here would load every heavy library for ``evroam version``).
 RUNNER_KEY = "evroam.node_runner"
 
+#: The environment variable naming extra kits (``evroam.node.kits.KITS_ENV``; a test keeps them equal).
+KITS_ENV = "EVROAM_KITS"
+
 #: The commands that need nothing of the node: answered without loading the node or the kits.
 LIGHT_COMMANDS = frozenset({"version"})
+
+#: Where the node's own commands live (``module:attribute``), loaded only when named on the command line.
+NODE_COMMANDS: dict[str, tuple[str, ...]] = {
+    "init": ("evroam.cli.node:init",),
+    "serve": ("evroam.cli.node:serve",),
+    "partners": ("evroam.cli.node:partners",),
+    "tariffs": ("evroam.tariffs.cli:tariffs",),  # the tariff engine's `tariffs price`
+    "compat": ("evroam.cli.compat:compat",),
+    "outbox": ("evroam.cli.push:outbox",),
+    "worker": ("evroam.cli.push:worker",),
+    "simulate": ("evroam.cli.simulate:simulate",),
+    "openapi": ("evroam.cli.openapi:openapi",),
+    "admin": ("evroam.cli.admin:admin",),
+}
+
+#: The built-in kits by the names of their command groups (``module:KIT``): ``evroam locations list``
+#: loads the locations kit alone, not every module. A test keeps this equal to what the kits declare.
+#: ``sync`` (whose subcommands come from every kit), ``--help`` and the kits of ``EVROAM_KITS`` load all.
+KIT_COMMANDS: dict[str, str] = {
+    "locations": "evroam.modules.locations:LOCATIONS",
+    "tariffs": "evroam.modules.tariffs:TARIFFS",
+    "tokens": "evroam.modules.tokens:TOKENS",
+    "sessions": "evroam.modules.sessions:SESSIONS",
+    "cdrs": "evroam.modules.cdrs:CDRS",
+    "commands": "evroam.modules.commands:COMMANDS",
+    "profiles": "evroam.modules.chargingprofiles:CHARGING_PROFILES",
+}
+
+
+def _resolve(reference: str) -> Any:
+    module, _, attribute = reference.partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 def _run_on_node(action: Callable[[NodeContext], Awaitable[T]]) -> T:
@@ -57,13 +93,25 @@ class EvroamCli(click.Group):
 
     def _assemble(self) -> None:
         if not self.assembled:
-            from evroam.node.kits import KITS_ENV, with_extra
+            from evroam.node.kits import with_extra
 
             self.assembled = True
             assemble(self, with_extra(os.environ.get(KITS_ENV)))
 
+    def _load(self, name: str) -> None:
+        """Only what command ``name`` needs: its node command and/or its built-in kit's groups."""
+        for reference in NODE_COMMANDS.get(name, ()):
+            add_group(self, _resolve(reference))
+        if name in KIT_COMMANDS:
+            for group in _resolve(KIT_COMMANDS[name]).commands:
+                add_group(self, group)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in LIGHT_COMMANDS:
+        if cmd_name in LIGHT_COMMANDS or self.assembled:
+            pass
+        elif (cmd_name in NODE_COMMANDS or cmd_name in KIT_COMMANDS) and not os.environ.get(KITS_ENV):
+            self._load(cmd_name)
+        else:
             self._assemble()
         return super().get_command(ctx, cmd_name)
 
@@ -143,6 +191,8 @@ def add_group(main: click.Group, command: click.Command) -> None:
     if not (isinstance(existing, click.Group) and isinstance(command, click.Group)):
         raise RuntimeError(f"two commands named {name!r}")
     for sub_name, sub in command.commands.items():
+        if existing.commands.get(sub_name) is sub:
+            continue  # joined before (a command loaded alone, then the whole CLI)
         if sub_name in existing.commands:
             raise RuntimeError(f"two commands named {name} {sub_name!r}")
         existing.add_command(sub, sub_name)

@@ -1,6 +1,9 @@
 """The outbound OCPI client: one per partner connection, wrapping an injected ``httpx.AsyncClient``.
 
-This is the only module of evroam that imports httpx. Everything protocol-specific (envelope, token
+This is the only module of evroam that imports httpx, and it does so when a client is made or a request
+sent, not when it is imported (httpx and what it loads cost a CLI listing about 50 ms of start-up).
+
+Everything protocol-specific (envelope, token
 encoding, tracing and routing headers, pagination links) comes from :mod:`evroam.ocpi.transport`;
 this module only moves bytes and maps failures onto the error tree:
 
@@ -19,15 +22,15 @@ reached; a partner cannot send our token to another host). The outbound policy
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
 from urllib.parse import urljoin
 
-import httpx
 import msgspec
 
 from evroam.core.clock import Clock, IdGenerator
@@ -55,6 +58,9 @@ from evroam.ocpi.transport import (
     uses_request_ids,
     uses_routing,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "MAX_REDIRECTS",
@@ -445,6 +451,8 @@ def _redirect_target(method: str, response: httpx.Response, hops: int) -> httpx.
     if not location:
         return None
     here = response.request.url
+    import httpx
+
     try:
         target = here.join(location)
     except httpx.InvalidURL as exc:
@@ -469,6 +477,8 @@ async def _send_following(
     headers: Mapping[str, str],
 ) -> httpx.Response:
     """Send one request, following the redirects the module docstring allows (method and body kept)."""
+    import httpx
+
     target: str | httpx.URL = url
     hops = 0
     while True:
@@ -596,39 +606,6 @@ class WireHooks(Protocol):
 _HOP_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding"})
 
 
-class _HookedTransport(httpx.AsyncBaseTransport):
-    """Runs :class:`WireHooks` around an inner transport."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, hooks: WireHooks) -> None:
-        self._inner = inner
-        self._hooks = hooks
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        seen = WireRequest(
-            request.method, str(request.url), tuple(request.headers.multi_items()), await request.aread()
-        )
-        wire = await self._hooks.on_request(seen)
-        if wire is not seen:
-            headers = [(k, v) for k, v in wire.headers if k.lower() not in _HOP_HEADERS]
-            request = httpx.Request(
-                wire.method, wire.url, headers=headers, content=wire.content, extensions=request.extensions
-            )
-        response = await self._inner.handle_async_request(request)
-        try:
-            content = await response.aread()
-        finally:
-            await response.aclose()
-        answer = WireResponse(response.status_code, tuple(response.headers.multi_items()), content)
-        changed = await self._hooks.on_response(wire, answer)
-        headers = [(k, v) for k, v in changed.headers if k.lower() not in _HOP_HEADERS]
-        return httpx.Response(
-            changed.status, headers=headers, content=changed.content, extensions=response.extensions
-        )
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 """``(host, port) -> IP addresses``; raises ``OSError`` when the name does not resolve."""
 
@@ -639,48 +616,92 @@ async def resolve_host(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-class _GuardedTransport(httpx.AsyncBaseTransport):
-    """Enforces an :class:`OutboundPolicy` on every request: resolves the host, checks each of its
-    addresses, and (``pin``) sends the request to the address checked, so that a second lookup
-    cannot answer differently (DNS rebinding). The ``Host`` header and the TLS server name stay the
-    URL's own name."""
+@functools.cache
+def _transports() -> tuple[type[httpx.AsyncBaseTransport], type[httpx.AsyncBaseTransport]]:
+    """The two transport wrappers, ``(hooked, guarded)``: defined on first use, as they subclass httpx's
+    transport (see the module docstring)."""
+    import httpx
 
-    def __init__(
-        self, inner: httpx.AsyncBaseTransport, policy: OutboundPolicy, resolve: Resolver, *, pin: bool
-    ) -> None:
-        self._inner = inner
-        self._policy = policy
-        self._resolve = resolve
-        self._pin = pin
+    class _HookedTransport(httpx.AsyncBaseTransport):
+        """Runs :class:`WireHooks` around an inner transport."""
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        host = url.host
-        port = url.port or _DEFAULT_PORTS.get(url.scheme, 443)
-        try:
-            addresses = await self._resolve(host, port)
-        except OSError as exc:
-            raise ClientApiUnreachable(
-                f"{request.method} {url} failed: cannot resolve {host}: {exc}"
-            ) from exc
-        if not addresses:
-            raise ClientApiUnreachable(f"{request.method} {url} failed: {host} has no address")
-        self._policy.check(host, addresses)
-        if self._pin and addresses[0] != host:
-            extensions = dict(request.extensions)
-            if url.scheme == "https":
-                extensions.setdefault("sni_hostname", host)
-            request = httpx.Request(
-                request.method,
-                url.copy_with(host=addresses[0]),
-                headers=request.headers,  # Host: the name, as httpx set it from the URL
-                stream=request.stream,
-                extensions=extensions,
+        def __init__(self, inner: httpx.AsyncBaseTransport, hooks: WireHooks) -> None:
+            self._inner = inner
+            self._hooks = hooks
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            seen = WireRequest(
+                request.method, str(request.url), tuple(request.headers.multi_items()), await request.aread()
             )
-        return await self._inner.handle_async_request(request)
+            wire = await self._hooks.on_request(seen)
+            if wire is not seen:
+                headers = [(k, v) for k, v in wire.headers if k.lower() not in _HOP_HEADERS]
+                request = httpx.Request(
+                    wire.method,
+                    wire.url,
+                    headers=headers,
+                    content=wire.content,
+                    extensions=request.extensions,
+                )
+            response = await self._inner.handle_async_request(request)
+            try:
+                content = await response.aread()
+            finally:
+                await response.aclose()
+            answer = WireResponse(response.status_code, tuple(response.headers.multi_items()), content)
+            changed = await self._hooks.on_response(wire, answer)
+            headers = [(k, v) for k, v in changed.headers if k.lower() not in _HOP_HEADERS]
+            return httpx.Response(
+                changed.status, headers=headers, content=changed.content, extensions=response.extensions
+            )
 
-    async def aclose(self) -> None:
-        await self._inner.aclose()
+        async def aclose(self) -> None:
+            await self._inner.aclose()
+
+    class _GuardedTransport(httpx.AsyncBaseTransport):
+        """Enforces an :class:`OutboundPolicy` on every request: resolves the host, checks each of its
+        addresses, and (``pin``) sends the request to the address checked, so that a second lookup
+        cannot answer differently (DNS rebinding). The ``Host`` header and the TLS server name stay the
+        URL's own name."""
+
+        def __init__(
+            self, inner: httpx.AsyncBaseTransport, policy: OutboundPolicy, resolve: Resolver, *, pin: bool
+        ) -> None:
+            self._inner = inner
+            self._policy = policy
+            self._resolve = resolve
+            self._pin = pin
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            url = request.url
+            host = url.host
+            port = url.port or _DEFAULT_PORTS.get(url.scheme, 443)
+            try:
+                addresses = await self._resolve(host, port)
+            except OSError as exc:
+                raise ClientApiUnreachable(
+                    f"{request.method} {url} failed: cannot resolve {host}: {exc}"
+                ) from exc
+            if not addresses:
+                raise ClientApiUnreachable(f"{request.method} {url} failed: {host} has no address")
+            self._policy.check(host, addresses)
+            if self._pin and addresses[0] != host:
+                extensions = dict(request.extensions)
+                if url.scheme == "https":
+                    extensions.setdefault("sni_hostname", host)
+                request = httpx.Request(
+                    request.method,
+                    url.copy_with(host=addresses[0]),
+                    headers=request.headers,  # Host: the name, as httpx set it from the URL
+                    stream=request.stream,
+                    extensions=extensions,
+                )
+            return await self._inner.handle_async_request(request)
+
+        async def aclose(self) -> None:
+            await self._inner.aclose()
+
+    return _HookedTransport, _GuardedTransport
 
 
 def create_http_client(
@@ -700,11 +721,14 @@ def create_http_client(
     after the hooks; ``resolve`` replaces DNS in tests. httpx itself follows no redirect:
     :class:`OcpiClient` follows the few it allows (see the module docstring).
     """
+    import httpx
+
+    hooked, guarded = _transports()
     if outbound is not None and outbound.deny_private:
         pin = transport is None  # the real network: connect to the address that was checked
-        transport = _GuardedTransport(
+        transport = guarded(  # type: ignore[call-arg]
             transport or httpx.AsyncHTTPTransport(), outbound, resolve or resolve_host, pin=pin
         )
     if hooks is not None:
-        transport = _HookedTransport(transport or httpx.AsyncHTTPTransport(), hooks)
+        transport = hooked(transport or httpx.AsyncHTTPTransport(), hooks)  # type: ignore[call-arg]
     return httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False)

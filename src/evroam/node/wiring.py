@@ -18,11 +18,8 @@ from evroam.http.outbound import outbound_policy_from_env
 from evroam.modules.kit import ModuleBinding, OwnNode, OwnParty, Served
 from evroam.node.bindings import credentials_binding
 from evroam.node.config import ConfigError, NodeConfig, load_config
-from evroam.node.kits import KITS_ENV, Kits, policies_of, pushers_of, with_extra
 from evroam.node.settings import Settings
 from evroam.ocpi.registry import spec_for
-from evroam.push.worker import PushWorker, options_from_env
-from evroam.registration.api import HttpPartnerApi
 from evroam.registration.model import PartyRole
 from evroam.registration.repository import StorePartnerRepository
 from evroam.registration.service import OwnPlatform, RegistrationService, version_key
@@ -31,6 +28,8 @@ from evroam.store.port import Store
 
 if TYPE_CHECKING:
     from evroam.http.dashboard import Dashboard
+    from evroam.node.kits import Kits
+    from evroam.push.worker import PushWorker
 
 __all__ = [
     "Node",
@@ -43,6 +42,33 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+class LazyHttpClient:
+    """The node's one HTTP client (:func:`evroam.http.client.create_http_client`), made when first used:
+    a CLI command that never calls a partner does not load httpx (about 50 ms of its start-up)."""
+
+    __slots__ = ("_client", "_make")
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make: Callable[[], Any] | None = make
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        """The httpx client (made now if it was not yet)."""
+        if self._client is None:
+            assert self._make is not None, "the node's HTTP client is closed"
+            self._client = self._make()
+        return self._client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    async def aclose(self) -> None:
+        self._make = None
+        if self._client is not None:
+            await self._client.aclose()
 
 
 def own_platform(config: NodeConfig) -> OwnPlatform:
@@ -102,10 +128,20 @@ class Node:
     """Extra coroutines run when the app starts, after the store is migrated (e.g. the simulator)."""
     shutdown_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
     """Extra coroutines run when the app stops, before the node closes."""
-    kits: Kits = field(default=(), repr=False)
-    """The module kits the node serves, pushes, pulls and offers commands for."""
+    given_kits: Kits | None = field(default=None, repr=False)
+    """The module kits the node serves, pushes, pulls and offers commands for; ``None``: the built-in
+    ones and those of ``EVROAM_KITS``, loaded on first use (a CLI listing needs none of them)."""
     _closed: bool = field(default=False, repr=False)
     _push: PushWorker | None = field(default=None, repr=False)
+
+    @property
+    def kits(self) -> Kits:
+        """The module kits (see :attr:`given_kits`)."""
+        if self.given_kits is None:
+            from evroam.node.kits import KITS_ENV, with_extra
+
+            self.given_kits = with_extra(os.environ.get(KITS_ENV))
+        return self.given_kits
 
     @property
     def own(self) -> OwnNode:
@@ -118,6 +154,9 @@ class Node:
         Tuned by ``EVROAM_PUSH_*`` environment variables (see :func:`evroam.push.worker.options_from_env`).
         """
         if self._push is None:
+            from evroam.node.kits import policies_of, pushers_of
+            from evroam.push.worker import PushWorker, options_from_env
+
             self._push = PushWorker(
                 self.store,
                 self.http,
@@ -333,8 +372,12 @@ def build_node(
     store = store or create_store(settings.database_url, settings.data_dir)
     compat = PartnerCompat(store, clock)
     outbound = outbound_policy_from_env(os.environ, config.url)  # EVROAM_OUTBOUND_PRIVATE
-    http = create_http_client(timeout=timeout, transport=transport, hooks=compat, outbound=outbound)
+    http = LazyHttpClient(
+        lambda: create_http_client(timeout=timeout, transport=transport, hooks=compat, outbound=outbound)
+    )
     platform = own_platform(config)
+    from evroam.registration.api import HttpPartnerApi  # with the HTTP client code, not with the module
+
     api = HttpPartnerApi(http, clock=clock, ids=ids, default_version=platform.versions[-1])
     registration = RegistrationService(platform, StorePartnerRepository(store, clock), api, clock, ids)
     return Node(
@@ -345,5 +388,5 @@ def build_node(
         ids=ids,
         registration=registration,
         compat=compat,
-        kits=kits if kits is not None else with_extra(os.environ.get(KITS_ENV)),
+        given_kits=kits,
     )

@@ -41,7 +41,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext, suppress
 from datetime import datetime, timedelta
-from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, NamedTuple, ParamSpec, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -58,17 +58,20 @@ from sqlalchemy import (
     event,
     false,
     func,
+    inspect,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
+
+if TYPE_CHECKING:  # the asyncio extension loads SQLAlchemy's ORM: imported only for awaited engines
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from evroam.core.types import DateTime
 from evroam.store._txguard import check_no_transaction, inside_transaction
@@ -83,7 +86,7 @@ from evroam.store.port import (
     Transaction,
     utc,
 )
-from evroam.store.schema import UtcDateTime, objects, outbox, settings
+from evroam.store.schema import SCHEMA_HEAD, VERSION_TABLE, UtcDateTime, objects, outbox, settings
 
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
@@ -177,6 +180,8 @@ def make_engine(
     if parsed.drivername == "sqlite":
         engine: Engine | AsyncEngine = create_engine(parsed, **options)
     else:
+        from sqlalchemy.ext.asyncio import create_async_engine
+
         engine = create_async_engine(parsed, **options)
     if sqlite:
         memory = _is_memory_sqlite(parsed)
@@ -329,7 +334,11 @@ class _Upserts:
     """The dialect-specific statements."""
 
     def __init__(self, dialect: str) -> None:
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        insert: Callable[[Any], Any] = sqlite_insert
+        if dialect == "postgresql":  # not loaded by a SQLite node (start-up)
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            insert = pg_insert
         ins = insert(objects)
         replace = {
             "payload": ins.excluded.payload,
@@ -350,7 +359,18 @@ class _Upserts:
         )
 
 
-_UPSERTS = {"sqlite": _Upserts("sqlite"), "postgresql": _Upserts("postgresql")}
+class _UpsertsByDialect(dict[str, _Upserts]):
+    """The statements of each supported dialect, made on first use."""
+
+    def __missing__(self, dialect: str) -> _Upserts:
+        if dialect not in _DIALECTS:
+            raise KeyError(dialect)
+        made = self[dialect] = _Upserts(dialect)
+        return made
+
+
+_DIALECTS = frozenset({"sqlite", "postgresql"})
+_UPSERTS = _UpsertsByDialect()
 
 
 # -- the operations, as sync code on one connection ----------------------------------------------
@@ -1059,6 +1079,14 @@ class _AwaitedTransaction(_Operations):
     _write = _read
 
 
+def _schema_revision(conn: Connection) -> str | None:
+    """The revision Alembic recorded in the database (``None``: never migrated), read without Alembic."""
+    if not inspect(conn).has_table(VERSION_TABLE):
+        return None
+    revisions = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    return revisions[0] if len(revisions) == 1 else None
+
+
 class SqlStore(_Operations):
     """A :class:`~evroam.store.port.Store` on a SQL database.
 
@@ -1070,7 +1098,7 @@ class SqlStore(_Operations):
     def __init__(self, engine: Engine | AsyncEngine) -> None:
         self._engine = engine
         dialect = engine.dialect.name
-        if dialect not in _UPSERTS:
+        if dialect not in _DIALECTS:
             raise ValueError(f"unsupported database dialect {dialect!r}")
         self._sqlite = dialect == "sqlite"
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self._sqlite else None
@@ -1082,7 +1110,7 @@ class SqlStore(_Operations):
         self._checkpointer: _Checkpointer | None = None
         self._group: _Group | None = None  # the open group commit (inline SQLite files)
         self._group_tasks: set[asyncio.Task[None]] = set()
-        if isinstance(engine, AsyncEngine):
+        if not isinstance(engine, Engine):
             self._async_engine: AsyncEngine | None = engine
             # PostgreSQL: autocommit saves the BEGIN and COMMIT round trips of single statements;
             # aiosqlite: the driver already runs single statements in autocommit (isolation_level=None)
@@ -1359,11 +1387,13 @@ class SqlStore(_Operations):
         return version
 
     async def migrate(self) -> None:
-        from evroam.store.migrate import upgrade_connection  # alembic is only imported when needed
-
         def upgrade(conn: Connection) -> None:
             if conn.dialect.name == "postgresql":  # workers starting together: one migrates at a time
                 conn.execute(select(func.pg_advisory_xact_lock(_PG_MIGRATION_LOCK)))
+            if _schema_revision(conn) == SCHEMA_HEAD:
+                return  # current: no need to load Alembic
+            from evroam.store.migrate import upgrade_connection  # alembic is only imported when needed
+
             upgrade_connection(conn)
 
         await self.run_sync(upgrade)
@@ -1380,7 +1410,7 @@ class SqlStore(_Operations):
             if conn is not None:
                 conn.close()
         self._reader = self._writer = None
-        if isinstance(self._engine, AsyncEngine):
+        if not isinstance(self._engine, Engine):
             await self._engine.dispose()
         else:
             self._engine.dispose()
