@@ -1,8 +1,8 @@
 """The ``evroam`` command line: the one place where command groups are assembled.
 
 The node's own commands (``init``, ``serve``, ``partners``, ``outbox``, ``sync``, ``worker``, ``compat``,
-``simulate``, ``openapi``, ``admin``, ``version``, the tariff engine's ``tariffs price``) and each module
-kit's groups (:attr:`evroam.modules.kit.ModuleKit.commands`; a group named like one already there joins it).
+``simulate``, ``openapi``, ``admin``, ``migrate``, ``backup``, ``version``, the tariff engine's
+``tariffs price``) and each module kit's groups (:attr:`evroam.modules.kit.ModuleKit.commands`; a group named like one already there joins it).
 The module commands reach their node through the runner the root command puts in click's context.
 
 Every option can also be given as an environment variable: ``EVROAM_<OPTION>`` for the top-level
@@ -57,6 +57,8 @@ NODE_COMMANDS: dict[str, tuple[str, ...]] = {
     "simulate": ("evroam.cli.simulate:simulate",),
     "openapi": ("evroam.cli.openapi:openapi",),
     "admin": ("evroam.cli.admin:admin",),
+    "migrate": ("evroam.cli.ops:migrate",),
+    "backup": ("evroam.cli.ops:backup",),
 }
 
 #: The built-in kits by the names of their command groups (``module:KIT``): ``evroam locations list``
