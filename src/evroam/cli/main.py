@@ -3,7 +3,8 @@
 The node's own commands (``init``, ``serve``, ``partners``, ``outbox``, ``sync``, ``worker``, ``compat``,
 ``simulate``, ``openapi``, ``admin``, ``migrate``, ``backup``, ``version``, the tariff engine's
 ``tariffs price``) and each module kit's groups (:attr:`evroam.modules.kit.ModuleKit.commands`; a group
-named like one already there joins it). The module commands reach their node through the runner the root command puts in click's context.
+named like one already there joins it). The module commands reach their node through the runner the root
+command puts in click's context.
 
 Every option can also be given as an environment variable: ``EVROAM_<OPTION>`` for the top-level
 options (``EVROAM_DATA_DIR``, ``EVROAM_DATABASE_URL``, ``EVROAM_LOG_LEVEL``) and
