@@ -393,6 +393,8 @@ def serve(
 ) -> None:
     """Serve the node's OCPI endpoints (uvicorn), and deliver the push outbox in the background."""
     settings = settings_of()
+    if log_format is not None:  # worker processes configure their logging from the environment
+        os.environ["EVROAM_LOG_FORMAT"] = log_format.lower()
     if metrics_port is not None:  # read by the app of every worker process (Node.app)
         os.environ["EVROAM_METRICS_PORT"] = str(metrics_port)
         os.environ["EVROAM_METRICS_HOST"] = metrics_host
