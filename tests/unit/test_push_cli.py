@@ -128,6 +128,9 @@ def test_failures_show_their_error_and_parked_jobs_can_be_retried(
 ) -> None:
     receiver = FakeReceiver(answer=lambda seen: (200, 2001))
     use_transport(monkeypatch, receiver.transport())
+    # a full-jitter delay in [0, 2 s] may fall due again within the pass; in [0, 1 h] it does not
+    monkeypatch.setenv("EVROAM_PUSH_BASE_DELAY", "3600")
+    monkeypatch.setenv("EVROAM_PUSH_MAX_DELAY", "7200")
     assert run(cpo_dir, "worker", "--once")[0] == 0
 
     rows = json.loads(run(cpo_dir, "outbox", "list", "--json")[1])
