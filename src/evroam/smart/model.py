@@ -59,7 +59,8 @@ class SessionState:
     ``arrival`` and ``departure`` are period indices relative to now (``arrival`` 0 for a car that is
     plugged in; ``departure`` exclusive). ``energy_kwh`` is what the car still wants. ``max_kw`` is the
     car's own limit, ``cap_kw`` a limit set by an external smart-charging party (one value, or one per
-    period: the last one holds on).
+    period: the last one holds on). A session that has not arrived yet (a reservation, or a forecast
+    arrival with ``weight`` below 1) has ``arrival`` > 0.
     """
 
     id: str
@@ -70,6 +71,9 @@ class SessionState:
     arrival: int = 0
     preference: Preference = Preference.REGULAR
     cap_kw: tuple[float, ...] | None = None
+    weight: float = 1.0
+    """Scales the shortfall penalty: below 1 for an *expected* session (a forecast arrival that only
+    reserves room in the plan; it is left out of the fairness term)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +89,8 @@ class Weights:
     shortfall: float = 20.0
     fairness: float = 2.0
     cost: float = 1.0
-    peak: float = 0.05
-    early: float = 1e-4
+    peak: float = 0.3
+    early: float = 0.02
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ from evroam.smart.model import Plan, Preference, Problem, SessionPlan, SessionSt
 __all__ = ["quantise", "solve"]
 
 _EPS = 1e-7
-_FAST_EARLY = 2.0
+_FAST_EARLY = 10.0
 _CHEAP_EARLY = 1e-6
 
 FloatArray = npt.NDArray[np.float64]
@@ -138,7 +138,8 @@ def solve(problem: Problem) -> Plan:
         if s.station_id in stations and s.energy_kwh > _EPS and min(s.departure, horizon) > max(0, s.arrival)
     ]
     lp = _Lp()
-    mean_request = sum(s.energy_kwh for s in sessions) / len(sessions) if sessions else 0.0
+    real = [s.energy_kwh for s in sessions if s.weight >= 1.0]
+    mean_request = sum(real) / len(real) if real else 0.0
     fairness = lp.column(weights.fairness * mean_request, 0.0, 1.0)
     peak = lp.column(weights.peak, max(0.0, problem.peak_floor_kw), math.inf)
     # per period: the rate columns present then, with their station's phase share
@@ -176,9 +177,10 @@ def solve(problem: Problem) -> Plan:
             for t in periods:
                 present[t].append((col, station))
         columns[index] = mine
-        shortfall = lp.column(weights.shortfall, 0.0, session.energy_kwh)
+        shortfall = lp.column(weights.shortfall * session.weight, 0.0, session.energy_kwh)
         lp.row(session.energy_kwh, session.energy_kwh, [*energy_terms, (shortfall, 1.0)])
-        lp.row(-math.inf, 0.0, [(shortfall, 1.0 / session.energy_kwh), (fairness, -1.0)])
+        if session.weight >= 1.0:
+            lp.row(-math.inf, 0.0, [(shortfall, 1.0 / session.energy_kwh), (fairness, -1.0)])
 
     seen: set[tuple[tuple[int, ...], float]] = set()
     for t in range(horizon):
