@@ -10,12 +10,19 @@ A network that knows its limit ahead (a demand-response event announced for the 
 with a ``capacity_forecast(start, length)`` method returning the aggregate constraint's magnitude (A)
 for each of ``length`` periods from iteration ``start``; without it the present magnitude holds on.
 
+``forecast`` optionally lists expected sessions ``(arrival, departure, energy_kwh, max_kw)`` in
+simulator periods, e.g. the average of past days per hour of arrival: they reserve room in the plan
+(their shortfall weighs ``expected_weight`` of a real session's), so that the peak the plan accepts now
+allows for the cars still to come.
+
 acnportal is untyped, so this module is outside ``mypy --strict`` (see pyproject.toml).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,7 +31,20 @@ from acnportal.algorithms import BaseAlgorithm
 from evroam.smart.model import Problem, SessionState, Site, Station, Weights
 from evroam.smart.solver import solve
 
-__all__ = ["EvroamScheduler"]
+__all__ = ["EvroamScheduler", "StationForecast"]
+
+
+@dataclass(frozen=True, slots=True)
+class StationForecast:
+    """What past days say about one station's sessions: how many a day, the gap between a departure
+    and the next arrival, the stay and the energy asked (periods, kWh), and the latest arrival seen
+    (period of the day)."""
+
+    per_day: float
+    gap: int
+    stay: int
+    energy_kwh: float
+    last_arrival: int
 
 
 class EvroamScheduler(BaseAlgorithm):  # type: ignore[misc]
@@ -37,8 +57,9 @@ class EvroamScheduler(BaseAlgorithm):  # type: ignore[misc]
         weights: Weights | None = None,
         fine_periods: int = 24,
         coarse_factor: int = 3,
-        expected_weight: float = 0.0,
-        expected_gap_hours: float = 0.75,
+        forecast: Sequence[tuple[int, int, float, float]] | None = None,
+        station_forecast: StationForecast | None = None,
+        expected_weight: float = 0.5,
     ) -> None:
         super().__init__()
         self.max_recompute = 1
@@ -46,10 +67,11 @@ class EvroamScheduler(BaseAlgorithm):  # type: ignore[misc]
         self.weights = weights or Weights()
         self.fine_periods = fine_periods
         self.coarse_factor = coarse_factor
+        self.forecast = list(forecast) if forecast else None
         self.expected_weight = expected_weight
-        self.expected_gap_hours = expected_gap_hours
+        self.station_forecast = station_forecast
+        self._seen: dict[str, set[str]] = {}
         self.solve_seconds: list[float] = []
-        self._seen: dict[str, tuple[float, int]] = {}
 
     def _stations(self, iface: Any, station_ids: list[str]) -> tuple[dict[str, float], tuple[Station, ...]]:
         volts: dict[str, float] = {}
@@ -69,29 +91,52 @@ class EvroamScheduler(BaseAlgorithm):  # type: ignore[misc]
             stations.append(Station(id=sid, max_kw=max_a * kw, min_kw=min_kw, rates_kw=rates))
         return volts, tuple(stations)
 
-    def _expected(
-        self, sessions: tuple[SessionState, ...], stations: tuple[Station, ...], horizon: int, period_h: float
+    def _expected(self, now: int, horizon: int, volt: float) -> tuple[tuple[Station, ...], tuple[SessionState, ...]]:
+        """The forecast's sessions still to arrive within the horizon, each on a station of its own
+        (a forecast aggregates several cars: it reserves room in the plan, nothing is sent for it)."""
+        stations: list[Station] = []
+        sessions: list[SessionState] = []
+        for index, (arrival, departure, energy, max_kw) in enumerate(self.forecast or ()):
+            if arrival <= now or arrival - now >= horizon or energy <= 0:
+                continue
+            sid = f"expected:{index}"
+            stations.append(Station(id=sid, max_kw=max_kw))
+            sessions.append(
+                SessionState(
+                    id=sid,
+                    station_id=sid,
+                    arrival=arrival - now,
+                    departure=departure - now,
+                    energy_kwh=energy,
+                    max_kw=max_kw,
+                    weight=self.expected_weight,
+                )
+            )
+        return tuple(stations), tuple(sessions)
+
+    def _expected_per_station(
+        self, now: int, horizon: int, sessions: tuple[SessionState, ...], stations: tuple[Station, ...]
     ) -> tuple[SessionState, ...]:
-        """One expected next session per station, after its car leaves: the mean request and stay of
-        the sessions seen so far (a forecast that only reserves room: low shortfall weight)."""
-        if not self._seen:
+        """Each station's next session, after its car leaves, while the station has had fewer than its
+        sessions of a day and before the day's latest arrival."""
+        fc = self.station_forecast
+        if fc is None:
             return ()
-        energy = float(np.mean([e for e, _ in self._seen.values()]))
-        stay = max(1, round(float(np.mean([p for _, p in self._seen.values()]))))
-        gap = max(1, round(self.expected_gap_hours / period_h))
         out = []
         for station in stations:
             leaves = max((s.departure for s in sessions if s.station_id == station.id), default=0)
-            arrival = leaves + gap
-            if arrival >= horizon:
+            arrival = leaves + fc.gap
+            if len(self._seen.get(station.id, ())) >= fc.per_day or arrival >= horizon:
+                continue
+            if now + arrival > fc.last_arrival:
                 continue
             out.append(
                 SessionState(
                     id=f"expected:{station.id}",
                     station_id=station.id,
                     arrival=arrival,
-                    departure=arrival + stay,
-                    energy_kwh=energy,
+                    departure=arrival + fc.stay,
+                    energy_kwh=fc.energy_kwh,
                     max_kw=station.max_kw,
                     weight=self.expected_weight,
                 )
@@ -110,7 +155,8 @@ class EvroamScheduler(BaseAlgorithm):  # type: ignore[misc]
         period_h = float(iface.period) / 60.0
         now = int(iface.current_time)
         latest = max(int(s.estimated_departure) for s in active_sessions) - now
-        horizon = max(1, min(latest, round(self.horizon_hours / period_h)))
+        full = round(self.horizon_hours / period_h)
+        horizon = max(1, full if self.forecast or self.station_forecast else min(latest, full))
         # the aggregate constraint: the row with the most stations in it
         matrix = np.abs(np.asarray(constraints.constraint_matrix, dtype=float))
         row = int(np.argmax((matrix > 0).sum(axis=1)))
@@ -134,12 +180,12 @@ class EvroamScheduler(BaseAlgorithm):  # type: ignore[misc]
             for s in active_sessions
         )
         for s in active_sessions:
-            self._seen[str(s.session_id)] = (float(s.requested_energy), int(s.departure) - int(s.arrival))
-        if self.expected_weight > 0:
-            sessions = sessions + self._expected(sessions, stations, horizon, period_h)
+            self._seen.setdefault(str(s.station_id), set()).add(str(s.session_id))
+        extra_stations, expected = self._expected(now, horizon, volt)
+        expected = expected + self._expected_per_station(now, horizon, sessions, stations)
         problem = Problem(
-            site=Site(stations=stations, limit_kw=limit_kw),
-            sessions=sessions,
+            site=Site(stations=stations + extra_stations, limit_kw=limit_kw),
+            sessions=sessions + expected,
             prices=prices,
             period_hours=period_h,
             horizon=horizon,
