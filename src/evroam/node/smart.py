@@ -233,13 +233,25 @@ class SiteManager:
             except Exception:  # a failed solve must not stop the manager: the limits sent stay
                 log.exception("smart charging: the solve of %s failed", self.config.location_id)
             self._wake.clear()
-            sleeper = asyncio.ensure_future(self.time.sleep(self.config.period_seconds))
+            sleeper = asyncio.ensure_future(self.time.sleep(self._until_next()))
             waker = asyncio.ensure_future(self._wake.wait())
             try:
                 await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 sleeper.cancel()
                 waker.cancel()
+
+    def _until_next(self) -> float:
+        """Seconds to the next solve: a period, or sooner when a signal changes (an event starts or ends,
+        the capacity forecast steps), so that a new limit is kept from its first second."""
+        now = self.time.now()
+        wait = float(self.config.period_seconds)
+        changes = [t for e in self.events for t in (e.start, e.end)] + [t for t, _ in self.capacity]
+        for t in changes:
+            ahead = (t - now).total_seconds()
+            if 0 < ahead < wait:
+                wait = ahead
+        return wait
 
     # -- the solve -----------------------------------------------------------------------------------
 
