@@ -13,6 +13,11 @@ to [2, 60] kWh and to 98 % of what full power could deliver, ideal batteries; ac
 Scenarios: ``S1``; ``S1-DR`` (the limit halved 12:00-14:00, announced: evroam's scheduler sees it
 ahead through the network's ``capacity_forecast``, the baselines see the limit in force); ``S1-30kW``.
 
+Algorithms: ``evroam`` (EvroamScheduler with a forecast learnt from 10 past days drawn from other seeds:
+each station's sessions a day, mean gap, stay and energy, latest arrival; demand charge 0.8 per kW),
+``evroam-noforecast`` (``EvroamScheduler()``, no argument: no forecast), acnportal's Uncontrolled,
+EDF, LLF and RoundRobin.
+
 Per algorithm and scenario (means over the days): % of the requested energy delivered, cost per day,
 peak kW, limit violations per day (periods whose site current is above the limit), solve time per call
 p50 / p95 / max. The perfect-foresight LP (every session known in advance) gives the minimum cost at
@@ -23,6 +28,8 @@ and ``docs/img/smart-day.png`` (one day of S1-DR: site load, limit and price per
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import itertools
 import json
 import os
 import statistics
@@ -42,18 +49,18 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from acnportal import acnsim  # noqa: E402
 from acnportal.acnsim.network import ChargingNetwork  # noqa: E402
+from acnportal.algorithms import RoundRobin as AcnRoundRobin  # noqa: E402
 from acnportal.algorithms import (  # noqa: E402
     SortedSchedulingAlgo,
     UncontrolledCharging,
     earliest_deadline_first,
     least_laxity_first,
 )
-from acnportal.algorithms import RoundRobin as AcnRoundRobin  # noqa: E402
 from acnportal.algorithms.sorted_algorithms import first_come_first_served  # noqa: E402
 from acnportal.signals.tariffs import TimeOfUseTariff  # noqa: E402
 
 from evroam.smart import Problem, SessionState, Site, Station, Weights, solve  # noqa: E402
-from evroam.smart.acnsim import EvroamScheduler  # noqa: E402
+from evroam.smart.acnsim import EvroamScheduler, StationForecast  # noqa: E402
 
 EVSES = 10
 VOLTS = 230.0
@@ -136,7 +143,13 @@ def build_sim(evs: list[Ev], scenario: str, algorithm: Any) -> tuple[Any, TimeVa
         events.append(acnsim.PluginEvent(ev.arrival, car))
     queue = acnsim.EventQueue(events)
     sim = acnsim.Simulator(
-        net, algorithm, queue, START, period=PERIOD_MIN, signals={"tariff": TimeOfUseTariff(TARIFF)}, verbose=False
+        net,
+        algorithm,
+        queue,
+        START,
+        period=PERIOD_MIN,
+        signals={"tariff": TimeOfUseTariff(TARIFF)},
+        verbose=False,
     )
     return sim, net
 
@@ -159,8 +172,36 @@ def timed(algorithm: Any) -> tuple[Any, list[float]]:
     return algorithm, times
 
 
+HISTORY_SEED = 1000  # the past days the forecast is learnt from (never an evaluated day)
+HISTORY_DAYS = 10
+
+
+def station_forecast(seed: int = HISTORY_SEED, days: int = HISTORY_DAYS) -> StationForecast:
+    """What a site manager learns from its past days: sessions per station and day, the mean gap
+    between a departure and the next arrival, the mean stay and energy, the latest arrival."""
+    history = [s1_day(seed + d) for d in range(days)]
+    evs = [ev for day in history for ev in day]
+    gaps = []
+    for day in history:
+        for station in {ev.station for ev in day}:
+            seq = sorted((ev for ev in day if ev.station == station), key=lambda ev: ev.arrival)
+            gaps += [b.arrival - a.departure for a, b in itertools.pairwise(seq)]
+    return StationForecast(
+        per_day=len(evs) / days / EVSES,
+        gap=round(float(np.mean(gaps))),
+        stay=round(float(np.mean([ev.departure - ev.arrival for ev in evs]))),
+        energy_kwh=float(np.mean([ev.energy for ev in evs])),
+        last_arrival=max(ev.arrival for ev in evs),
+    )
+
+
+FORECAST = station_forecast()
+
 ALGORITHMS: dict[str, Callable[[], Any]] = {
-    "evroam": EvroamScheduler,
+    "evroam": lambda: EvroamScheduler(
+        weights=Weights(peak=0.8), station_forecast=FORECAST, expected_weight=1.0
+    ),
+    "evroam-noforecast": EvroamScheduler,
     "Uncontrolled": UncontrolledCharging,
     "EDF": lambda: SortedSchedulingAlgo(earliest_deadline_first),
     "LLF": lambda: SortedSchedulingAlgo(least_laxity_first),
@@ -201,7 +242,11 @@ def perfect_foresight(evs: list[Ev], scenario: str) -> dict[str, float]:
     stations = tuple(Station(id=f"EVSE-{e + 1:02d}", max_kw=KW) for e in range(EVSES))
     sessions = tuple(
         SessionState(
-            id=ev.session, station_id=ev.station, arrival=ev.arrival, departure=ev.departure, energy_kwh=ev.energy
+            id=ev.session,
+            station_id=ev.station,
+            arrival=ev.arrival,
+            departure=ev.departure,
+            energy_kwh=ev.energy,
         )
         for ev in evs
     )
@@ -225,7 +270,9 @@ def perfect_foresight(evs: list[Ev], scenario: str) -> dict[str, float]:
         load = np.array(plan.load_kw)
         if mode == "cost":
             out["cost"] = float((load * DT * np.array(price)).sum())
-            out["energy_pct"] = 100.0 * sum(s.energy_kwh for s in plan.sessions) / sum(ev.energy for ev in evs)
+            out["energy_pct"] = (
+                100.0 * sum(s.energy_kwh for s in plan.sessions) / sum(ev.energy for ev in evs)
+            )
         else:
             out["peak_kw"] = float(load.max())
     return out
@@ -249,7 +296,9 @@ def summarise(days: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--days", type=int, default=20)
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--scenarios", default="S1,S1-DR,S1-30kW")
@@ -259,6 +308,8 @@ def main() -> None:
     args = parser.parse_args()
     names = args.algorithms.split(",")
     results: dict[str, Any] = {
+        "command": "python bench/smart.py " + " ".join(sys.argv[1:]),
+        "forecast": dataclasses.asdict(FORECAST),
         "days": args.days,
         "seed": args.seed,
         "load_average": os.getloadavg(),
@@ -289,21 +340,24 @@ def main() -> None:
                 "peak_over_min_peak": ev["peak_kw"] / optimum["peak_kw"],
                 "cost_over_optimum": ev["cost_per_day"] / optimum["cost_per_day"],
                 "energy_vs_best_acnportal": ev["energy_pct"]
-                - max(table[n]["energy_pct"] for n in names if n != "evroam"),
+                - max(table[n]["energy_pct"] for n in names if not n.startswith("evroam")),
             }
         results["scenarios"][scenario] = entry
         if scenario == "S1-DR":
             plot_day = {n: per_alg[n][0] for n in names}
         print(f"== {scenario} ({args.days} days)")
-        print(f"{'algorithm':14} {'energy%':>8} {'$/day':>8} {'peak kW':>8} {'viol/day':>8} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7}")
+        print(
+            f"{'algorithm':18} {'energy%':>8} {'$/day':>8} {'peak kW':>8} {'viol/day':>8}"
+            f" {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7}"
+        )
         for n, row in table.items():
             ms = row["solve_ms"]
             print(
-                f"{n:14} {row['energy_pct']:8.2f} {row['cost_per_day']:8.2f} {row['peak_kw']:8.2f} "
+                f"{n:18} {row['energy_pct']:8.2f} {row['cost_per_day']:8.2f} {row['peak_kw']:8.2f} "
                 f"{row['violations_per_day']:8.2f} {ms['p50']:7.2f} {ms['p95']:7.2f} {ms['max']:7.2f}"
             )
         print(
-            f"{'perfect-LP':14} {optimum['energy_pct']:8.2f} {optimum['cost_per_day']:8.2f} "
+            f"{'perfect-LP':18} {optimum['energy_pct']:8.2f} {optimum['cost_per_day']:8.2f} "
             f"{optimum['peak_kw']:8.2f} (min cost; min peak)"
         )
         if "targets" in entry:
@@ -335,7 +389,7 @@ def plot(day: dict[str, Any], path: Path) -> None:
     ax2 = ax.twinx()
     ax2.step(hours, any_day["price"], where="post", color="grey", alpha=0.5, label="price")
     ax2.set_ylabel("price ($/kWh)")
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="upper left", fontsize=8, ncol=2)
     ax.set_title("S1 with the limit halved 12:00-14:00 (day 0): site load per algorithm")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()

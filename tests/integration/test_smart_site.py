@@ -62,7 +62,8 @@ def _location(at: DateTime) -> m.Location:
         coordinates=m.GeoLocation(latitude="52.09074", longitude="5.12142"),
         last_updated=at,
         evses=tuple(
-            m.EVSE(uid=uid, status=m.Status.AVAILABLE, connectors=(connector,), last_updated=at) for uid in EVSES
+            m.EVSE(uid=uid, status=m.Status.AVAILABLE, connectors=(connector,), last_updated=at)
+            for uid in EVSES
         ),
     )
 
@@ -122,7 +123,12 @@ async def test_site_limit_sessions_and_openadr_event() -> None:
 
     t0 = datetime.now(UTC).replace(microsecond=0)
     time = ManualTime(t0)
-    sim = Simulator([_location(DateTime.from_datetime(t0))], time=time, ids=SequentialIds(), options=SimOptions(plug_delay=10))
+    sim = Simulator(
+        [_location(DateTime.from_datetime(t0))],
+        time=time,
+        ids=SequentialIds(),
+        options=SimOptions(plug_delay=10),
+    )
     load = Load()
     sim.subscribe(load)
     config = SiteConfig(location_id="SITE1", limit_kw=11.0, prices=[0.2] * 24, default_departure_hours=3.0)
@@ -160,7 +166,9 @@ async def test_site_limit_sessions_and_openadr_event() -> None:
         assert [(e.start, e.end, e.limit_kw) for e in manager.events] == [(window[0], window[1], 7.0)]
 
         async def start(evse: str, token: str) -> str:
-            await sim.start(StartRequest(location_id="SITE1", evse_uid=evse, connector_id="1", token=_token(token)))
+            await sim.start(
+                StartRequest(location_id="SITE1", evse_uid=evse, connector_id="1", token=_token(token))
+            )
             await time.advance(10)  # the driver plugs in
             tx = next(t for t in sim.transactions if t.evse_uid == evse)
             return tx.transaction_id

@@ -24,12 +24,20 @@ def _problem(
     weights: Weights | None = None,
 ) -> Problem:
     return Problem(
-        site=site, sessions=sessions, prices=prices, period_hours=DT, horizon=horizon, weights=weights or Weights()
+        site=site,
+        sessions=sessions,
+        prices=prices,
+        period_hours=DT,
+        horizon=horizon,
+        weights=weights or Weights(),
     )
 
 
 def test_energy_fits_all_delivered_within_limit() -> None:
-    sessions = (SessionState("a", "S0", departure=8, energy_kwh=10.0), SessionState("b", "S1", departure=8, energy_kwh=5.0))
+    sessions = (
+        SessionState("a", "S0", departure=8, energy_kwh=10.0),
+        SessionState("b", "S1", departure=8, energy_kwh=5.0),
+    )
     plan = solve(_problem(_site(11.0), sessions))
     assert plan.status == "Optimal"
     assert abs(plan.session("a").energy_kwh - 10.0) < 1e-6  # type: ignore[union-attr]
@@ -89,7 +97,8 @@ def test_external_profile_caps_its_session() -> None:
 def test_discrete_rates_are_quantised_within_the_limit() -> None:
     rates_kw = tuple(a * 0.23 for a in [0, *range(6, 33)])  # 6-32 A at 230 V
     site = Site(
-        stations=tuple(Station(id=f"S{i}", max_kw=7.36, rates_kw=rates_kw) for i in range(3)), limit_kw=(10.0,)
+        stations=tuple(Station(id=f"S{i}", max_kw=7.36, rates_kw=rates_kw) for i in range(3)),
+        limit_kw=(10.0,),
     )
     sessions = tuple(SessionState(f"s{i}", f"S{i}", departure=8, energy_kwh=30.0) for i in range(3))
     plan = solve(_problem(site, sessions))
@@ -97,11 +106,16 @@ def test_discrete_rates_are_quantised_within_the_limit() -> None:
     for s in plan.sessions:
         assert all(min(abs(r - a) for a in allowed) < 1e-9 for r in s.rates_kw)
     assert all(load <= 10.0 + 1e-9 for load in plan.load_kw)
-    assert min(plan.load_kw[:8]) > 10.0 - 1.38  # the headroom is handed back: less than one step per station idle
+    assert (
+        min(plan.load_kw[:8]) > 10.0 - 1.38
+    )  # the headroom is handed back: less than one step per station idle
 
 
 def test_fair_when_energy_does_not_fit() -> None:
-    sessions = (SessionState("a", "S0", departure=4, energy_kwh=20.0), SessionState("b", "S1", departure=4, energy_kwh=20.0))
+    sessions = (
+        SessionState("a", "S0", departure=4, energy_kwh=20.0),
+        SessionState("b", "S1", departure=4, energy_kwh=20.0),
+    )
     plan = solve(_problem(_site(6.0), sessions))  # 6 kW x 1 h = 6 kWh for 40 asked
     a, b = plan.session("a"), plan.session("b")
     assert a is not None and b is not None
@@ -134,7 +148,9 @@ def _problems(draw: st.DrawFn) -> Problem:
     for i in range(count):
         max_kw = draw(st.sampled_from([3.7, 7.36, 11.0, 22.0]))
         rates = tuple(sorted({0.0, *(max_kw * k / 8 for k in range(2, 9))})) if discrete else None
-        stations.append(Station(id=f"S{i}", max_kw=max_kw, rates_kw=rates, min_kw=draw(st.sampled_from([0.0, 1.4]))))
+        stations.append(
+            Station(id=f"S{i}", max_kw=max_kw, rates_kw=rates, min_kw=draw(st.sampled_from([0.0, 1.4])))
+        )
     horizon = draw(st.integers(1, 40))
     limits = tuple(draw(st.lists(st.floats(0.0, 60.0), min_size=1, max_size=horizon)))
     sessions = []

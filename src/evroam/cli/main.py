@@ -156,6 +156,7 @@ def assemble(main: click.Group, kits: Kits) -> None:
     from evroam.cli.openapi import openapi
     from evroam.cli.push import outbox, sync, sync_command, worker
     from evroam.cli.simulate import simulate
+    from evroam.cli.smart import smart
     from evroam.tariffs.cli import tariffs as tariff_engine
 
     for command in (
@@ -168,6 +169,7 @@ def assemble(main: click.Group, kits: Kits) -> None:
         sync,
         worker,
         simulate,
+        smart,
         openapi,
         admin,
     ):

@@ -65,7 +65,9 @@ class Ven:
             return "optIn"
         found = events_of(event)
         for limit in found:
-            log.info("OpenADR event %s: %s kW from %s to %s", limit.id, limit.limit_kw, limit.start, limit.end)
+            log.info(
+                "OpenADR event %s: %s kW from %s to %s", limit.id, limit.limit_kw, limit.start, limit.end
+            )
             self.manager.add_event(limit)
         return "optIn" if found else "optOut"
 

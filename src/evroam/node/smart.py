@@ -210,14 +210,18 @@ class SiteManager:
             session.delivered = float(event.energy - session.meter_start)
             if self.solved_at is None or (event.at - self.solved_at).total_seconds() >= self.min_interval:
                 self.poke()
-        elif isinstance(event, TransactionStopped) and self.sessions.pop(event.transaction_id, None):
-            self.poke()
+        elif isinstance(event, TransactionStopped):
+            dropped = self.sessions.pop(event.transaction_id, None)
+            if dropped is not None:
+                self.poke()
 
     def poke(self) -> None:
         self._wake.set()
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self.run(), name=f"evroam-smart-{self.config.location_id}")
+        self._task = asyncio.get_running_loop().create_task(
+            self.run(), name=f"evroam-smart-{self.config.location_id}"
+        )
 
     async def close(self) -> None:
         if self._task is not None:
@@ -255,7 +259,7 @@ class SiteManager:
 
     # -- the solve -----------------------------------------------------------------------------------
 
-    def problem(self, now: datetime) -> Problem:
+    def problem(self, now: DateTime) -> Problem:
         cfg = self.config
         dt = cfg.period_seconds / 3600.0
         horizon = max(1, round(cfg.horizon_hours / dt))
@@ -328,7 +332,9 @@ class SiteManager:
             if str(answer) == "ACCEPTED":
                 self._sent[uid] = kw
             else:
-                log.warning("smart charging: %s refused the limit of %s (%s)", uid, self.config.location_id, answer)
+                log.warning(
+                    "smart charging: %s refused the limit of %s (%s)", uid, self.config.location_id, answer
+                )
         if self.plan_path is not None:
             self.plan_path.parent.mkdir(parents=True, exist_ok=True)
             self.plan_path.write_bytes(msgspec.json.encode(self.status()))
@@ -339,9 +345,14 @@ class SiteManager:
         plan = self.plan
         start = self.solved_at
         step = self.config.period_seconds
-        times = [] if plan is None or start is None else [
-            DateTime.from_datetime(start + timedelta(seconds=step * k)).to_json() for k in range(len(plan.load_kw))
-        ]
+        times = (
+            []
+            if plan is None or start is None
+            else [
+                DateTime.from_datetime(start + timedelta(seconds=step * k)).to_json()
+                for k in range(len(plan.load_kw))
+            ]
+        )
         return {
             "location_id": self.config.location_id,
             "solved_at": None if start is None else start.to_json(),
@@ -350,8 +361,12 @@ class SiteManager:
             "period_seconds": step,
             "limit_kw": self.config.limit_kw,
             "events": [
-                {"id": e.id, "start": DateTime.from_datetime(e.start).to_json(),
-                 "end": DateTime.from_datetime(e.end).to_json(), "limit_kw": e.limit_kw}
+                {
+                    "id": e.id,
+                    "start": DateTime.from_datetime(e.start).to_json(),
+                    "end": DateTime.from_datetime(e.end).to_json(),
+                    "limit_kw": e.limit_kw,
+                }
                 for e in self.events
             ],
             "forecast": [

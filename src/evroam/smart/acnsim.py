@@ -91,7 +91,9 @@ class EvroamScheduler(BaseAlgorithm):  # type: ignore[misc]
             stations.append(Station(id=sid, max_kw=max_a * kw, min_kw=min_kw, rates_kw=rates))
         return volts, tuple(stations)
 
-    def _expected(self, now: int, horizon: int, volt: float) -> tuple[tuple[Station, ...], tuple[SessionState, ...]]:
+    def _expected(
+        self, now: int, horizon: int, volt: float
+    ) -> tuple[tuple[Station, ...], tuple[SessionState, ...]]:
         """The forecast's sessions still to arrive within the horizon, each on a station of its own
         (a forecast aggregates several cars: it reserves room in the plan, nothing is sent for it)."""
         stations: list[Station] = []

@@ -108,7 +108,7 @@ class _Lp:
         lp.a_matrix_.value_ = np.asarray(self.entries_v, dtype=np.float64)[order]
         lp.a_matrix_.num_col_ = num_col
         lp.a_matrix_.num_row_ = num_row
-        highs = highspy.Highs()
+        highs = highspy.Highs()  # type: ignore[no-untyped-call]
         highs.setOptionValue("output_flag", False)
         highs.setOptionValue("threads", 1)
         highs.passModel(lp)
@@ -196,9 +196,7 @@ def solve(problem: Problem) -> Plan:
         if site.phase_limit_kw is not None:
             for phase in (1, 2, 3):
                 terms = [
-                    (col, 1.0 / st.phases)
-                    for col, st in present[t]
-                    if st.phases >= 3 or st.phase == phase
+                    (col, 1.0 / st.phases) for col, st in present[t] if st.phases >= 3 or st.phase == phase
                 ]
                 if terms:
                     lp.row(-math.inf, site.phase_limit_kw, terms)
@@ -315,7 +313,9 @@ def _phase_ok(column: list[float], index: int, value: float, stations: list[Stat
     trial[index] = value
     for phase in (1, 2, 3):
         load = sum(
-            rate / st.phases for rate, st in zip(trial, stations, strict=True) if st.phases >= 3 or st.phase == phase
+            rate / st.phases
+            for rate, st in zip(trial, stations, strict=True)
+            if st.phases >= 3 or st.phase == phase
         )
         if load > site.phase_limit_kw + 1e-9:
             return False
