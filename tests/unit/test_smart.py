@@ -197,3 +197,18 @@ def test_property_never_above_the_limit_nor_more_than_asked(problem: Problem) ->
                 assert r == 0
             cap = session.cap_kw[0] if session.cap_kw else float("inf")
             assert r <= min(session.max_kw, cap) + 1e-7
+
+
+def test_share_now_leaves_no_car_waiting_when_waiting_costs_nothing() -> None:
+    sessions = tuple(SessionState(f"s{i}", f"S{i}", departure=16, energy_kwh=40.0) for i in range(4))
+    site = Site(stations=tuple(Station(id=f"S{i}", max_kw=11.0) for i in range(4)), limit_kw=(11.0,))
+    problem = Problem(
+        site=site,
+        sessions=sessions,
+        prices=(0.25,),
+        period_hours=DT,
+        horizon=16,
+        weights=Weights(share_now=1e-3),
+    )
+    first = solve(problem).first_rates()
+    assert all(abs(rate - 11.0 / 4) < 1e-6 for rate in first.values()), first

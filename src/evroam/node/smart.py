@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -178,6 +179,17 @@ class SiteManager:
                 limit = min(limit, event.limit_kw)
         return limit
 
+    def limit_over(self, start: datetime, end: datetime) -> float:
+        """The lowest limit in force at any moment of [start, end): a period that an event's window
+        opens in keeps the event's limit from its start (the limit holds from its first second even if
+        the solve at the window's opening comes late)."""
+        moments = (
+            [start]
+            + [t for e in self.events for t in (e.start, e.end) if start < t < end]
+            + [t for t, _ in self.capacity if start < t < end]
+        )
+        return min(self.limit_at(t) for t in moments)
+
     def price_at(self, at: datetime) -> float:
         from_file = _value_at(self.price_series, at)
         if from_file is not None:
@@ -298,14 +310,14 @@ class SiteManager:
         return Problem(
             site=Site(
                 stations=self.stations,
-                limit_kw=tuple(self.limit_at(t) for t in at),
+                limit_kw=tuple(self.limit_over(t, t + timedelta(seconds=cfg.period_seconds)) for t in at),
                 phase_limit_kw=cfg.phase_limit_kw,
             ),
             sessions=tuple(states),
             prices=tuple(self.price_at(t) for t in at),
             period_hours=dt,
             horizon=horizon,
-            weights=Weights(peak=cfg.peak_weight),
+            weights=Weights(peak=cfg.peak_weight, share_now=1e-3),
         )
 
     async def resolve(self) -> Plan:
@@ -324,7 +336,9 @@ class SiteManager:
             if abs(kw - self._sent.get(uid, -1.0)) > 1e-3
         )
         for _, uid, kw in changes:
-            watts = Decimal(round(kw * 1000.0))
+            watts = Decimal(
+                math.floor(kw * 100.0 + 1e-9) * 10
+            )  # down to 10 W: rounding up could pass the limit
             limit = ChargingLimit(unit=LimitUnit.W, periods=(LimitPeriod(start=now, limit=watts),))
             answer = await self.charge_point.set_limit(
                 LimitRequest(limit=limit, location_id=self.config.location_id, evse_uid=uid)

@@ -83,7 +83,7 @@ class Weights:
     ``shortfall`` is the penalty per kWh not delivered, ``fairness`` the penalty on the largest share of
     a request left undelivered (times the mean request), ``peak`` the penalty per kW of the horizon's
     peak above ``Problem.peak_floor_kw`` (a demand charge), ``cost`` the weight of the energy price and
-    ``early`` a tie-breaker per kWh and hour of delay.
+    ``early`` a tie-breaker per kWh and hour of delay, ``share_now`` one for sharing period 0.
     """
 
     shortfall: float = 20.0
@@ -91,6 +91,9 @@ class Weights:
     cost: float = 1.0
     peak: float = 0.3
     early: float = 0.02
+    share_now: float = 0.0
+    """A reward for the smallest share of its possible rate any session gets in period 0: a
+    tie-breaker (keep it far below prices) so that when waiting costs nothing no car is left at 0 now."""
 
 
 @dataclass(frozen=True, slots=True)

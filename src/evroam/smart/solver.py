@@ -142,6 +142,7 @@ def solve(problem: Problem) -> Plan:
     mean_request = sum(real) / len(real) if real else 0.0
     fairness = lp.column(weights.fairness * mean_request, 0.0, 1.0)
     peak = lp.column(weights.peak, max(0.0, problem.peak_floor_kw), math.inf)
+    share = lp.column(-weights.share_now, 0.0, 1.0) if weights.share_now > 0 else None
     # per period: the rate columns present then, with their station's phase share
     present: list[list[tuple[int, Station]]] = [[] for _ in range(horizon)]
     columns: dict[int, list[tuple[int, int, int]]] = {}  # session index -> (column, start, end)
@@ -172,6 +173,9 @@ def solve(problem: Problem) -> Plan:
                 + early * sum((t + 0.5) * dt / horizon_hours for t in periods)
             )
             col = lp.column(cost, 0.0, upper)
+            if share is not None and lo == 0 and session.weight >= 1.0:
+                possible = min(upper, session.energy_kwh / (dt * (hi - lo)))
+                lp.row(0.0, math.inf, [(col, 1.0), (share, -possible)])
             energy_terms.append((col, dt * (hi - lo)))
             mine.append((col, lo, hi))
             for t in periods:
