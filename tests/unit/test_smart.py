@@ -212,3 +212,12 @@ def test_share_now_leaves_no_car_waiting_when_waiting_costs_nothing() -> None:
     )
     first = solve(problem).first_rates()
     assert all(abs(rate - 11.0 / 4) < 1e-6 for rate in first.values()), first
+
+
+def test_a_lower_limit_ahead_makes_regular_sessions_charge_early() -> None:
+    sessions = (SessionState("a", "S0", departure=16, energy_kwh=11.0 * DT * 4),)
+    prices = (0.20,) * 4 + (0.19,) * 12  # waiting saves a little
+    flat = solve(_problem(_site(22.0), sessions, prices, weights=Weights(peak=0.0)))
+    dip = solve(_problem(_site((22.0,) * 12 + (11.0,)), sessions, prices, weights=Weights(peak=0.0)))
+    assert sum(flat.session("a").rates_kw[:4]) < 1e-6  # type: ignore[union-attr]
+    assert dip.session("a").rates_kw[:4] == (11.0,) * 4  # type: ignore[union-attr]

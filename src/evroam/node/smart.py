@@ -18,8 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta

@@ -91,6 +91,10 @@ class Weights:
     cost: float = 1.0
     peak: float = 0.3
     early: float = 0.02
+    scarce_early: float = 1.0
+    """The delay penalty of REGULAR sessions while a lower limit lies ahead in the horizon (an announced
+    demand-response event, a dip in the capacity forecast): charge before it, as the cars that arrive
+    during it will find less room."""
     share_now: float = 0.0
     """A reward for the smallest share of its possible rate any session gets in period 0: a
     tie-breaker (keep it far below prices) so that when waiting costs nothing no car is left at 0 now."""

@@ -147,6 +147,7 @@ def solve(problem: Problem) -> Plan:
     present: list[list[tuple[int, Station]]] = [[] for _ in range(horizon)]
     columns: dict[int, list[tuple[int, int, int]]] = {}  # session index -> (column, start, end)
     horizon_hours = horizon * dt
+    scarce = any(limit < limits[0] - 1e-6 for limit in limits[1:])
     for index, session in enumerate(sessions):
         station = stations[session.station_id]
         first, last = max(0, session.arrival), min(session.departure, horizon)
@@ -155,7 +156,7 @@ def solve(problem: Problem) -> Plan:
         elif session.preference is Preference.CHEAP:
             early = _CHEAP_EARLY
         else:
-            early = weights.early
+            early = max(weights.early, weights.scarce_early) if scarce else weights.early
         signal = carbon if session.preference is Preference.GREEN else prices
         scale = 1e-3 if session.preference is Preference.GREEN and problem.carbon else 1.0
         energy_terms: list[tuple[int, float]] = []
