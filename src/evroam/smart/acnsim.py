@@ -13,9 +13,12 @@ for each of ``length`` periods from iteration ``start``; without it the present 
 ``forecast`` optionally lists expected sessions ``(arrival, departure, energy_kwh, max_kw)`` in
 simulator periods, e.g. the average of past days per hour of arrival: they reserve room in the plan
 (their shortfall weighs ``expected_weight`` of a real session's), so that the peak the plan accepts now
-allows for the cars still to come.
+allows for the cars still to come. ``station_forecast`` (:class:`StationForecast`, what past days say
+per station) expects each station's next session after its car leaves, while the station has had
+fewer sessions than usual today; the benchmark learns it from past days (bench/smart.py).
 
-acnportal is untyped, so this module is outside ``mypy --strict`` (see pyproject.toml).
+acnportal ships no types: mypy --strict checks this module with acnportal's names as ``Any``
+(``ignore_missing_imports`` in pyproject.toml).
 """
 
 from __future__ import annotations
