@@ -253,8 +253,8 @@ def perfect_foresight(evs: list[Ev], scenario: str) -> dict[str, float]:
     price = tuple(float(p) for p in prices(horizon))
     out: dict[str, float] = {}
     for mode, weights in (
-        ("cost", Weights(shortfall=20.0, fairness=0.0, cost=1.0, peak=0.0, early=0.0)),
-        ("peak", Weights(shortfall=20.0, fairness=0.0, cost=0.0, peak=1e-3, early=0.0)),
+        ("cost", Weights(shortfall=20.0, fairness=0.0, cost=1.0, peak=0.0, early=0.0, scarce_early=0.0)),
+        ("peak", Weights(shortfall=20.0, fairness=0.0, cost=0.0, peak=1e-3, early=0.0, scarce_early=0.0)),
     ):
         plan = solve(
             Problem(
