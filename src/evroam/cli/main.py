@@ -58,6 +58,7 @@ NODE_COMMANDS: dict[str, tuple[str, ...]] = {
     "simulate": ("evroam.cli.simulate:simulate",),
     "openapi": ("evroam.cli.openapi:openapi",),
     "admin": ("evroam.cli.admin:admin",),
+    "smart": ("evroam.cli.smart:smart",),
     "migrate": ("evroam.cli.ops:migrate",),
     "backup": ("evroam.cli.ops:backup",),
 }
@@ -210,6 +211,7 @@ def assemble(main: click.Group, kits: Kits) -> None:
     from evroam.cli.ops import backup, migrate
     from evroam.cli.push import outbox, sync, sync_command, worker
     from evroam.cli.simulate import simulate
+    from evroam.cli.smart import smart
     from evroam.tariffs.cli import tariffs as tariff_engine
 
     for command in (
@@ -222,6 +224,7 @@ def assemble(main: click.Group, kits: Kits) -> None:
         sync,
         worker,
         simulate,
+        smart,
         openapi,
         admin,
         migrate,

@@ -26,18 +26,21 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 import click
 
 from evroam.chargepoint.port import ChargePointEvent
 from evroam.chargepoint.sink import OcpiSink
 from evroam.cli.node import run_server
+from evroam.cli.smart import config_path, plan_path
 from evroam.http.serving import ServeLimits
 from evroam.modules.locations import LocationAdmin, iter_locations
 from evroam.node.charging import StoredCatalogue, records_for
 from evroam.node.config import ConfigError
 from evroam.node.logs import configure_logging
 from evroam.node.settings import Settings
+from evroam.node.smart import SiteManager, SmartConfig, stations_of
 from evroam.node.wiring import build_node, cpo_parties
 from evroam.registration.directory import RegisteredPartners
 from evroam.sim.clock import ScaledTime
@@ -163,9 +166,37 @@ def simulate(
     simulator.subscribe(wake_worker)
     node.charge_point = simulator
 
+    managers: list[SiteManager] = []
+    vens: list[Any] = []
+    smart_sites = SmartConfig.load(config_path(settings.data_dir)).sites
+
     async def power_on() -> None:
         locations = [location async for location in iter_locations(node.store, partners=[None])]
         count = simulator.add_locations(locations)
+        for entry in smart_sites:  # smart charging: one energy manager per site (`evroam smart site`)
+            location = next(
+                (loc for loc in locations if str(loc.id).casefold() == entry.location_id.casefold()), None
+            )
+            if location is None:
+                log.warning("smart charging: no location %s to manage", entry.location_id)
+                continue
+            manager = SiteManager(
+                entry,
+                simulator,
+                time,
+                stations_of(location),
+                plan_path=plan_path(settings.data_dir, entry.location_id),
+            )
+            simulator.subscribe(manager)
+            manager.start()
+            managers.append(manager)
+            if entry.vtn_url and entry.ven_name:
+                from evroam.node.openadr import Ven
+
+                ven = Ven(manager, entry.vtn_url, entry.ven_name)
+                await ven.start()
+                vens.append(ven)
+            log.info("smart charging: managing %s under %g kW", entry.location_id, entry.limit_kw)
         await simulator.power_on()
         log.info(
             "simulating %d EVSE(s) at %d location(s); simulated time runs %gx while busy",
@@ -177,5 +208,13 @@ def simulate(
             log.warning("no EVSE to simulate: import locations first (`evroam locations import FILE`)")
 
     node.startup_hooks.append(power_on)
+
+    async def smart_off() -> None:
+        for ven in vens:
+            await ven.stop()
+        for manager in managers:
+            await manager.close()
+
+    node.shutdown_hooks.append(smart_off)
     node.shutdown_hooks.append(simulator.close)
     run_server(node, settings, limits, host=host, port=port, worker=not no_worker)
