@@ -32,7 +32,13 @@ import msgspec
 
 from evroam.core.clock import Clock, IdGenerator
 from evroam.core.codec import encode
-from evroam.core.errors import ClientApiUnreachable, PartnerError, RedirectRefused
+from evroam.core.errors import (
+    ClientApiUnreachable,
+    HubConnectionProblem,
+    HubTimeout,
+    PartnerError,
+    RedirectRefused,
+)
 from evroam.core.types import DateTime
 from evroam.http.outbound import OutboundPolicy
 from evroam.ocpi.table import ModuleSpec, VersionSpec
@@ -62,10 +68,12 @@ __all__ = [
     "OcpiResponse",
     "Pages",
     "ParamValue",
+    "RawReply",
     "WireHooks",
     "WireRequest",
     "WireResponse",
     "create_http_client",
+    "send_raw",
 ]
 
 T = TypeVar("T")
@@ -708,3 +716,41 @@ def create_http_client(
     if hooks is not None:
         transport = _HookedTransport(transport or httpx.AsyncHTTPTransport(), hooks)
     return httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RawReply:
+    """A partner's answer as bytes (what a hub forwards without decoding it)."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+
+async def send_raw(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    content: bytes | None = None,
+    params: Sequence[tuple[str, str]] | None = None,
+    timeout: float | None = None,
+) -> RawReply:
+    """One request with the body as it is, the answer as it came (any HTTP status), over the node's
+    pooled client. A timeout raises :class:`~evroam.core.errors.HubTimeout` (4002), any other failure
+    to get an answer :class:`~evroam.core.errors.HubConnectionProblem` (4003)."""
+    try:
+        response = await http.request(
+            method,
+            url,
+            content=content,
+            params=list(params) if params else None,
+            headers=headers,
+            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+        )
+    except httpx.TimeoutException as exc:
+        raise HubTimeout(f"no answer from {url} in time ({type(exc).__name__})") from None
+    except (httpx.HTTPError, httpx.InvalidURL, ClientApiUnreachable) as exc:
+        raise HubConnectionProblem(f"cannot reach {url}: {exc}") from None
+    return RawReply(response.status_code, response.headers, response.content)
