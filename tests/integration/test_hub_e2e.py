@@ -91,6 +91,9 @@ def network(tmp_path: Path) -> Iterator[dict[str, NodeProcess]]:
     try:
         with ThreadPoolExecutor(max_workers=5) as pool:
             list(pool.map(lambda n: nodes[n].init(*parties[n]), nodes))
+            early = tmp_path / "early.json"  # the simulator needs its chargers when it starts
+            early.write_text(json.dumps(site.demo_locations("NL", "CP1", _now())))
+            cpo1.evroam("locations", "import", str(early))
             for node in nodes.values():
                 node.start()
             for node in nodes.values():
@@ -152,7 +155,7 @@ def test_five_nodes_through_one_hub(network: dict[str, NodeProcess], tmp_path: P
             what=f"both CPOs' locations at {emsp.name}",
         )
     evse = site.AC_EVSES[1]
-    cpo2.evroam("locations", "set-status", evse, "BLOCKED", "--location", site.LOCATION_ID)
+    cpo2.evroam("locations", "set-status", evse, "BLOCKED")
 
     def blocked(emsp: NodeProcess) -> bool:
         [loc] = [loc for loc in received(emsp, "location") if loc["party_id"] == "CP2"]
@@ -185,7 +188,9 @@ def test_five_nodes_through_one_hub(network: dict[str, NodeProcess], tmp_path: P
     tokens.write_text(json.dumps([token("MS1", "T1")]))
     emsp1.evroam("tokens", "import", str(tokens))
     wait_until(
-        lambda: [t for t in received(cpo2, "token") if t["uid"] == "T1"], timeout=20, what="T1 at CPO 2"
+        lambda: [t for t in cpo2.json("tokens", "list", "--received") if t["uid"] == "T1"],
+        timeout=20,
+        what="T1 at CPO 2",
     )
     decision = cpo2.json("tokens", "authorize", "T1", "--location", site.LOCATION_ID, "--evse", evse)
     assert (decision["outcome"], decision["source"]) == ("ALLOWED", "eMSP")
@@ -194,7 +199,11 @@ def test_five_nodes_through_one_hub(network: dict[str, NodeProcess], tmp_path: P
     tokens2 = tmp_path / "tokens2.json"
     tokens2.write_text(json.dumps([token("MS2", "T2")]))
     emsp2.evroam("tokens", "import", str(tokens2))
-    wait_until(lambda: [t for t in received(cpo1, "token") if t["uid"] == "T2"], timeout=20, what="T2")
+    wait_until(
+        lambda: [t for t in cpo1.json("tokens", "list", "--received") if t["uid"] == "T2"],
+        timeout=20,
+        what="T2",
+    )
     started = emsp2.json(
         "commands",
         "start-session",
@@ -216,6 +225,8 @@ def test_five_nodes_through_one_hub(network: dict[str, NodeProcess], tmp_path: P
     session = tmp_path / "s1.json"
     session.write_text(json.dumps(session_json("S1", decision["authorization_reference"])))
     cpo2.json("sessions", "start", str(session))
+    period = {"start_date_time": T0, "dimensions": [{"type": "ENERGY", "volume": 5}]}
+    cpo2.json("sessions", "update", "S1", "--kwh", "5", "--period", json.dumps(period))
     cpo2.json("sessions", "stop", "S1", "--end", "2026-03-01T13:00:00Z", "--kwh", "5", "--total-cost", "2.10")
     cpo2.json("cdrs", "create", "--from-session", "S1")
     wait_until(lambda: [c for c in received(emsp1, "cdr")], timeout=20, what="the CDR at eMSP 1")
@@ -229,8 +240,14 @@ def test_five_nodes_through_one_hub(network: dict[str, NodeProcess], tmp_path: P
         wait_until(lambda n=node: statuses(n).get("DE*MS2") == "OFFLINE", timeout=20, what="OFFLINE")
     meanwhile = httpx.get(
         f"{hub.url}/ocpi/2.2.1/sender/tokens",
-        headers={**headers, "Authorization": auth(cpo1, "hub"), "OCPI-from-country-code": "NL",
-                 "OCPI-from-party-id": "CP1", "OCPI-to-country-code": "DE", "OCPI-to-party-id": "MS2"},
+        headers={
+            **headers,
+            "Authorization": auth(cpo1, "hub"),
+            "OCPI-from-country-code": "NL",
+            "OCPI-from-party-id": "CP1",
+            "OCPI-to-country-code": "DE",
+            "OCPI-to-party-id": "MS2",
+        },
         timeout=10,
     )
     assert meanwhile.json()["status_code"] == 4003

@@ -735,7 +735,7 @@ async def send_raw(
     headers: Mapping[str, str],
     content: bytes | None = None,
     params: Sequence[tuple[str, str]] | None = None,
-    timeout: float | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 - httpx's own per-request timeout, not a wait
 ) -> RawReply:
     """One request with the body as it is, the answer as it came (any HTTP status), over the node's
     pooled client. A timeout raises :class:`~evroam.core.errors.HubTimeout` (4002), any other failure

@@ -90,7 +90,7 @@ class HubParties:
     async def platform(self, partner: Partner) -> Platform:
         """The platform of a caller (a registered partner), known from now on."""
         known = self.platforms.get(partner.id)
-        if known is None or known.partner is not partner and known.partner.roles != partner.roles:
+        if known is None or (known.partner is not partner and known.partner.roles != partner.roles):
             await self.refresh()
             known = self.platforms.get(partner.id)
             if known is None:  # registered a moment ago and not in the listing yet

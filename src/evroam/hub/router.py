@@ -24,7 +24,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -181,9 +181,7 @@ class HubRouter:
 
     # -- forwarding to one party ---------------------------------------------------------------
 
-    async def _target(
-        self, call: OcpiCall, receiver: PartyRef
-    ) -> tuple[CredentialsRole, Platform, str]:
+    async def _target(self, call: OcpiCall, receiver: PartyRef) -> tuple[CredentialsRole, Platform, str]:
         candidates = await self.parties.hosting(receiver.country_code, receiver.party_id)
         if not candidates:
             raise HubUnknownReceiver(f"no platform connected to this hub hosts {receiver}")
@@ -207,7 +205,9 @@ class HubRouter:
         url = _join(base, _path(call))
         reply = await self._send(call, platform, url, body, sender, receiver, list(call.query.items()))
         self.routes.add(call.module.id, call.interface.value, "forward")
-        return OcpiAnswer(raw=reply.body, http_status=reply.status, headers=self._page_headers(call, base, reply))
+        return OcpiAnswer(
+            raw=reply.body, http_status=reply.status, headers=self._page_headers(call, base, reply)
+        )
 
     async def _send(
         self,
@@ -261,7 +261,7 @@ class HubRouter:
         link = next_link(reply.headers.get_list(LINK))
         if link is not None and link.startswith(base.rstrip("/")):
             ours = self._base_url + module_path(call.spec, call.module, call.interface)
-            out[LINK] = f'<{ours}{link[len(base.rstrip("/")):]}>; rel="next"'
+            out[LINK] = f'<{ours}{link[len(base.rstrip("/")) :]}>; rel="next"'
         return out
 
     # -- broadcast ------------------------------------------------------------------------------
@@ -430,5 +430,3 @@ def _path(call: OcpiCall) -> str:
 
 def _join(base: str, path: str) -> str:
     return f"{base.rstrip('/')}/{path}" if path else base
-
-

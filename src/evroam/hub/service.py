@@ -17,7 +17,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -213,7 +213,9 @@ class Hub:
             clock=self._clock,
         )
         try:
-            await asyncio.wait_for(client.request("GET", partner.versions_url, module="versions"), self.settings.timeout)
+            await asyncio.wait_for(
+                client.request("GET", partner.versions_url, module="versions"), self.settings.timeout
+            )
         except (EvroamError, TimeoutError):
             return False
         return True
@@ -264,5 +266,3 @@ class Hub:
                     partner.name,
                     exc,
                 )
-
-

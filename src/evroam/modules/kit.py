@@ -296,7 +296,9 @@ class Pusher(Protocol):
 
     Optional hooks the worker looks for: ``settled_by(exc)`` may turn a partner's refusal into
     "already delivered" (a note), ``acknowledged(ops, target, change, outgoing, response)`` sees
-    each successful answer, and ``target(ops, partner_id)`` says where and how to reach the partner
+    each successful answer, ``addressee(ops, change)`` names the party ``(country_code, party_id)`` an
+    object is for when it is not the partner's own party (a session's or CDR's eMSP behind a hub: the
+    ``OCPI-to`` of the request), and ``target(ops, partner_id)`` says where and how to reach the partner
     (a :class:`~evroam.store.outbox.PartnerTarget`, ``None``: not reachable) for a module that pushes
     to something else than the partner's RECEIVER endpoint of the module.
     """

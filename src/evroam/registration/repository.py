@@ -46,13 +46,13 @@ from evroam.registration.model import IssuedToken, Partner
 from evroam.store.port import ObjectKey, Operations, Store
 
 __all__ = [
-    "load_partner_in",
-    "save_partner_in",
     "CREDENTIALS_TOKEN_KIND",
     "GENERATION_KIND",
     "PARTNER_KIND",
     "StorePartnerRepository",
     "decode_partner",
+    "load_partner_in",
+    "save_partner_in",
 ]
 
 PARTNER_KIND = "partner"

@@ -111,8 +111,6 @@ class HubClientInfoLookups:
 
 
 def receiver_binding(node: NodeContext) -> ModuleBinding:
-    own = [(p.country_code, p.party_id) for p in node.own.parties]
-
     async def put(call: OcpiCall) -> OcpiAnswer:
         info = converters(call.spec.number).client_info_to_model(call.body)
         cc, pid = call.path_params["country_code"], call.path_params["party_id"]
