@@ -74,7 +74,15 @@ def received(node: NodeProcess, kind: str) -> list[dict[str, Any]]:
 
 
 def statuses(node: NodeProcess) -> dict[str, str]:
-    return {row["party"]: row["status"] for row in node.json("hubclientinfo", "list")}
+    """The parties a hub told the node about, with their status (read from its database)."""
+    infos = [json.loads(p) for p, _, _ in node.documents("hubclientinfo")]
+    return {f"{i['country_code']}*{i['party_id']}": i["status"] for i in infos}
+
+
+def token_uids(node: NodeProcess) -> list[str]:
+    """The uids of the tokens the node received."""
+    records = [json.loads(p) for p, _, _ in node.documents("token", own=False)]
+    return [str(r.get("token", r)["uid"]) for r in records]
 
 
 @pytest.fixture
@@ -120,6 +128,11 @@ def test_five_nodes_through_one_hub(network: dict[str, NodeProcess], tmp_path: P
     for node, own in ((cpo1, "NL*CP1"), (cpo2, "NL*CP2"), (emsp1, "DE*MS1"), (emsp2, "DE*MS2")):
         others = {p: "CONNECTED" for p in everyone if p != own}
         wait_until(lambda n=node, o=others: statuses(n) == o, timeout=20, what=f"ClientInfo at {node.name}")
+
+    pulled = cpo2.json("sync", "hubclientinfo", "--partner", "hub")
+    assert (pulled["fetched"], pulled["refused"]) == (3, 0)
+    listed = {r["party"]: (r["role"], r["status"], r["hub"]) for r in cpo2.json("hubclientinfo", "list")}
+    assert listed["DE*MS1"] == ("EMSP", "CONNECTED", "hub") and "NL*CP2" not in listed
 
     # -- the ownership rule: a platform claiming NL*CP1 is refused, nothing learnt --------------------
     invitation = hub.json("partners", "invite", "impostor")
@@ -188,7 +201,7 @@ def test_five_nodes_through_one_hub(network: dict[str, NodeProcess], tmp_path: P
     tokens.write_text(json.dumps([token("MS1", "T1")]))
     emsp1.evroam("tokens", "import", str(tokens))
     wait_until(
-        lambda: [t for t in cpo2.json("tokens", "list", "--received") if t["uid"] == "T1"],
+        lambda: "T1" in token_uids(cpo2),
         timeout=20,
         what="T1 at CPO 2",
     )
@@ -200,7 +213,7 @@ def test_five_nodes_through_one_hub(network: dict[str, NodeProcess], tmp_path: P
     tokens2.write_text(json.dumps([token("MS2", "T2")]))
     emsp2.evroam("tokens", "import", str(tokens2))
     wait_until(
-        lambda: [t for t in cpo1.json("tokens", "list", "--received") if t["uid"] == "T2"],
+        lambda: "T2" in token_uids(cpo1),
         timeout=20,
         what="T2",
     )
@@ -255,6 +268,21 @@ def test_five_nodes_through_one_hub(network: dict[str, NodeProcess], tmp_path: P
     emsp2.wait_ready()
     for node in (cpo1, emsp1):
         wait_until(lambda n=node: statuses(n).get("DE*MS2") == "CONNECTED", timeout=20, what="CONNECTED")
+
+    # -- the hub's view: its parties and its routed traffic ------------------------------------------
+    shown = {r["party"]: (r["role"], r["platform"], r["status"]) for r in hub.json("hub", "parties")}
+    assert shown == {
+        "NL*CP1": ("CPO", "cpo1", "CONNECTED"),
+        "NL*CP2": ("CPO", "cpo2", "CONNECTED"),
+        "DE*MS1": ("EMSP", "emsp1", "CONNECTED"),
+        "DE*MS2": ("EMSP", "emsp2", "CONNECTED"),
+    }
+    routed = {(r["module"], r["interface"], r["kind"]): r["requests"] for r in hub.json("hub", "stats")}
+    assert (
+        routed[("locations", "RECEIVER", "broadcast")] >= 3 and routed[("locations", "SENDER", "merged")] == 2
+    )
+    assert routed[("tokens", "SENDER", "forward")] >= 1 and routed[("commands", "SENDER", "relay")] >= 1
+    assert routed[("cdrs", "RECEIVER", "forward")] >= 1
 
 
 def _now() -> Any:

@@ -152,6 +152,7 @@ def assemble(main: click.Group, kits: Kits) -> None:
     """Every command of the node, then each kit's groups."""
     from evroam.cli.admin import admin
     from evroam.cli.compat import compat
+    from evroam.cli.hub import hub
     from evroam.cli.node import init, partners, serve
     from evroam.cli.openapi import openapi
     from evroam.cli.push import outbox, sync, sync_command, worker
@@ -170,6 +171,7 @@ def assemble(main: click.Group, kits: Kits) -> None:
         simulate,
         openapi,
         admin,
+        hub,
     ):
         add_group(main, command)
     for kit in kits:

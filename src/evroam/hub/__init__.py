@@ -3,6 +3,16 @@ HubClientInfo and liveness. See ``docs/hub.md``."""
 
 from .parties import HubParties, Platform
 from .router import HubRouter
-from .service import Hub, HubSettings, hub_settings_from_env
+from .service import STATE_SETTING, Hub, HubSettings, HubState, hub_settings_from_env, load_state
 
-__all__ = ["Hub", "HubParties", "HubRouter", "HubSettings", "Platform", "hub_settings_from_env"]
+__all__ = [
+    "STATE_SETTING",
+    "Hub",
+    "HubParties",
+    "HubRouter",
+    "HubSettings",
+    "HubState",
+    "Platform",
+    "hub_settings_from_env",
+    "load_state",
+]

@@ -19,7 +19,10 @@ import os
 import time
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+
+import msgspec
 
 from evroam.core.clock import Clock, IdGenerator
 from evroam.core.errors import EvroamError
@@ -36,7 +39,32 @@ from evroam.registration.service import RegistrationService
 from .parties import HubParties, Platform
 from .router import HubRouter
 
-__all__ = ["Hub", "HubSettings", "hub_settings_from_env"]
+__all__ = ["STATE_SETTING", "Hub", "HubSettings", "hub_settings_from_env", "load_state"]
+
+#: The store setting where the hub leaves its platforms' statuses and its route counts after each
+#: liveness round (read by ``evroam hub parties`` and ``evroam hub stats``).
+STATE_SETTING = "hub.state"
+
+
+class PlatformState(msgspec.Struct, frozen=True, kw_only=True):
+    partner_id: str
+    status: str
+    last_contact: str | None
+    """UTC time of the last request from or answer by the platform (RFC 3339), as the hub saw it."""
+
+
+class HubState(msgspec.Struct, frozen=True, kw_only=True):
+    saved: str
+    platforms: list[PlatformState]
+    routes: list[tuple[str, str, str, int]]
+    """``(module, interface, kind, requests)``; kind: forward, broadcast, merged, relay, refused."""
+
+
+async def load_state(store: Any) -> HubState | None:
+    """What the running hub last saved (``None``: it never ran a liveness round)."""
+    raw = await store.get_setting(STATE_SETTING)
+    return None if raw is None else msgspec.json.decode(raw, type=HubState)
+
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +107,7 @@ class Hub:
         own: PartyRef,
         versions: Sequence[str],
         settings: HubSettings | None = None,
+        store: Any = None,
     ) -> None:
         self.settings = settings or hub_settings_from_env(os.environ)
         self.parties = HubParties(registration)
@@ -92,12 +121,15 @@ class Hub:
             timeout=self.settings.timeout,
         )
         self._http = http
+        self._store = store
         self._clock = clock
         self._ids = ids
         self._base_url = base_url
         self.own = own
         self.specs: list[VersionSpec] = [spec_for(v) for v in versions]
         self._task: asyncio.Task[None] | None = None
+        self._unsent: dict[str, set[tuple[str, str]]] = {}
+        """Per platform, the parties whose ClientInfo it has not accepted yet (sent again each round)."""
         self._pushes: set[asyncio.Task[None]] = set()
 
     # -- what the node serves -------------------------------------------------------------------
@@ -112,7 +144,10 @@ class Hub:
             page = parse_page_request(call.query, max_limit=1000)
             wire = converters(call.spec.number)
             items = []
+            own = {(r.country_code.casefold(), r.party_id.casefold()) for r in caller.parties()}
             for info in self.client_infos():
+                if (info.country_code.casefold(), info.party_id.casefold()) in own:
+                    continue  # the other parties it can reach
                 if not page.matches(info.last_updated):
                     continue
                 with contextlib.suppress(EvroamError, ValueError):
@@ -197,6 +232,42 @@ class Hub:
             infos = self.client_infos(changed)
             others = [p for p in self.parties.platforms.values() if p.reachable]
             await self._push(infos, others, skip=changed)
+        await self._retry_unsent()
+        await self._save_state()
+
+    async def _retry_unsent(self) -> None:
+        pending, self._unsent = self._unsent, {}
+        jobs = []
+        for partner_id, keys in pending.items():
+            platform = self.parties.platforms.get(partner_id)
+            if platform is None or not platform.reachable:
+                continue
+            infos = [
+                i for i in self.client_infos() if (i.country_code.casefold(), i.party_id.casefold()) in keys
+            ]
+            jobs.append(self._push(infos, [platform]))
+        await asyncio.gather(*jobs)
+
+    async def _save_state(self) -> None:
+        if self._store is None:
+            return
+        wall, mono = time.time(), time.monotonic()
+
+        def when(last: float) -> str | None:
+            if last <= 0:
+                return None
+            stamp = datetime.fromtimestamp(wall - (mono - last), tz=UTC)
+            return stamp.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+        state = HubState(
+            saved=datetime.fromtimestamp(wall, tz=UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            platforms=[
+                PlatformState(partner_id=pid, status=p.status.value, last_contact=when(p.last_contact))
+                for pid, p in self.parties.platforms.items()
+            ],
+            routes=[(*key, n) for key, n in sorted(self.router.routes.counts.items())],
+        )
+        await self._store.set_setting(STATE_SETTING, msgspec.json.encode(state).decode())
 
     async def _probe(self, platform: Platform) -> bool:
         partner = platform.partner
@@ -259,8 +330,10 @@ class Hub:
                     f"{url.rstrip('/')}/{info.country_code}/{info.party_id}", body, module="hubclientinfo"
                 )
             except (EvroamError, ValueError) as exc:
+                key = (info.country_code.casefold(), info.party_id.casefold())
+                self._unsent.setdefault(partner.id, set()).add(key)
                 log.warning(
-                    "hub: ClientInfo of %s*%s to %s failed: %s",
+                    "hub: ClientInfo of %s*%s to %s failed (sent again next round): %s",
                     info.country_code,
                     info.party_id,
                     partner.name,

@@ -128,6 +128,7 @@ class Node:
                 base_url=self.config.url,
                 own=PartyRef.of(own.country_code, own.party_id),
                 versions=self.config.versions,
+                store=self.store,
             )
         hub: Hub = self._hub
         return hub

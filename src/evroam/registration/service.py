@@ -359,9 +359,7 @@ class RegistrationService:
                 return False
             updated = msgspec.structs.replace(partner, roles=(*partner.roles, *added))
             await self._repo.commit(save=[updated])
-        log.info(
-            "partner %s reaches %s", partner.name, ", ".join(str(role) for role in added)
-        )
+        log.info("partner %s reaches %s", partner.name, ", ".join(str(role) for role in added))
         return True
 
     async def taken_parties(self, roles: Sequence[CredentialsRole], partner_id: str) -> list[str]:
