@@ -48,6 +48,7 @@ CPO_ENDPOINTS = (
 )
 EMSP_ENDPOINTS = (
     ("locations", "RECEIVER"),
+    ("sessions", "RECEIVER"),
     ("tokens", "SENDER"),
     ("commands", "SENDER"),
     ("hubclientinfo", "RECEIVER"),
@@ -313,3 +314,11 @@ async def test_client_info_is_pushed_when_a_platform_goes_offline_and_listed_on_
     listing = await net.call("GET", "hubclientinfo", "cpo1")
     rows = {(i["country_code"], i["party_id"]): i["status"] for i in listing.json()["data"]}
     assert rows[("DE", "MS2")] == "OFFLINE" and rows[("DE", "MS1")] == "CONNECTED"
+
+
+async def test_a_session_pushed_without_to_goes_to_its_tokens_emsp_only(net: Network) -> None:
+    session = {"id": "S1", "cdr_token": {"country_code": "DE", "party_id": "MS2", "uid": "T"}}
+    response = await net.call("PUT", "receiver/sessions/NL/CP1/S1", "cpo1", body=session)
+    assert response.json()["status_code"] == 1000
+    [sent] = net.seen
+    assert sent.url.host == "emsp2.test" and sent.headers["OCPI-to-party-id"] == "MS2"

@@ -168,6 +168,8 @@ class HubRouter:
             if call.endpoint.name == "list":
                 return await self._merged_list(call, caller, sender)
             named = self._named_in_url(call)
+            if receiver is None and (owner := _token_owner(call)) is not None:
+                return await self._forward(call, caller, sender, owner)  # a session or CDR: its eMSP
             if named is not None and sender is not None and named == sender and receiver is None:
                 return await self._broadcast(call, caller, sender)  # a push of its own objects, no TO
             if named is not None and (receiver is None or call.endpoint.method == "GET"):
@@ -421,6 +423,33 @@ class HubRouter:
                 if party_key(role.country_code, role.party_id) == key and role.role is not None:
                     return role.role.value
         return roles[0].role.value if roles and roles[0].role is not None else None
+
+
+class _TokenOf(msgspec.Struct):
+    country_code: str | None = None
+    party_id: str | None = None
+
+
+class _WithCdrToken(msgspec.Struct):
+    cdr_token: _TokenOf | None = None
+
+
+def _token_owner(call: OcpiCall) -> PartyRef | None:
+    """Open routing of a pushed session or CDR: the party of its ``cdr_token`` (the token's eMSP)."""
+    if call.module.id not in ("sessions", "cdrs") or call.interface is not InterfaceRole.RECEIVER:
+        return None
+    if call.endpoint.method not in ("PUT", "POST") or not call.body:
+        return None
+    try:
+        token = msgspec.json.decode(call.body, type=_WithCdrToken).cdr_token
+    except msgspec.DecodeError:
+        return None
+    if token is None or not token.country_code or not token.party_id:
+        return None
+    try:
+        return PartyRef.of(token.country_code, token.party_id)
+    except ValueError:
+        return None
 
 
 def _path(call: OcpiCall) -> str:
