@@ -75,6 +75,16 @@ _PAGE_GUARD = 10_000
 class _Page(msgspec.Struct):
     data: list[msgspec.Raw] | None = None
     status_code: int = 0
+    status_message: str | None = None
+
+
+def _said(body: bytes) -> str:
+    """The status code and message of an answer's envelope, for an error message."""
+    try:
+        page = msgspec.json.decode(body, type=_Page)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return body[:200].decode(errors="replace")
+    return f"OCPI {page.status_code} {page.status_message or ''}".strip()
 
 
 class _Stamp(msgspec.Struct):
@@ -291,9 +301,12 @@ class HubRouter:
             except HubError as exc:
                 return f"{to}: {exc.message}"
             if reply.status >= 300:
-                return f"{to}: HTTP {reply.status}"
-            status = msgspec.json.decode(reply.body, type=_Page).status_code
-            return None if 1000 <= status < 2000 else f"{to}: OCPI {status}"
+                return f"{to}: HTTP {reply.status} {_said(reply.body)}"
+            try:
+                status = msgspec.json.decode(reply.body, type=_Page).status_code
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                return f"{to}: not an OCPI answer"
+            return None if 1000 <= status < 2000 else f"{to}: {_said(reply.body)}"
 
         failures = [f for f in await asyncio.gather(*(one(*t) for t in targets)) if f is not None]
         self.routes.add(call.module.id, call.interface.value, "broadcast")
@@ -349,7 +362,7 @@ class HubRouter:
             while next_url is not None and len(out) < _PAGE_GUARD:
                 reply = await self._send(call, platform, next_url, None, sender, to, params)
                 if reply.status >= 300:
-                    raise HubError(f"{to} answered HTTP {reply.status} to the list")
+                    raise HubError(f"{to} answered HTTP {reply.status} to the list: {_said(reply.body)}")
                 got = msgspec.json.decode(reply.body, type=_Page)
                 out.extend(got.data or ())
                 next_url = next_link(reply.headers.get_list(LINK))
