@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,13 @@ class Network:
 
 @pytest.fixture
 async def net() -> AsyncIterator[Network]:
+    async with hub_network() as network:
+        yield network
+
+
+@asynccontextmanager
+async def hub_network() -> AsyncIterator[Network]:
+    """The hub node with its four platforms (also used by profiling scripts)."""
     clock = FixedClock(T)
     store = MemoryStore()
     await store.migrate()

@@ -628,6 +628,8 @@ class _HookedTransport(httpx.AsyncBaseTransport):
             await response.aclose()
         answer = WireResponse(response.status_code, tuple(response.headers.multi_items()), content)
         changed = await self._hooks.on_response(wire, answer)
+        if changed is answer:
+            return response  # read and closed, its content kept: nothing to rebuild
         headers = [(k, v) for k, v in changed.headers if k.lower() not in _HOP_HEADERS]
         return httpx.Response(
             changed.status, headers=headers, content=changed.content, extensions=response.extensions
@@ -740,17 +742,26 @@ async def send_raw(
     """One request with the body as it is, the answer as it came (any HTTP status), over the node's
     pooled client. A timeout raises :class:`~evroam.core.errors.HubTimeout` (4002), any other failure
     to get an answer :class:`~evroam.core.errors.HubConnectionProblem` (4003)."""
+    # straight to the client's pooled transport (its hooks and outbound policy included): the client's
+    # own layers (cookies, auth, redirects, header merging) cost more than the forwarding itself
+    transport: httpx.AsyncBaseTransport = http._transport
+    limit = httpx.Timeout(timeout) if timeout is not None else http.timeout
     try:
-        response = await http.request(
+        request = httpx.Request(
             method,
             url,
-            content=content,
             params=list(params) if params else None,
             headers=headers,
-            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            content=content,
+            extensions={"timeout": limit.as_dict()},
         )
+        response = await transport.handle_async_request(request)
+        try:
+            body = await response.aread()
+        finally:
+            await response.aclose()
     except httpx.TimeoutException as exc:
         raise HubTimeout(f"no answer from {url} in time ({type(exc).__name__})") from None
     except (httpx.HTTPError, httpx.InvalidURL, ClientApiUnreachable) as exc:
         raise HubConnectionProblem(f"cannot reach {url}: {exc}") from None
-    return RawReply(response.status_code, response.headers, response.content)
+    return RawReply(response.status_code, response.headers, body)
