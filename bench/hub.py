@@ -395,8 +395,8 @@ def report(result: dict[str, Any]) -> str:
     for name in ("direct", "hub"):
         r = lat[name]
         lines.append(
-            f"  {name:<7} p50 {r['p50_ms']:>7.2f} ms  p90 {r['p90_ms']:>7.2f} ms  p99 {r['p99_ms']:>7.2f} ms  "
-            f"achieved {r['achieved_rps']} /s  errors {r['errors']}"
+            f"  {name:<7} p50 {r['p50_ms']:>7.2f} ms  p90 {r['p90_ms']:>7.2f} ms  "
+            f"p99 {r['p99_ms']:>7.2f} ms  achieved {r['achieved_rps']} /s  errors {r['errors']}"
         )
     lines.append(
         f"hub adds {result['hub_added_p99_ms']:.2f} ms to the p99 (target <= {P99_TARGET_MS} ms: "
