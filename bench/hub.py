@@ -214,7 +214,7 @@ def _load(args: argparse.Namespace, side: dict[str, Any], *, rate: float | None 
     for header in side["headers"]:
         command += ["--header", header]
     if rate is not None:
-        command += ["--rate", str(rate), "--connections", "64"]
+        command += ["--rate", str(rate), "--connections", "32"]
     before = {name: _cpu(pid) for name, pid in side["pids"].items()}
     load_avg = os.getloadavg()[0]
     done = subprocess.run(
@@ -362,7 +362,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
                 "rounds": args.rounds,
                 "connections": args.connections,
                 "locations_per_cpo": args.locations,
-                "open_loop_connections": 64,
+                "open_loop_connections": 32,
             },
             "throughput": throughput,
             "max_rps": best,

@@ -717,7 +717,10 @@ def create_http_client(
         )
     if hooks is not None:
         transport = _HookedTransport(transport or httpx.AsyncHTTPTransport(), hooks)
-    return httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False)
+    # a hub forwards many requests at once to one platform: keep that many connections alive rather
+    # than opening a new one for each request above httpx's default of 20
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+    return httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False, limits=limits)
 
 
 @dataclass(frozen=True, slots=True)
