@@ -59,6 +59,7 @@ NODE_COMMANDS: dict[str, tuple[str, ...]] = {
     "openapi": ("evroam.cli.openapi:openapi",),
     "admin": ("evroam.cli.admin:admin",),
     "smart": ("evroam.cli.smart:smart",),
+    "hub": ("evroam.cli.hub:hub",),
     "migrate": ("evroam.cli.ops:migrate",),
     "backup": ("evroam.cli.ops:backup",),
 }
@@ -74,6 +75,7 @@ KIT_COMMANDS: dict[str, str] = {
     "cdrs": "evroam.modules.cdrs:CDRS",
     "commands": "evroam.modules.commands:COMMANDS",
     "profiles": "evroam.modules.chargingprofiles:CHARGING_PROFILES",
+    "hubclientinfo": "evroam.modules.hubclientinfo:HUBCLIENTINFO",
 }
 
 
@@ -206,6 +208,7 @@ def assemble(main: click.Group, kits: Kits) -> None:
     """Every command of the node, then each kit's groups."""
     from evroam.cli.admin import admin
     from evroam.cli.compat import compat
+    from evroam.cli.hub import hub
     from evroam.cli.node import init, partners, serve
     from evroam.cli.openapi import openapi
     from evroam.cli.ops import backup, migrate
@@ -229,6 +232,7 @@ def assemble(main: click.Group, kits: Kits) -> None:
         admin,
         migrate,
         backup,
+        hub,
     ):
         add_group(main, command)
     for kit in kits:

@@ -35,7 +35,13 @@ import msgspec
 
 from evroam.core.clock import Clock, IdGenerator
 from evroam.core.codec import encode
-from evroam.core.errors import ClientApiUnreachable, PartnerError, RedirectRefused
+from evroam.core.errors import (
+    ClientApiUnreachable,
+    HubConnectionProblem,
+    HubTimeout,
+    PartnerError,
+    RedirectRefused,
+)
 from evroam.core.types import DateTime
 from evroam.http.outbound import OutboundPolicy
 from evroam.ocpi.table import ModuleSpec, VersionSpec
@@ -68,10 +74,12 @@ __all__ = [
     "OcpiResponse",
     "Pages",
     "ParamValue",
+    "RawReply",
     "WireHooks",
     "WireRequest",
     "WireResponse",
     "create_http_client",
+    "send_raw",
 ]
 
 T = TypeVar("T")
@@ -650,6 +658,8 @@ def _transports() -> tuple[type[httpx.AsyncBaseTransport], type[httpx.AsyncBaseT
                 await response.aclose()
             answer = WireResponse(response.status_code, tuple(response.headers.multi_items()), content)
             changed = await self._hooks.on_response(wire, answer)
+            if changed is answer:
+                return response  # read and closed, its content kept: nothing to rebuild
             headers = [(k, v) for k, v in changed.headers if k.lower() not in _HOP_HEADERS]
             return httpx.Response(
                 changed.status, headers=headers, content=changed.content, extensions=response.extensions
@@ -731,4 +741,56 @@ def create_http_client(
         )
     if hooks is not None:
         transport = hooked(transport or httpx.AsyncHTTPTransport(), hooks)  # type: ignore[call-arg]
-    return httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False)
+    # a hub forwards many requests at once to one platform: keep that many connections alive rather
+    # than opening a new one for each request above httpx's default of 20
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+    return httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False, limits=limits)
+
+
+@dataclass(frozen=True, slots=True)
+class RawReply:
+    """A partner's answer as bytes (what a hub forwards without decoding it)."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+
+async def send_raw(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    content: bytes | None = None,
+    params: Sequence[tuple[str, str]] | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 - httpx's own per-request timeout, not a wait
+) -> RawReply:
+    """One request with the body as it is, the answer as it came (any HTTP status), over the node's
+    pooled client. A timeout raises :class:`~evroam.core.errors.HubTimeout` (4002), any other failure
+    to get an answer :class:`~evroam.core.errors.HubConnectionProblem` (4003)."""
+    # straight to the client's pooled transport (its hooks and outbound policy included): the client's
+    # own layers (cookies, auth, redirects, header merging) cost more than the forwarding itself
+    import httpx
+
+    transport: httpx.AsyncBaseTransport = http._transport
+    limit = httpx.Timeout(timeout) if timeout is not None else http.timeout
+    try:
+        request = httpx.Request(
+            method,
+            url,
+            params=list(params) if params else None,
+            headers=headers,
+            content=content,
+            extensions={"timeout": limit.as_dict()},
+        )
+        response = await transport.handle_async_request(request)
+        try:
+            body = await response.aread()
+        finally:
+            await response.aclose()
+    except httpx.TimeoutException as exc:
+        raise HubTimeout(f"no answer from {url} in time ({type(exc).__name__})") from None
+    except (httpx.HTTPError, httpx.InvalidURL, ClientApiUnreachable) as exc:
+        raise HubConnectionProblem(f"cannot reach {url}: {exc}") from None
+    return RawReply(response.status_code, response.headers, body)

@@ -44,6 +44,8 @@ from evroam.core.errors import (
     ClientError,
     Conflict,
     EvroamError,
+    Forbidden,
+    HubUnknownReceiver,
     MethodNotAllowed,
     ServerError,
     StorageUnavailable,
@@ -163,6 +165,9 @@ class AppConfig:
     anyone may (a listener of its own, ``--metrics-port``)."""
     observe: bool = True
     """Count every request in the metrics and log one line per request (``evroam.access``)."""
+    parties: Sequence[tuple[str, str]] = ()
+    """The node's own parties ``(country_code, party_id)``: a request whose ``OCPI-to-*`` names another
+    party is refused (OCPI 4001, unknown receiver); empty: no such check."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +183,8 @@ class _Bound:
     encoding: TokenEncoding
     request_ids: bool
     routing: bool
+    raw: bool = False
+    """Bodies go to the handler undecoded and the routing headers are not checked (a hub's routes)."""
 
 
 #: The scope key of what a request turned out to be, for its metrics and its log line:
@@ -209,6 +216,7 @@ class _Server:
         # per-request parsing that only depends on header values, remembered (bounded)
         self._tokens: dict[tuple[str | None, TokenEncoding], tuple[str, ...]] = {}
         self._routings: dict[tuple[str | None, ...], Routing] = {}
+        self._parties = frozenset((cc.casefold(), pid.casefold()) for cc, pid in config.parties)
 
     # -- responses ------------------------------------------------------------------------------
 
@@ -382,14 +390,16 @@ class _Server:
     def module_routes(self) -> list[Any]:
         routes: list[Any] = []
         for spec in self.specs:
-            by_path: dict[str, tuple[ModuleSpec, InterfaceRole, dict[str, tuple[EndpointSpec, Handler]]]] = {}
+            by_path: dict[
+                str, tuple[ModuleSpec, InterfaceRole, dict[str, tuple[EndpointSpec, Handler]], bool]
+            ] = {}
             for bound in bound_endpoints(spec, self.config.bindings):
-                _, _, methods = by_path.setdefault(
-                    _route_path(bound.path), (bound.module, bound.interface, {})
+                _, _, methods, _ = by_path.setdefault(
+                    _route_path(bound.path), (bound.module, bound.interface, {}, bound.raw)
                 )
                 methods[bound.endpoint.method.upper()] = (bound.endpoint, bound.handler)
-            for path, (module, interface, methods) in by_path.items():
-                routes.append(self._route(path, spec, module, interface, methods))
+            for path, (module, interface, methods, raw) in by_path.items():
+                routes.append(self._route(path, spec, module, interface, methods, raw))
         return routes
 
     def _route(
@@ -399,6 +409,7 @@ class _Server:
         module: ModuleSpec,
         interface: InterfaceRole,
         methods: dict[str, tuple[EndpointSpec, Handler]],
+        raw: bool = False,
     ) -> Any:
         server = self
         bound = _Bound(
@@ -417,6 +428,7 @@ class _Server:
             encoding=TokenEncoding.for_spec(spec),
             request_ids=uses_request_ids(spec),
             routing=uses_routing(spec, module),
+            raw=raw,
         )
 
         async def endpoint_handler(request: Request[Any, Any, Any]) -> ASGIResponse:
@@ -448,8 +460,11 @@ class _Server:
             if seen is not None:
                 seen[3] = caller.partner.name
             if bound.routing:
-                tracing = MessageHeaders(request_ids=tracing.request_ids, routing=self._routing(request))
+                routing = self._routing(request)
+                tracing = MessageHeaders(request_ids=tracing.request_ids, routing=routing)
                 headers = response_headers(tracing)
+                if not bound.raw:
+                    self._check_routing(routing, caller)
             body = None
             if endpoint.request is not None:
                 try:
@@ -460,7 +475,9 @@ class _Server:
                 # an optional body (e.g. a token authorize without LocationReferences) may be left out
                 if self.config.request_body is not None and raw:
                     raw = await self.config.request_body(caller, bound.module.id, request.method, raw)
-                if not optional_body or raw.strip():
+                if bound.raw:
+                    body = raw
+                elif not optional_body or raw.strip():
                     body = await decode_body(raw, endpoint.request)
             call = OcpiCall(
                 spec=bound.spec,
@@ -505,6 +522,13 @@ class _Server:
                 caller.partner.name,
                 answer.status_code,
             )
+        if answer.raw is not None:
+            return ASGIResponse(
+                body=answer.raw,
+                status_code=answer.http_status,
+                media_type=_JSON,
+                headers={**headers, **answer.headers} if answer.headers else headers,
+            )
         envelope = Envelope(
             data=answer.data,
             status_code=int(answer.status_code),
@@ -514,6 +538,22 @@ class _Server:
         return self._asgi(
             envelope, answer.http_status, {**headers, **answer.headers} if answer.headers else headers
         )
+
+    def _check_routing(self, routing: Routing, caller: Caller) -> None:
+        """``OCPI-from-*`` must name a party of the caller's credentials (for a hub: a party it said it
+        reaches), ``OCPI-to-*`` one of ours."""
+        sender = routing.sender
+        if sender is not None and caller.partner.roles:
+            cc, pid = sender.country_code.casefold(), sender.party_id.casefold()
+            if not any(
+                r.country_code.casefold() == cc and r.party_id.casefold() == pid for r in caller.partner.roles
+            ):
+                raise Forbidden(f"OCPI-from {sender} is not a party of your credentials")
+        receiver = routing.receiver
+        if receiver is not None and self._parties:
+            key = (receiver.country_code.casefold(), receiver.party_id.casefold())
+            if key not in self._parties:
+                raise HubUnknownReceiver(f"OCPI-to {receiver} is not a party hosted here")
 
     # -- framework-level errors -----------------------------------------------------------------
 

@@ -373,7 +373,13 @@ class PartyPartners:
             decode_partner(item.payload) for item in (await ops.find(PARTNER_KIND)).items
         ]
         holders = {partner.id for partner in partners if partner_owns(partner, *self._party, self._role)}
-        return [target for target in targets if target.partner_id in holders]
+        # addressed to the party itself (OCPI-to), which matters when the partner is a hub reaching it
+        cc, pid = self._party
+        return [
+            msgspec.structs.replace(target, country_code=cc, party_id=pid)
+            for target in targets
+            if target.partner_id in holders
+        ]
 
     async def target(self, ops: Operations, partner_id: str, module: str) -> Any:
         return await self._inner.target(ops, partner_id, module)

@@ -168,6 +168,9 @@ class OcpiAnswer:
     status_message: str | None = None
     http_status: int = 200
     headers: Mapping[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+    """A complete response body to send as it is (a hub forwarding a partner's envelope); ``data``,
+    ``status_code`` and ``status_message`` are then ignored."""
 
 
 Handler = Callable[[OcpiCall], Awaitable[OcpiAnswer]]
@@ -185,6 +188,9 @@ class ModuleBinding:
     interface: InterfaceRole
     handlers: Mapping[str, Handler]
     specs: Mapping[str, ModuleSpec] = field(default_factory=dict)
+    raw: bool = False
+    """The handlers get the request body as bytes, undecoded (``OcpiCall.body``), and no check of the
+    routing headers against the node's parties is made: a hub forwards what it is given."""
 
 
 def module_path(spec: VersionSpec, module: ModuleSpec, interface: InterfaceRole) -> str:
@@ -217,6 +223,8 @@ class BoundEndpoint:
     interface: InterfaceRole
     endpoint: EndpointSpec
     handler: Handler
+    raw: bool = False
+    """The binding takes bodies undecoded (:attr:`ModuleBinding.raw`)."""
 
 
 def bound_endpoints(spec: VersionSpec, bindings: Iterable[ModuleBinding]) -> list[BoundEndpoint]:
@@ -232,7 +240,7 @@ def bound_endpoints(spec: VersionSpec, bindings: Iterable[ModuleBinding]) -> lis
             if handler is None:
                 continue
             path = f"{base}/{endpoint.path}" if endpoint.path else base
-            out.append(BoundEndpoint(path, module, interface, endpoint, handler))
+            out.append(BoundEndpoint(path, module, interface, endpoint, handler, binding.raw))
     return out
 
 
@@ -288,7 +296,9 @@ class Pusher(Protocol):
 
     Optional hooks the worker looks for: ``settled_by(exc)`` may turn a partner's refusal into
     "already delivered" (a note), ``acknowledged(ops, target, change, outgoing, response)`` sees
-    each successful answer, and ``target(ops, partner_id)`` says where and how to reach the partner
+    each successful answer, ``addressee(ops, change)`` names the party ``(country_code, party_id)`` an
+    object is for when it is not the partner's own party (a session's or CDR's eMSP behind a hub: the
+    ``OCPI-to`` of the request), and ``target(ops, partner_id)`` says where and how to reach the partner
     (a :class:`~evroam.store.outbox.PartnerTarget`, ``None``: not reachable) for a module that pushes
     to something else than the partner's RECEIVER endpoint of the module.
     """
@@ -360,6 +370,9 @@ class PullSpec:
     the set holds the case-folded ``(country_code, party_id, object_id)`` seen. Returns how many."""
     help: str = ""
     """The help of ``evroam sync <module>`` (empty: a generic one)."""
+    any_party: bool = False
+    """The objects describe other parties than the partner's own (a hub's HubClientInfo): they are not
+    refused for that."""
 
 
 # -- commands ------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 from evroam.modules.cdrs import CDRS
 from evroam.modules.chargingprofiles import CHARGING_PROFILES
 from evroam.modules.commands import COMMANDS
+from evroam.modules.hubclientinfo import HUBCLIENTINFO
 from evroam.modules.kit import ModuleKit, PullSpec, Pusher
 from evroam.modules.locations import LOCATIONS
 from evroam.modules.sessions import SESSIONS
@@ -37,7 +38,16 @@ __all__ = [
 Kits = tuple[ModuleKit[Any], ...]
 
 #: The modules evroam ships, in the order their routes and commands are listed.
-BUILTIN_KITS: Kits = (LOCATIONS, TARIFFS, TOKENS, SESSIONS, CDRS, COMMANDS, CHARGING_PROFILES)
+BUILTIN_KITS: Kits = (
+    LOCATIONS,
+    TARIFFS,
+    TOKENS,
+    SESSIONS,
+    CDRS,
+    COMMANDS,
+    CHARGING_PROFILES,
+    HUBCLIENTINFO,
+)
 
 KITS_ENV = "EVROAM_KITS"
 

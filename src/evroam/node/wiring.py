@@ -28,6 +28,7 @@ from evroam.store.port import Store
 
 if TYPE_CHECKING:
     from evroam.http.dashboard import Dashboard
+    from evroam.hub import Hub
     from evroam.node.kits import Kits
     from evroam.push.worker import PushWorker
 
@@ -133,6 +134,32 @@ class Node:
     ones and those of ``EVROAM_KITS``, loaded on first use (a CLI listing needs none of them)."""
     _closed: bool = field(default=False, repr=False)
     _push: PushWorker | None = field(default=None, repr=False)
+    _hub: Any = field(default=None, repr=False)
+
+    @property
+    def is_hub(self) -> bool:
+        """Whether the node is an OCPI hub (a party with role HUB)."""
+        return any(p.role == "HUB" for p in self.config.parties)
+
+    def hub(self) -> Hub:
+        """The hub's routing and party registry (a hub node only; made on first use)."""
+        if self._hub is None:
+            from evroam.hub import Hub
+            from evroam.ocpi.transport import PartyRef
+
+            own = next(p for p in self.config.parties if p.role == "HUB")
+            self._hub = Hub(
+                registration=self.registration,
+                http=self.http,
+                clock=self.clock,
+                ids=self.ids,
+                base_url=self.config.url,
+                own=PartyRef.of(own.country_code, own.party_id),
+                versions=self.config.versions,
+                store=self.store,
+            )
+        hub: Hub = self._hub
+        return hub
 
     @property
     def kits(self) -> Kits:
@@ -193,6 +220,9 @@ class Node:
         when it stops."""
         bindings: list[ModuleBinding] = [credentials_binding(self.registration)]
         closers: list[Callable[[], Awaitable[None]]] = []
+        if self.is_hub:  # a hub routes every functional module; it hosts no objects of its own
+            bindings.extend(self.hub().bindings())
+            return Served(bindings=tuple(bindings), on_shutdown=(self.hub().stop,))
         for kit in self.kits:
             if kit.serve is None:
                 continue
@@ -299,6 +329,7 @@ class Node:
                 endpoint_url=None if self.compat is None else self.compat.endpoint_url,
                 request_body=None if self.compat is None else self.compat.request_body,
                 max_body_bytes=max_body_bytes_from_env(os.environ),  # EVROAM_MAX_BODY_BYTES
+                parties=[(p.country_code, p.party_id) for p in self.config.parties],
                 versions=self.config.versions,
                 registration=self.registration,
                 clock=self.clock,
@@ -309,6 +340,7 @@ class Node:
                     start_metrics_port,
                     freeze,
                     *((self.start_worker,) if worker else ()),
+                    *((self.hub().start,) if self.is_hub else ()),
                     *self.startup_hooks,
                 ),
                 on_shutdown=(stop_metrics_port, *self.shutdown_hooks, *served.on_shutdown, self.close),

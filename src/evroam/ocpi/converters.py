@@ -170,6 +170,15 @@ class VersionConverters:
     def credentials_from_model(self, credentials: m.Credentials) -> Any:
         return self._write("credentials", credentials)
 
+    # -- hubclientinfo -----------------------------------------------------------------------------
+
+    def client_info_to_model(self, wire: Any) -> m.ClientInfo:
+        result: m.ClientInfo = self._fn("client_info_to_model")(wire)
+        return result
+
+    def client_info_from_model(self, info: m.ClientInfo) -> Any:
+        return self._write("client_info", info)
+
 
 @functools.cache
 def converters(version: str) -> VersionConverters:

@@ -408,6 +408,11 @@ class PushWorker:
         except KeyError:
             return park_all(f"OCPI {target.version} of partner {target.name} is not modelled")
         head = changes[0][1]
+        addressee = getattr(pusher, "addressee", None)  # the party an object is for (a token's eMSP)
+        if addressee is not None:
+            party = await addressee(self._store, head)
+            if party is not None:
+                target = msgspec.structs.replace(target, country_code=party[0], party_id=party[1])
         try:
             client = self._client(target, conv, head)
         except ValueError as exc:

@@ -31,6 +31,7 @@ the next time its partner is saved; nothing rewrites it before.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -42,7 +43,7 @@ from evroam.core.errors import ValidationFailed
 from evroam.core.types import CiString
 from evroam.model import BusinessDetails, CredentialsRole, Role
 from evroam.registration.model import IssuedToken, Partner
-from evroam.store.port import ObjectKey, Store
+from evroam.store.port import ObjectKey, Operations, Store
 
 __all__ = [
     "CREDENTIALS_TOKEN_KIND",
@@ -50,6 +51,8 @@ __all__ = [
     "PARTNER_KIND",
     "StorePartnerRepository",
     "decode_partner",
+    "load_partner_in",
+    "save_partner_in",
 ]
 
 PARTNER_KIND = "partner"
@@ -206,3 +209,17 @@ class StorePartnerRepository:
         _LOCAL_COMMITS[self._store] = _LOCAL_COMMITS.get(self._store, 0) + 1
         self._known.clear()
         self._generation = -1
+
+
+async def save_partner_in(tx: Operations, partner: Partner, now: datetime) -> None:
+    """Write ``partner`` inside the caller's transaction and count it as a change of partners (every
+    process's token cache is renewed). For writes made beside a module's own documents (a pull of a
+    hub's HubClientInfo); the service's own changes go through :meth:`StorePartnerRepository.commit`."""
+    await tx.put(_partner_key(partner.id), encode(partner), now, partner_id=partner.id, check_stale=False)
+    await tx.put(_GENERATION_KEY, b"{}", now, check_stale=False)
+
+
+async def load_partner_in(tx: Operations, partner_id: str) -> Partner | None:
+    """The partner record, read inside the caller's transaction."""
+    found = await tx.get(_partner_key(partner_id), for_update=True)
+    return None if found is None else decode_partner(found.payload)

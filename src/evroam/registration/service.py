@@ -340,6 +340,28 @@ class RegistrationService:
             await self._repo.commit(save=[self._ended(partner)], revoke=partner.issued)
         log.info("partner %s unregistered itself", partner.name)
 
+    async def add_reachable(self, partner_id: str, roles: Sequence[CredentialsRole]) -> bool:
+        """A hub told us (HubClientInfo) that these parties are reachable through it (partner
+        ``partner_id``): they join the partner's roles, so that objects of those parties are accepted
+        from the hub and requests for them go to the hub. Our own parties are left out. Whether the
+        partner record changed."""
+        async with self._lock:
+            partner = await self._repo.get_partner(partner_id)
+            if partner is None:
+                return False
+            added = [
+                role
+                for role in roles
+                if not any(same_party(role, held) and held.role == role.role for held in partner.roles)
+                and not any(same_party(role, own) for own in self.platform.roles)
+            ]
+            if not added:
+                return False
+            updated = msgspec.structs.replace(partner, roles=(*partner.roles, *added))
+            await self._repo.commit(save=[updated])
+        log.info("partner %s reaches %s", partner.name, ", ".join(str(role) for role in added))
+        return True
+
     async def taken_parties(self, roles: Sequence[CredentialsRole], partner_id: str) -> list[str]:
         """The parties among ``roles`` that this node hosts, or that a partner other than ``partner_id``
         holds (registered, or registering with us): one owner per party and role."""

@@ -22,6 +22,7 @@ from evroam.ocpi.converters import VersionConverters
 from evroam.store.outbox import ObjectChange, PartnerTarget
 from evroam.store.port import Operations
 
+from .._shared import token_owner
 from .repository import CdrDelivery, load_cdr_record, record_delivery
 
 __all__ = ["CdrPusher", "NotDeliverable"]
@@ -32,6 +33,11 @@ class CdrPusher:
     """CDRs: POST of the CDR to the partner's module URL, its ``Location`` answer recorded."""
 
     module: str = "cdrs"
+
+    async def addressee(self, ops: Operations, change: ObjectChange) -> tuple[str, str] | None:
+        """The eMSP of the CDR's token: the ``OCPI-to`` of the push (through a hub it matters)."""
+        record = await load_cdr_record(ops, change.country_code, change.party_id, change.object_id)
+        return None if record is None else token_owner(record.cdr.cdr_token)
 
     async def prepare(
         self,

@@ -176,6 +176,7 @@ def commands() -> None:
 @click.option("--connector", "connector_id", default=None, help="Connector id (needs --evse).")
 @click.option("--token", "token_uid", required=True, help="The uid of one of our tokens.")
 @click.option("--token-type", default=None, help="The token's type when the uid is not unique (RFID ...).")
+@click.option("--to", "to", default=None, help="The CPO party (CC*PID) when the partner is a hub.")
 @_wait_option
 @_json_option
 def start_session(
@@ -185,6 +186,7 @@ def start_session(
     connector_id: str | None,
     token_uid: str,
     token_type: str | None,
+    to: str | None,
     no_wait: bool,
     as_json: bool,
 ) -> None:
@@ -197,6 +199,7 @@ def start_session(
             connector_id=connector_id,
             token_uid=token_uid,
             token_type=token_type,
+            to=to,
         ),
         wait=not no_wait,
         as_json=as_json,

@@ -157,8 +157,10 @@ class CommandSender:
         evse_uid: str | None = None,
         connector_id: str | None = None,
         token_type: str | None = None,
+        to: str | None = None,
     ) -> CommandRecord:
-        """START_SESSION at ``location_id`` (an EVSE / connector of it when given) for our token."""
+        """START_SESSION at ``location_id`` (an EVSE / connector of it when given) for our token;
+        ``to`` (``CC*PID``) names the CPO party when the partner is a hub reaching several."""
         if connector_id is not None and evse_uid is None:
             raise ValidationFailed([Violation("evse_uid", "a connector needs its EVSE (--evse)")])
         token = await self._token(token_uid, token_type)
@@ -176,7 +178,7 @@ class CommandSender:
 
         summary = {"location": location_id, "token": token_uid, "authorization_reference": reference}
         summary.update({k: v for k, v in (("evse", evse_uid), ("connector", connector_id)) if v})
-        return await self._send(partner, CommandType.START_SESSION, build, summary, owner=token)
+        return await self._send(partner, CommandType.START_SESSION, build, summary, owner=token, to=to)
 
     async def stop_session(self, partner: str, *, session_id: str) -> CommandRecord:
         def build(response_url: str) -> StopSession:
@@ -334,7 +336,14 @@ class CommandSender:
         summary: dict[str, str],
         *,
         owner: Token | None = None,
+        to: str | None = None,
     ) -> CommandRecord:
+        them: PartyRef | None = None
+        if to is not None:
+            cc, _, pid = to.partition("*")
+            them = _party_ref(cc, pid)
+            if them is None:
+                raise ValidationFailed([Violation("to", f"{to!r} is not a party such as NL*CPO")])
         partner = await self._partner(partner_name)
         version = partner.version or ""
         wire = command_converters(version)
@@ -377,7 +386,7 @@ class CommandSender:
             token=partner.token or "",
             token_encoding=TokenEncoding(partner.token_encoding),
             us=_party_ref(cc, pid),
-            them=_cpo_of(partner),
+            them=them or _cpo_of(partner),
             ids=self._ids,
             clock=self._clock,
         )

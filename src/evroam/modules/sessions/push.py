@@ -26,6 +26,7 @@ from evroam.ocpi.converters import VersionConverters
 from evroam.store.outbox import ObjectChange, PartnerTarget
 from evroam.store.port import Operations
 
+from .._shared import token_owner
 from .repository import load_session
 
 __all__ = ["SessionPusher", "periods_before"]
@@ -44,6 +45,11 @@ class SessionPusher:
     """Sessions: PUT of the current session, PATCH of changed fields and new charging periods."""
 
     module: str = "sessions"
+
+    async def addressee(self, ops: Operations, change: ObjectChange) -> tuple[str, str] | None:
+        """The eMSP of the session's token: the ``OCPI-to`` of the push (through a hub it matters)."""
+        session = await load_session(ops, change.country_code, change.party_id, change.object_id)
+        return None if session is None else token_owner(session.cdr_token)
 
     async def prepare(
         self,
