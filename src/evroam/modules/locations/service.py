@@ -64,8 +64,9 @@ def _latest(a: datetime, b: datetime) -> datetime:
 class LocationSender:
     """:class:`~evroam.modules.locations.ports.LocationSenderPort` over the store.
 
-    Pages come from an in-memory :class:`~.index.OwnLocationIndex` kept exact by the store's change
-    log. ``parties`` are our own CPO parties ``(country_code, party_id)``: a Sender GET of one location
+    Pages come from a compact per-process :class:`~.index.OwnLocationIndex` kept exact by the store's
+    change log, with the documents read from the store and their wire JSON kept in a bounded cache.
+    ``parties`` are our own CPO parties ``(country_code, party_id)``: a Sender GET of one location
     names only its id, which is looked up under each of them.
     """
 
@@ -75,7 +76,7 @@ class LocationSender:
 
     async def page(self, partner: Partner, request: PageRequest) -> SenderPage:
         await self._index.refresh()
-        items, total = self._index.page(
+        items, total = await self._index.page(
             partner,
             date_from=request.date_from,
             date_to=request.date_to,
@@ -87,7 +88,7 @@ class LocationSender:
     async def location(self, partner: Partner, location_id: str) -> IndexedLocation:
         await self._index.refresh()
         for cc, pid in self._parties:
-            entry = self._index.get(partner, cc, pid, location_id)
+            entry = await self._index.get(partner, cc, pid, location_id)
             if entry is not None:
                 return entry
         raise NotFound(f"no location {location_id!r}")
