@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -221,24 +222,51 @@ def init(
     is_flag=True,
     help="Do not deliver the push outbox from this process (run `evroam worker` separately).",
 )
-def serve(host: str, port: int | None, no_worker: bool) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    envvar=["EVROAM_WORKERS", "EVROAM_SERVE_WORKERS"],
+    help="Request-serving processes sharing the port (PostgreSQL only for more than 1); each also "
+    "delivers the outbox unless --no-worker. Env: EVROAM_WORKERS.",
+)
+def serve(host: str, port: int | None, no_worker: bool, workers: int) -> None:
     """Serve the node's OCPI endpoints (uvicorn), and deliver the push outbox in the background."""
     settings = settings_of()
     configure_logging(settings.log_level)
+    if workers > 1 and not _postgresql(settings):
+        raise click.ClickException(
+            f"--workers {workers} needs PostgreSQL (--database-url / EVROAM_DATABASE_URL): "
+            "the SQLite database is served by one process"
+        )
     try:
         node = build_node(settings)
         limits = ServeLimits.from_env()  # EVROAM_HEADER_TIMEOUT, _BODY_TIMEOUT, _MAX_CONNECTIONS_PER_CLIENT
     except (ConfigError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    run_server(node, settings, limits, host=host, port=port, worker=not no_worker)
+    run_server(node, settings, limits, host=host, port=port, worker=not no_worker, workers=workers)
+
+
+def _postgresql(settings: Settings) -> bool:
+    url = settings.database_url
+    return url is not None and url.split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres")
 
 
 def run_server(
-    node: Node, settings: Settings, limits: ServeLimits, *, host: str, port: int | None, worker: bool
+    node: Node,
+    settings: Settings,
+    limits: ServeLimits,
+    *,
+    host: str,
+    port: int | None,
+    worker: bool,
+    workers: int = 1,
 ) -> None:
     """Serve ``node`` with uvicorn until stopped: its port from its URL unless ``port`` is given, the read
     timeouts and per-address connection cap of ``limits``, the push worker unless ``worker`` is false.
-    First the database is opened, migrated and written once: one it cannot use stops it with one line."""
+    First the database is opened, migrated and written once: one it cannot use stops it with one line.
+    ``workers`` > 1: that many processes on one socket (:mod:`evroam.cli.workers`)."""
     import uvicorn
 
     try:
@@ -253,6 +281,9 @@ def run_server(
         raise click.ClickException(f"cannot use the database ({reason}): {detail}") from None
     if port is None:
         port = urlsplit(node.config.url).port or 8100
+    if workers > 1:
+        _run_workers(settings, limits, host=host, port=port, worker=worker, workers=workers)
+        return
     server = uvicorn.Server(
         uvicorn.Config(
             node.app(worker=worker),
@@ -267,6 +298,25 @@ def run_server(
         )
     )
     server.run()
+
+
+def _run_workers(
+    settings: Settings, limits: ServeLimits, *, host: str, port: int, worker: bool, workers: int
+) -> None:
+    from evroam.cli.workers import WorkersFailed, bind_socket, fresh_metrics_dir, supervise
+
+    try:
+        sock = bind_socket(host, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(fresh_metrics_dir(settings.data_dir))
+    log.info("serving on http://%s:%d with %d worker processes", host, port, workers)
+    try:
+        supervise(settings, limits, sock, workers=workers, push=worker)
+    except WorkersFailed as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        sock.close()
 
 
 # -- partners -------------------------------------------------------------------------------------
