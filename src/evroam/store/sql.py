@@ -1115,7 +1115,9 @@ class _PgGroup:
     __slots__ = (
         "aconn",
         "closed",
+        "done",
         "failure",
+        "keys",
         "lock",
         "pending",
         "pg",
@@ -1136,6 +1138,8 @@ class _PgGroup:
         self.scheduled = False
         self.failure: BaseException | None = None
         self.waiters: list[asyncio.Future[None]] = []
+        self.keys: set[tuple[str, str, str, str]] = set()  # the rows it locked (read for update, wrote)
+        self.done = asyncio.Event()  # set once committed or rolled back
 
 
 class SqlStore(_Operations):
@@ -1162,6 +1166,7 @@ class SqlStore(_Operations):
         self._group: _Group | None = None  # the open group commit (inline SQLite files)
         self._group_tasks: set[asyncio.Task[None]] = set()
         self._pg_group: _PgGroup | None = None  # the PostgreSQL group units join (see _PgGroup)
+        self._pg_held: dict[tuple[str, str, str, str], _PgGroup] = {}  # row -> group that locked it
         if isinstance(engine, AsyncEngine):
             self._async_engine: AsyncEngine | None = engine
             # PostgreSQL: autocommit saves the BEGIN and COMMIT round trips of single statements;
@@ -1519,6 +1524,16 @@ class SqlStore(_Operations):
         task.add_done_callback(self._group_tasks.discard)
 
     async def _pg_commit(self, group: _PgGroup) -> None:
+        try:
+            await self._pg_finish(group)
+        finally:
+            held = self._pg_held
+            for key in group.keys:
+                if held.get(key) is group:
+                    del held[key]
+            group.done.set()
+
+    async def _pg_finish(self, group: _PgGroup) -> None:
         aconn = group.aconn
         try:
             if aconn is None:
@@ -1645,8 +1660,22 @@ class _PgUnit(_AwaitedTransaction):
 
     _write = _read
 
+    async def _hold(self, key: tuple[str, str, str, str]) -> None:
+        """Before locking ``key`` in the group: when another group of this process holds it (it is
+        committing), wait for that one (a few ms) rather than leave the group; then note the lock."""
+        if self._alone is not None:
+            return
+        held = self._store._pg_held
+        other = held.get(key)
+        if other is not None and other is not self._group:
+            await other.done.wait()
+        held[key] = self._group
+        self._group.keys.add(key)
+
     async def get(self, key: ObjectKey, *, for_update: bool = False) -> StoredObject | None:
         sql = _PG_GET + " FOR UPDATE" if for_update else _PG_GET
+        if for_update:
+            await self._hold(_pg_key(key))
         if for_update and self._first and self._alone is None:
             self._first = False
             try:
@@ -1671,6 +1700,7 @@ class _PgUnit(_AwaitedTransaction):
         check_stale: bool = True,
     ) -> PutOutcome:
         self._first = False
+        await self._hold(_pg_key(key))
         revision = await self._pg().fetchval(
             _PG_PUT_CHECKED if check_stale else _PG_PUT_UNCHECKED,
             *_pg_key(key),
