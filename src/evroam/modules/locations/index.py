@@ -33,7 +33,7 @@ from evroam.model.locations import PublishTokenType
 from evroam.registration.model import Partner
 from evroam.store.port import ObjectKey, Operations, StoredObject
 
-from .repository import CHANGE_LOG_KEY, LOCATION_KIND, ChangeLog, decode_location
+from .repository import CHANGE_LOG_KEY, LOCATION_KIND, ChangeLog
 
 __all__ = ["EncodedCache", "IndexedLocation", "OwnLocationIndex", "may_see"]
 
@@ -79,19 +79,31 @@ class _Visibility(msgspec.Struct):
 class IndexedLocation:
     """One of our locations as served: its stored document and, per OCPI version, its wire JSON."""
 
-    __slots__ = ("_wire", "allowed", "document", "key", "last_updated", "publish", "revision", "seq", "size")
+    __slots__ = (
+        "_cache",
+        "_wire",
+        "allowed",
+        "document",
+        "key",
+        "last_updated",
+        "publish",
+        "revision",
+        "seq",
+        "size",
+    )
 
     def __init__(self, found: StoredObject) -> None:
-        location = decode_location(found.payload)
+        seen: _Visibility = decode(found.payload, _Visibility)
         self.seq = found.seq
         self.revision = found.revision
         self.key: Key = found.key.folded[1:]
         self.document = found.payload
         self.last_updated: datetime = found.last_updated
-        self.publish = location.publish
-        self.allowed = location.publish_allowed_to or ()
+        self.publish = seen.publish
+        self.allowed = seen.publish_allowed_to or ()
         self._wire: dict[str, bytes] = {}
-        self.size = len(found.payload)
+        self.size = len(found.payload) + 400  # the document and about what the object costs besides
+        self._cache: EncodedCache | None = None
 
     def wire(self, version: str, render: Callable[[bytes], bytes]) -> bytes:
         """The location's wire JSON in ``version``; ``render(document)`` makes it the first time."""
@@ -99,17 +111,23 @@ class IndexedLocation:
         if data is None:
             data = self._wire[version] = render(self.document)
             self.size += len(data)
+            if self._cache is not None:
+                self._cache.grew(len(data))
         return data
 
 
 class EncodedCache:
     """The most recently served locations (:class:`IndexedLocation`, with their encoded wire JSON),
-    by ``seq``, valid for one ``revision``; at most about ``max_bytes`` of documents and wire JSON."""
+    by ``seq``, valid for one ``revision``; at most about ``max_bytes`` of documents and wire JSON.
 
-    def __init__(self, max_bytes: int = 24 * 1024 * 1024) -> None:
+    8 MB hold some 1,500 typical locations with their wire JSON in one version: the pages partners
+    read over and over (the first pages, a listing's hot spots) are served from memory, a full pull
+    walks through without growing the process."""
+
+    def __init__(self, max_bytes: int = 8 * 1024 * 1024) -> None:
         self._entries: OrderedDict[int, IndexedLocation] = OrderedDict()
         self._max = max_bytes
-        self._bytes = 0  # the sizes of the entries when they were added (wire JSON grows them a little)
+        self._bytes = 0
 
     def get(self, seq: int, revision: int) -> IndexedLocation | None:
         entry = self._entries.get(seq)
@@ -122,14 +140,22 @@ class EncodedCache:
         old = self._entries.pop(entry.seq, None)
         if old is not None:
             self._bytes -= old.size
-        # counted with room for its wire JSON in one or two versions (about the document's size each)
-        entry_bytes = entry.size * 3
+            old._cache = None
         self._entries[entry.seq] = entry
-        self._bytes += entry_bytes
-        entry.size = entry_bytes
+        entry._cache = self
+        self._bytes += entry.size
+        self._trim()
+
+    def grew(self, size: int) -> None:
+        """An entry's wire JSON in one more version was made (it counts from then on)."""
+        self._bytes += size
+        self._trim()
+
+    def _trim(self) -> None:
         while self._bytes > self._max and len(self._entries) > 1:
             _, evicted = self._entries.popitem(last=False)
             self._bytes -= evicted.size
+            evicted._cache = None
 
     def __len__(self) -> int:
         return len(self._entries)
