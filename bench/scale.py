@@ -396,7 +396,7 @@ def throughput(args: argparse.Namespace, root: Path, run_id: str) -> dict[str, A
                             page_path,
                             *[a for h in headers for a in ("--header", h)],
                             *expect,
-                        )  # fmt: skip
+                        )
                     )
                     # each round PATCHes a newer timestamp, so every PATCH is a change
                     targets = [
@@ -421,7 +421,7 @@ def throughput(args: argparse.Namespace, root: Path, run_id: str) -> dict[str, A
                             str(acked_file),
                             *[a for h in patch_headers for a in ("--header", h)],
                             *expect,
-                        )  # fmt: skip
+                        )
                     )
                 finally:
                     pair.stop()
@@ -741,7 +741,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def report(result: dict[str, Any]) -> str:
     lines = [
-        f"bench/scale.py on {result['machine']['cpus']} cores, load at start {result['machine_at_start']['loadavg']}"
+        f"bench/scale.py on {result['machine']['cpus']} cores, "
+        f"load at start {result['machine_at_start']['loadavg']}"
     ]
     t = result.get("throughput")
     if t:
@@ -749,8 +750,9 @@ def report(result: dict[str, Any]) -> str:
             for part in ("page", "patch"):
                 r = parts[part]
                 lines.append(
-                    f"  {name:<13} {part:<5} {r['requests_per_s']:>8.1f}/s  p50 {r['latency_ms_p50']:.2f} ms  "
-                    f"p99 {r['latency_ms_p99']:.2f} ms  server CPU {r['server_cpu_percent']} %  "
+                    f"  {name:<13} {part:<5} {r['requests_per_s']:>8.1f}/s  "
+                    f"p50 {r['latency_ms_p50']:.2f} ms  p99 {r['latency_ms_p99']:.2f} ms  "
+                    f"server CPU {r['server_cpu_percent']} %  "
                     f"load before {r['loadavg_before']}"
                 )
         lines.append(
@@ -768,9 +770,10 @@ def report(result: dict[str, Any]) -> str:
     b = result.get("big")
     if b:
         lines.append(
-            f"  big: {b['locations']} locations / {b['evses']} EVSEs ({b['file_mb']} MB): import {b['import_s']} s, "
-            f"peak RSS {b['import_peak_rss_mb']} MB; full pull of {b['pulled']} in {b['pages']} pages "
-            f"{b['pull_s']} s; serving RSS {b['serve_rss_mb_before_pull']} -> {b['serve_rss_mb_after_full_pull']} MB "
+            f"  big: {b['locations']} locations / {b['evses']} EVSEs ({b['file_mb']} MB): "
+            f"import {b['import_s']} s, peak RSS {b['import_peak_rss_mb']} MB; "
+            f"full pull of {b['pulled']} in {b['pages']} pages {b['pull_s']} s; "
+            f"serving RSS {b['serve_rss_mb_before_pull']} -> {b['serve_rss_mb_after_full_pull']} MB "
             f"(peak {b['serve_peak_rss_mb']} MB)"
         )
     return "\n".join(lines)

@@ -22,7 +22,8 @@ def items_of(data: bytes, size: int) -> list[Any]:
 
 TRICKY = [
     # whitespace everywhere, nested arrays, strings holding brackets, quotes, commas and escapes
-    b' \n\t[ \r\n{"a" : "x]}\\"{[,", "b": [1, [2, {"c": "\\\\"}], []]} ,\n {"d": null} , 3 , "s,]\\"" , [ ] , '
+    b' \n\t[ \r\n{"a" : "x]}\\"{[,", "b": [1, [2, {"c": "\\\\"}], []]} ,\n {"d": null} , 3 , '
+    b'"s,]\\"" , [ ] , '
     b'{"e": "\\u005d\\n"}, -1.5e3, true, false, null ]\n ',
     b"[]",
     b" [ ] ",
