@@ -1067,6 +1067,9 @@ class _AwaitedTransaction(_Operations):
 
 _PG_GROUP_MAX = 64
 """Units one group takes at most (then the next opens)."""
+_PG_PARALLEL = 4
+"""Groups of one process open at the same time, each on its connection: a new unit joins the least
+busy one, or opens another while each has a unit running (round trips of several units overlap)."""
 
 _PG_COLUMNS = "kind, country_code, party_id, object_id, last_updated, payload, partner_id, seq, revision"
 _PG_GET = (
@@ -1165,7 +1168,7 @@ class SqlStore(_Operations):
         self._checkpointer: _Checkpointer | None = None
         self._group: _Group | None = None  # the open group commit (inline SQLite files)
         self._group_tasks: set[asyncio.Task[None]] = set()
-        self._pg_group: _PgGroup | None = None  # the PostgreSQL group units join (see _PgGroup)
+        self._pg_open: list[_PgGroup] = []  # the PostgreSQL groups units may join (see _PgGroup)
         self._pg_held: dict[tuple[str, str, str, str], _PgGroup] = {}  # row -> group that locked it
         if isinstance(engine, AsyncEngine):
             self._async_engine: AsyncEngine | None = engine
@@ -1421,9 +1424,12 @@ class SqlStore(_Operations):
     @asynccontextmanager
     async def _pg_unit(self) -> AsyncIterator[_PgUnit]:
         self._check_open()
-        group = self._pg_group
-        if group is None or group.closed or group.size >= _PG_GROUP_MAX:
-            group = self._pg_group = _PgGroup()
+        joinable = [g for g in self._pg_open if not g.closed and g.size < _PG_GROUP_MAX]
+        group = min(joinable, key=lambda g: g.pending, default=None)
+        if group is None or (group.pending and len(joinable) < _PG_PARALLEL):
+            group = _PgGroup()
+            joinable.append(group)
+        self._pg_open = joinable
         group.size += 1
         group.pending += 1
         waiter: asyncio.Future[None] | None = None
@@ -1517,8 +1523,8 @@ class SqlStore(_Operations):
         if group.pending or group.closed:
             return
         group.closed = True
-        if self._pg_group is group:
-            self._pg_group = None
+        if group in self._pg_open:
+            self._pg_open.remove(group)
         task = asyncio.get_running_loop().create_task(self._pg_commit(group))
         self._group_tasks.add(task)
         task.add_done_callback(self._group_tasks.discard)
@@ -1660,34 +1666,44 @@ class _PgUnit(_AwaitedTransaction):
 
     _write = _read
 
-    async def _hold(self, key: tuple[str, str, str, str]) -> None:
-        """Before locking ``key`` in the group: when another group of this process holds it (it is
-        committing), wait for that one (a few ms) rather than leave the group; then note the lock."""
+    async def _before_lock(self, key: tuple[str, str, str, str]) -> bool:
+        """Before locking ``key`` in the group, when another group of this process holds it: wait for
+        it if it is committing (a few ms); if it still takes units, ``True`` when this unit should leave
+        its group (its first statement: it holds nothing yet), else go on (PostgreSQL makes it wait)."""
         if self._alone is not None:
-            return
-        held = self._store._pg_held
-        other = held.get(key)
-        if other is not None and other is not self._group:
+            return False
+        other = self._store._pg_held.get(key)
+        if other is None or other is self._group:
+            return False
+        if other.closed:
             await other.done.wait()
-        held[key] = self._group
-        self._group.keys.add(key)
+            return False
+        return self._first
+
+    def _locked(self, key: tuple[str, str, str, str]) -> None:
+        if self._alone is None:
+            self._store._pg_held[key] = self._group
+            self._group.keys.add(key)
 
     async def get(self, key: ObjectKey, *, for_update: bool = False) -> StoredObject | None:
         sql = _PG_GET + " FOR UPDATE" if for_update else _PG_GET
-        if for_update:
-            await self._hold(_pg_key(key))
+        pg_key = _pg_key(key)
+        if for_update and await self._before_lock(pg_key):
+            await self._leave()
         if for_update and self._first and self._alone is None:
             self._first = False
             try:
-                row = await self._group.pg.fetchrow(sql + " NOWAIT", *_pg_key(key))
+                row = await self._group.pg.fetchrow(sql + " NOWAIT", *pg_key)
             except Exception as exc:
                 if not _lock_not_available(exc):
                     raise
                 await self._leave()
-                row = await self._pg().fetchrow(sql, *_pg_key(key))
+                row = await self._pg().fetchrow(sql, *pg_key)
         else:
             self._first = False
-            row = await self._pg().fetchrow(sql, *_pg_key(key))
+            row = await self._pg().fetchrow(sql, *pg_key)
+        if for_update:
+            self._locked(pg_key)
         return _pg_object(row)
 
     async def put(
@@ -1699,8 +1715,10 @@ class _PgUnit(_AwaitedTransaction):
         partner_id: str | None = None,
         check_stale: bool = True,
     ) -> PutOutcome:
+        pg_key = _pg_key(key)
+        if await self._before_lock(pg_key):
+            await self._leave()
         self._first = False
-        await self._hold(_pg_key(key))
         revision = await self._pg().fetchval(
             _PG_PUT_CHECKED if check_stale else _PG_PUT_UNCHECKED,
             *_pg_key(key),
@@ -1711,6 +1729,7 @@ class _PgUnit(_AwaitedTransaction):
             partner_id,
             bytes(payload),
         )
+        self._locked(pg_key)
         if revision is None:
             return PutOutcome.STALE
         return PutOutcome.CREATED if revision == 1 else PutOutcome.UPDATED
