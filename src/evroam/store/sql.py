@@ -1424,9 +1424,7 @@ class SqlStore(_Operations):
     @asynccontextmanager
     async def _pg_unit(self) -> AsyncIterator[_PgUnit]:
         self._check_open()
-        joinable = [
-            g for g in self._pg_open if not g.closed and g.failure is None and g.size < _PG_GROUP_MAX
-        ]
+        joinable = [g for g in self._pg_open if not g.closed and g.failure is None and g.size < _PG_GROUP_MAX]
         group = min(joinable, key=lambda g: g.pending, default=None)
         if group is None or (group.pending and len(joinable) < _PG_PARALLEL):
             group = _PgGroup()
