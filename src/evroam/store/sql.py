@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
@@ -1067,9 +1068,10 @@ class _AwaitedTransaction(_Operations):
 
 _PG_GROUP_MAX = 64
 """Units one group takes at most (then the next opens)."""
-_PG_PARALLEL = 4
+_PG_PARALLEL = max(1, int(os.environ.get("EVROAM_PG_GROUPS", "4") or 4))
 """Groups of one process open at the same time, each on its connection: a new unit joins the least
-busy one, or opens another while each has a unit running (round trips of several units overlap)."""
+busy one, or opens another while each has a unit running (round trips of several units overlap).
+``EVROAM_PG_GROUPS`` (default 4; 1: one group at a time)."""
 
 _PG_COLUMNS = "kind, country_code, party_id, object_id, last_updated, payload, partner_id, seq, revision"
 _PG_GET = (
