@@ -8,6 +8,10 @@ and, with ``--expect``, that the body holds TEXT) and sends the next, for ``--se
 ``--warmup``. Only 127.0.0.1. Prints one JSON object: requests, errors, requests/s, latency percentiles
 (ms), bytes read and the CPU seconds this process used (to show it was not the bottleneck).
 
+With ``--rate R`` the load is open-loop instead: a request is due every 1/R seconds, sent on the next
+free connection, and its latency counts from when it was due (a server that falls behind is not
+hidden by the generator waiting for it); ``--samples FILE`` then also writes the per-second counts.
+
 ``patch-status`` sends ``PATCH {"status": S, "last_updated": NOW}`` to the paths listed in FILE (a JSON
 array), taking them in turn across all connections; S alternates between two statuses on each pass
 over the list, and NOW is the current UTC time, so that every PATCH is a newer change. With
@@ -121,6 +125,7 @@ async def run(
     seconds: float,
     warmup: float,
     next_request: Callable[[], tuple[bytes, Callable[[int, bytes], bool]]],
+    rate: float = 0.0,
 ) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     conns: list[Connection] = []
@@ -137,7 +142,32 @@ async def run(
             status, body = await conn.request(data)
             tally.add(status, check(status, body), time.perf_counter() - started, body)
 
-    tasks = [asyncio.create_task(drive(c)) for c in conns]
+    async def paced() -> None:
+        idle: asyncio.Queue[Connection] = asyncio.Queue()
+        for conn in conns:
+            idle.put_nowait(conn)
+        interval = 1.0 / rate
+        due = time.perf_counter()
+        pending: set[asyncio.Task[None]] = set()
+
+        async def one(conn: Connection, data: bytes, check: Callable[[int, bytes], bool], at: float) -> None:
+            status, body = await conn.request(data)
+            tally.add(status, check(status, body), time.perf_counter() - at, body)
+            idle.put_nowait(conn)
+
+        while not stop:
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            conn = await idle.get()
+            data, check = next_request()
+            task = asyncio.create_task(one(conn, data, check, due))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+            due += interval
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    tasks = [asyncio.create_task(paced())] if rate else [asyncio.create_task(drive(c)) for c in conns]
     await asyncio.sleep(warmup)
     cpu0, bytes0 = time.process_time(), sum(c.bytes for c in conns)
     tally.measuring = True
@@ -184,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument(
+        "--rate", type=float, default=0.0, help="requests/s, open loop (0: as fast as possible)"
+    )
     args = parser.parse_args(argv)
     expect = None if args.expect is None else args.expect.encode()
 
@@ -218,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
 
             return build_request("PATCH", args.port, path, headers, body), acknowledged
 
-    result = asyncio.run(run(args.port, args.connections, args.seconds, args.warmup, next_request))
+    result = asyncio.run(run(args.port, args.connections, args.seconds, args.warmup, next_request, args.rate))
+    result["rate"] = args.rate or None
     if args.acked is not None:
         args.acked.write_text(json.dumps(acked))
     json.dump(result, sys.stdout)

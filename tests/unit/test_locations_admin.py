@@ -163,7 +163,8 @@ async def test_import_refuses_everything_when_one_location_is_not_acceptable(h: 
                 location_json("L4", country_code="DE", party_id="XYZ"),  # not our party
             )
         )
-    assert sorted(refused.value.paths) == ["$[2].country_code"]
+    # every violation at once: the EVSE taken and the party not ours
+    assert sorted(refused.value.paths) == ["$[1].evses[0].uid", "$[2].country_code"]
     with pytest.raises(ValidationFailed) as refused:
         await service.import_locations(parsed(ours("L2", evses=("E2",)), ours("L3", evses=("E1",))))
     assert refused.value.paths == ["$[1].evses[0].uid"]

@@ -333,6 +333,15 @@ class _Undo:
     help="Do not deliver the push outbox from this process (run `evroam worker` separately).",
 )
 @click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    envvar=["EVROAM_WORKERS", "EVROAM_SERVE_WORKERS"],
+    help="Request-serving processes sharing the port (PostgreSQL only for more than 1); each also "
+    "delivers the outbox unless --no-worker. Env: EVROAM_WORKERS.",
+)
+@click.option(
     "--log-format",
     type=click.Choice(["text", "json"], case_sensitive=False),
     default=None,
@@ -383,6 +392,7 @@ def serve(
     host: str,
     port: int | None,
     no_worker: bool,
+    workers: int,
     log_format: str | None,
     tls_cert: Path | None,
     tls_key: Path | None,
@@ -406,12 +416,17 @@ def serve(
     if tls_client_ca is not None and tls_cert is None:
         raise click.UsageError("--tls-client-ca needs --tls-cert and --tls-key")
     tls = None if tls_cert is None or tls_key is None else Tls(tls_cert, tls_key, tls_client_ca)
+    if workers > 1 and not _postgresql(settings):
+        raise click.ClickException(
+            f"--workers {workers} needs PostgreSQL (--database-url / EVROAM_DATABASE_URL): "
+            "the SQLite database is served by one process"
+        )
     try:
         node = build_node(settings)
         limits = ServeLimits.from_env()  # EVROAM_HEADER_TIMEOUT, _BODY_TIMEOUT, _MAX_CONNECTIONS_PER_CLIENT
     except (ConfigError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    run_server(node, settings, limits, host=host, port=port, worker=not no_worker, tls=tls)
+    run_server(node, settings, limits, host=host, port=port, worker=not no_worker, tls=tls, workers=workers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -432,6 +447,11 @@ class Tls:
         return options
 
 
+def _postgresql(settings: Settings) -> bool:
+    url = settings.database_url
+    return url is not None and url.split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres")
+
+
 def run_server(
     node: Node,
     settings: Settings,
@@ -441,10 +461,12 @@ def run_server(
     port: int | None,
     worker: bool,
     tls: Tls | None = None,
+    workers: int = 1,
 ) -> None:
     """Serve ``node`` with uvicorn until stopped: its port from its URL unless ``port`` is given, the read
     timeouts and per-address connection cap of ``limits``, the push worker unless ``worker`` is false.
-    First the database is opened, migrated and written once: one it cannot use stops it with one line."""
+    First the database is opened, migrated and written once: one it cannot use stops it with one line.
+    ``workers`` > 1: that many processes on one socket (:mod:`evroam.cli.workers`)."""
     import uvicorn
 
     try:
@@ -456,6 +478,17 @@ def run_server(
         raise click.ClickException(problem) from None
     if port is None:
         port = urlsplit(node.config.url).port or 8100
+    if workers > 1:
+        _run_workers(
+            settings,
+            limits,
+            host=host,
+            port=port,
+            worker=worker,
+            workers=workers,
+            server_options=tls.uvicorn_options() if tls is not None else {},
+        )
+        return
     server = uvicorn.Server(
         uvicorn.Config(
             node.app(worker=worker),
@@ -471,6 +504,32 @@ def run_server(
         )
     )
     server.run()
+
+
+def _run_workers(
+    settings: Settings,
+    limits: ServeLimits,
+    *,
+    host: str,
+    port: int,
+    worker: bool,
+    workers: int,
+    server_options: dict[str, Any],
+) -> None:
+    from evroam.cli.workers import WorkersFailed, bind_socket, fresh_metrics_dir, supervise
+
+    try:
+        sock = bind_socket(host, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(fresh_metrics_dir(settings.data_dir))
+    log.info("serving on http://%s:%d with %d worker processes", host, port, workers)
+    try:
+        supervise(settings, limits, sock, workers=workers, push=worker, server_options=server_options)
+    except WorkersFailed as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        sock.close()
 
 
 # -- partners -------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar, cast
@@ -16,6 +16,7 @@ from typing import Any, Generic, Protocol, TypeVar, cast
 import click
 
 from evroam.core.errors import NotFound, ValidationFailed
+from evroam.core.jsonitems import JsonItemsError, iter_items
 from evroam.core.types import DateTime
 from evroam.modules._shared import is_party_scope
 from evroam.modules.kit import NodeContext, emit, run_node
@@ -34,7 +35,10 @@ __all__ = [
     "parse_party",
     "parse_served",
     "partner_names",
+    "print_import_report",
+    "read_item_batches",
     "read_objects",
+    "record_import",
     "run_admin",
     "run_import",
     "selection_options",
@@ -133,6 +137,48 @@ def read_objects(file: Path) -> bytes:
     return data
 
 
+def read_item_batches(
+    file: Path, batch: int = 500, chunk: int = 1 << 20
+) -> Iterator[tuple[int, list[bytes]]]:
+    """FILE's top-level array items (a single object: that one), ``batch`` at a time with the index of
+    the first, read ``chunk`` bytes at a time: memory does not grow with the file. Malformed JSON is one
+    failure naming the file and the byte (the items themselves are checked by whoever decodes them)."""
+
+    def chunks() -> Iterator[bytes]:
+        with file.open("rb") as stream:
+            while data := stream.read(chunk):
+                yield data
+
+    start = 0
+    items: list[bytes] = []
+    try:
+        for item in iter_items(chunks()):
+            items.append(item)
+            if len(items) >= batch:
+                yield start, items
+                start += len(items)
+                items = []
+    except JsonItemsError as exc:
+        raise CommandFailed(f"{file}: not valid JSON: {exc}") from None
+    if items or start == 0:
+        yield start, items
+
+
+def print_import_report(report: ImportReport, as_json: bool) -> None:
+    out = {
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "stale": report.stale,
+        "outbox_rows": report.outbox_rows,
+    }
+    text = (
+        f"{len(report.created)} created, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
+        f"{len(report.stale)} older than stored (kept); {report.outbox_rows} push(es) queued"
+    )
+    emit(out, as_json, text)
+
+
 def parse_served(node: NodeContext, ocpi_version: str | None, parse: Callable[[str], T]) -> T:
     """``parse`` with ``ocpi_version``; without one, with each version the node serves, newest first, until
     one accepts the objects (a node serving 2.2.1 and 2.3.0 imports the 2.2.1 examples as they are). When
@@ -149,7 +195,7 @@ def parse_served(node: NodeContext, ocpi_version: str | None, parse: Callable[[s
     raise refusal
 
 
-async def _record_import(node: NodeContext, module: str, report: ImportReport | None) -> None:
+async def record_import(node: NodeContext, module: str, report: ImportReport | None) -> None:
     """Keep the import's outcome for /metrics (``None``: it failed)."""
     if not module:
         return
@@ -206,24 +252,12 @@ def run_import(
             )
             report = await store(node, found)
         except Exception:
-            await _record_import(node, module, None)
+            await record_import(node, module, None)
             raise
-        await _record_import(node, module, report)
+        await record_import(node, module, report)
         return report
 
-    report = run_admin(action)
-    out = {
-        "created": report.created,
-        "updated": report.updated,
-        "unchanged": report.unchanged,
-        "stale": report.stale,
-        "outbox_rows": report.outbox_rows,
-    }
-    text = (
-        f"{len(report.created)} created, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
-        f"{len(report.stale)} older than stored (kept); {report.outbox_rows} push(es) queued"
-    )
-    emit(out, as_json, text)
+    print_import_report(run_admin(action), as_json)
 
 
 def show_stats(

@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
@@ -1087,6 +1088,106 @@ def _schema_revision(conn: Connection) -> str | None:
     return revisions[0] if len(revisions) == 1 else None
 
 
+# -- PostgreSQL: group commit ---------------------------------------------------------------------
+#
+# A commit on PostgreSQL waits for its WAL to reach the disk (~3 ms on the reference machine), and a
+# transaction costs BEGIN and COMMIT round trips: one EVSE status PATCH at a time, that is a few
+# hundred a second per process. As on SQLite (:class:`_Group`), the transactions of one process that
+# overlap share one database transaction: the first opens it on a pooled connection, each one is a
+# unit inside it (``SAVEPOINT``; a unit that fails is rolled back to it and the others go on), units
+# run one after the other on that connection, and the COMMIT is sent once no unit is running or
+# waiting, each unit answered only after it. Transactions arriving during the COMMIT open the next
+# group on another connection. ``get`` and ``put``, the statements of every PATCH, go straight to the
+# asyncpg connection (SQLAlchemy's execution path costs more than PostgreSQL's answer).
+#
+# Locks: a group holds the row locks of all its units until its COMMIT. Two processes' groups could
+# wait for each other's rows; so a unit's first statement, when it locks a row (``for_update``, the
+# read of every read-modify-write), is sent with ``NOWAIT``: when another transaction holds the row,
+# the unit leaves the group (back to its savepoint, so it holds nothing) and carries on in a
+# transaction of its own on another connection, where it waits for the row like any transaction.
+# The group goes on without it.
+
+_PG_GROUP_MAX = 64
+"""Units one group takes at most (then the next opens)."""
+_PG_PARALLEL = max(1, int(os.environ.get("EVROAM_PG_GROUPS", "4") or 4))
+"""Groups of one process open at the same time, each on its connection: a new unit joins the least
+busy one, or opens another while each has a unit running (round trips of several units overlap).
+``EVROAM_PG_GROUPS`` (default 4; 1: one group at a time)."""
+
+_PG_COLUMNS = "kind, country_code, party_id, object_id, last_updated, payload, partner_id, seq, revision"
+_PG_GET = (
+    f"SELECT {_PG_COLUMNS} FROM evroam_objects "
+    "WHERE kind = $1 AND key_country = $2 AND key_party = $3 AND key_id = $4"
+)
+_PG_PUT = (
+    "INSERT INTO evroam_objects (kind, key_country, key_party, key_id, country_code, party_id, object_id,"
+    " last_updated, revision, partner_id, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10)"
+    " ON CONFLICT (kind, key_country, key_party, key_id) DO UPDATE SET payload = excluded.payload,"
+    " last_updated = excluded.last_updated, partner_id = excluded.partner_id,"
+    " revision = evroam_objects.revision + 1"
+)
+_PG_PUT_CHECKED = _PG_PUT + " WHERE evroam_objects.last_updated <= excluded.last_updated RETURNING revision"
+_PG_PUT_UNCHECKED = _PG_PUT + " RETURNING revision"
+
+
+def _pg_key(key: ObjectKey) -> tuple[str, str, str, str]:
+    return key.kind, key.country_code.casefold(), key.party_id.casefold(), key.object_id.casefold()
+
+
+def _pg_object(row: Any) -> StoredObject | None:
+    if row is None:
+        return None
+    kind, country, party, object_id, last_updated, payload, partner_id, seq, revision = row
+    return StoredObject(
+        kind,
+        country,
+        party,
+        object_id,
+        DateTime.from_datetime(last_updated),
+        bytes(payload),
+        partner_id,
+        seq,
+        revision,
+    )
+
+
+def _lock_not_available(exc: BaseException) -> bool:
+    return getattr(exc, "sqlstate", None) == "55P03"
+
+
+class _PgGroup:
+    """One group commit on PostgreSQL (see above): its connection, its units' lock and waiters."""
+
+    __slots__ = (
+        "aconn",
+        "closed",
+        "done",
+        "failure",
+        "keys",
+        "lock",
+        "pending",
+        "pg",
+        "scheduled",
+        "size",
+        "started",
+        "waiters",
+    )
+
+    def __init__(self) -> None:
+        self.aconn: AsyncConnection | None = None
+        self.pg: Any = None  # the asyncpg connection under aconn
+        self.lock = asyncio.Lock()  # one unit at a time
+        self.pending = 0  # units running or waiting for the lock
+        self.size = 0  # units that joined
+        self.started = False  # a savepoint has been taken (the next unit releases it first)
+        self.closed = False  # committing: no unit joins any more
+        self.scheduled = False
+        self.failure: BaseException | None = None
+        self.waiters: list[asyncio.Future[None]] = []
+        self.keys: set[tuple[str, str, str, str]] = set()  # the rows it locked (read for update, wrote)
+        self.done = asyncio.Event()  # set once committed or rolled back
+
+
 class SqlStore(_Operations):
     """A :class:`~evroam.store.port.Store` on a SQL database.
 
@@ -1110,6 +1211,8 @@ class SqlStore(_Operations):
         self._checkpointer: _Checkpointer | None = None
         self._group: _Group | None = None  # the open group commit (inline SQLite files)
         self._group_tasks: set[asyncio.Task[None]] = set()
+        self._pg_open: list[_PgGroup] = []  # the PostgreSQL groups units may join (see _PgGroup)
+        self._pg_held: dict[tuple[str, str, str, str], _PgGroup] = {}  # row -> group that locked it
         if not isinstance(engine, Engine):
             self._async_engine: AsyncEngine | None = engine
             # PostgreSQL: autocommit saves the BEGIN and COMMIT round trips of single statements;
@@ -1350,13 +1453,173 @@ class SqlStore(_Operations):
             async with self._begin_inline() as conn:
                 with inside_transaction(self):
                     yield _InlineTransaction(conn)
+        elif not self._sqlite:
+            async with self._pg_unit() as unit:
+                with inside_transaction(self):
+                    yield unit
         else:
             async with self._begin_awaited(self._async_engine) as aconn:
                 with inside_transaction(self):
                     yield _AwaitedTransaction(aconn)
 
+    # -- PostgreSQL group commit (see _PgGroup) ----------------------------------------------------
+
+    @asynccontextmanager
+    async def _pg_unit(self) -> AsyncIterator[_PgUnit]:
+        self._check_open()
+        joinable = [g for g in self._pg_open if not g.closed and g.failure is None and g.size < _PG_GROUP_MAX]
+        group = min(joinable, key=lambda g: g.pending, default=None)
+        if group is None or (group.pending and len(joinable) < _PG_PARALLEL):
+            group = _PgGroup()
+            joinable.append(group)
+        self._pg_open = joinable
+        group.size += 1
+        group.pending += 1
+        waiter: asyncio.Future[None] | None = None
+        unit: _PgUnit | None = None
+        held = False
+        try:
+            await group.lock.acquire()
+            held = True
+            if group.failure is not None:
+                raise GroupCommitFailed(f"the transaction was not committed: {group.failure}")
+            try:
+                if group.aconn is None:  # the group's first unit opens its transaction
+                    assert self._async_engine is not None
+                    group.aconn = await self._async_engine.connect()
+                    await group.aconn.exec_driver_sql("SELECT 1")  # BEGIN, by SQLAlchemy's asyncpg adapter
+                    group.pg = (await group.aconn.get_raw_connection()).driver_connection
+                if group.started:  # one round trip: the last unit's savepoint let go, this one's taken
+                    await group.pg.execute("RELEASE SAVEPOINT evroam_unit; SAVEPOINT evroam_unit")
+                else:
+                    await group.pg.execute("SAVEPOINT evroam_unit")
+                    group.started = True
+            except BaseException as exc:
+                if group.aconn is not None:  # the group's transaction is not usable any more
+                    group.failure = exc
+                    self._pg_fail(group, exc)
+                raise
+            unit = _PgUnit(self, group)
+            try:
+                yield unit
+            except BaseException as exc:
+                if not unit.left:
+                    await self._pg_undo(group, exc)
+                elif unit.alone is not None:
+                    with suppress(Exception):
+                        await unit.alone.rollback()
+                    await unit.alone.close()
+                raise
+            if unit.left:  # it left the group: its own COMMIT
+                assert unit.alone is not None
+                try:
+                    await unit.alone.commit()
+                finally:
+                    await unit.alone.close()
+            else:
+                waiter = asyncio.get_running_loop().create_future()
+                group.waiters.append(waiter)
+        finally:
+            if unit is None or not unit.left:
+                if held:
+                    group.lock.release()
+                self._pg_done(group)
+        if waiter is not None:
+            await waiter
+
+    def _pg_done(self, group: _PgGroup) -> None:
+        """A unit of ``group`` is done with it (finished, failed, or left it)."""
+        group.pending -= 1
+        if group.pending == 0:
+            self._pg_schedule(group)
+
+    def _pg_leave(self, group: _PgGroup) -> None:
+        """A unit left ``group`` (see :meth:`_PgUnit._leave`): the group goes on without it."""
+        group.lock.release()
+        self._pg_done(group)
+
+    async def _pg_undo(self, group: _PgGroup, error: BaseException) -> None:
+        """A unit failed: take back what it wrote, keep the rest of the group."""
+        try:
+            await group.pg.execute("ROLLBACK TO SAVEPOINT evroam_unit")
+        except BaseException as exc:  # the transaction is lost: so is every unit of the group
+            group.failure = exc
+            self._pg_fail(group, exc)
+
+    def _pg_fail(self, group: _PgGroup, error: BaseException) -> None:
+        for waiter in group.waiters:
+            if not waiter.done():
+                failure = GroupCommitFailed(f"the transaction was not committed: {error}")
+                failure.__cause__ = error
+                waiter.set_exception(failure)
+
+    def _pg_schedule(self, group: _PgGroup) -> None:
+        if group.scheduled or group.closed:
+            return
+        group.scheduled = True
+        asyncio.get_running_loop().call_soon(self._pg_due, group)
+
+    def _pg_due(self, group: _PgGroup) -> None:
+        """Scheduled once no unit of ``group`` runs or waits (``call_soon``: the tasks ready in this turn
+        of the loop may still join it); commits it unless one did."""
+        group.scheduled = False
+        if group.pending or group.closed:
+            return
+        group.closed = True
+        if group in self._pg_open:
+            self._pg_open.remove(group)
+        task = asyncio.get_running_loop().create_task(self._pg_commit(group))
+        self._group_tasks.add(task)
+        task.add_done_callback(self._group_tasks.discard)
+
+    async def _pg_commit(self, group: _PgGroup) -> None:
+        try:
+            await self._pg_finish(group)
+        finally:
+            held = self._pg_held
+            for key in group.keys:
+                if held.get(key) is group:
+                    del held[key]
+            group.done.set()
+
+    async def _pg_finish(self, group: _PgGroup) -> None:
+        aconn = group.aconn
+        try:
+            if aconn is None:
+                return
+            if group.failure is not None:
+                with suppress(Exception):
+                    await aconn.rollback()
+                self._pg_fail(group, group.failure)
+                return
+            try:
+                await aconn.commit()
+            except BaseException as exc:
+                with suppress(Exception):
+                    await aconn.rollback()
+                self._pg_fail(group, exc)
+                return
+            for waiter in group.waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+        finally:
+            if aconn is not None:
+                with suppress(Exception):
+                    await aconn.close()
+
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         return self._transaction()
+
+    async def get(self, key: ObjectKey, *, for_update: bool = False) -> StoredObject | None:
+        if self._sqlite or self._async_engine is None:
+            return await super().get(key, for_update=for_update)
+        # PostgreSQL: straight on the asyncpg connection (``for_update`` means nothing outside a
+        # transaction); the read of every request (the generation of the partners, the change log)
+        self._check_open()
+        async with self._single_engine.connect() as conn:
+            pg = (await conn.get_raw_connection()).driver_connection
+            assert pg is not None
+            return _pg_object(await pg.fetchrow(_PG_GET, *_pg_key(key)))
 
     async def run_sync(self, work: Callable[[Connection], _T]) -> _T:
         """Run ``work`` on a sync SQLAlchemy connection inside one write transaction (tools, tests)."""
@@ -1403,6 +1666,8 @@ class SqlStore(_Operations):
             async with self._serialised():
                 if self._group is not None:
                     self._commit_group(self._group)
+        while self._group_tasks:  # PostgreSQL groups being committed
+            await asyncio.gather(*list(self._group_tasks), return_exceptions=True)
         self._closed = True
         if self._checkpointer is not None:
             self._checkpointer.stop()
@@ -1414,6 +1679,118 @@ class SqlStore(_Operations):
             await self._engine.dispose()
         else:
             self._engine.dispose()
+
+
+class _PgUnit(_AwaitedTransaction):
+    """A transaction that is a unit of a :class:`_PgGroup`, or, once it left it, a transaction of its own."""
+
+    __slots__ = ("_alone", "_alone_pg", "_first", "_group", "_store", "left")
+
+    def __init__(self, store: SqlStore, group: _PgGroup) -> None:
+        assert group.aconn is not None
+        super().__init__(group.aconn)
+        self._store = store
+        self._group = group
+        self._first = True
+        self._alone: AsyncConnection | None = None
+        self._alone_pg: Any = None
+        self.left = False
+
+    @property
+    def alone(self) -> AsyncConnection | None:
+        return self._alone
+
+    def _pg(self) -> Any:
+        return self._group.pg if self._alone is None else self._alone_pg
+
+    async def _read(
+        self, fn: Callable[Concatenate[Connection, _P], _T], /, *a: _P.args, **k: _P.kwargs
+    ) -> _T:
+        self._first = False
+        return await self._conn.run_sync(fn, *a, **k)
+
+    _write = _read
+
+    async def _before_lock(self, key: tuple[str, str, str, str]) -> bool:
+        """Before locking ``key`` in the group, when another group of this process holds it: wait for
+        it if it is committing (a few ms); if it still takes units, ``True`` when this unit should leave
+        its group (its first statement: it holds nothing yet), else go on (PostgreSQL makes it wait)."""
+        if self._alone is not None:
+            return False
+        other = self._store._pg_held.get(key)
+        if other is None or other is self._group:
+            return False
+        if other.closed:
+            await other.done.wait()
+            return False
+        return self._first
+
+    def _locked(self, key: tuple[str, str, str, str]) -> None:
+        if self._alone is None:
+            self._store._pg_held[key] = self._group
+            self._group.keys.add(key)
+
+    async def get(self, key: ObjectKey, *, for_update: bool = False) -> StoredObject | None:
+        sql = _PG_GET + " FOR UPDATE" if for_update else _PG_GET
+        pg_key = _pg_key(key)
+        if for_update and await self._before_lock(pg_key):
+            await self._leave()
+        if for_update and self._first and self._alone is None:
+            self._first = False
+            try:
+                row = await self._group.pg.fetchrow(sql + " NOWAIT", *pg_key)
+            except Exception as exc:
+                if not _lock_not_available(exc):
+                    raise
+                await self._leave()
+                row = await self._pg().fetchrow(sql, *pg_key)
+        else:
+            self._first = False
+            row = await self._pg().fetchrow(sql, *pg_key)
+        if for_update:
+            self._locked(pg_key)
+        return _pg_object(row)
+
+    async def put(
+        self,
+        key: ObjectKey,
+        payload: bytes,
+        last_updated: datetime,
+        *,
+        partner_id: str | None = None,
+        check_stale: bool = True,
+    ) -> PutOutcome:
+        pg_key = _pg_key(key)
+        if await self._before_lock(pg_key):
+            await self._leave()
+        self._first = False
+        revision = await self._pg().fetchval(
+            _PG_PUT_CHECKED if check_stale else _PG_PUT_UNCHECKED,
+            *_pg_key(key),
+            str(key.country_code),
+            str(key.party_id),
+            str(key.object_id),
+            utc(last_updated),
+            partner_id,
+            bytes(payload),
+        )
+        self._locked(pg_key)
+        if revision is None:
+            return PutOutcome.STALE
+        return PutOutcome.CREATED if revision == 1 else PutOutcome.UPDATED
+
+    async def _leave(self) -> None:
+        """Leave the group (its row is locked elsewhere): back to the savepoint, on with a transaction of
+        its own; the group's lock is let go, so the group goes on meanwhile."""
+        await self._group.pg.execute("ROLLBACK TO SAVEPOINT evroam_unit")
+        self.left = True
+        self._store._pg_leave(self._group)
+        engine = self._store._async_engine
+        assert engine is not None
+        self._alone = await engine.connect()
+        self._conn = self._alone
+        await self._alone.exec_driver_sql("SELECT 1")  # BEGIN (SQLAlchemy's asyncpg adapter starts it)
+        self._alone_pg = (await self._alone.get_raw_connection()).driver_connection
 
 
 # -- a database by URL, outside a node (migrations, tools) --------------------------------------------------

@@ -16,6 +16,7 @@ is queued for push to the partners that receive locations. ``set-status`` is a P
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from evroam.model.enums import Status
 from evroam.model.locations import Location
 from evroam.modules.kit import NodeContext
 from evroam.registration.directory import RegisteredPartners
+from evroam.registration.service import version_key
 
 from .._cli import (
     Listed,
@@ -36,16 +38,19 @@ from .._cli import (
     list_documents,
     newest_version,
     parse_party,
+    print_import_report,
+    read_item_batches,
+    record_import,
     run_admin,
-    run_import,
     selection_options,
     show_stats,
 )
 from ..kit import emit as _emit
 from .convert import location_converters
+from .ports import ImportBatch, ImportReport
 from .repository import LOCATION_KIND, decode_location
 from .service import MODULE, LocationAdmin, LocationReceiver
-from .validation import parse_locations
+from .validation import parse_location_items
 
 __all__ = ["admin_for", "locations", "newest_version", "parse_party", "run_admin"]
 
@@ -91,17 +96,49 @@ def locations() -> None:
 @locations.command("import")
 @import_options("locations")
 def import_locations(file: Path, ocpi_version: str | None, party: str | None, as_json: bool) -> None:
-    """Import FILE, a JSON array of OCPI Location objects: all of them, or none if any is invalid."""
-    run_import(
-        file,
-        ocpi_version,
-        party,
-        as_json,
-        parties=lambda node: node.own.cpo_parties(),
-        parse=lambda data, version, owner: parse_locations(data, version, owner=owner),
-        store=lambda node, found: admin_for(node).import_locations(found),
-        module="locations",
-    )
+    """Import FILE, a JSON array of OCPI Location objects: all of them, or none if any is invalid.
+
+    The file is read and written a batch at a time, in one transaction: memory does not grow with its
+    size. Without --ocpi-version, the version is the newest the node serves that accepts the first
+    batch."""
+    owner_option = parse_party(party)
+
+    async def action(node: NodeContext) -> ImportReport:
+        if ocpi_version is not None and ocpi_version not in node.own.versions:
+            raise click.ClickException(
+                f"this node does not serve OCPI {ocpi_version} ({', '.join(node.own.versions)})"
+            )
+        ours = node.own.cpo_parties()
+        owner = ours[0] if owner_option is None and len(ours) == 1 else owner_option
+        batches = read_item_batches(file)
+        start, first = next(batches)
+        candidates = (
+            [ocpi_version]
+            if ocpi_version is not None
+            else sorted(node.own.versions, key=version_key, reverse=True)
+        )
+        version, parsed = candidates[0], parse_location_items(first, start, candidates[0], owner=owner)
+        for candidate in candidates[1:]:
+            if not parsed[1]:
+                break
+            attempt = parse_location_items(first, start, candidate, owner=owner)
+            if not attempt[1]:
+                version, parsed = candidate, attempt
+
+        def all_batches() -> Iterator[ImportBatch]:
+            yield parsed
+            for at, items in batches:
+                yield parse_location_items(items, at, version, owner=owner)
+
+        try:
+            report = await admin_for(node).import_batches(all_batches())
+        except Exception:
+            await record_import(node, "locations", None)
+            raise
+        await record_import(node, "locations", report)
+        return report
+
+    print_import_report(run_admin(action), as_json)
 
 
 @locations.command("set-status")

@@ -11,12 +11,13 @@ each OCPI version's wire models. Writes answer with the store's :class:`~evroam.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
 import msgspec
 
+from evroam.core.errors import Violation
 from evroam.model.enums import Status
 from evroam.model.locations import EVSE, Connector, Location
 from evroam.ocpi.transport.pagination import PageRequest
@@ -25,7 +26,14 @@ from evroam.store.port import PutOutcome
 
 from .index import IndexedLocation
 
-__all__ = ["ImportReport", "LocationAdminPort", "LocationReceiverPort", "LocationSenderPort", "SenderPage"]
+__all__ = [
+    "ImportBatch",
+    "ImportReport",
+    "LocationAdminPort",
+    "LocationReceiverPort",
+    "LocationSenderPort",
+    "SenderPage",
+]
 
 
 class SenderPage(msgspec.Struct, frozen=True):
@@ -33,6 +41,10 @@ class SenderPage(msgspec.Struct, frozen=True):
 
     items: list[IndexedLocation]
     total: int
+
+
+ImportBatch = tuple[Sequence[tuple[int, Location]], Sequence[Violation]]
+"""Some locations of an import with their index in the file, and the violations found decoding them."""
 
 
 class ImportReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -142,6 +154,10 @@ class LocationAdminPort(Protocol):
     """CPO: the node's own locations, changed through the CLI or an operator's backend."""
 
     async def import_locations(self, locations: Sequence[Location]) -> ImportReport: ...
+
+    async def import_batches(self, batches: Iterable[ImportBatch]) -> ImportReport:
+        """An import read a batch at a time, all or nothing (every violation of every batch at once)."""
+        ...
 
     async def set_status(
         self, evse_uid: str, status: Status, *, party: tuple[str, str] | None = None

@@ -12,7 +12,7 @@ Every read-modify-write runs in one store transaction with ``for_update=True``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 import msgspec
@@ -28,7 +28,7 @@ from evroam.store.port import Operations, PutOutcome, Store, Transaction
 
 from .._shared import PartyAdmin, check_url_id, count_stale, require_party, stale_counts
 from .index import IndexedLocation, OwnLocationIndex
-from .ports import ImportReport, SenderPage
+from .ports import ImportBatch, ImportReport, SenderPage
 from .repository import (
     LOCATION_KIND,
     DecodedLocations,
@@ -64,8 +64,9 @@ def _latest(a: datetime, b: datetime) -> datetime:
 class LocationSender:
     """:class:`~evroam.modules.locations.ports.LocationSenderPort` over the store.
 
-    Pages come from an in-memory :class:`~.index.OwnLocationIndex` kept exact by the store's change
-    log. ``parties`` are our own CPO parties ``(country_code, party_id)``: a Sender GET of one location
+    Pages come from a compact per-process :class:`~.index.OwnLocationIndex` kept exact by the store's
+    change log, with the documents read from the store and their wire JSON kept in a bounded cache.
+    ``parties`` are our own CPO parties ``(country_code, party_id)``: a Sender GET of one location
     names only its id, which is looked up under each of them.
     """
 
@@ -75,7 +76,7 @@ class LocationSender:
 
     async def page(self, partner: Partner, request: PageRequest) -> SenderPage:
         await self._index.refresh()
-        items, total = self._index.page(
+        items, total = await self._index.page(
             partner,
             date_from=request.date_from,
             date_to=request.date_to,
@@ -87,7 +88,7 @@ class LocationSender:
     async def location(self, partner: Partner, location_id: str) -> IndexedLocation:
         await self._index.refresh()
         for cc, pid in self._parties:
-            entry = self._index.get(partner, cc, pid, location_id)
+            entry = await self._index.get(partner, cc, pid, location_id)
             if entry is not None:
                 return entry
         raise NotFound(f"no location {location_id!r}")
@@ -406,64 +407,100 @@ class LocationAdmin(PartyAdmin):
         is refused. Locations must be valid (see :mod:`.validation`) and belong to our parties; an EVSE
         uid may not be used by another of our locations.
         """
+        return await self.import_batches([(list(enumerate(locations)), [])])
+
+    async def import_batches(self, batches: Iterable[ImportBatch]) -> ImportReport:
+        """:meth:`import_locations` for an import read a batch at a time (a file of any size): each batch
+        is ``(locations with their index in the file, the violations found decoding them)``, written as
+        it comes, all in one transaction. Every violation of every batch is collected; when there is
+        any, nothing is written (the transaction is rolled back) and they are raised together.
+
+        Memory holds one batch and the ids of the locations seen (to report them and to refuse one given
+        twice); an EVSE uid used by two locations of the file is found in the store's EVSE index.
+        """
         report = ImportReport()
         violations: list[Violation] = []
-        for i, location in enumerate(locations):
-            if not self._ours(location.country_code, location.party_id):
-                violations.append(
-                    Violation(
-                        f"$[{i}].country_code",
-                        f"{location.country_code}*{location.party_id} is not a CPO party of this node",
-                    )
-                )
-        if violations:
-            raise ValidationFailed(violations, "locations refused, nothing imported")
+        seen: set[tuple[str, str, str]] = set()
+        rows = 0
         async with self._store.transaction() as tx:
-            for i, location in enumerate(locations):
-                for j, evse in enumerate(location.evses or ()):
-                    holder = await find_evse(tx, location.country_code, location.party_id, evse.uid)
-                    if holder is not None and holder.casefold() != str(location.id).casefold():
+            for found, problems in batches:
+                violations.extend(problems)
+                batch_keys: list[tuple[str, str, str]] = []
+                for i, location in found:
+                    if not self._ours(location.country_code, location.party_id):
                         violations.append(
                             Violation(
-                                f"$[{i}].evses[{j}].uid", f"EVSE {evse.uid} belongs to location {holder}"
+                                f"$[{i}].country_code",
+                                f"{location.country_code}*{location.party_id} "
+                                "is not a CPO party of this node",
                             )
                         )
+                        continue
+                    key = (
+                        location.country_code.casefold(),
+                        location.party_id.casefold(),
+                        location.id.casefold(),
+                    )
+                    if key in seen:  # in an earlier batch (within one, check_locations finds it)
+                        violations.append(
+                            Violation(
+                                f"$[{i}].id",
+                                f"location {location.country_code}*{location.party_id}*{location.id} "
+                                "is given twice",
+                            )
+                        )
+                    batch_keys.append(key)
+                    for j, evse in enumerate(location.evses or ()):
+                        holder = await find_evse(tx, location.country_code, location.party_id, evse.uid)
+                        if holder is not None and holder.casefold() != str(location.id).casefold():
+                            violations.append(
+                                Violation(
+                                    f"$[{i}].evses[{j}].uid", f"EVSE {evse.uid} belongs to location {holder}"
+                                )
+                            )
+                seen.update(batch_keys)
+                if violations:
+                    continue  # nothing more is written; the rest is still checked
+                rows += await self._import_batch(tx, [location for _, location in found], report)
             if violations:
                 raise ValidationFailed(violations, "locations refused, nothing imported")
-            rows = 0
-            changed: list[Location] = []
-            now = self._clock.now()
-            for location in locations:
-                record = await load_location_record(
-                    tx, location.country_code, location.party_id, location.id, for_update=True
-                )
-                if record is not None and record.partner_id is not None:
-                    raise ValidationFailed(
-                        f"location {location.id} of {location.country_code}*{location.party_id} "
-                        "is a partner's, not ours"
-                    )
-                if record is not None and record.location == location:
-                    report.unchanged.append(str(location.id))
-                    continue
-                if record is not None and record.location.last_updated > location.last_updated:
-                    report.stale.append(str(location.id))
-                    continue
-                changed.append(location)
-                (report.updated if record is not None else report.created).append(str(location.id))
-                rows += await enqueue_change(
-                    tx,
-                    self._partners,
-                    ObjectChange(
-                        module=MODULE,
-                        country_code=str(location.country_code),
-                        party_id=str(location.party_id),
-                        object_id=str(location.id),
-                        method="PUT",
-                    ),
-                    now,
-                )
-            await save_own_locations(tx, changed, now)
         return msgspec.structs.replace(report, outbox_rows=rows)
+
+    async def _import_batch(self, tx: Transaction, locations: list[Location], report: ImportReport) -> int:
+        rows = 0
+        changed: list[Location] = []
+        now = self._clock.now()
+        for location in locations:
+            record = await load_location_record(
+                tx, location.country_code, location.party_id, location.id, for_update=True
+            )
+            if record is not None and record.partner_id is not None:
+                raise ValidationFailed(
+                    f"location {location.id} of {location.country_code}*{location.party_id} "
+                    "is a partner's, not ours"
+                )
+            if record is not None and record.location == location:
+                report.unchanged.append(str(location.id))
+                continue
+            if record is not None and record.location.last_updated > location.last_updated:
+                report.stale.append(str(location.id))
+                continue
+            changed.append(location)
+            (report.updated if record is not None else report.created).append(str(location.id))
+            rows += await enqueue_change(
+                tx,
+                self._partners,
+                ObjectChange(
+                    module=MODULE,
+                    country_code=str(location.country_code),
+                    party_id=str(location.party_id),
+                    object_id=str(location.id),
+                    method="PUT",
+                ),
+                now,
+            )
+        await save_own_locations(tx, changed, now)
+        return rows
 
     async def _evse_home(
         self, tx: Operations, evse_uid: str, party: tuple[str, str] | None

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from evroam.core.errors import ValidationFailed, Violation
+from evroam.core.codec import decode
+from evroam.core.errors import InvalidJson, ValidationFailed, Violation
 from evroam.model.locations import Location
 
 from .._shared import decode_each, duplicates
 from .convert import location_converters
 
-__all__ = ["check_locations", "parse_locations"]
+__all__ = ["check_locations", "parse_location_items", "parse_locations"]
 
 
 def check_locations(locations: Sequence[tuple[int, Location]]) -> list[Violation]:
@@ -64,3 +65,33 @@ def parse_locations(data: bytes, version: str, *, owner: tuple[str, str] | None 
     if violations:
         raise ValidationFailed(violations, f"{len(violations)} problem(s) found, nothing imported")
     return [loc for _, loc in locations]
+
+
+def parse_location_items(
+    items: Sequence[bytes], start: int, version: str, *, owner: tuple[str, str] | None = None
+) -> tuple[list[tuple[int, Location]], list[Violation]]:
+    """Some items of a JSON array of OCPI ``version`` Location objects (each item's bytes; the first is
+    item ``start`` of the array), for an import that reads the array a batch at a time: the canonical
+    locations with their index, and every violation (decoding, and the rules across the batch's
+    objects; the importer checks what repeats across batches against the store)."""
+    wire = location_converters(version)
+    if not wire.carries_owner("Location") and owner is None:
+        return [], [Violation("$", f"OCPI {version} Locations carry no owner: name the party")]
+    model = wire.models["Location"]
+    cc, pid = owner or ("", "")
+    found: list[tuple[int, Location]] = []
+    violations: list[Violation] = []
+    for i, raw in enumerate(items, start):
+        try:
+            item = decode(raw, model)
+        except ValidationFailed as exc:
+            violations.extend(
+                Violation(f"$[{i}]" + v.path.removeprefix("$"), v.message) for v in exc.violations
+            )
+            continue
+        except InvalidJson as exc:
+            violations.append(Violation(f"$[{i}]", f"not valid JSON: {exc.message}"))
+            continue
+        found.append((i, wire.location_to_model(item, country_code=cc, party_id=pid)))
+    violations.extend(check_locations(found))
+    return found, violations

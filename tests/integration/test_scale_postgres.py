@@ -1,0 +1,291 @@
+"""PostgreSQL with several processes: ``serve --workers 2`` over real sockets, outbox claimers side by
+side, and the group commit of overlapping transactions (two stores on one database stand for two
+processes). Needs ``EVROAM_TEST_POSTGRES_URL`` (CI sets it)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from evroam.store import ObjectKey, SqlStore
+from evroam.store.sql import GroupCommitFailed
+from evroam.testing import NodePair, wait_until
+
+from .test_store import postgres_schema
+
+pytestmark = pytest.mark.postgres
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+# -- two stores on one database ---------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def two_stores(url: str) -> AsyncIterator[tuple[SqlStore, SqlStore]]:
+    async with postgres_schema(url) as schema:
+        first = SqlStore.from_url(url, schema=schema)
+        await first.migrate()
+        second = SqlStore.from_url(url, schema=schema)
+        try:
+            yield first, second
+        finally:
+            await first.close()
+            await second.close()
+
+
+async def test_overlapping_read_modify_writes_from_two_processes_lose_nothing(postgres_url: str) -> None:
+    counter = ObjectKey("counter", "NL", "ABC", "one")
+    async with two_stores(postgres_url) as (a, b):
+        await a.put(counter, b"0", T0, check_stale=False)
+
+        async def bump(store: SqlStore) -> None:
+            async with store.transaction() as tx:
+                found = await tx.get(counter, for_update=True)
+                assert found is not None
+                await tx.put(counter, b"%d" % (int(found.payload) + 1), T0, check_stale=False)
+
+        # each store groups its own; the two groups contend for the row (a unit leaves its group)
+        await asyncio.gather(*(bump(store) for _ in range(25) for store in (a, b)))
+        found = await b.get(counter)
+        assert found is not None and found.payload == b"50"
+
+
+async def test_a_failing_transaction_is_taken_back_and_the_others_of_its_group_are_kept(
+    postgres_url: str,
+) -> None:
+    async with two_stores(postgres_url) as (store, _):
+
+        async def write(name: str, fail: bool) -> None:
+            async with store.transaction() as tx:
+                await tx.put(ObjectKey("thing", "NL", "ABC", name), b"{}", T0, check_stale=False)
+                if fail:
+                    raise ValueError("refused after writing")
+
+        outcomes = await asyncio.gather(
+            write("first", False), write("second", True), write("third", False), return_exceptions=True
+        )
+        assert [type(o).__name__ for o in outcomes] == ["NoneType", "ValueError", "NoneType"]
+        assert await store.get(ObjectKey("thing", "NL", "ABC", "first")) is not None
+        assert await store.get(ObjectKey("thing", "NL", "ABC", "second")) is None
+        assert await store.get(ObjectKey("thing", "NL", "ABC", "third")) is not None
+        assert not isinstance(outcomes[1], GroupCommitFailed)
+
+
+async def test_two_outbox_workers_never_deliver_one_item_twice(postgres_url: str) -> None:
+    async with two_stores(postgres_url) as (a, b):
+        enqueued = [
+            await a.outbox_enqueue(f"partner-{n % 2}", "location", f"NL/ABC/L{n % 20}", b"{}", T0)
+            for n in range(80)
+        ]
+        delivered: list[tuple[str, int]] = []
+
+        async def worker(name: str, store: SqlStore) -> None:
+            idle = 0
+            while idle < 3:
+                items = await store.outbox_claim_objects(T0, limit=3, lease=timedelta(minutes=5))
+                if not items:
+                    idle += 1
+                    await asyncio.sleep(0.01)
+                    continue
+                idle = 0
+                for item in items:
+                    delivered.append((name, item.id))
+                    await asyncio.sleep(0)  # the other worker claims meanwhile
+                    assert await store.outbox_mark_delivered(item.id)
+
+        await asyncio.gather(worker("a", a), worker("a2", a), worker("b", b), worker("b2", b))
+        ids = [item_id for _, item_id in delivered]
+        assert sorted(ids) == sorted(enqueued)  # every item once, none twice
+
+
+# -- serve --workers 2 --------------------------------------------------------------------------------
+
+
+@contextmanager
+def fresh_database(url: str) -> Iterator[str]:
+    """A new, empty database on the server of ``url`` (dropped afterwards): what a node's
+    ``EVROAM_DATABASE_URL`` names."""
+    name = "evroam_workers_" + secrets.token_hex(5)
+    server = make_url(url)
+
+    async def run(sql: str) -> None:
+        engine = create_async_engine(server, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as conn:
+                await conn.exec_driver_sql(sql)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def worker_pids(supervisor: int) -> list[int]:
+    """The worker processes of ``serve --workers`` (not multiprocessing's resource tracker)."""
+    try:
+        children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    except OSError:
+        return []
+    out = []
+    for child in children:
+        try:
+            if b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes():
+                out.append(int(child))
+        except OSError:
+            continue
+    return sorted(out)
+
+
+@contextmanager
+def only(serving: int, stopped: int) -> Iterator[None]:
+    """Connections made meanwhile are accepted by ``serving``: the other worker is stopped (SIGSTOP)."""
+    del serving
+    os.kill(stopped, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(stopped, signal.SIGCONT)
+
+
+def location(status: str = "AVAILABLE") -> dict[str, Any]:
+    return {
+        "country_code": "NL",
+        "party_id": "CPO",
+        "id": "LOC1",
+        "publish": True,
+        "address": "Main street 1",
+        "city": "Utrecht",
+        "country": "NLD",
+        "coordinates": {"latitude": "52.090737", "longitude": "5.121420"},
+        "time_zone": "Europe/Amsterdam",
+        "evses": [
+            {
+                "uid": "EVSE1",
+                "status": status,
+                "connectors": [
+                    {
+                        "id": "1",
+                        "standard": "IEC_62196_T2",
+                        "format": "SOCKET",
+                        "power_type": "AC_3_PHASE",
+                        "max_voltage": 230,
+                        "max_amperage": 16,
+                        "last_updated": "2026-03-01T12:00:00Z",
+                    }
+                ],
+                "last_updated": "2026-03-01T12:00:00Z",
+            }
+        ],
+        "last_updated": "2026-03-01T12:00:00Z",
+    }
+
+
+def test_two_workers_on_postgresql_share_what_they_store_and_stop_together(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    with fresh_database(postgres_url) as url:
+        pair = NodePair(tmp_path, emsp_env={"EVROAM_DATABASE_URL": url, "EVROAM_WORKERS": "2"})
+        # the handshake itself crosses processes: the CPO calls the eMSP's workers back with a token
+        # that the eMSP's `partners register` command (a third process) issued
+        with pair.up():
+            emsp = pair.emsp
+            assert emsp.process is not None
+            supervisor = emsp.process.pid
+            first, second = wait_until(
+                lambda: p if len(p := worker_pids(supervisor)) == 2 else None, timeout=30, what="two workers"
+            )
+            record = json.loads(
+                pair.cpo.query("SELECT payload FROM evroam_objects WHERE kind = 'partner'")[0][0]
+            )
+            token = pair.cpo.partner_token("emsp")
+            if record.get("token_encoding", "base64") == "base64":
+                token = base64.b64encode(token.encode()).decode()
+            headers = {
+                "Authorization": f"Token {token}",
+                "OCPI-from-country-code": "NL",
+                "OCPI-from-party-id": "CPO",
+                "OCPI-to-country-code": "DE",
+                "OCPI-to-party-id": "MSP",
+            }
+            url_of = f"{emsp.url}/ocpi/2.2.1/receiver/locations/NL/CPO/LOC1"
+
+            def call(method: str, target: str, body: Any = None) -> dict[str, Any]:
+                # a new connection each time, accepted by whichever worker is not stopped
+                answer = httpx.request(method, target, json=body, headers=headers, timeout=10)
+                assert answer.status_code in (200, 201), answer.text
+                data: dict[str, Any] = answer.json()
+                assert data["status_code"] == 1000, data
+                return data
+
+            with only(first, stopped=second):
+                call("PUT", url_of, location())
+            with only(second, stopped=first):
+                assert call("GET", url_of)["data"]["evses"][0]["status"] == "AVAILABLE"
+                call(
+                    "PATCH", url_of + "/EVSE1", {"status": "CHARGING", "last_updated": "2026-03-01T12:05:00Z"}
+                )
+            with only(first, stopped=second):
+                assert call("GET", url_of)["data"]["evses"][0]["status"] == "CHARGING"
+
+            # a worker that dies is replaced; the node goes on serving
+            os.kill(first, signal.SIGKILL)
+            replaced = wait_until(
+                lambda: p if len(p := worker_pids(supervisor)) == 2 and first not in p else None,
+                timeout=30,
+                what="the worker replaced",
+            )
+            assert second in replaced
+            wait_until(
+                lambda: (
+                    all(httpx.get(f"{emsp.url}/healthz", timeout=5).status_code == 200 for _ in range(4))
+                    or None
+                ),
+                timeout=30,
+                what="serving again",
+            )
+            assert call("GET", url_of)["data"]["evses"][0]["status"] == "CHARGING"
+
+            # SIGTERM: every worker stops, the supervisor exits 0
+            emsp.process.send_signal(signal.SIGTERM)
+            assert emsp.process.wait(timeout=40) == 0
+            for pid in replaced:
+                assert (
+                    not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+                )
+            assert (emsp.data_dir / "prometheus-multiproc").is_dir()
+
+
+def test_several_workers_on_sqlite_are_refused_in_one_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "EVROAM_DATABASE_URL"}
+    done = subprocess.run(
+        [sys.executable, "-m", "evroam", "--data-dir", str(tmp_path), "serve", "--workers", "2"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "needs PostgreSQL" in lines[0], done.stderr
