@@ -11,6 +11,12 @@ it: the charger applies the lower of the two; the manager also reads it as the s
 without a session gets 0 W, so that a car plugging in waits for the next solve. Decreases are sent
 before increases. The latest plan is kept (:meth:`SiteManager.status`) and written to ``plan_path``
 for ``evroam smart status``.
+
+Prices come from the site's config (24 hourly prices, or a file), or from the location's own OCPI
+tariff (``prices_from_tariff``): :func:`tariff_energy_price` asks the tariff engine what a reference kWh
+costs in each period, so that its restrictions are evaluated by the engine alone. A capacity forecast
+may come from a URL (``capacity_url``), fetched with the node's HTTP client and its outbound policy,
+again every ``capacity_refresh_seconds``; a failed fetch keeps the last good forecast.
 """
 
 from __future__ import annotations
