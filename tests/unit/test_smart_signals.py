@@ -261,7 +261,9 @@ def forecast() -> Iterator[_Forecast]:
     server.close()
 
 
-def _url_manager(url: str, refresh: float = 300.0, policy: OutboundPolicy | None = None) -> SiteManager:
+def _url_manager(
+    url: str, refresh: float = 300.0, policy: OutboundPolicy | None = None, capacity_file: str | None = None
+) -> SiteManager:
     at = DateTime.parse("2026-01-01T00:00:00Z")
     (location,) = [
         loc
@@ -269,7 +271,11 @@ def _url_manager(url: str, refresh: float = 300.0, policy: OutboundPolicy | None
         if str(loc.id) == LOCATION_ID
     ]
     config = SiteConfig(
-        location_id=LOCATION_ID, limit_kw=11.0, capacity_url=url, capacity_refresh_seconds=refresh
+        location_id=LOCATION_ID,
+        limit_kw=11.0,
+        capacity_url=url,
+        capacity_refresh_seconds=refresh,
+        capacity_file=capacity_file,
     )
     return _manager(location, "2026-01-05T08:00:00Z", config, http=create_http_client(outbound=policy))
 
@@ -331,4 +337,15 @@ async def test_capacity_url_obeys_the_outbound_policy(
     assert manager.limit_at(manager.time.now()) == 11.0 and forecast.hits == 0
     (record,) = caplog.records
     assert "DestinationRefused" in record.getMessage()
+    await manager.http.aclose()  # type: ignore[union-attr]
+
+
+async def test_capacity_from_a_file_and_a_url_the_lower_holds(forecast: _Forecast, tmp_path: Path) -> None:
+    path = tmp_path / "capacity.json"
+    path.write_text(json.dumps([{"start": "2026-01-05T08:00:00Z", "limit_kw": 10.0}]))
+    forecast.set([("2026-01-05T09:00:00Z", 8.0), ("2026-01-05T10:00:00Z", 20.0)])
+    manager = _url_manager(forecast.url, capacity_file=str(path))
+    now = manager.time.now()
+    assert await manager.fetch_capacity() is True
+    assert [manager.limit_at(now + timedelta(hours=h)) for h in (0, 1, 2)] == [10.0, 8.0, 10.0]
     await manager.http.aclose()  # type: ignore[union-attr]

@@ -290,6 +290,8 @@ class SiteManager:
 
     def __post_init__(self) -> None:
         self.capacity = _load_series(self.config.capacity_file, "limit_kw")
+        self.fetched_capacity: list[tuple[datetime, float]] = []
+        """The forecast last fetched from ``capacity_url`` (beside the file's: the lower one holds)."""
         self.price_series = _load_series(self.config.price_file, "price")
         self.carbon_series = _load_series(self.config.carbon_file, "g_per_kwh")
         self._reference_kw = min(
@@ -300,9 +302,10 @@ class SiteManager:
 
     def limit_at(self, at: datetime) -> float:
         limit = self.config.limit_kw
-        forecast = _value_at(self.capacity, at)
-        if forecast is not None:
-            limit = min(limit, forecast)
+        for series in (self.capacity, self.fetched_capacity):
+            forecast = _value_at(series, at)
+            if forecast is not None:
+                limit = min(limit, forecast)
         for event in self.events:
             if event.start <= at < event.end:
                 limit = min(limit, event.limit_kw)
@@ -315,7 +318,7 @@ class SiteManager:
         moments = (
             [start]
             + [t for e in self.events for t in (e.start, e.end) if start < t < end]
-            + [t for t, _ in self.capacity if start < t < end]
+            + [t for series in (self.capacity, self.fetched_capacity) for t, _ in series if start < t < end]
         )
         return min(self.limit_at(t) for t in moments)
 
@@ -388,9 +391,9 @@ class SiteManager:
                 exc,
             )
             return False
-        if series == self.capacity:
+        if series == self.fetched_capacity:
             return False
-        self.capacity = series
+        self.fetched_capacity = series
         return True
 
     async def _fetch_capacity_forever(self) -> None:
@@ -467,7 +470,9 @@ class SiteManager:
         the capacity forecast steps), so that a new limit is kept from its first second."""
         now = self.time.now()
         wait = float(self.config.period_seconds)
-        changes = [t for e in self.events for t in (e.start, e.end)] + [t for t, _ in self.capacity]
+        changes = [t for e in self.events for t in (e.start, e.end)] + [
+            t for series in (self.capacity, self.fetched_capacity) for t, _ in series
+        ]
         for t in changes:
             ahead = (t - now).total_seconds()
             if 0 < ahead < wait:
