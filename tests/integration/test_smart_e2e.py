@@ -1,7 +1,10 @@
 """Smart charging over real sockets: a CPO node served by ``evroam simulate`` (4 EVSEs, cars taking 11 kW)
 with an 11 kW site (``evroam smart site set``), an eMSP node starting and stopping 6 overlapping
 sessions through OCPI commands, and an OpenADR 2.0b VTN (openleadr's OpenADRServer) on 127.0.0.1 whose
-event lowers the site to 7 kW for half an hour of simulated time.
+event lowers the site to 7 kW for ten minutes of simulated time, starting ten minutes after the cars
+arrive (simulated time runs 240 times real time while they charge). The event is announced before the
+cars come, while the site is idle, so that the VEN's poll does not race simulated time; the eMSP's
+commands run in this process (the same ``evroam commands`` CLI, without a Python start-up per call).
 
 The site's load is rebuilt from the sessions' charging periods (each period's MAX_POWER holds for its
 duration): never above 11 kW, never above 7 kW in the event's window (the manager plans the window's
@@ -21,7 +24,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from evroam.cli import cli
 from evroam.core.clock import SystemClock
 from evroam.core.types import DateTime
 from evroam.sim import site
@@ -36,6 +41,8 @@ pytestmark = [
 
 EVSES = ("SMART-1", "SMART-2", "SMART-3", "SMART-4")
 VEN = "ven-smart"
+SPEED = "240"  # simulated seconds per second while the cars charge
+LEAD, WINDOW, TAIL = 10, 10, 5  # minutes of simulated time: before the event, the event, after it
 
 
 def _locations() -> list[dict[str, Any]]:
@@ -59,7 +66,7 @@ class Vtn:
         self.thread.start()
         self.opted: list[str] = []
         self.server = OpenADRServer(
-            vtn_id="test-vtn", http_host="127.0.0.1", http_port=port, requested_poll_freq=timedelta(seconds=2)
+            vtn_id="test-vtn", http_host="127.0.0.1", http_port=port, requested_poll_freq=timedelta(seconds=1)
         )
         self.server.add_handler("on_create_party_registration", self._register)
         self.url = f"http://127.0.0.1:{port}/OpenADR2/Simple/2.0b"
@@ -103,7 +110,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SimulatedC
     cpo = SimulatedCpo("cpo", tmp / "cpo", free_port(), env=env)
     cpo.simulate_args = (
         "--speed",
-        "120",
+        SPEED,
         "--meter-interval",
         "300",
         "--plug-delay",
@@ -116,43 +123,20 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SimulatedC
         (tmp / "locations.json").write_text(json.dumps(_locations()))
         (tmp / "tariffs.json").write_text(json.dumps(site.demo_tariffs("NL", "CPO", SystemClock().now())))
         (tmp / "tokens.json").write_text(json.dumps(tokens_json()))
-        smart = ("smart", "site", "set", site.LOCATION_ID, "--limit-kw", "11", "--prices", "0.25")
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            cpo_setup = pool.submit(
-                lambda: (
-                    cpo.evroam(
-                        "init", "--country-code", "NL", "--party-id", "CPO", "--role", "CPO", "--url", cpo.url
-                    ),
-                    cpo.evroam("tariffs", "import", str(tmp / "tariffs.json")),
-                    cpo.evroam("locations", "import", str(tmp / "locations.json")),
-                    cpo.evroam(*smart, "--vtn-url", vtn.url, "--ven-name", "smart-site"),
-                )
-            )
-            emsp_setup = pool.submit(
-                lambda: (
-                    emsp.evroam(
-                        "init",
-                        "--country-code",
-                        "DE",
-                        "--party-id",
-                        "MSP",
-                        "--role",
-                        "EMSP",
-                        "--url",
-                        emsp.url,
-                    ),
-                    emsp.evroam("tokens", "import", str(tmp / "tokens.json")),
-                )
-            )
-            cpo_setup.result()
-            emsp_setup.result()
+        smart = ("smart", "site", "set", site.LOCATION_ID, "--limit-kw", "11", "--prices", "tariff")
+        _ok(cpo, "init", "--country-code", "NL", "--party-id", "CPO", "--role", "CPO", "--url", cpo.url)
+        _ok(cpo, "tariffs", "import", str(tmp / "tariffs.json"))
+        _ok(cpo, "locations", "import", str(tmp / "locations.json"))
+        _ok(cpo, *smart, "--vtn-url", vtn.url, "--ven-name", "smart-site")
+        _ok(emsp, "init", "--country-code", "DE", "--party-id", "MSP", "--role", "EMSP", "--url", emsp.url)
+        _ok(emsp, "tokens", "import", str(tmp / "tokens.json"))
         cpo.start()
         emsp.start()
         cpo.wait_ready()
         emsp.wait_ready()
-        invitation = cpo.json("partners", "invite", "emsp")
+        invitation = _evroam(cpo, "partners", "invite", "emsp")
         register = ("partners", "register", "--versions-url", invitation["versions_url"], "--name", "cpo")
-        emsp.evroam(*register, "--token", invitation["token"])
+        _ok(emsp, *register, "--token", invitation["token"])
         yield cpo, emsp, vtn
     finally:
         stop_all([emsp, cpo])
@@ -167,18 +151,57 @@ def _sessions(cpo: NodeProcess) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _start(cpo: NodeProcess, emsp: NodeProcess, evse: str) -> str:
-    def attempt() -> str | None:
-        done = emsp.evroam(
-            "commands", "start-session", "--partner", "cpo", "--location", site.LOCATION_ID, "--evse", evse,
-            "--token", TOKEN, "--json", check=False,
-        )  # fmt: skip
-        started = json.loads(done.stdout)
-        return (
-            None
-            if started.get("outcome") != "ACCEPTED"
-            else str(started["request"]["authorization_reference"])
+_CLI = threading.Lock()
+
+
+def _evroam(node: NodeProcess, *args: str) -> Any:
+    """``evroam --data-dir DIR ARGS --json`` for ``node``, run in this process (one at a time: CliRunner
+    swaps the standard streams and the environment) against the data directory its ``serve`` process
+    uses: the same command as in a shell, without a Python start-up per call (seconds each on a loaded
+    machine). Its JSON output, or ``None`` when it printed nothing."""
+    with _CLI:
+        done = CliRunner().invoke(
+            cli,
+            ["--data-dir", str(node.data_dir), "--log-level", "WARNING", *args, "--json"],
+            env={**node.env, "EVROAM_INIT_OCPI_VERSION": "2.2.1"},
         )
+    if done.exception is not None and not isinstance(done.exception, SystemExit):
+        raise done.exception
+    return json.loads(done.stdout) if done.stdout.strip() else None
+
+
+def _ok(node: NodeProcess, *args: str) -> Any:
+    """:func:`_evroam`, which must succeed."""
+    with _CLI:
+        done = CliRunner().invoke(
+            cli,
+            ["--data-dir", str(node.data_dir), "--log-level", "WARNING", *args],
+            env={**node.env, "EVROAM_INIT_OCPI_VERSION": "2.2.1"},
+        )
+    assert done.exit_code == 0, (args, done.output, done.exception)
+    return done.stdout
+
+
+def _emsp_command(emsp: NodeProcess, *args: str) -> dict[str, Any]:
+    """``evroam commands ARGS --json`` on the eMSP node."""
+    found = _evroam(emsp, "commands", *args)
+    assert isinstance(found, dict), found
+    return found
+
+
+def _start(cpo: NodeProcess, emsp: NodeProcess, evse: str, *, wait: bool = True) -> str:
+    """Start a session on ``evse``; ``wait=False`` takes the CPO's synchronous ACCEPTED (for a free EVSE:
+    the session then shows up) rather than waiting for the charger's result (needed on an EVSE a car
+    is leaving, where a start is retried until the charger takes it)."""
+
+    def attempt() -> str | None:
+        started = _emsp_command(
+            emsp, "start-session", "--partner", "cpo", "--location", site.LOCATION_ID, "--evse", evse,
+            "--token", TOKEN, *(() if wait else ("--no-wait",)),
+        )  # fmt: skip
+        outcome = str(started.get("outcome"))
+        accepted = outcome == "ACCEPTED" if wait else outcome.startswith("ACCEPTED")
+        return str(started["request"]["authorization_reference"]) if accepted else None
 
     reference = wait_until(attempt, timeout=30, what=f"a start on {evse} accepted", interval=0.5)
 
@@ -191,10 +214,22 @@ def _start(cpo: NodeProcess, emsp: NodeProcess, evse: str) -> str:
 
 
 def _stop(emsp: NodeProcess, session_id: str) -> None:
-    done = emsp.evroam(
-        "commands", "stop-session", "--partner", "cpo", "--session", session_id, "--json", check=False
+    """Stop a session (the CPO's ACCEPTED; the session's COMPLETED status is awaited by the caller)."""
+    done = _emsp_command(emsp, "stop-session", "--partner", "cpo", "--session", session_id, "--no-wait")
+    assert str(done.get("outcome")).startswith("ACCEPTED"), done
+
+
+def _come_and_go(cpo: NodeProcess, emsp: NodeProcess, evse: str, *, replaced: bool) -> tuple[str, str | None]:
+    """A car arrives at ``evse``; when ``replaced``, it leaves once it has had energy and another one
+    comes. The session ids."""
+    first = _start(cpo, emsp, evse, wait=False)
+    if not replaced:
+        return first, None
+    wait_until(
+        lambda: Decimal(str(_sessions(cpo)[first].get("kwh") or 0)) > 0, timeout=30, what=f"energy on {evse}"
     )
-    assert json.loads(done.stdout).get("outcome") == "ACCEPTED", done.stdout
+    _stop(emsp, first)
+    return first, _start(cpo, emsp, evse)  # retried until the charger takes it (the first car unplugs)
 
 
 def _plan(cpo: NodeProcess) -> dict[str, Any] | None:
@@ -235,19 +270,21 @@ def test_site_limit_over_real_sockets_with_an_openadr_event(
     setup: tuple[SimulatedCpo, NodeProcess, Vtn],
 ) -> None:
     cpo, emsp, vtn = setup
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        first = list(pool.map(lambda evse: _start(cpo, emsp, evse), EVSES))
-    now = wait_until(lambda: _solved_at(cpo), timeout=30, what="a plan")
-    window = (now + timedelta(minutes=25), now + timedelta(minutes=45))
-    vtn.add_event(window[0], 20, 7.0)
+    # the event is announced while the site is idle (simulated time then runs at real speed): the
+    # window opens LEAD minutes after the cars arrive, whatever the VEN's poll takes
+    now = wait_until(lambda: _solved_at(cpo), timeout=30, what="the manager's first plan")
+    window = (now + timedelta(minutes=LEAD), now + timedelta(minutes=LEAD + WINDOW))
+    vtn.add_event(window[0], WINDOW, 7.0)
     wait_until(
         lambda: ((p := _plan(cpo)) and p["events"]) or None, timeout=30, what="the VEN to get the event"
     )
-    with ThreadPoolExecutor(max_workers=2) as pool:  # two cars leave, two others come: 6 sessions in all
-        list(pool.map(lambda sid: _stop(emsp, sid), first[:2]))
-        later = list(pool.map(lambda evse: _start(cpo, emsp, evse), EVSES[:2]))
+    with ThreadPoolExecutor(max_workers=4) as pool:  # two cars leave, two others come: 6 sessions in all
+        chains = [pool.submit(_come_and_go, cpo, emsp, evse, replaced=evse in EVSES[:2]) for evse in EVSES]
+        runs = [chain.result() for chain in chains]
+    first = [sid for sid, _ in runs]
+    later = [sid for _, sid in runs if sid is not None]
     wait_until(
-        lambda: ((t := _solved_at(cpo)) is not None and t >= window[1] + timedelta(minutes=5)) or None,
+        lambda: ((t := _solved_at(cpo)) is not None and t >= window[1] + timedelta(minutes=TAIL)) or None,
         timeout=60,
         what="simulated time past the event",
     )

@@ -64,3 +64,29 @@ async def test_status_shows_the_plan(tmp_path: Path) -> None:
     assert site["forecast"][0]["load_kw"] > 10.9  # both cars charge, sharing the 11 kW
     code, out = _run(tmp_path, "status")
     assert "forecast (load / limit kW)" in out and "session" in out
+
+
+def test_site_set_new_signals(tmp_path: Path) -> None:
+    carbon = tmp_path / "carbon.json"
+    carbon.write_text('[{"start": "2026-01-05T00:00:00Z", "g_per_kwh": 300}]')
+    code, out = _run(
+        tmp_path, "site", "set", "SITE1", "--limit-kw", "11", "--prices", "tariff",
+        "--capacity-url", "https://dso.example/c.json", "--capacity-refresh-seconds", "60",
+        "--carbon-file", str(carbon), "--json",
+    )  # fmt: skip
+    assert code == 0, out
+    site = json.loads(out)
+    assert site["prices_from_tariff"] is True and site["prices"] is None
+    assert site["capacity_url"] == "https://dso.example/c.json" and site["capacity_refresh_seconds"] == 60.0
+    assert site["carbon_file"] == str(carbon.resolve())
+    code, out = _run(tmp_path, "site", "list")
+    assert "prices from the location's tariff" in out and "capacity from https://dso.example/c.json" in out
+    code, out = _run(tmp_path, "site", "set", "SITE1", "--limit-kw", "11", "--prices", "0.2")
+    assert (
+        code == 0
+        and json.loads(_run(tmp_path, "site", "list", "--json")[1])[0]["prices_from_tariff"] is False
+    )
+    code, out = _run(tmp_path, "site", "set", "SITE2", "--limit-kw", "5", "--capacity-url", "ftp://x/c.json")
+    assert code != 0 and "http" in out
+    code, out = _run(tmp_path, "site", "set", "SITE2", "--limit-kw", "5", "--prices", "cheap")
+    assert code != 0 and "tariff" in out

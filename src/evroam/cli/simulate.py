@@ -40,11 +40,12 @@ from evroam.node.charging import StoredCatalogue, records_for
 from evroam.node.config import ConfigError
 from evroam.node.logs import configure_logging
 from evroam.node.settings import Settings
-from evroam.node.smart import SiteManager, SmartConfig, stations_of
+from evroam.node.smart import SiteManager, SmartConfig, location_tariffs, stations_of
 from evroam.node.wiring import build_node, cpo_parties
 from evroam.registration.directory import RegisteredPartners
 from evroam.sim.clock import ScaledTime
 from evroam.sim.simulator import COMMAND_KINDS, SimOptions, Simulator
+from evroam.tariffs import Tariff as EngineTariff
 
 __all__ = ["simulate"]
 
@@ -180,12 +181,20 @@ def simulate(
             if location is None:
                 log.warning("smart charging: no location %s to manage", entry.location_id)
                 continue
+            cc, pid, lid = str(location.country_code), str(location.party_id), str(location.id)
+
+            async def load_tariffs(cc: str = cc, pid: str = pid, lid: str = lid) -> list[EngineTariff]:
+                return await location_tariffs(node.store, cc, pid, lid)
+
             manager = SiteManager(
                 entry,
                 simulator,
                 time,
                 stations_of(location),
                 plan_path=plan_path(settings.data_dir, entry.location_id),
+                http=node.http,
+                tariff_loader=load_tariffs if entry.prices_from_tariff else None,
+                time_zone=location.time_zone or "UTC",
             )
             simulator.subscribe(manager)
             manager.start()

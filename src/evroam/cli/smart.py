@@ -1,7 +1,9 @@
 """``evroam smart``: the site energy managers of a CPO node (docs/smart-charging.md).
 
-    evroam smart site set LOCATION_ID --limit-kw 11 [--phase-limit-kw A] [--prices P0,...,P23]
-                                      [--price-file F] [--capacity-file F] [--vtn-url URL --ven-name N]
+    evroam smart site set LOCATION_ID --limit-kw 11 [--phase-limit-kw A] [--prices P0,...,P23|tariff]
+                                      [--price-file F] [--capacity-file F] [--capacity-url URL]
+                                      [--capacity-refresh-seconds 300] [--carbon-file F]
+                                      [--vtn-url URL --ven-name N]
                                       [--default-departure-hours 4] [--default-energy-kwh 30]
                                       [--period-seconds 300] [--horizon-hours 12] [--peak-weight 0.3]
     evroam smart site list [--json]
@@ -51,10 +53,19 @@ def site() -> None:
     """The sites (one per location) and their limits, prices and signals."""
 
 
+TARIFF = "tariff"
+"""``--prices tariff``: the prices come from the location's OCPI tariff."""
+
+
 def _prices(text: str | None) -> list[float] | None:
-    if text is None:
+    if text is None or text.strip().casefold() == TARIFF:
         return None
-    values = [float(v) for v in text.split(",") if v.strip()]
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(
+            "prices per kWh separated by commas, or `tariff`", param_hint="--prices"
+        ) from None
     if len(values) not in (1, 24):
         raise click.BadParameter("one price, or 24 (one per hour of the day)", param_hint="--prices")
     return values
@@ -64,10 +75,25 @@ def _prices(text: str | None) -> list[float] | None:
 @click.argument("location_id")
 @click.option("--limit-kw", type=float, required=True, help="The site's grid limit (kW).")
 @click.option("--phase-limit-kw", type=float, default=None, help="Also cap each phase (kW).")
-@click.option("--prices", default=None, help="Tariff: one price per kWh, or 24 (per hour of the day, UTC).")
+@click.option(
+    "--prices",
+    default=None,
+    help="One price per kWh, or 24 (per hour of the day, UTC), or `tariff`: the location's OCPI tariff.",
+)
 @click.option("--price-file", type=click.Path(dir_okay=False), default=None, help="JSON hourly prices.")
 @click.option(
     "--capacity-file", type=click.Path(dir_okay=False), default=None, help="JSON capacity forecast."
+)
+@click.option("--capacity-url", default=None, help="The capacity forecast over HTTP(S) (same JSON).")
+@click.option(
+    "--capacity-refresh-seconds",
+    type=float,
+    default=300.0,
+    show_default=True,
+    help="Fetch --capacity-url again this often.",
+)
+@click.option(
+    "--carbon-file", type=click.Path(dir_okay=False), default=None, help="JSON carbon intensity (GREEN)."
 )
 @click.option("--vtn-url", default=None, help="OpenADR 2.0b VTN whose events lower the limit.")
 @click.option("--ven-name", default=None, help="This site's VEN name at the VTN.")
@@ -86,6 +112,9 @@ def site_set(
     prices: str | None,
     price_file: str | None,
     capacity_file: str | None,
+    capacity_url: str | None,
+    capacity_refresh_seconds: float,
+    carbon_file: str | None,
     vtn_url: str | None,
     ven_name: str | None,
     default_departure_hours: float,
@@ -102,9 +131,13 @@ def site_set(
         raise click.BadParameter("at least 1", param_hint="--period-seconds")
     if vtn_url and not ven_name:
         raise click.BadParameter("--vtn-url needs --ven-name", param_hint="--ven-name")
-    for given in (price_file, capacity_file):
+    for given in (price_file, capacity_file, carbon_file):
         if given is not None and not Path(given).exists():
             raise click.BadParameter(f"{given} does not exist")
+    if capacity_url is not None and not capacity_url.startswith(("http://", "https://")):
+        raise click.BadParameter("an http:// or https:// URL", param_hint="--capacity-url")
+    if capacity_refresh_seconds <= 0:
+        raise click.BadParameter("must be positive", param_hint="--capacity-refresh-seconds")
     settings = _settings()
     path = config_path(settings.data_dir)
     config = SmartConfig.load(path)
@@ -114,7 +147,11 @@ def site_set(
         phase_limit_kw=phase_limit_kw,
         prices=_prices(prices),
         price_file=str(Path(price_file).resolve()) if price_file else None,
+        prices_from_tariff=prices is not None and prices.strip().casefold() == TARIFF,
         capacity_file=str(Path(capacity_file).resolve()) if capacity_file else None,
+        capacity_url=capacity_url,
+        capacity_refresh_seconds=capacity_refresh_seconds,
+        carbon_file=str(Path(carbon_file).resolve()) if carbon_file else None,
         vtn_url=vtn_url,
         ven_name=ven_name,
         default_departure_hours=default_departure_hours,
@@ -141,6 +178,8 @@ def site_list(as_json: bool) -> None:
     lines = [
         f"{s.location_id}: limit {s.limit_kw:g} kW"
         + (f", phase {s.phase_limit_kw:g} kW" if s.phase_limit_kw else "")
+        + (", prices from the location's tariff" if s.prices_from_tariff else "")
+        + (f", capacity from {s.capacity_url}" if s.capacity_url else "")
         + (f", VTN {s.vtn_url} as {s.ven_name}" if s.vtn_url else "")
         for s in config.sites
     ]

@@ -11,6 +11,12 @@ it: the charger applies the lower of the two; the manager also reads it as the s
 without a session gets 0 W, so that a car plugging in waits for the next solve. Decreases are sent
 before increases. The latest plan is kept (:meth:`SiteManager.status`) and written to ``plan_path``
 for ``evroam smart status``.
+
+Prices come from the site's config (24 hourly prices, or a file), or from the location's own OCPI
+tariff (``prices_from_tariff``): :func:`tariff_energy_price` asks the tariff engine what a reference kWh
+costs in each period, so that its restrictions are evaluated by the engine alone. A capacity forecast
+may come from a URL (``capacity_url``), fetched with the node's HTTP client and its outbound policy,
+again every ``capacity_refresh_seconds``; a failed fetch keeps the last good forecast.
 """
 
 from __future__ import annotations
@@ -20,12 +26,13 @@ import contextlib
 import json
 import logging
 import math
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
@@ -41,13 +48,34 @@ from evroam.chargepoint.port import (
     TransactionStarted,
     TransactionStopped,
 )
+from evroam.chargepoint.sink import engine_tariffs
 from evroam.core.types import DateTime
 from evroam.model.enums import PowerType
 from evroam.model.locations import Location
+from evroam.model.tariffs import Tariff
+from evroam.modules.locations import LOCATIONS
+from evroam.modules.tariffs import TARIFFS
 from evroam.sim.clock import SimTime
 from evroam.smart import Plan, Preference, Problem, SessionState, Site, Station, Weights, solve
+from evroam.store.port import Store
+from evroam.tariffs import Period as TariffPeriod
+from evroam.tariffs import Session as TariffSession
+from evroam.tariffs import Tariff as EngineTariff
+from evroam.tariffs import TariffError
+from evroam.tariffs import price as price_session
 
-__all__ = ["DemandResponseEvent", "SiteConfig", "SiteManager", "SmartConfig", "stations_of"]
+__all__ = [
+    "DemandResponseEvent",
+    "HttpGetter",
+    "SiteConfig",
+    "SiteManager",
+    "SmartConfig",
+    "connector_tariff_ids",
+    "location_tariffs",
+    "parse_series",
+    "stations_of",
+    "tariff_energy_price",
+]
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +90,16 @@ class SiteConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A tariff: 24 prices per kWh, one per hour of the day (UTC)."""
     price_file: str | None = None
     """A JSON file of hourly prices: ``[{"start": "2026-01-05T08:00:00Z", "price": 0.21}, ...]``."""
+    prices_from_tariff: bool = False
+    """Prices from the location's OCPI tariff (``--prices tariff``): each period's price per kWh excl.
+    VAT is what the tariff of the location's connectors charges for energy delivered in that period."""
     capacity_file: str | None = None
     """A JSON capacity forecast: ``[{"start": "...Z", "limit_kw": 8.0}, ...]`` (each holds until the next)."""
+    capacity_url: str | None = None
+    """The same forecast fetched over HTTP(S), again every ``capacity_refresh_seconds``."""
+    capacity_refresh_seconds: float = 300.0
+    carbon_file: str | None = None
+    """A JSON carbon-intensity forecast for GREEN sessions: ``[{"start": "...Z", "g_per_kwh": 320}, ...]``."""
     vtn_url: str | None = None
     """An OpenADR 2.0b VTN whose events lower the limit (the node runs a VEN)."""
     ven_name: str | None = None
@@ -128,11 +164,90 @@ def stations_of(location: Location) -> tuple[Station, ...]:
     return tuple(stations)
 
 
+def parse_series(data: bytes | str, key: str) -> list[tuple[datetime, float]]:
+    """A forecast's rows ``[{"start": "...Z", key: number}, ...]``, sorted by start (``ValueError``,
+    ``KeyError`` or ``TypeError`` when the document is not one)."""
+    rows = json.loads(data)
+    if not isinstance(rows, list):
+        raise ValueError("a forecast is a JSON list of {start, value} rows")
+    return sorted((DateTime.parse(row["start"]), float(row[key])) for row in rows)
+
+
 def _load_series(path: str | None, key: str) -> list[tuple[datetime, float]]:
     if not path:
         return []
-    rows = json.loads(Path(path).read_text())
-    return sorted((DateTime.parse(row["start"]), float(row[key])) for row in rows)
+    return parse_series(Path(path).read_bytes(), key)
+
+
+REFERENCE_KWH = Decimal(1)
+"""The energy priced in each period to read a tariff's price per kWh (see :func:`tariff_energy_price`)."""
+
+
+def tariff_energy_price(
+    tariffs: Sequence[EngineTariff],
+    start: datetime,
+    seconds: float,
+    time_zone: str,
+    power_kw: float,
+) -> float | None:
+    """The price per kWh, excl. VAT, of energy delivered evenly over ``[start, start + seconds)`` at
+    ``power_kw``, as the tariff engine (:mod:`evroam.tariffs`) prices it: a reference session delivering
+    :data:`REFERENCE_KWH` in that window, of which only the ENERGY cost is read (flat fees, time and
+    parking do not depend on when the energy flows). Time-of-day, day-of-week, date and power
+    restrictions are the engine's, in the location's ``time_zone``; a window that a restriction boundary
+    crosses gets the average. ``None`` when no tariff applies or it gives no price excl. VAT."""
+    if not tariffs:
+        return None
+    end = start + timedelta(seconds=seconds)
+    kw = Decimal(str(round(power_kw, 3)))
+    session = TariffSession(
+        start=start,
+        end=end,
+        periods=(TariffPeriod(start=start, energy=REFERENCE_KWH, min_power=kw, max_power=kw),),
+    )
+    try:
+        result = price_session(tariffs, session, time_zone)
+    except TariffError:
+        return None
+    cost = result.total_energy_cost.excl_vat
+    return None if cost is None else float(cost / REFERENCE_KWH)
+
+
+def connector_tariff_ids(location: Location, evse_uids: Sequence[str] | None = None) -> tuple[str, ...]:
+    """The ``tariff_ids`` most of the location's connectors name (of ``evse_uids`` when given; on a
+    tie, the first one met): the site's one price curve follows them."""
+    counts: Counter[tuple[str, ...]] = Counter()
+    wanted = None if evse_uids is None else {uid.casefold() for uid in evse_uids}
+    for evse in location.evses or ():
+        if wanted is not None and str(evse.uid).casefold() not in wanted:
+            continue
+        for connector in evse.connectors:
+            ids = tuple(str(t) for t in connector.tariff_ids or ())
+            if ids:
+                counts[ids] += 1
+    return counts.most_common(1)[0][0] if counts else ()
+
+
+async def location_tariffs(
+    store: Store, country_code: str, party_id: str, location_id: str
+) -> list[EngineTariff]:
+    """Our own location's tariffs as the engine reads them: those its connectors name (see
+    :func:`connector_tariff_ids`), read through the locations and tariffs modules' lookups."""
+    record = await LOCATIONS.lookups.load_location_record(store, country_code, party_id, location_id)
+    if record is None or record.partner_id is not None:
+        return []
+    found: list[Tariff] = []
+    for tariff_id in connector_tariff_ids(record.location):
+        tariff = await TARIFFS.lookups.load_tariff_record(store, country_code, party_id, tariff_id)
+        if tariff is not None and tariff.partner_id is None:
+            found.append(tariff.tariff)
+    return engine_tariffs(found)
+
+
+class HttpGetter(Protocol):
+    """What the manager needs of the node's HTTP client (an ``httpx.AsyncClient``): a GET."""
+
+    async def get(self, url: str) -> Any: ...
 
 
 def _value_at(series: Sequence[tuple[datetime, float]], at: datetime) -> float | None:
@@ -154,6 +269,12 @@ class SiteManager:
     stations: tuple[Station, ...]
     plan_path: Path | None = None
     min_interval: float = 60.0
+    http: HttpGetter | None = None
+    """The node's HTTP client (its outbound policy applies), for ``capacity_url``."""
+    tariff_loader: Callable[[], Awaitable[Sequence[EngineTariff]]] | None = None
+    """The tariffs of the location's connectors (``prices_from_tariff``), asked again every period."""
+    time_zone: str = "UTC"
+    """The location's IANA time zone (tariff restrictions are local)."""
     sessions: dict[str, _Session] = field(default_factory=dict)
     events: list[DemandResponseEvent] = field(default_factory=list)
     plan: Plan | None = None
@@ -162,18 +283,29 @@ class SiteManager:
     _sent: dict[str, float] = field(default_factory=dict)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
+    _fetcher: asyncio.Task[None] | None = None
+    tariffs: tuple[EngineTariff, ...] = ()
+    _tariffs_at: datetime | None = None
+    _tariff_prices: dict[datetime, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.capacity = _load_series(self.config.capacity_file, "limit_kw")
+        self.fetched_capacity: list[tuple[datetime, float]] = []
+        """The forecast last fetched from ``capacity_url`` (beside the file's: the lower one holds)."""
         self.price_series = _load_series(self.config.price_file, "price")
+        self.carbon_series = _load_series(self.config.carbon_file, "g_per_kwh")
+        self._reference_kw = min(
+            self.config.limit_kw, max((s.max_kw for s in self.stations), default=self.config.limit_kw)
+        )
 
     # -- signals -------------------------------------------------------------------------------------
 
     def limit_at(self, at: datetime) -> float:
         limit = self.config.limit_kw
-        forecast = _value_at(self.capacity, at)
-        if forecast is not None:
-            limit = min(limit, forecast)
+        for series in (self.capacity, self.fetched_capacity):
+            forecast = _value_at(series, at)
+            if forecast is not None:
+                limit = min(limit, forecast)
         for event in self.events:
             if event.start <= at < event.end:
                 limit = min(limit, event.limit_kw)
@@ -186,7 +318,7 @@ class SiteManager:
         moments = (
             [start]
             + [t for e in self.events for t in (e.start, e.end) if start < t < end]
-            + [t for t, _ in self.capacity if start < t < end]
+            + [t for series in (self.capacity, self.fetched_capacity) for t, _ in series if start < t < end]
         )
         return min(self.limit_at(t) for t in moments)
 
@@ -194,9 +326,81 @@ class SiteManager:
         from_file = _value_at(self.price_series, at)
         if from_file is not None:
             return from_file
+        if self.config.prices_from_tariff:
+            return self.tariff_price(at)
         if self.config.prices:
             return self.config.prices[at.hour % len(self.config.prices)]
         return 0.0
+
+    def tariff_price(self, start: datetime) -> float:
+        """The price per kWh of the period from ``start`` under the location's tariff (0 without one);
+        kept per period start until the tariffs change."""
+        cached = self._tariff_prices.get(start)
+        if cached is None:
+            found = tariff_energy_price(
+                self.tariffs, start, self.config.period_seconds, self.time_zone, self._reference_kw
+            )
+            cached = 0.0 if found is None else found
+            if len(self._tariff_prices) > 4096:
+                self._tariff_prices.clear()
+            self._tariff_prices[start] = cached
+        return cached
+
+    def set_tariffs(self, tariffs: Sequence[EngineTariff]) -> None:
+        """The location's tariffs (``prices_from_tariff``): the prices are read again when they changed."""
+        given = tuple(tariffs)
+        if given != self.tariffs:
+            self.tariffs = given
+            self._tariff_prices.clear()
+
+    async def _reload_tariffs(self, now: datetime) -> None:
+        if self.tariff_loader is None or not self.config.prices_from_tariff:
+            return
+        due = (
+            self._tariffs_at is None or (now - self._tariffs_at).total_seconds() >= self.config.period_seconds
+        )
+        if not due:
+            return
+        try:
+            self.set_tariffs(await self.tariff_loader())
+        except Exception as exc:  # the store failed: keep the tariffs read before
+            log.warning("smart charging: cannot read the tariffs of %s: %s", self.config.location_id, exc)
+        self._tariffs_at = now
+
+    def carbon_at(self, at: datetime) -> float | None:
+        return _value_at(self.carbon_series, at)
+
+    async def fetch_capacity(self) -> bool:
+        """Fetch ``capacity_url`` once: the forecast is replaced by a good answer (``True`` when it
+        changed); a failed fetch keeps the last good forecast and logs one line."""
+        url = self.config.capacity_url
+        if not url or self.http is None:
+            return False
+        try:
+            response = await self.http.get(url)
+            status = int(response.status_code)
+            if status != 200:
+                raise ValueError(f"HTTP {status}")
+            series = parse_series(response.content, "limit_kw")
+        except Exception as exc:  # any failure (network, policy, status, document): keep the last good one
+            log.warning(
+                "smart charging: capacity forecast of %s from %s failed (%s: %s); keeping the last good one",
+                self.config.location_id,
+                url,
+                type(exc).__name__,
+                exc,
+            )
+            return False
+        if series == self.fetched_capacity:
+            return False
+        self.fetched_capacity = series
+        return True
+
+    async def _fetch_capacity_forever(self) -> None:
+        while True:
+            if await self.fetch_capacity():
+                self.poke()
+            await asyncio.sleep(self.config.capacity_refresh_seconds)  # real time: an outside resource
 
     def add_event(self, event: DemandResponseEvent) -> None:
         """A demand-response event (replacing one with the same id): re-solve now."""
@@ -231,15 +435,19 @@ class SiteManager:
         self._wake.set()
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(
-            self.run(), name=f"evroam-smart-{self.config.location_id}"
-        )
+        loop = asyncio.get_running_loop()
+        self._task = loop.create_task(self.run(), name=f"evroam-smart-{self.config.location_id}")
+        if self.config.capacity_url and self.http is not None:
+            self._fetcher = loop.create_task(
+                self._fetch_capacity_forever(), name=f"evroam-smart-capacity-{self.config.location_id}"
+            )
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._fetcher, self._task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def run(self) -> None:
         """Solve on every wake-up and every ``period_seconds`` of (simulated) time."""
@@ -262,7 +470,9 @@ class SiteManager:
         the capacity forecast steps), so that a new limit is kept from its first second."""
         now = self.time.now()
         wait = float(self.config.period_seconds)
-        changes = [t for e in self.events for t in (e.start, e.end)] + [t for t, _ in self.capacity]
+        changes = [t for e in self.events for t in (e.start, e.end)] + [
+            t for series in (self.capacity, self.fetched_capacity) for t, _ in series
+        ]
         for t in changes:
             ahead = (t - now).total_seconds()
             if 0 < ahead < wait:
@@ -315,6 +525,9 @@ class SiteManager:
             ),
             sessions=tuple(states),
             prices=tuple(self.price_at(t) for t in at),
+            carbon=tuple(c if (c := self.carbon_at(t)) is not None else 0.0 for t in at)
+            if self.carbon_series
+            else None,
             period_hours=dt,
             horizon=horizon,
             weights=Weights(peak=cfg.peak_weight, share_now=1e-3),
@@ -322,6 +535,7 @@ class SiteManager:
 
     async def resolve(self) -> Plan:
         now = self.time.now()
+        await self._reload_tariffs(now)
         plan = solve(self.problem(now))
         self.plan, self.solved_at = plan, now
         self.solves += 1
