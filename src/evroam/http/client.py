@@ -865,6 +865,7 @@ async def _send_lean(
     limit = timeout if timeout is not None else _longest(default)
     hooks = via.hooks
     pairs = list(headers.items())
+    wire: WireRequest | None = None
     if hooks is not None:
         if params:
             url = str(httpx.URL(url, params=list(params)))
@@ -883,7 +884,7 @@ async def _send_lean(
     except ClientApiUnreachable as exc:  # the outbound policy refused the destination
         raise HubConnectionProblem(f"cannot reach {url}: {exc}") from None
     status, raw_headers, body = _decoded(reply)
-    if hooks is not None:
+    if hooks is not None and wire is not None:
         answer = WireResponse(
             status, tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers), body
         )

@@ -85,6 +85,9 @@ class _Connection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
+        if self._waiter is None:  # bytes while idle: not an answer to anything, the connection is spoiled
+            self.close()
+            return
         self._received = True
         try:
             self._parser.feed_data(data)
