@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import socket
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -43,6 +44,7 @@ from evroam.core.errors import (
     RedirectRefused,
 )
 from evroam.core.types import DateTime
+from evroam.http.forward import ForwardFailed, ForwardPool, ForwardReply, ForwardTimeout
 from evroam.http.outbound import OutboundPolicy
 from evroam.ocpi.table import ModuleSpec, VersionSpec
 from evroam.ocpi.transport import (
@@ -624,10 +626,16 @@ async def resolve_host(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+FORWARD_CLIENT_ENV = "EVROAM_FORWARD_CLIENT"
+"""``lean`` (default): a hub forwards over :mod:`evroam.http.forward`; ``httpx``: over the httpx pool."""
+
+
 @functools.cache
-def _transports() -> tuple[type[httpx.AsyncBaseTransport], type[httpx.AsyncBaseTransport]]:
-    """The two transport wrappers, ``(hooked, guarded)``: defined on first use, as they subclass httpx's
-    transport (see the module docstring)."""
+def _transports() -> tuple[
+    type[httpx.AsyncBaseTransport], type[httpx.AsyncBaseTransport], type[_ForwardingBase]
+]:
+    """The three transport wrappers, ``(hooked, guarded, forwarding)``: defined on first use, as they
+    subclass httpx's transport (see the module docstring)."""
     import httpx
 
     class _HookedTransport(httpx.AsyncBaseTransport):
@@ -711,7 +719,32 @@ def _transports() -> tuple[type[httpx.AsyncBaseTransport], type[httpx.AsyncBaseT
         async def aclose(self) -> None:
             await self._inner.aclose()
 
-    return _HookedTransport, _GuardedTransport
+    class _ForwardingTransport(httpx.AsyncBaseTransport, _ForwardingBase):
+        """The outermost transport on the real network: passes every request of the httpx client through,
+        and holds the lean pool that :func:`send_raw` uses (closed with the client)."""
+
+        def __init__(
+            self, inner: httpx.AsyncBaseTransport, pool: ForwardPool, hooks: WireHooks | None
+        ) -> None:
+            self._inner = inner
+            self.pool = pool
+            self.hooks = hooks
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            return await self._inner.handle_async_request(request)
+
+        async def aclose(self) -> None:
+            await self.pool.aclose()
+            await self._inner.aclose()
+
+    return _HookedTransport, _GuardedTransport, _ForwardingTransport
+
+
+class _ForwardingBase:
+    """What :func:`send_raw` needs of the forwarding transport (no httpx type)."""
+
+    pool: ForwardPool
+    hooks: WireHooks | None
 
 
 def create_http_client(
@@ -733,17 +766,33 @@ def create_http_client(
     """
     import httpx
 
-    hooked, guarded = _transports()
-    if outbound is not None and outbound.deny_private:
-        pin = transport is None  # the real network: connect to the address that was checked
-        transport = guarded(  # type: ignore[call-arg]
-            transport or httpx.AsyncHTTPTransport(), outbound, resolve or resolve_host, pin=pin
-        )
-    if hooks is not None:
-        transport = hooked(transport or httpx.AsyncHTTPTransport(), hooks)  # type: ignore[call-arg]
+    hooked, guarded, forwarding = _transports()
     # a hub forwards many requests at once to one platform: keep that many connections alive rather
     # than opening a new one for each request above httpx's default of 20
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+    network = transport is None
+    guarding = outbound is not None and outbound.deny_private
+    if guarding:
+        assert outbound is not None
+        transport = guarded(  # type: ignore[call-arg]
+            transport or httpx.AsyncHTTPTransport(limits=limits),
+            outbound,
+            resolve or resolve_host,
+            pin=network,
+        )
+    if hooks is not None:
+        transport = hooked(transport or httpx.AsyncHTTPTransport(limits=limits), hooks)  # type: ignore[call-arg]
+    if network and os.environ.get(FORWARD_CLIENT_ENV, "lean") != "httpx":
+        # the real network: send_raw (the hub's forwarding) takes the lean keep-alive pool of
+        # evroam.http.forward, under the same outbound policy and hooks
+        pool = ForwardPool(
+            resolve=resolve or resolve_host,
+            check=outbound.check if guarding and outbound is not None else None,
+            ssl_context=httpx.create_ssl_context,
+        )
+        transport = forwarding(  # type: ignore[call-arg]
+            transport or httpx.AsyncHTTPTransport(limits=limits), pool, hooks
+        )
     return httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False, limits=limits)
 
 
@@ -774,6 +823,8 @@ async def send_raw(
     import httpx
 
     transport: httpx.AsyncBaseTransport = http._transport
+    if isinstance(transport, _ForwardingBase):  # the real network: the lean pool
+        return await _send_lean(transport, method, url, headers, content, params, timeout, http.timeout)
     limit = httpx.Timeout(timeout) if timeout is not None else http.timeout
     try:
         request = httpx.Request(
@@ -794,3 +845,79 @@ async def send_raw(
     except (httpx.HTTPError, httpx.InvalidURL, ClientApiUnreachable) as exc:
         raise HubConnectionProblem(f"cannot reach {url}: {exc}") from None
     return RawReply(response.status_code, response.headers, body)
+
+
+async def _send_lean(
+    via: _ForwardingBase,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    content: bytes | None,
+    params: Sequence[tuple[str, str]] | None,
+    timeout: float | None,  # noqa: ASYNC109 - the exchange's limit, enforced by the pool
+    default: httpx.Timeout,
+) -> RawReply:
+    """:func:`send_raw` over :class:`~evroam.http.forward.ForwardPool`, with the client's hooks around it
+    (as ``_HookedTransport`` runs them) and its outbound policy (checked by the pool on each new
+    connection)."""
+    import httpx
+
+    limit = timeout if timeout is not None else _longest(default)
+    hooks = via.hooks
+    pairs = list(headers.items())
+    wire: WireRequest | None = None
+    if hooks is not None:
+        if params:
+            url = str(httpx.URL(url, params=list(params)))
+            params = None
+        seen = WireRequest(method, url, tuple(pairs), content or b"")
+        wire = await hooks.on_request(seen)
+        if wire is not seen:
+            method, url, content = wire.method, wire.url, wire.content
+            pairs = [(k, v) for k, v in wire.headers if k.lower() not in _HOP_HEADERS]
+    try:
+        reply = await via.pool.request(method, url, pairs, content, params or (), timeout=limit)
+    except ForwardTimeout as exc:
+        raise HubTimeout(f"no answer from {url} in time ({exc})") from None
+    except ForwardFailed as exc:
+        raise HubConnectionProblem(f"cannot reach {url}: {exc}") from None
+    except ClientApiUnreachable as exc:  # the outbound policy refused the destination
+        raise HubConnectionProblem(f"cannot reach {url}: {exc}") from None
+    status, raw_headers, body = _decoded(reply)
+    if hooks is not None and wire is not None:
+        answer = WireResponse(
+            status, tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers), body
+        )
+        changed = await hooks.on_response(wire, answer)
+        if changed is not answer:
+            kept = [(k, v) for k, v in changed.headers if k.lower() not in _HOP_HEADERS]
+            return RawReply(changed.status, httpx.Headers(kept), changed.content)
+    return RawReply(status, httpx.Headers(raw_headers), body)
+
+
+def _longest(limit: httpx.Timeout) -> float:
+    values = [v for v in (limit.connect, limit.read, limit.write, limit.pool) if v is not None]
+    return max(values) if values else 3600.0
+
+
+def _decoded(reply: ForwardReply) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """The answer with a gzip or deflate body decoded (as httpx does), its encoding headers dropped."""
+    coding = next((v for k, v in reply.headers if k.lower() == b"content-encoding"), None)
+    if coding is None or coding.strip().lower() in (b"identity", b""):
+        return reply.status, reply.headers, reply.body
+    import zlib
+
+    try:
+        if coding.strip().lower() in (b"gzip", b"x-gzip"):
+            body = zlib.decompress(reply.body, 16 + zlib.MAX_WBITS)
+        elif coding.strip().lower() == b"deflate":
+            try:
+                body = zlib.decompress(reply.body)
+            except zlib.error:
+                body = zlib.decompress(reply.body, -zlib.MAX_WBITS)
+        else:
+            return reply.status, reply.headers, reply.body
+    except zlib.error as exc:
+        raise HubConnectionProblem(f"an answer that does not decode ({coding!r}): {exc}") from None
+    kept = [(k, v) for k, v in reply.headers if k.lower() not in (b"content-encoding", b"content-length")]
+    return reply.status, kept, body
