@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
@@ -66,6 +67,9 @@ async def test_a_read_only_database_says_so(tmp_path: Path) -> None:
         (sa_exc.OperationalError("SELECT 1", {}, Exception("server closed the connection")), "unreachable"),
         (sa_exc.DBAPIError("SELECT 1", {}, Exception("x"), connection_invalidated=True), "unreachable"),
         (sa_exc.TimeoutError("QueuePool limit reached"), "overloaded"),
+        # asyncpg straight (the PostgreSQL hot path bypasses SQLAlchemy): the server restarted
+        (asyncpg.exceptions.InterfaceError("connection is closed"), "unreachable"),
+        (asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"), "unreachable"),
     ],
 )
 def test_database_failures_are_named(error: BaseException, reason: str) -> None:
@@ -92,6 +96,7 @@ def test_a_failure_is_found_behind_the_exception_raised_from_it() -> None:
         FileNotFoundError(2, "No such file"),
         sa_exc.IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed")),
         sqlite3.IntegrityError("UNIQUE constraint failed"),
+        asyncpg.exceptions.InterfaceError("cannot call Connection.fetch() in a transaction block"),
     ],
 )
 def test_bugs_and_conflicts_are_not_database_failures(error: BaseException) -> None:

@@ -96,6 +96,8 @@ def storage_failure(exc: BaseException) -> StorageFailure | None:
             name = type(error).__name__
             if "Connect" in name or "Shutdown" in name or "Connection" in name:
                 return StorageFailure("unreachable", detail)
+            if name == "InterfaceError" and "closed" in str(error).lower():  # "connection is closed"
+                return StorageFailure("unreachable", detail)
             reason = _by_message(str(error))
             if reason is not None:
                 return StorageFailure(reason, detail)

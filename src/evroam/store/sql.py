@@ -1619,7 +1619,14 @@ class SqlStore(_Operations):
         async with self._single_engine.connect() as conn:
             pg = (await conn.get_raw_connection()).driver_connection
             assert pg is not None
-            return _pg_object(await pg.fetchrow(_PG_GET, *_pg_key(key)))
+            try:
+                return _pg_object(await pg.fetchrow(_PG_GET, *_pg_key(key)))
+            except Exception as exc:
+                # past SQLAlchemy's own handling: a connection the server dropped (a restart) must not
+                # go back to the pool; the failure itself is answered 503 (storage_failure)
+                if storage_failure(exc) is not None:
+                    await conn.invalidate()
+                raise
 
     async def run_sync(self, work: Callable[[Connection], _T]) -> _T:
         """Run ``work`` on a sync SQLAlchemy connection inside one write transaction (tools, tests)."""
