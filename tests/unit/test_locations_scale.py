@@ -221,10 +221,15 @@ async def test_a_location_or_evse_repeated_in_a_later_batch_refuses_the_whole_im
     assert await load_location(store, "NL", "CPO", "L0") is None  # nothing was kept
 
 
-def test_a_file_that_is_not_json_is_one_line_naming_the_byte(tmp_path: Path) -> None:
+def test_a_file_that_is_not_json_is_one_line_naming_line_and_column(tmp_path: Path) -> None:
     from evroam.modules.output import CommandFailed
 
     path = tmp_path / "bad.json"
     path.write_text('[{"id": "L1"}, {"id": ')
-    with pytest.raises(CommandFailed, match=r"bad.json: not valid JSON: .* at byte \d+"):
+    with pytest.raises(CommandFailed, match=r"bad.json: not valid JSON: .* at line 1, column \d+$"):
         list(read_item_batches(path, chunk=5))
+    # on the third line, the "]" after "ö" (two bytes, one character) and a comma: column 6
+    path.write_text('[\n {"id": "L1"},\n "ö",]\n')
+    for chunk in (1, 3, 1 << 20):
+        with pytest.raises(CommandFailed, match=r"an array item is missing at line 3, column 6$"):
+            list(read_item_batches(path, chunk=chunk))

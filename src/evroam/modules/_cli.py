@@ -159,9 +159,28 @@ def read_item_batches(
                 start += len(items)
                 items = []
     except JsonItemsError as exc:
-        raise CommandFailed(f"{file}: not valid JSON: {exc}") from None
+        line, column = _line_and_column(file, exc.offset, chunk)
+        raise CommandFailed(
+            f"{file}: not valid JSON: {exc.message} at line {line}, column {column}"
+        ) from None
     if items or start == 0:
         yield start, items
+
+
+def _line_and_column(file: Path, offset: int, chunk: int) -> tuple[int, int]:
+    """Line and column (from 1, in characters) of byte ``offset`` of FILE, read ``chunk`` bytes at a time:
+    the place a JSON error is reported at, as for a file read whole (:func:`read_objects`)."""
+    line, line_start, read = 1, b"", 0
+    with file.open("rb") as stream:
+        while read < offset and (data := stream.read(min(chunk, offset - read))):
+            read += len(data)
+            newlines = data.count(b"\n")
+            if newlines:
+                line += newlines
+                line_start = data[data.rfind(b"\n") + 1 :]
+            else:
+                line_start += data
+    return line, len(line_start.decode("utf-8", errors="replace")) + 1
 
 
 def print_import_report(report: ImportReport, as_json: bool) -> None:
