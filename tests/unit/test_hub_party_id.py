@@ -78,7 +78,9 @@ async def hub_credentials(star: Star, platform: NodeUnderTest, version: str = "2
     return data
 
 
-async def test_a_2_3_0_hub_names_itself_with_hub_party_id_and_lists_the_parties_it_reaches(star: Star) -> None:
+async def test_a_2_3_0_hub_names_itself_with_hub_party_id_and_lists_the_parties_it_reaches(
+    star: Star,
+) -> None:
     # the first platform: nothing reachable yet, the hub lists its own party (roles may not be empty)
     first = await join(star, star.cpo)
     assert parties(first.roles) == [("NL", "HUB", "HUB")]
