@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from evroam.hub import load_state
 from evroam.model.enums import ConnectionStatus
 from evroam.node.config import NodeConfig, PartyConfig
 from evroam.node.settings import Settings
@@ -302,26 +303,53 @@ async def test_a_commands_result_comes_back_through_the_hub(net: Network) -> Non
 
 async def test_client_info_is_pushed_when_a_platform_goes_offline_and_listed_on_get(net: Network) -> None:
     hub = net.node.hub()
-    hub.settings = type(hub.settings)(silence=0.0, tick=1.0, timeout=1.0)
+    hub.settings = type(hub.settings)(silence=300.0, tick=30.0, timeout=1.0)
+    clock = net.node.clock
+    assert isinstance(clock, FixedClock)
+    down = {"emsp2.test"}
 
     def versions(request: httpx.Request) -> httpx.Response:
-        if request.url.host == "emsp2.test":
+        if request.url.host in down:
             raise httpx.ConnectError("down", request=request)
         return httpx.Response(200, json=envelope([]))
 
+    def probes() -> list[str]:
+        return sorted(r.url.host for r in net.seen if r.url.path == "/versions")
+
     for name in PLATFORMS:
         net.answer[f"http://{name}.test/versions"] = versions
+    # not silent long enough: nobody is probed
+    clock.advance(299)
     await hub.tick()
+    assert probes() == [] and hub.parties.platforms["p-emsp2"].status is ConnectionStatus.CONNECTED
+    # eMSP 1 calls the hub meanwhile: it is not silent, the three others are probed
+    await net.call("GET", "hubclientinfo", "emsp1")
+    clock.advance(1)
+    await hub.tick()
+    assert probes() == ["cpo1.test", "cpo2.test", "emsp2.test"]
     assert hub.parties.platforms["p-emsp2"].status is ConnectionStatus.OFFLINE
     pushed = [r for r in net.seen if r.method == "PUT" and "hubclientinfo" in r.url.path]
     assert sorted({r.url.host for r in pushed}) == ["cpo1.test", "cpo2.test", "emsp1.test"]
     assert all(
         r.url.path.endswith("/DE/MS2") and json.loads(r.content)["status"] == "OFFLINE" for r in pushed
     )
-
     listing = await net.call("GET", "hubclientinfo", "cpo1")
     rows = {(i["country_code"], i["party_id"]): i["status"] for i in listing.json()["data"]}
     assert rows[("DE", "MS2")] == "OFFLINE" and rows[("DE", "MS1")] == "CONNECTED"
+    state = await load_state(net.node.store)
+    assert state is not None
+    contact = {p.partner_id: p.last_contact for p in state.platforms}
+    assert contact["p-cpo1"] == "2026-03-01T12:05:00Z"  # the probe's answer, by the hub's clock
+
+    # back: probed again at the next round (a failed probe leaves it silent), CONNECTED, pushed
+    down.clear()
+    net.seen.clear()
+    clock.advance(30)
+    await hub.tick()
+    assert probes() == ["emsp2.test"]
+    assert hub.parties.platforms["p-emsp2"].status is ConnectionStatus.CONNECTED
+    pushed = [r for r in net.seen if r.method == "PUT" and "hubclientinfo" in r.url.path]
+    assert pushed and all(json.loads(r.content)["status"] == "CONNECTED" for r in pushed)
 
 
 async def test_a_session_pushed_without_to_goes_to_its_tokens_emsp_only(net: Network) -> None:

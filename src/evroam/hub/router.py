@@ -165,7 +165,7 @@ class HubRouter:
 
     async def handle(self, call: OcpiCall) -> OcpiAnswer:
         caller = await self.parties.platform(call.caller.partner)
-        caller.last_contact = time.monotonic()
+        caller.last_contact = self.parties.now()
         routing = call.headers.routing or Routing()
         sender = routing.sender or self._first_party(caller)
         receiver = routing.receiver
@@ -263,7 +263,7 @@ class HubRouter:
         except HubError:
             platform.last_contact = 0.0  # the next liveness tick probes it
             raise
-        platform.last_contact = time.monotonic()
+        platform.last_contact = self.parties.now()
         return reply
 
     def _page_headers(self, call: OcpiCall, base: str, reply: RawReply) -> dict[str, str]:
