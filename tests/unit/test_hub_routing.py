@@ -131,20 +131,22 @@ async def net() -> AsyncIterator[Network]:
 
 
 @asynccontextmanager
-async def hub_network() -> AsyncIterator[Network]:
-    """The hub node with its four platforms (also used by profiling scripts)."""
+async def hub_network(store: MemoryStore | None = None) -> AsyncIterator[Network]:
+    """The hub node with its four platforms (also used by profiling scripts); on ``store`` when given
+    (the store of an earlier hub process: a restart)."""
     clock = FixedClock(T)
-    store = MemoryStore()
-    await store.migrate()
-    now = clock.now()
-    partners = [platform(name, now) for name in PLATFORMS]
-    await StorePartnerRepository(store, clock).commit(
-        save=partners,
-        issue=[
-            IssuedToken(digest=p.issued[0], partner_id=p.id, use=TokenUse.PEER, issued_at=now)
-            for p in partners
-        ],
-    )
+    if store is None:
+        store = MemoryStore()
+        await store.migrate()
+        now = clock.now()
+        partners = [platform(name, now) for name in PLATFORMS]
+        await StorePartnerRepository(store, clock).commit(
+            save=partners,
+            issue=[
+                IssuedToken(digest=p.issued[0], partner_id=p.id, use=TokenUse.PEER, issued_at=now)
+                for p in partners
+            ],
+        )
     holder: list[Network] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -299,6 +301,39 @@ async def test_a_commands_result_comes_back_through_the_hub(net: Network) -> Non
     [relayed] = net.received("emsp1.test")
     assert str(relayed.url) == "http://emsp1.test/results/42" and json.loads(relayed.content) == result
     assert relayed.headers["OCPI-to-party-id"] == "MS1"
+
+
+async def test_a_commands_result_after_a_restart_of_the_hub_still_reaches_the_emsp(net: Network) -> None:
+    command = {"response_url": "http://emsp1.test/results/7", "token": {}, "location_id": "LOC1"}
+    net.answer["http://cpo1.test/"] = lambda r: httpx.Response(
+        200, json=envelope({"result": "ACCEPTED", "timeout": 30})
+    )
+    await net.call("POST", "receiver/commands/START_SESSION", "emsp1", to=("NL", "CP1"), body=command)
+    [forwarded] = net.received("cpo1.test")
+    ours = json.loads(forwarded.content)["response_url"]
+
+    store = net.node.store
+    assert isinstance(store, MemoryStore)
+    async with hub_network(store) as restarted:  # a new hub process on the same store
+        assert restarted.node.hub() is not net.node.hub()
+        result = {"result": "ACCEPTED"}
+        posted = await restarted.call(
+            "POST", ours[len(HUB) + len("/ocpi/2.2.1/") :], "cpo1", to=("DE", "MS1"), body=result
+        )
+        assert posted.json()["status_code"] == 1000
+        [relayed] = restarted.received("emsp1.test")
+        assert str(relayed.url) == "http://emsp1.test/results/7" and json.loads(relayed.content) == result
+        assert (relayed.headers["OCPI-to-country-code"], relayed.headers["OCPI-to-party-id"]) == ("DE", "MS1")
+
+        # kept a day, then forgotten at a liveness round
+        clock = restarted.node.clock
+        assert isinstance(clock, FixedClock)
+        clock.advance(86_401)
+        assert await restarted.node.hub().router.forget_relays() == 1
+        again = await restarted.call(
+            "POST", ours[len(HUB) + len("/ocpi/2.2.1/") :], "cpo1", to=("DE", "MS1"), body=result
+        )
+        assert again.json()["status_code"] == 4001
 
 
 async def test_client_info_is_pushed_when_a_platform_goes_offline_and_listed_on_get(net: Network) -> None:

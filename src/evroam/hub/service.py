@@ -118,6 +118,7 @@ class Hub:
             base_url=base_url,
             own=own,
             timeout=self.settings.timeout,
+            store=store,
         )
         self._http = http
         self._store = store
@@ -232,6 +233,7 @@ class Hub:
             others = [p for p in self.parties.platforms.values() if p.reachable]
             await self._push(infos, others, skip=changed)
         await self._retry_unsent()
+        await self.router.forget_relays()
         await self._save_state()
 
     async def _retry_unsent(self) -> None:
