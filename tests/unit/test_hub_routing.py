@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 
 from evroam.hub import load_state
@@ -393,3 +394,29 @@ async def test_a_session_pushed_without_to_goes_to_its_tokens_emsp_only(net: Net
     assert response.json()["status_code"] == 1000
     [sent] = net.seen
     assert sent.url.host == "emsp2.test" and sent.headers["OCPI-to-party-id"] == "MS2"
+
+
+async def test_get_all_asks_each_party_of_a_platform_hosting_several(net: Network) -> None:
+    hub = net.node.hub()
+    cpo1 = hub.parties.platforms["p-cpo1"].partner
+    two = PartyRole(role="CPO", country_code="NL", party_id="CP3", name="white label")
+    await StorePartnerRepository(net.node.store, net.node.clock).commit(
+        save=[msgspec.structs.replace(cpo1, roles=(*cpo1.roles, two))]
+    )
+    await hub.parties.refresh()
+
+    def everything(request: httpx.Request) -> httpx.Response:
+        # a platform that answers for all its parties, whichever OCPI-to names
+        data = [
+            {"country_code": "NL", "party_id": "CP3", "id": "L3", "last_updated": "2026-01-02T00:00:00Z"},
+            {"country_code": "NL", "party_id": "CP1", "id": "L1", "last_updated": "2026-01-01T00:00:00Z"},
+        ]
+        return httpx.Response(200, json=envelope(data))
+
+    net.answer["http://cpo1.test/"] = everything
+    net.answer["http://cpo2.test/"] = lambda r: httpx.Response(200, json=envelope([]))
+    merged = await net.call("GET", "sender/locations", "emsp1", to=("NL", "HUB"))
+    assert [(o["party_id"], o["id"]) for o in merged.json()["data"]] == [("CP1", "L1"), ("CP3", "L3")]
+    assert merged.headers["X-Total-Count"] == "2"
+    asked = sorted(r.headers["OCPI-to-party-id"] for r in net.received("cpo1.test"))
+    assert asked == ["CP1", "CP3"]

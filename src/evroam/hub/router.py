@@ -109,6 +109,11 @@ class _Stamp(msgspec.Struct):
     last_updated: str = ""
 
 
+class _Owner(msgspec.Struct):
+    country_code: str | None = None
+    party_id: str | None = None
+
+
 class _Merged(msgspec.Struct):
     data: list[msgspec.Raw]
     status_code: int
@@ -363,29 +368,49 @@ class HubRouter:
         filters: Sequence[tuple[str, str]],
     ) -> list[msgspec.Raw]:
         role = self._role_of(caller, sender)
-        sources = []
+        sources: list[tuple[Platform, str, PartyRef, bool]] = []
         for platform in list(self.parties.platforms.values()):
             if platform is caller or not platform.reachable:
                 continue
             endpoint = platform.partner.endpoint(call.module.id, call.interface.value)
             if endpoint is None:
                 continue
-            parties = [p for p in platform.parties() if p.role is not None and p.role.value != role]
-            if not parties:
-                continue
-            to = PartyRef.of(parties[0].country_code, parties[0].party_id)
-            sources.append((platform, endpoint.url, to))
+            asked: set[tuple[str, str]] = set()
+            for party in platform.parties():
+                if party.role is None or party.role.value == role:
+                    continue
+                key = party_key(party.country_code, party.party_id)
+                if key in asked:
+                    continue
+                try:
+                    to = PartyRef.of(party.country_code, party.party_id)
+                except ValueError:
+                    continue
+                # one list per party (the spec: the hub merges the objects of every party); objects
+                # without an owner are taken from the platform's first party only
+                sources.append((platform, endpoint.url, to, not asked))
+                asked.add(key)
 
-        async def pages(platform: Platform, url: str, to: PartyRef) -> list[msgspec.Raw]:
+        async def pages(platform: Platform, url: str, to: PartyRef, first: bool) -> list[msgspec.Raw]:
             out: list[msgspec.Raw] = []
             params: Sequence[tuple[str, str]] = filters
             next_url: str | None = url
+            wanted = party_key(to.country_code, to.party_id)
             while next_url is not None and len(out) < _PAGE_GUARD:
                 reply = await self._send(call, platform, next_url, None, sender, to, params)
                 if reply.status >= 300:
                     raise HubError(f"{to} answered HTTP {reply.status} to the list: {_said(reply.body)}")
                 got = msgspec.json.decode(reply.body, type=_Page)
-                out.extend(got.data or ())
+                for item in got.data or ():
+                    try:
+                        owner = msgspec.json.decode(item, type=_Owner)
+                    except (msgspec.DecodeError, msgspec.ValidationError):
+                        owner = _Owner()
+                    if owner.country_code is None or owner.party_id is None:
+                        if first:
+                            out.append(item)
+                    elif party_key(owner.country_code, owner.party_id) == wanted:
+                        out.append(item)  # a platform answering for all its parties: each once
                 next_url = next_link(reply.headers.get_list(LINK))
                 params = ()
             return out
