@@ -66,8 +66,15 @@ async def _hub(emsp_port: int, data_dir: Path) -> Any:
     from evroam.node.config import NodeConfig, PartyConfig
     from evroam.node.settings import Settings
     from evroam.node.wiring import build_node
-    from evroam.registration.model import IssuedToken, Partner, PartnerEndpoint, PartnerStatus, PartyRole
-    from evroam.registration.model import TokenUse, token_digest
+    from evroam.registration.model import (
+        IssuedToken,
+        Partner,
+        PartnerEndpoint,
+        PartnerStatus,
+        PartyRole,
+        TokenUse,
+        token_digest,
+    )
     from evroam.registration.repository import StorePartnerRepository
     from evroam.testing import MemoryStore
 
@@ -235,14 +242,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
+        median = result["median_cpu_us"]
         for name in ("framework", "direct"):
             cpu = ", ".join(f"{r['cpu_us']:.0f}" for r in result["rounds"][name])
-            print(
-                f"{name:>9}: CPU per forwarded PATCH (us, each round) {cpu}; median {result['median_cpu_us'][name]:.0f}"
-            )
-        print(
-            f"direct / framework: {result['direct_to_framework_cpu']:.2f}; load average {result['machine']['load_avg']}"
-        )
+            print(f"{name:>9}: CPU us per forwarded PATCH, each round {cpu}; median {median[name]:.0f}")
+        ratio = result["direct_to_framework_cpu"]
+        print(f"direct / framework: {ratio:.2f}; load average {result['machine']['load_avg']}")
     return 0
 
 
