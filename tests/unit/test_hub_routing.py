@@ -32,6 +32,8 @@ from evroam.registration.model import (
     token_digest,
 )
 from evroam.registration.repository import StorePartnerRepository
+from evroam.store.factory import create_store
+from evroam.store.port import Store
 from evroam.testing import FixedClock, MemoryStore, SequentialIds
 
 HUB = "http://hub.test"
@@ -131,23 +133,29 @@ async def net() -> AsyncIterator[Network]:
         yield network
 
 
+async def seeded(store: Store) -> Store:
+    """``store`` migrated, with the four platforms registered."""
+    clock = FixedClock(T)
+    await store.migrate()
+    now = clock.now()
+    partners = [platform(name, now) for name in PLATFORMS]
+    await StorePartnerRepository(store, clock).commit(
+        save=partners,
+        issue=[
+            IssuedToken(digest=p.issued[0], partner_id=p.id, use=TokenUse.PEER, issued_at=now)
+            for p in partners
+        ],
+    )
+    return store
+
+
 @asynccontextmanager
-async def hub_network(store: MemoryStore | None = None) -> AsyncIterator[Network]:
+async def hub_network(store: Store | None = None) -> AsyncIterator[Network]:
     """The hub node with its four platforms (also used by profiling scripts); on ``store`` when given
-    (the store of an earlier hub process: a restart)."""
+    (a store :func:`seeded`, or the store of an earlier hub process: a restart)."""
     clock = FixedClock(T)
     if store is None:
-        store = MemoryStore()
-        await store.migrate()
-        now = clock.now()
-        partners = [platform(name, now) for name in PLATFORMS]
-        await StorePartnerRepository(store, clock).commit(
-            save=partners,
-            issue=[
-                IssuedToken(digest=p.issued[0], partner_id=p.id, use=TokenUse.PEER, issued_at=now)
-                for p in partners
-            ],
-        )
+        store = await seeded(MemoryStore())
     holder: list[Network] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -304,37 +312,48 @@ async def test_a_commands_result_comes_back_through_the_hub(net: Network) -> Non
     assert relayed.headers["OCPI-to-party-id"] == "MS1"
 
 
-async def test_a_commands_result_after_a_restart_of_the_hub_still_reaches_the_emsp(net: Network) -> None:
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+async def test_a_commands_result_after_a_restart_of_the_hub_still_reaches_the_emsp(
+    kind: str, tmp_path: Path
+) -> None:
+    store = await seeded(MemoryStore() if kind == "memory" else create_store(data_dir=tmp_path))
     command = {"response_url": "http://emsp1.test/results/7", "token": {}, "location_id": "LOC1"}
-    net.answer["http://cpo1.test/"] = lambda r: httpx.Response(
-        200, json=envelope({"result": "ACCEPTED", "timeout": 30})
-    )
-    await net.call("POST", "receiver/commands/START_SESSION", "emsp1", to=("NL", "CP1"), body=command)
-    [forwarded] = net.received("cpo1.test")
-    ours = json.loads(forwarded.content)["response_url"]
-
-    store = net.node.store
-    assert isinstance(store, MemoryStore)
-    async with hub_network(store) as restarted:  # a new hub process on the same store
-        assert restarted.node.hub() is not net.node.hub()
-        result = {"result": "ACCEPTED"}
-        posted = await restarted.call(
-            "POST", ours[len(HUB) + len("/ocpi/2.2.1/") :], "cpo1", to=("DE", "MS1"), body=result
+    async with hub_network(store) as net:
+        net.answer["http://cpo1.test/"] = lambda r: httpx.Response(
+            200, json=envelope({"result": "ACCEPTED", "timeout": 30})
         )
-        assert posted.json()["status_code"] == 1000
-        [relayed] = restarted.received("emsp1.test")
-        assert str(relayed.url) == "http://emsp1.test/results/7" and json.loads(relayed.content) == result
-        assert (relayed.headers["OCPI-to-country-code"], relayed.headers["OCPI-to-party-id"]) == ("DE", "MS1")
+        await net.call("POST", "receiver/commands/START_SESSION", "emsp1", to=("NL", "CP1"), body=command)
+        [forwarded] = net.received("cpo1.test")
+        ours = json.loads(forwarded.content)["response_url"]
+        first_hub = net.node.hub()
 
-        # kept a day, then forgotten at a liveness round
-        clock = restarted.node.clock
-        assert isinstance(clock, FixedClock)
-        clock.advance(86_401)
-        assert await restarted.node.hub().router.forget_relays() == 1
-        again = await restarted.call(
-            "POST", ours[len(HUB) + len("/ocpi/2.2.1/") :], "cpo1", to=("DE", "MS1"), body=result
-        )
-        assert again.json()["status_code"] == 4001
+    try:
+        async with hub_network(store) as restarted:  # a new hub node on the same store
+            assert restarted.node.hub() is not first_hub
+            result = {"result": "ACCEPTED"}
+            posted = await restarted.call(
+                "POST", ours[len(HUB) + len("/ocpi/2.2.1/") :], "cpo1", to=("DE", "MS1"), body=result
+            )
+            assert posted.json()["status_code"] == 1000
+            [relayed] = restarted.received("emsp1.test")
+            assert str(relayed.url) == "http://emsp1.test/results/7"
+            assert json.loads(relayed.content) == result
+            assert (relayed.headers["OCPI-to-country-code"], relayed.headers["OCPI-to-party-id"]) == (
+                "DE",
+                "MS1",
+            )
+
+            # kept a day, then forgotten at a liveness round
+            clock = restarted.node.clock
+            assert isinstance(clock, FixedClock)
+            clock.advance(86_401)
+            assert await restarted.node.hub().router.forget_relays() == 1
+            again = await restarted.call(
+                "POST", ours[len(HUB) + len("/ocpi/2.2.1/") :], "cpo1", to=("DE", "MS1"), body=result
+            )
+            assert again.json()["status_code"] == 4001
+    finally:
+        await store.close()
 
 
 async def test_client_info_is_pushed_when_a_platform_goes_offline_and_listed_on_get(net: Network) -> None:
