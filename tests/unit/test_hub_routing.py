@@ -439,3 +439,18 @@ async def test_get_all_asks_each_party_of_a_platform_hosting_several(net: Networ
     assert merged.headers["X-Total-Count"] == "2"
     asked = sorted(r.headers["OCPI-to-party-id"] for r in net.received("cpo1.test"))
     assert asked == ["CP1", "CP3"]
+
+
+async def test_a_platforms_new_token_is_used_from_the_next_request_on(net: Network) -> None:
+    await net.call("GET", "sender/locations/LOC1", "emsp1", to=("NL", "CP1"))
+    hub = net.node.hub()
+    cpo1 = hub.parties.platforms["p-cpo1"].partner
+    renewed = msgspec.structs.replace(cpo1, token="hub-token-at-cpo1-renewed")
+    await StorePartnerRepository(net.node.store, net.node.clock).commit(save=[renewed])
+    await hub.parties.refresh()
+    await net.call("GET", "sender/locations/LOC1", "emsp1", to=("NL", "CP1"))
+    sent = [r.headers["Authorization"] for r in net.received("cpo1.test")]
+    assert sent == [
+        "Token " + base64.b64encode(b"hub-token-at-cpo1").decode(),
+        "Token " + base64.b64encode(b"hub-token-at-cpo1-renewed").decode(),
+    ]

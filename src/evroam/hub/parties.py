@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from evroam.core.clock import Clock
 from evroam.model import CredentialsRole
@@ -40,6 +40,9 @@ class Platform:
     changed_at: float
     """When its status last changed (seconds since the epoch, by the hub's clock)."""
     status: ConnectionStatus = ConnectionStatus.CONNECTED
+    authorization: tuple[str, str, str] | None = field(default=None, repr=False)
+    """``(token, encoding, Authorization header)``: the header made once per token (the hub's
+    forwarding path)."""
 
     @property
     def reachable(self) -> bool:

@@ -23,6 +23,7 @@ Errors: 4001 unknown receiver, 4002 timeout, 4003 receiver not connected (OFFLIN
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
@@ -260,10 +261,15 @@ class HubRouter:
         partner = platform.partner
         if partner.token is None:
             raise HubConnectionProblem(f"no token to reach platform {partner.name}")
-        headers = {
-            "Authorization": encode_authorization(partner.token, TokenEncoding(partner.token_encoding)),
-            "Accept": "application/json",
-        }
+        authorization = platform.authorization
+        if (
+            authorization is None
+            or authorization[0] != partner.token
+            or authorization[1] != partner.token_encoding
+        ):
+            header = encode_authorization(partner.token, TokenEncoding(partner.token_encoding))
+            authorization = platform.authorization = (partner.token, partner.token_encoding, header)
+        headers = {"Authorization": authorization[2], "Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/json"
         ids = call.headers.request_ids
@@ -547,9 +553,28 @@ def _relay_key(key: str) -> ObjectKey:
     return ObjectKey(RELAY_KIND, "", "", key)
 
 
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+"""What ``quote(value, safe="")`` leaves as it is."""
+
+
+@functools.lru_cache(maxsize=512)
+def _template(path: str) -> tuple[tuple[str, bool], ...]:
+    """An endpoint path split once into its literal parts and its placeholders (``True``)."""
+    parts = _PLACEHOLDER.split(path)  # literal, name, literal, name, ...
+    return tuple((part, n % 2 == 1) for n, part in enumerate(parts) if part or n % 2 == 1)
+
+
 def _path(call: OcpiCall) -> str:
+    """The endpoint's path with the request's path parameters, each percent-encoded."""
     params: Mapping[str, str] = call.path_params
-    return _PLACEHOLDER.sub(lambda m: quote(params.get(m.group(1), ""), safe=""), call.endpoint.path)
+    out = []
+    for part, placeholder in _template(call.endpoint.path):
+        if placeholder:
+            value = params.get(part, "")
+            out.append(value if _UNRESERVED.fullmatch(value) else quote(value, safe=""))
+        else:
+            out.append(part)
+    return "".join(out)
 
 
 def _join(base: str, path: str) -> str:
