@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 
+from evroam.hub import load_state
 from evroam.model.enums import ConnectionStatus
 from evroam.node.config import NodeConfig, PartyConfig
 from evroam.node.settings import Settings
@@ -30,6 +32,8 @@ from evroam.registration.model import (
     token_digest,
 )
 from evroam.registration.repository import StorePartnerRepository
+from evroam.store.factory import create_store
+from evroam.store.port import Store
 from evroam.testing import FixedClock, MemoryStore, SequentialIds
 
 HUB = "http://hub.test"
@@ -129,11 +133,9 @@ async def net() -> AsyncIterator[Network]:
         yield network
 
 
-@asynccontextmanager
-async def hub_network() -> AsyncIterator[Network]:
-    """The hub node with its four platforms (also used by profiling scripts)."""
+async def seeded(store: Store) -> Store:
+    """``store`` migrated, with the four platforms registered."""
     clock = FixedClock(T)
-    store = MemoryStore()
     await store.migrate()
     now = clock.now()
     partners = [platform(name, now) for name in PLATFORMS]
@@ -144,6 +146,16 @@ async def hub_network() -> AsyncIterator[Network]:
             for p in partners
         ],
     )
+    return store
+
+
+@asynccontextmanager
+async def hub_network(store: Store | None = None) -> AsyncIterator[Network]:
+    """The hub node with its four platforms (also used by profiling scripts); on ``store`` when given
+    (a store :func:`seeded`, or the store of an earlier hub process: a restart)."""
+    clock = FixedClock(T)
+    if store is None:
+        store = await seeded(MemoryStore())
     holder: list[Network] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -300,28 +312,99 @@ async def test_a_commands_result_comes_back_through_the_hub(net: Network) -> Non
     assert relayed.headers["OCPI-to-party-id"] == "MS1"
 
 
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+async def test_a_commands_result_after_a_restart_of_the_hub_still_reaches_the_emsp(
+    kind: str, tmp_path: Path
+) -> None:
+    store = await seeded(MemoryStore() if kind == "memory" else create_store(data_dir=tmp_path))
+    command = {"response_url": "http://emsp1.test/results/7", "token": {}, "location_id": "LOC1"}
+    async with hub_network(store) as net:
+        net.answer["http://cpo1.test/"] = lambda r: httpx.Response(
+            200, json=envelope({"result": "ACCEPTED", "timeout": 30})
+        )
+        await net.call("POST", "receiver/commands/START_SESSION", "emsp1", to=("NL", "CP1"), body=command)
+        [forwarded] = net.received("cpo1.test")
+        ours = json.loads(forwarded.content)["response_url"]
+        first_hub = net.node.hub()
+
+    try:
+        async with hub_network(store) as restarted:  # a new hub node on the same store
+            assert restarted.node.hub() is not first_hub
+            result = {"result": "ACCEPTED"}
+            posted = await restarted.call(
+                "POST", ours[len(HUB) + len("/ocpi/2.2.1/") :], "cpo1", to=("DE", "MS1"), body=result
+            )
+            assert posted.json()["status_code"] == 1000
+            [relayed] = restarted.received("emsp1.test")
+            assert str(relayed.url) == "http://emsp1.test/results/7"
+            assert json.loads(relayed.content) == result
+            assert (relayed.headers["OCPI-to-country-code"], relayed.headers["OCPI-to-party-id"]) == (
+                "DE",
+                "MS1",
+            )
+
+            # kept a day, then forgotten at a liveness round
+            clock = restarted.node.clock
+            assert isinstance(clock, FixedClock)
+            clock.advance(86_401)
+            assert await restarted.node.hub().router.forget_relays() == 1
+            again = await restarted.call(
+                "POST", ours[len(HUB) + len("/ocpi/2.2.1/") :], "cpo1", to=("DE", "MS1"), body=result
+            )
+            assert again.json()["status_code"] == 4001
+    finally:
+        await store.close()
+
+
 async def test_client_info_is_pushed_when_a_platform_goes_offline_and_listed_on_get(net: Network) -> None:
     hub = net.node.hub()
-    hub.settings = type(hub.settings)(silence=0.0, tick=1.0, timeout=1.0)
+    hub.settings = type(hub.settings)(silence=300.0, tick=30.0, timeout=1.0)
+    clock = net.node.clock
+    assert isinstance(clock, FixedClock)
+    down = {"emsp2.test"}
 
     def versions(request: httpx.Request) -> httpx.Response:
-        if request.url.host == "emsp2.test":
+        if request.url.host in down:
             raise httpx.ConnectError("down", request=request)
         return httpx.Response(200, json=envelope([]))
 
+    def probes() -> list[str]:
+        return sorted(r.url.host for r in net.seen if r.url.path == "/versions")
+
     for name in PLATFORMS:
         net.answer[f"http://{name}.test/versions"] = versions
+    # not silent long enough: nobody is probed
+    clock.advance(299)
     await hub.tick()
+    assert probes() == [] and hub.parties.platforms["p-emsp2"].status is ConnectionStatus.CONNECTED
+    # eMSP 1 calls the hub meanwhile: it is not silent, the three others are probed
+    await net.call("GET", "hubclientinfo", "emsp1")
+    clock.advance(1)
+    await hub.tick()
+    assert probes() == ["cpo1.test", "cpo2.test", "emsp2.test"]
     assert hub.parties.platforms["p-emsp2"].status is ConnectionStatus.OFFLINE
     pushed = [r for r in net.seen if r.method == "PUT" and "hubclientinfo" in r.url.path]
     assert sorted({r.url.host for r in pushed}) == ["cpo1.test", "cpo2.test", "emsp1.test"]
     assert all(
         r.url.path.endswith("/DE/MS2") and json.loads(r.content)["status"] == "OFFLINE" for r in pushed
     )
-
     listing = await net.call("GET", "hubclientinfo", "cpo1")
     rows = {(i["country_code"], i["party_id"]): i["status"] for i in listing.json()["data"]}
     assert rows[("DE", "MS2")] == "OFFLINE" and rows[("DE", "MS1")] == "CONNECTED"
+    state = await load_state(net.node.store)
+    assert state is not None
+    contact = {p.partner_id: p.last_contact for p in state.platforms}
+    assert contact["p-cpo1"] == "2026-03-01T12:05:00Z"  # the probe's answer, by the hub's clock
+
+    # back: probed again at the next round (a failed probe leaves it silent), CONNECTED, pushed
+    down.clear()
+    net.seen.clear()
+    clock.advance(30)
+    await hub.tick()
+    assert probes() == ["emsp2.test"]
+    assert hub.parties.platforms["p-emsp2"].status is ConnectionStatus.CONNECTED
+    pushed = [r for r in net.seen if r.method == "PUT" and "hubclientinfo" in r.url.path]
+    assert pushed and all(json.loads(r.content)["status"] == "CONNECTED" for r in pushed)
 
 
 async def test_a_session_pushed_without_to_goes_to_its_tokens_emsp_only(net: Network) -> None:
@@ -330,3 +413,44 @@ async def test_a_session_pushed_without_to_goes_to_its_tokens_emsp_only(net: Net
     assert response.json()["status_code"] == 1000
     [sent] = net.seen
     assert sent.url.host == "emsp2.test" and sent.headers["OCPI-to-party-id"] == "MS2"
+
+
+async def test_get_all_asks_each_party_of_a_platform_hosting_several(net: Network) -> None:
+    hub = net.node.hub()
+    cpo1 = hub.parties.platforms["p-cpo1"].partner
+    two = PartyRole(role="CPO", country_code="NL", party_id="CP3", name="white label")
+    await StorePartnerRepository(net.node.store, net.node.clock).commit(
+        save=[msgspec.structs.replace(cpo1, roles=(*cpo1.roles, two))]
+    )
+    await hub.parties.refresh()
+
+    def everything(request: httpx.Request) -> httpx.Response:
+        # a platform that answers for all its parties, whichever OCPI-to names
+        data = [
+            {"country_code": "NL", "party_id": "CP3", "id": "L3", "last_updated": "2026-01-02T00:00:00Z"},
+            {"country_code": "NL", "party_id": "CP1", "id": "L1", "last_updated": "2026-01-01T00:00:00Z"},
+        ]
+        return httpx.Response(200, json=envelope(data))
+
+    net.answer["http://cpo1.test/"] = everything
+    net.answer["http://cpo2.test/"] = lambda r: httpx.Response(200, json=envelope([]))
+    merged = await net.call("GET", "sender/locations", "emsp1", to=("NL", "HUB"))
+    assert [(o["party_id"], o["id"]) for o in merged.json()["data"]] == [("CP1", "L1"), ("CP3", "L3")]
+    assert merged.headers["X-Total-Count"] == "2"
+    asked = sorted(r.headers["OCPI-to-party-id"] for r in net.received("cpo1.test"))
+    assert asked == ["CP1", "CP3"]
+
+
+async def test_a_platforms_new_token_is_used_from_the_next_request_on(net: Network) -> None:
+    await net.call("GET", "sender/locations/LOC1", "emsp1", to=("NL", "CP1"))
+    hub = net.node.hub()
+    cpo1 = hub.parties.platforms["p-cpo1"].partner
+    renewed = msgspec.structs.replace(cpo1, token="hub-token-at-cpo1-renewed")
+    await StorePartnerRepository(net.node.store, net.node.clock).commit(save=[renewed])
+    await hub.parties.refresh()
+    await net.call("GET", "sender/locations/LOC1", "emsp1", to=("NL", "CP1"))
+    sent = [r.headers["Authorization"] for r in net.received("cpo1.test")]
+    assert sent == [
+        "Token " + base64.b64encode(b"hub-token-at-cpo1").decode(),
+        "Token " + base64.b64encode(b"hub-token-at-cpo1-renewed").decode(),
+    ]

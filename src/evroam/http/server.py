@@ -31,6 +31,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, get_args
+from urllib.parse import parse_qsl
 
 from litestar import Litestar, Request, Response, route
 from litestar.exceptions import HTTPException
@@ -217,6 +218,8 @@ class _Server:
         self._tokens: dict[tuple[str | None, TokenEncoding], tuple[str, ...]] = {}
         self._routings: dict[tuple[str | None, ...], Routing] = {}
         self._parties = frozenset((cc.casefold(), pid.casefold()) for cc, pid in config.parties)
+        self.raw_routes: dict[str, list[tuple[re.Pattern[str], _Bound]]] = {}
+        """The raw routes (a hub's) by module path: served by :meth:`direct`, without Litestar."""
 
     # -- responses ------------------------------------------------------------------------------
 
@@ -269,8 +272,7 @@ class _Server:
             self._tokens[key] = found
         return found
 
-    def _routing(self, request: Request[Any, Any, Any]) -> Routing:
-        headers = request.headers
+    def _routing(self, headers: Mapping[str, str]) -> Routing:
         key = tuple(headers.get(name) for name in _ROUTING_HEADERS)
         found = self._routings.get(key)
         if found is None:
@@ -389,6 +391,7 @@ class _Server:
 
     def module_routes(self) -> list[Any]:
         routes: list[Any] = []
+        self.raw_routes = {}
         for spec in self.specs:
             by_path: dict[
                 str, tuple[ModuleSpec, InterfaceRole, dict[str, tuple[EndpointSpec, Handler]], bool]
@@ -402,17 +405,15 @@ class _Server:
                 routes.append(self._route(path, spec, module, interface, methods, raw))
         return routes
 
-    def _route(
+    def _bound_of(
         self,
-        path: str,
         spec: VersionSpec,
         module: ModuleSpec,
         interface: InterfaceRole,
         methods: dict[str, tuple[EndpointSpec, Handler]],
-        raw: bool = False,
-    ) -> Any:
-        server = self
-        bound = _Bound(
+        raw: bool,
+    ) -> _Bound:
+        return _Bound(
             spec=spec,
             module=module,
             interface=interface,
@@ -430,6 +431,28 @@ class _Server:
             routing=uses_routing(spec, module),
             raw=raw,
         )
+
+    def _route(
+        self,
+        path: str,
+        spec: VersionSpec,
+        module: ModuleSpec,
+        interface: InterfaceRole,
+        methods: dict[str, tuple[EndpointSpec, Handler]],
+        raw: bool = False,
+    ) -> Any:
+        server = self
+        bound = self._bound_of(spec, module, interface, methods, raw)
+        if raw:  # also served without the framework (:meth:`direct`)
+            prefix = module_path(spec, module, interface)
+            pattern = re.compile(
+                "".join(
+                    f"(?P<{part[1:-5]}>[^/]+)" if part.startswith("{") else re.escape(part)
+                    for part in re.split(r"(\{[a-z_]+:str\})", path)
+                )
+                + "/?"
+            )
+            self.raw_routes.setdefault(prefix, []).append((pattern, bound))
 
         async def endpoint_handler(request: Request[Any, Any, Any]) -> ASGIResponse:
             return await server.dispatch(request, bound)
@@ -460,7 +483,7 @@ class _Server:
             if seen is not None:
                 seen[3] = caller.partner.name
             if bound.routing:
-                routing = self._routing(request)
+                routing = self._routing(request.headers)
                 tracing = MessageHeaders(request_ids=tracing.request_ids, routing=routing)
                 headers = response_headers(tracing)
                 if not bound.raw:
@@ -555,6 +578,169 @@ class _Server:
             if key not in self._parties:
                 raise HubUnknownReceiver(f"OCPI-to {receiver} is not a party hosted here")
 
+    # -- raw routes without the framework ------------------------------------------------------
+
+    def direct(self, inner: Any) -> Any:
+        """``inner`` (Litestar's ASGI handler) with the raw routes (a hub's forwarding routes) served
+        in front of it, without Litestar's routing, request object and response conversion: the same
+        steps as :meth:`dispatch` (tracing ids, size limit, authentication, routing headers, the
+        compatibility hook on the body, the handler, the same answers and errors). Whatever is not a
+        raw route, or not one of its methods, goes to ``inner``."""
+        routes = self.raw_routes
+        if not routes:
+            return inner
+
+        async def asgi(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http":
+                path: str = scope["path"]
+                parts = path.split("/", 5)
+                candidates = routes.get("/".join(parts[:5])) if len(parts) >= 5 else None
+                if candidates is not None:
+                    for pattern, bound in candidates:
+                        found = pattern.fullmatch(path)
+                        if found is not None:
+                            entry = bound.methods.get(scope["method"])
+                            if entry is not None:
+                                await self._direct(scope, receive, send, bound, entry, found.groupdict())
+                                return
+                            break
+            await inner(scope, receive, send)
+
+        return asgi
+
+    async def _direct(
+        self,
+        scope: Any,
+        receive: Any,
+        send: Any,
+        bound: _Bound,
+        entry: tuple[EndpointSpec, Handler, bool],
+        path_params: dict[str, str],
+    ) -> None:
+        seen: list[str | None] | None = scope.get(_SEEN)
+        if seen is not None:
+            seen[0], seen[1], seen[2] = bound.module.id, bound.interface.value, bound.spec.number
+        request_headers = _Headers(scope["headers"])
+        if bound.request_ids:
+            tracing = MessageHeaders(request_ids=incoming_request_ids(request_headers, self.config.ids))
+        else:
+            tracing = MessageHeaders()
+        headers = response_headers(tracing)
+        method: str = scope["method"]
+        endpoint, handler, optional_body = entry
+        body_read = False
+        try:
+            announced = request_headers.get("content-length")
+            too_large = announced is not None and announced.strip().isdigit()
+            if too_large and int(announced) > self.config.max_body_bytes:
+                raise self._too_large()  # before anything is read, the token included
+            caller = await self.config.registration.authenticate(
+                self._candidates(request_headers.get("authorization"), bound.encoding),
+                registration=bound.registration,
+            )
+            if seen is not None:
+                seen[3] = caller.partner.name
+            if bound.routing:
+                routing = self._routing(request_headers)
+                tracing = MessageHeaders(request_ids=tracing.request_ids, routing=routing)
+                headers = response_headers(tracing)
+                if not bound.raw:
+                    self._check_routing(routing, caller)
+            body = None
+            if endpoint.request is not None:
+                raw = await self._read_body(receive)
+                body_read = True
+                if self.config.request_body is not None and raw:
+                    raw = await self.config.request_body(caller, bound.module.id, method, raw)
+                if bound.raw:
+                    body = raw
+                elif not optional_body or raw.strip():
+                    body = await decode_body(raw, endpoint.request)
+            query: bytes = scope.get("query_string") or b""
+            call = OcpiCall(
+                spec=bound.spec,
+                module=bound.module,
+                interface=bound.interface,
+                endpoint=endpoint,
+                caller=caller,
+                path_params=path_params,
+                query=_query(query) if query else {},
+                body=body,
+                headers=tracing,
+            )
+            try:
+                answer = await handler(call)
+            except NotRepresentable as exc:
+                raise Conflict(
+                    f"the stored object cannot be shown in OCPI {exc.version}: {exc.path} {exc.reason}"
+                ) from None
+        except _Disconnected:
+            return  # the client left while sending its body: nobody to answer
+        except Exception as exc:
+            error = exc if isinstance(exc, EvroamError) else _storage_failure(method, scope["path"], exc)
+            if error is None:  # a bug: as Litestar's handler of unexpected errors answers it
+                log.error("unexpected error on %s %s", method, scope["path"], exc_info=exc)
+                failure = ServerError("Internal error")
+                await _send(send, failure.http_status, encode(error_envelope(failure, self.config.clock)), {})
+                return
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "%s %s answered HTTP %s / OCPI %s: %s",
+                    method,
+                    scope["path"],
+                    error.http_status,
+                    int(error.ocpi_status),
+                    error.message,
+                )
+            out = dict(headers)
+            if isinstance(error, Unauthorized):
+                out["WWW-Authenticate"] = "Token"
+            if not body_read and _announces_body(request_headers):
+                out["Connection"] = "close"
+            envelope = error_envelope(error, self.config.clock)
+            await _send(send, error.http_status, encode(envelope), out)
+            return
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "%s %s from partner %s answered OCPI %s",
+                method,
+                scope["path"],
+                caller.partner.name,
+                answer.status_code,
+            )
+        if answer.raw is not None:
+            content = answer.raw
+        else:
+            content = encode(
+                Envelope(
+                    data=answer.data,
+                    status_code=int(answer.status_code),
+                    status_message=answer.status_message,
+                    timestamp=self.config.clock.now(),
+                )
+            )
+        await _send(
+            send, answer.http_status, content, {**headers, **answer.headers} if answer.headers else headers
+        )
+
+    async def _read_body(self, receive: Any) -> bytes:
+        limit = self.config.max_body_bytes
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Disconnected()
+            chunk: bytes = message.get("body", b"")
+            if chunk:
+                size += len(chunk)
+                if size > limit:
+                    raise self._too_large()
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
     # -- framework-level errors -----------------------------------------------------------------
 
     def http_exception(self, request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
@@ -590,14 +776,18 @@ class _Server:
 def _storage_error(request: Request[Any, Any, Any], exc: Exception) -> StorageUnavailable | None:
     """The answer to a request the database failed (disk full, read-only, unreachable), logged as one
     line that says what failed (the traceback at DEBUG level); ``None`` for any other exception."""
+    return _storage_failure(request.method, request.scope["path"], exc)
+
+
+def _storage_failure(method: str, path: str, exc: Exception) -> StorageUnavailable | None:
     failure = storage_failure(exc)
     if failure is None:
         return None
     count_database_error(failure.reason, "request")
     log.error(
         "%s %s failed: the database is unavailable (%s): %s",
-        request.method,
-        request.scope["path"],
+        method,
+        path,
         failure.reason,
         failure.detail,
         exc_info=exc if log.isEnabledFor(logging.DEBUG) else None,
@@ -609,6 +799,49 @@ def _has_body(request: Request[Any, Any, Any]) -> bool:
     headers = request.headers
     length = headers.get("content-length")
     return (length is not None and length.strip() not in ("", "0")) or "transfer-encoding" in headers
+
+
+def _announces_body(headers: Mapping[str, str]) -> bool:
+    length = headers.get("content-length")
+    return (length is not None and length.strip() not in ("", "0")) or "transfer-encoding" in headers
+
+
+class _Disconnected(Exception):
+    """The client closed the connection before its body was in."""
+
+
+class _Headers(dict[str, str]):
+    """A request's headers from the ASGI scope, looked up case-insensitively (the first of repeated
+    names, as Litestar's ``request.headers.get`` answers)."""
+
+    def __init__(self, raw: Sequence[tuple[bytes, bytes]]) -> None:
+        super().__init__()
+        for name, value in raw:
+            self.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return dict.get(self, key.lower(), default)
+
+    def __getitem__(self, key: str) -> str:
+        return dict.__getitem__(self, key.lower())
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key.lower() if isinstance(key, str) else key)
+
+
+def _query(raw: bytes) -> dict[str, str]:
+    """The query string's parameters (the first of repeated names, as Litestar's ``query_params``)."""
+    out: dict[str, str] = {}
+    for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+        out.setdefault(name, value)
+    return out
+
+
+async def _send(send: Any, status: int, body: bytes, headers: Mapping[str, str]) -> None:
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw.extend((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items())
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
 
 
 _WEB_BODY_LIMIT = 64 * 1024
@@ -823,6 +1056,7 @@ def create_app(config: AppConfig) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    app.asgi_handler = server.direct(app.asgi_handler)
     if config.observe:
         app.asgi_handler = observed(app.asgi_handler)
     return app

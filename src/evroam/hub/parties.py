@@ -4,8 +4,8 @@ A platform is a REGISTERED partner of the hub; its parties are the roles of its 
 per party and role is enforced at registration, :meth:`RegistrationService.taken_parties`). The
 registry reads the partner records from the store (again when a party is not found, and at each
 liveness tick) and keeps, per platform, its connection status (``CONNECTED`` / ``OFFLINE`` /
-``SUSPENDED``) and when it was last heard of. Statuses live in this process's memory: a hub runs as one
-process (see ``docs/hub.md``).
+``SUSPENDED``) and when it was last heard of, read from the injected clock (:mod:`evroam.core.clock`).
+Statuses live in this process's memory: a hub runs as one process (see ``docs/hub.md``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from evroam.core.clock import Clock
 from evroam.model import CredentialsRole
 from evroam.model.enums import ConnectionStatus
 from evroam.registration.model import Partner, PartnerStatus
@@ -33,11 +34,15 @@ class Platform:
     """One registered platform and its connection state."""
 
     partner: Partner
+    last_contact: float
+    """When it last sent a request or answered one: seconds since the epoch, by the hub's clock
+    (0: never, or a request to it just failed, so that the next liveness round probes it)."""
+    changed_at: float
+    """When its status last changed (seconds since the epoch, by the hub's clock)."""
     status: ConnectionStatus = ConnectionStatus.CONNECTED
-    last_contact: float = field(default_factory=time.monotonic)
-    """``time.monotonic()`` of the last request from it or answer by it."""
-    changed_at: float = field(default_factory=time.time)
-    """Wall-clock time of the last status change (for ``evroam hub parties``)."""
+    authorization: tuple[str, str, str] | None = field(default=None, repr=False)
+    """``(token, encoding, Authorization header)``: the header made once per token (the hub's
+    forwarding path)."""
 
     @property
     def reachable(self) -> bool:
@@ -50,8 +55,9 @@ class Platform:
 class HubParties:
     """Registered platforms by partner id, and their parties by ``(country_code, party_id)``."""
 
-    def __init__(self, registration: RegistrationService) -> None:
+    def __init__(self, registration: RegistrationService, clock: Clock) -> None:
         self._registration = registration
+        self._clock = clock
         self.platforms: dict[str, Platform] = {}
         self._by_party: dict[PartyKey, list[tuple[CredentialsRole, Platform]]] = {}
         self._refreshed = 0.0
@@ -65,7 +71,7 @@ class HubParties:
             seen.add(partner.id)
             known = self.platforms.get(partner.id)
             if known is None:
-                known = self.platforms[partner.id] = Platform(partner)
+                known = self.platforms[partner.id] = self._new(partner)
                 joined.append(known)
             else:
                 known.partner = partner
@@ -75,8 +81,16 @@ class HubParties:
             for role in platform.parties():
                 by_party.setdefault(party_key(role.country_code, role.party_id), []).append((role, platform))
         self._by_party = by_party
-        self._refreshed = time.monotonic()
+        self._refreshed = time.monotonic()  # a rate limit of the re-reads, not a time of the platforms
         return joined, left
+
+    def now(self) -> float:
+        """The hub clock's time, in seconds since the epoch (what ``last_contact`` holds)."""
+        return self._clock.now().timestamp()
+
+    def _new(self, partner: Partner) -> Platform:
+        now = self.now()
+        return Platform(partner, last_contact=now, changed_at=now)
 
     async def hosting(self, country_code: str, party_id: str) -> list[tuple[CredentialsRole, Platform]]:
         """The platforms holding the party (one per role), read again once when none is known."""
@@ -94,7 +108,7 @@ class HubParties:
             await self.refresh()
             known = self.platforms.get(partner.id)
             if known is None:  # registered a moment ago and not in the listing yet
-                known = self.platforms[partner.id] = Platform(partner)
+                known = self.platforms[partner.id] = self._new(partner)
         return known
 
     def every_party(self) -> Iterable[tuple[CredentialsRole, Platform]]:

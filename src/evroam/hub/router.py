@@ -13,7 +13,9 @@ raw handler (:attr:`ModuleBinding.raw`): the body stays bytes, the partner's ans
 * no ``OCPI-to`` (open routing): the party named in the URL (``{country_code}/{party_id}``), else a
   merged list, else 4001;
 * commands: the ``response_url`` of a command is replaced by one of the hub's, so that the CPO posts
-  its result to the hub, which relays it to the eMSP's original URL.
+  its result to the hub, which relays it to the eMSP's original URL. The relay is written to the store
+  before the command goes to the CPO, so that a result posted after a restart of the hub still reaches
+  the eMSP; relays are kept for :data:`RELAY_KEPT` seconds.
 
 Errors: 4001 unknown receiver, 4002 timeout, 4003 receiver not connected (OFFLINE or unreachable).
 """
@@ -21,11 +23,13 @@ Errors: 4001 unknown receiver, 4002 timeout, 4003 receiver not connected (OFFLIN
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -58,6 +62,7 @@ from evroam.ocpi.transport import (
     routing_headers,
 )
 from evroam.ocpi.transport.headers import RequestIds, uses_routing
+from evroam.store.port import ObjectKey
 
 from .parties import HubParties, Platform, party_key
 
@@ -70,6 +75,20 @@ _OWN_MODULES = frozenset({"credentials", "versions", "hubclientinfo"})
 MAX_LIMIT = 1000
 _MERGED_FOR = 60.0
 _PAGE_GUARD = 10_000
+RELAY_KIND = "hub_relay"
+"""The store's kind of the pending command relays (one object per response URL the hub handed out)."""
+RELAY_KEPT = 86_400.0
+"""Seconds a command relay is kept (a CPO's result comes within the command's timeout, seconds to
+minutes); older ones are deleted at the liveness rounds."""
+
+
+class _Relay(msgspec.Struct, frozen=True):
+    """Where a command's result goes: the eMSP's own ``response_url``, its platform, its party."""
+
+    url: str
+    partner_id: str
+    country_code: str | None = None
+    party_id: str | None = None
 
 
 class _Page(msgspec.Struct):
@@ -89,6 +108,11 @@ def _said(body: bytes) -> str:
 
 class _Stamp(msgspec.Struct):
     last_updated: str = ""
+
+
+class _Owner(msgspec.Struct):
+    country_code: str | None = None
+    party_id: str | None = None
 
 
 class _Merged(msgspec.Struct):
@@ -130,6 +154,7 @@ class HubRouter:
         base_url: str,
         own: PartyRef,
         timeout: float = 10.0,
+        store: Any = None,
     ) -> None:
         self.parties = parties
         self._http = http
@@ -140,7 +165,9 @@ class HubRouter:
         self._own_key = party_key(own.country_code, own.party_id)
         self.timeout = timeout
         self._merged: dict[tuple[str, ...], tuple[float, list[msgspec.Raw]]] = {}
-        self._relays: dict[str, tuple[str, str, PartyRef | None]] = {}
+        self._store = store
+        self._relays: dict[str, _Relay] = {}
+        """The relays of this process (where no store is given: tests of the routing alone)."""
         self.routes = RouteCounts({})
 
     # -- bindings -------------------------------------------------------------------------------
@@ -165,7 +192,7 @@ class HubRouter:
 
     async def handle(self, call: OcpiCall) -> OcpiAnswer:
         caller = await self.parties.platform(call.caller.partner)
-        caller.last_contact = time.monotonic()
+        caller.last_contact = self.parties.now()
         routing = call.headers.routing or Routing()
         sender = routing.sender or self._first_party(caller)
         receiver = routing.receiver
@@ -213,7 +240,7 @@ class HubRouter:
         _, platform, base = await self._target(call, receiver)
         body: bytes | None = call.body
         if call.module.id == "commands" and call.interface is InterfaceRole.RECEIVER and body:
-            body = self._rewrite_response_url(call, body, caller, sender)
+            body = await self._rewrite_response_url(call, body, caller, sender)
         url = _join(base, _path(call))
         reply = await self._send(call, platform, url, body, sender, receiver, list(call.query.items()))
         self.routes.add(call.module.id, call.interface.value, "forward")
@@ -234,10 +261,15 @@ class HubRouter:
         partner = platform.partner
         if partner.token is None:
             raise HubConnectionProblem(f"no token to reach platform {partner.name}")
-        headers = {
-            "Authorization": encode_authorization(partner.token, TokenEncoding(partner.token_encoding)),
-            "Accept": "application/json",
-        }
+        authorization = platform.authorization
+        if (
+            authorization is None
+            or authorization[0] != partner.token
+            or authorization[1] != partner.token_encoding
+        ):
+            header = encode_authorization(partner.token, TokenEncoding(partner.token_encoding))
+            authorization = platform.authorization = (partner.token, partner.token_encoding, header)
+        headers = {"Authorization": authorization[2], "Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/json"
         ids = call.headers.request_ids
@@ -263,7 +295,7 @@ class HubRouter:
         except HubError:
             platform.last_contact = 0.0  # the next liveness tick probes it
             raise
-        platform.last_contact = time.monotonic()
+        platform.last_contact = self.parties.now()
         return reply
 
     def _page_headers(self, call: OcpiCall, base: str, reply: RawReply) -> dict[str, str]:
@@ -342,29 +374,49 @@ class HubRouter:
         filters: Sequence[tuple[str, str]],
     ) -> list[msgspec.Raw]:
         role = self._role_of(caller, sender)
-        sources = []
+        sources: list[tuple[Platform, str, PartyRef, bool]] = []
         for platform in list(self.parties.platforms.values()):
             if platform is caller or not platform.reachable:
                 continue
             endpoint = platform.partner.endpoint(call.module.id, call.interface.value)
             if endpoint is None:
                 continue
-            parties = [p for p in platform.parties() if p.role is not None and p.role.value != role]
-            if not parties:
-                continue
-            to = PartyRef.of(parties[0].country_code, parties[0].party_id)
-            sources.append((platform, endpoint.url, to))
+            asked: set[tuple[str, str]] = set()
+            for party in platform.parties():
+                if party.role is None or party.role.value == role:
+                    continue
+                key = party_key(party.country_code, party.party_id)
+                if key in asked:
+                    continue
+                try:
+                    to = PartyRef.of(party.country_code, party.party_id)
+                except ValueError:
+                    continue
+                # one list per party (the spec: the hub merges the objects of every party); objects
+                # without an owner are taken from the platform's first party only
+                sources.append((platform, endpoint.url, to, not asked))
+                asked.add(key)
 
-        async def pages(platform: Platform, url: str, to: PartyRef) -> list[msgspec.Raw]:
+        async def pages(platform: Platform, url: str, to: PartyRef, first: bool) -> list[msgspec.Raw]:
             out: list[msgspec.Raw] = []
             params: Sequence[tuple[str, str]] = filters
             next_url: str | None = url
+            wanted = party_key(to.country_code, to.party_id)
             while next_url is not None and len(out) < _PAGE_GUARD:
                 reply = await self._send(call, platform, next_url, None, sender, to, params)
                 if reply.status >= 300:
                     raise HubError(f"{to} answered HTTP {reply.status} to the list: {_said(reply.body)}")
                 got = msgspec.json.decode(reply.body, type=_Page)
-                out.extend(got.data or ())
+                for item in got.data or ():
+                    try:
+                        owner = msgspec.json.decode(item, type=_Owner)
+                    except (msgspec.DecodeError, msgspec.ValidationError):
+                        owner = _Owner()
+                    if owner.country_code is None or owner.party_id is None:
+                        if first:
+                            out.append(item)
+                    elif party_key(owner.country_code, owner.party_id) == wanted:
+                        out.append(item)  # a platform answering for all its parties: each once
                 next_url = next_link(reply.headers.get_list(LINK))
                 params = ()
             return out
@@ -376,7 +428,7 @@ class HubRouter:
 
     # -- commands -------------------------------------------------------------------------------
 
-    def _rewrite_response_url(
+    async def _rewrite_response_url(
         self, call: OcpiCall, body: bytes, caller: Platform, sender: PartyRef | None
     ) -> bytes:
         fields = msgspec.json.decode(body, type=dict[str, msgspec.Raw])
@@ -385,25 +437,57 @@ class HubRouter:
             return body
         original = msgspec.json.decode(raw, type=str)
         key = self._ids.new_id()
-        self._relays[key] = (original, caller.partner.id, sender)
-        if len(self._relays) > 100_000:
-            self._relays.pop(next(iter(self._relays)))
+        relay = _Relay(
+            url=original,
+            partner_id=caller.partner.id,
+            country_code=None if sender is None else sender.country_code,
+            party_id=None if sender is None else sender.party_id,
+        )
+        if self._store is not None:  # kept before the CPO can answer: a restart does not lose it
+            await self._store.put(_relay_key(key), encode(relay), self._clock.now(), check_stale=False)
+        else:
+            self._relays[key] = relay
+            if len(self._relays) > 100_000:
+                self._relays.pop(next(iter(self._relays)))
         sender_path = module_path(call.spec, call.module, InterfaceRole.SENDER)
         fields["response_url"] = msgspec.Raw(encode(f"{self._base_url}{sender_path}/{key}"))
         return encode(fields)
 
+    async def _find_relay(self, key: str) -> _Relay | None:
+        if self._store is None:
+            return self._relays.get(key)
+        if not key or len(key) > 64:
+            return None
+        found = await self._store.get(_relay_key(key))
+        return None if found is None else msgspec.json.decode(found.payload, type=_Relay)
+
+    async def forget_relays(self) -> int:
+        """Delete the relays older than :data:`RELAY_KEPT` (a liveness round); how many were."""
+        if self._store is None:
+            return 0
+        before = self._clock.now() - timedelta(seconds=RELAY_KEPT)
+        old = await self._store.find(RELAY_KIND, date_to=before, limit=1000)
+        for item in old.items:
+            await self._store.delete(_relay_key(item.object_id))
+        return len(old.items)
+
     async def _relay_result(self, call: OcpiCall, sender: PartyRef | None) -> OcpiAnswer:
         key = call.path_params.get("response_url", "")
-        found = self._relays.get(key)
+        found = await self._find_relay(key)
         if found is None:
             raise HubUnknownReceiver(f"no command of this hub has the response URL ...{key}")
-        url, partner_id, requester = found
-        platform = self.parties.platforms.get(partner_id)
+        requester = None
+        if found.country_code and found.party_id:
+            requester = PartyRef.of(found.country_code, found.party_id)
+        platform = self.parties.platforms.get(found.partner_id)
+        if platform is None:
+            await self.parties.refresh()
+            platform = self.parties.platforms.get(found.partner_id)
         if platform is None:
             raise HubUnknownReceiver("the platform that sent the command is no longer connected")
         if not platform.reachable:
             raise HubConnectionProblem(f"{requester} is {platform.status.value}")
-        reply = await self._send(call, platform, url, call.body, sender, requester)
+        reply = await self._send(call, platform, found.url, call.body, sender, requester)
         self.routes.add(call.module.id, call.interface.value, "relay")
         return OcpiAnswer(raw=reply.body, http_status=reply.status)
 
@@ -465,9 +549,32 @@ def _token_owner(call: OcpiCall) -> PartyRef | None:
         return None
 
 
+def _relay_key(key: str) -> ObjectKey:
+    return ObjectKey(RELAY_KIND, "", "", key)
+
+
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+"""What ``quote(value, safe="")`` leaves as it is."""
+
+
+@functools.lru_cache(maxsize=512)
+def _template(path: str) -> tuple[tuple[str, bool], ...]:
+    """An endpoint path split once into its literal parts and its placeholders (``True``)."""
+    parts = _PLACEHOLDER.split(path)  # literal, name, literal, name, ...
+    return tuple((part, n % 2 == 1) for n, part in enumerate(parts) if part or n % 2 == 1)
+
+
 def _path(call: OcpiCall) -> str:
+    """The endpoint's path with the request's path parameters, each percent-encoded."""
     params: Mapping[str, str] = call.path_params
-    return _PLACEHOLDER.sub(lambda m: quote(params.get(m.group(1), ""), safe=""), call.endpoint.path)
+    out = []
+    for part, placeholder in _template(call.endpoint.path):
+        if placeholder:
+            value = params.get(part, "")
+            out.append(value if _UNRESERVED.fullmatch(value) else quote(value, safe=""))
+        else:
+            out.append(part)
+    return "".join(out)
 
 
 def _join(base: str, path: str) -> str:

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import time
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -110,7 +109,7 @@ class Hub:
         store: Any = None,
     ) -> None:
         self.settings = settings or hub_settings_from_env(os.environ)
-        self.parties = HubParties(registration)
+        self.parties = HubParties(registration, clock)
         self.router = HubRouter(
             parties=self.parties,
             http=http,
@@ -119,6 +118,7 @@ class Hub:
             base_url=base_url,
             own=own,
             timeout=self.settings.timeout,
+            store=store,
         )
         self._http = http
         self._store = store
@@ -140,7 +140,7 @@ class Hub:
     def _client_info_sender(self) -> ModuleBinding:
         async def listing(call: OcpiCall) -> OcpiAnswer:
             caller = await self.parties.platform(call.caller.partner)
-            caller.last_contact = time.monotonic()
+            caller.last_contact = self.parties.now()
             page = parse_page_request(call.query, max_limit=1000)
             wire = converters(call.spec.number)
             items = []
@@ -208,7 +208,7 @@ class Hub:
         for platform in left:
             platform.status = ConnectionStatus.SUSPENDED
             changed.append(platform)
-        now = time.monotonic()
+        now = self.parties.now()
         silent = [
             p
             for p in self.parties.platforms.values()
@@ -218,10 +218,10 @@ class Hub:
         for platform, alive in zip(silent, results, strict=True):
             status = ConnectionStatus.CONNECTED if alive else ConnectionStatus.OFFLINE
             if alive:
-                platform.last_contact = time.monotonic()
+                platform.last_contact = self.parties.now()
             if status is not platform.status:
                 platform.status = status
-                platform.changed_at = time.time()
+                platform.changed_at = self.parties.now()
                 log.info("hub: platform %s is %s", platform.partner.name, status.value)
                 changed.append(platform)
         for platform in joined:
@@ -233,6 +233,7 @@ class Hub:
             others = [p for p in self.parties.platforms.values() if p.reachable]
             await self._push(infos, others, skip=changed)
         await self._retry_unsent()
+        await self.router.forget_relays()
         await self._save_state()
 
     async def _retry_unsent(self) -> None:
@@ -251,16 +252,15 @@ class Hub:
     async def _save_state(self) -> None:
         if self._store is None:
             return
-        wall, mono = time.time(), time.monotonic()
 
         def when(last: float) -> str | None:
             if last <= 0:
                 return None
-            stamp = datetime.fromtimestamp(wall - (mono - last), tz=UTC)
+            stamp = datetime.fromtimestamp(last, tz=UTC)
             return stamp.isoformat(timespec="seconds").replace("+00:00", "Z")
 
         state = HubState(
-            saved=datetime.fromtimestamp(wall, tz=UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            saved=when(self.parties.now()) or "",
             platforms=[
                 PlatformState(partner_id=pid, status=p.status.value, last_contact=when(p.last_contact))
                 for pid, p in self.parties.platforms.items()

@@ -18,7 +18,7 @@ def credentials_binding(service: RegistrationService) -> ModuleBinding:
     """``credentials`` (listed with role SENDER, as the spec advises): GET, POST, PUT, DELETE."""
 
     async def get(call: OcpiCall) -> OcpiAnswer:
-        ours = await service.credentials_for(call.caller)
+        ours = await service.credentials_for(call.caller, call.spec.number)
         return OcpiAnswer(data=credentials_to_wire(call.spec, ours))
 
     async def register(call: OcpiCall) -> OcpiAnswer:

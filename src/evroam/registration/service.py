@@ -45,7 +45,8 @@ from evroam.core.errors import (
     ValidationFailed,
 )
 from evroam.core.status import StatusCode
-from evroam.model import Credentials, CredentialsRole
+from evroam.core.types import CiString
+from evroam.model import BusinessDetails, Credentials, CredentialsRole, Role
 from evroam.ocpi.registry import spec_for
 from evroam.ocpi.transport import TokenEncoding
 from evroam.registration.model import (
@@ -118,6 +119,28 @@ def same_party(a: CredentialsRole, b: CredentialsRole) -> bool:
         a.country_code.casefold() == b.country_code.casefold()
         and a.party_id.casefold() == b.party_id.casefold()
         and (a.role is None or b.role is None or a.role == b.role)
+    )
+
+
+def _hub_role(hub_party_id: str, name: str) -> CredentialsRole | None:
+    """The party of an OCPI 2.3.0 ``hub_party_id`` (country code + party id, ``NLHUB``) as a role HUB,
+    the way a 2.2.1 hub lists itself; ``None`` when it is not five characters."""
+    text = str(hub_party_id)
+    if len(text) != 5:
+        return None
+    return CredentialsRole(
+        business_details=BusinessDetails(name=name),
+        country_code=CiString(text[:2].upper()),
+        party_id=CiString(text[2:].upper()),
+        role=Role.HUB,
+    )
+
+
+def _is_role_of(role: CredentialsRole, party: CredentialsRole) -> bool:
+    """Whether ``role`` is a role of ``party``'s country code and party id (any role)."""
+    return (role.country_code.casefold(), role.party_id.casefold()) == (
+        party.country_code.casefold(),
+        party.party_id.casefold(),
     )
 
 
@@ -246,9 +269,82 @@ class RegistrationService:
         log.info("invited partner %s: token A issued", partner.name)
         return Invitation(partner=partner, versions_url=self.platform.versions_url, token=token)
 
-    async def credentials_for(self, caller: Caller) -> Credentials:
-        """GET credentials: what the caller uses to reach us (the token it presented)."""
-        return self.platform.credentials(caller.token)
+    async def credentials_for(self, caller: Caller, version: str | None = None) -> Credentials:
+        """GET credentials: what the caller uses to reach us (the token it presented), in ``version``
+        (the version of the endpoint called; the partner's agreed version by default)."""
+        return await self._ours(
+            caller.token, version or caller.partner.version or "", caller.partner.id, caller.partner.roles
+        )
+
+    # -- our credentials, their roles -------------------------------------------------------------
+
+    async def _ours(
+        self, token: str, version: str, partner_id: str | None, theirs: Sequence[CredentialsRole] = ()
+    ) -> Credentials:
+        """Our credentials as sent to one partner (``partner_id``, whose parties are ``theirs``).
+
+        A hub serving OCPI 2.3.0 (which has no role HUB) names itself with ``hub_party_id`` (the 2.3.0
+        writer turns its HUB role into it) and lists in ``roles`` the parties it reaches: every party of
+        the other platforms registered with it, read at each call, so the list follows the platforms that
+        join and leave. The partner's own parties are left out. While it reaches no party, it lists its
+        own party with role OTHER (2.3.0 credentials carry at least one role). In 2.2.1 and 2.1.1 our
+        credentials are our own parties only (a 2.2.1 hub reports itself, its parties go by HubClientInfo).
+        """
+        own = self.platform.credentials(token)
+        hub = next((r for r in own.roles if r.role is Role.HUB), None)
+        if hub is None or version_key(version) < (2, 3):
+            return own
+        excluded = list(theirs)
+        reachable: list[CredentialsRole] = []
+        for partner in await self._repo.list_partners():
+            if partner.id == partner_id:
+                excluded.extend(partner.roles)
+                continue
+            if partner.status is not PartnerStatus.REGISTERED:
+                continue
+            for role in partner.roles:
+                if role.role is None or role.role is Role.HUB:
+                    continue
+                if any(same_party(role, held) and held.role == role.role for held in reachable):
+                    continue
+                reachable.append(role)
+        reachable = [r for r in reachable if not any(same_party(r, mine) for mine in excluded)]
+        if not reachable:
+            reachable = [msgspec.structs.replace(hub, role=Role.OTHER)]
+        return msgspec.structs.replace(own, roles=(*own.roles, *reachable))
+
+    async def _their_roles(
+        self, theirs: Credentials, partner_id: str
+    ) -> tuple[tuple[CredentialsRole, ...], tuple[CredentialsRole, ...]]:
+        """``(the roles to keep for the partner, the roles it claims as owner)`` from its credentials.
+
+        Credentials with a ``hub_party_id`` (OCPI 2.3.0) come from a hub: the hub's own party is kept as
+        a role HUB, as a 2.2.1 hub lists itself, and the other roles are the parties reachable through it,
+        as the parties of a 2.2.1 hub's ClientInfo join its roles (:meth:`add_reachable`). The hub owns
+        only its own party: reachable parties that are ours, or that another partner holds (a direct
+        connection goes first), are left out rather than refused.
+        """
+        if theirs.hub_party_id is None or any(r.role is Role.HUB for r in theirs.roles):
+            return theirs.roles, theirs.roles
+        hub = _hub_role(theirs.hub_party_id, f"hub {str(theirs.hub_party_id).upper()}")
+        if hub is None:
+            return theirs.roles, theirs.roles
+        itself = next((r for r in theirs.roles if _is_role_of(r, hub)), None)
+        if itself is not None:  # named by its own listing (a hub that reaches no party yet)
+            hub = msgspec.structs.replace(hub, business_details=itself.business_details)
+        others = [
+            p
+            for p in await self._repo.list_partners()
+            if p.id != partner_id and p.status in (PartnerStatus.REGISTERED, PartnerStatus.REGISTERING)
+        ]
+        reachable = tuple(
+            role
+            for role in theirs.roles
+            if not _is_role_of(role, hub)
+            and not any(same_party(role, own) for own in self.platform.roles)
+            and not any(same_party(role, held) for p in others for held in p.roles)
+        )
+        return (hub, *reachable), (hub,)
 
     async def register_incoming(self, caller: Caller, version: str, theirs: Credentials) -> Credentials:
         """POST credentials from a partner holding token A; returns our credentials with token C."""
@@ -261,7 +357,8 @@ class RegistrationService:
             partner = await self._repo.get_partner(caller.partner.id)
             if partner is None or caller.digest not in partner.issued:
                 raise Unauthorized()
-            await self._refuse_taken(theirs.roles, partner.id)
+            roles, claimed = await self._their_roles(theirs, partner.id)
+            await self._refuse_taken(claimed, partner.id)
             offered, endpoints = await self._callback(theirs, version)
             now = self._clock.now()
             token_c = self._ids.new_token()
@@ -276,11 +373,12 @@ class RegistrationService:
                 versions_url=theirs.url,
                 token=theirs.token,
                 token_encoding=TokenEncoding.for_spec(spec_for(version)).value,
-                roles=theirs.roles,
+                roles=roles,
                 endpoints=tuple(endpoints),
                 offered_versions=tuple(v for v, _ in offered),
                 issued=(digest,),
             )
+            ours = await self._ours(token_c, version, partner.id, roles)
             await self._repo.commit(
                 save=[registered],
                 issue=[IssuedToken(digest=digest, partner_id=partner.id, use=TokenUse.PEER, issued_at=now)],
@@ -292,7 +390,7 @@ class RegistrationService:
             version,
             ", ".join(str(r) for r in registered.roles),
         )
-        return self.platform.credentials(token_c)
+        return ours
 
     async def update_incoming(self, caller: Caller, version: str, theirs: Credentials) -> Credentials:
         """PUT credentials from a registered partner: endpoints fetched again, a new token both ways."""
@@ -303,7 +401,8 @@ class RegistrationService:
             partner = await self._repo.get_partner(caller.partner.id)
             if partner is None or partner.status is not PartnerStatus.REGISTERED:
                 raise MethodNotAllowed("not registered: POST the credentials first")
-            await self._refuse_taken(theirs.roles, partner.id)
+            roles, claimed = await self._their_roles(theirs, partner.id)
+            await self._refuse_taken(claimed, partner.id)
             offered, endpoints = await self._callback(theirs, version)
             now = self._clock.now()
             new_token = self._ids.new_token()
@@ -316,18 +415,19 @@ class RegistrationService:
                 versions_url=theirs.url,
                 token=theirs.token,
                 token_encoding=TokenEncoding.for_spec(spec_for(version)).value,
-                roles=theirs.roles,
+                roles=roles,
                 endpoints=tuple(endpoints),
                 offered_versions=tuple(v for v, _ in offered),
                 issued=(digest,),
             )
+            ours = await self._ours(new_token, version, partner.id, roles)
             await self._repo.commit(
                 save=[updated],
                 issue=[IssuedToken(digest=digest, partner_id=partner.id, use=TokenUse.PEER, issued_at=now)],
                 revoke=partner.issued,
             )
         log.info("partner %s updated its credentials (OCPI %s); tokens renewed", updated.name, version)
-        return self.platform.credentials(new_token)
+        return ours
 
     async def unregister_incoming(self, caller: Caller) -> None:
         """DELETE credentials from a registered partner: every token between us stops working."""
@@ -534,13 +634,14 @@ class RegistrationService:
                     token_a,
                     version=version,
                     encoding=encoding,
-                    ours=self.platform.credentials(token_b),
+                    ours=await self._ours(token_b, version, partner_id),
                 )
                 if answer is None:
                     raise RegistrationError(
                         f"the partner answered the credentials POST at {credentials_url} without credentials"
                     )
-                taken = await self.taken_parties(answer.roles, partner_id)
+                roles, claimed = await self._their_roles(answer, partner_id)
+                taken = await self.taken_parties(claimed, partner_id)
                 if taken:
                     raise RegistrationError(
                         f"the partner's credentials claim parties held elsewhere: {'; '.join(taken)}; "
@@ -559,12 +660,12 @@ class RegistrationService:
             partners = await self._repo.list_partners()
             registered = msgspec.structs.replace(
                 pending,
-                name=wanted or self._default_name(answer.roles, partners, partner_id),
+                name=wanted or self._default_name(roles, partners, partner_id),
                 status=PartnerStatus.REGISTERED,
                 updated=self._clock.now(),
                 token=answer.token,
                 versions_url=answer.url,
-                roles=answer.roles,
+                roles=roles,
             )
             await self._repo.commit(save=[registered])
         log.info(
@@ -632,13 +733,14 @@ class RegistrationService:
                     partner.token,
                     version=version,
                     encoding=partner.token_encoding,
-                    ours=self.platform.credentials(new_token),
+                    ours=await self._ours(new_token, version, partner.id, partner.roles),
                 )
                 if answer is None:
                     raise RegistrationError(
                         f"the partner answered the credentials PUT at {credentials_url} without credentials"
                     )
-                taken = await self.taken_parties(answer.roles, partner.id)
+                roles, claimed = await self._their_roles(answer, partner.id)
+                taken = await self.taken_parties(claimed, partner.id)
                 if taken:
                     raise RegistrationError(
                         f"the partner's new credentials claim parties held elsewhere: {'; '.join(taken)}; "
@@ -661,7 +763,7 @@ class RegistrationService:
                 versions_url=answer.url,
                 token=answer.token,
                 token_encoding=TokenEncoding.for_spec(spec_for(version)).value,
-                roles=answer.roles,
+                roles=roles,
                 endpoints=tuple(endpoints),
                 offered_versions=tuple(v for v, _ in offered),
                 issued=(digest,),
