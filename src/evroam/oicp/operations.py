@@ -13,7 +13,16 @@ from typing import Any
 
 from evroam.oicp import messages as m
 
-__all__ = ["API_PREFIX", "OPERATIONS", "Operation", "by_name", "match_path"]
+__all__ = [
+    "API_PREFIX",
+    "OPERATIONS",
+    "Operation",
+    "by_name",
+    "error_answer",
+    "match_path",
+    "status",
+    "succeeded",
+]
 
 #: Every OICP path starts here, on Hubject's side and on a partner's.
 API_PREFIX = "/api/oicp"
@@ -134,3 +143,53 @@ def match_path(path: str) -> tuple[Operation, str | None] | None:
             ident = found.groupdict().get("id")
             return op, (ident.replace("%2A", "*").replace("%2a", "*") if ident else None)
     return None
+
+
+def status(code: str, info: str | None = None) -> m.StatusCode:
+    """A ``StatusCode`` with the code's defined description (free text in ``AdditionalInfo``)."""
+    from evroam.oicp.status import DESCRIPTIONS, Code
+
+    try:
+        description: str | None = DESCRIPTIONS[Code(code)]
+    except ValueError:
+        description = None
+    return m.StatusCode(Code=code, Description=description, AdditionalInfo=info[:1000] if info else None)
+
+
+def error_answer(op: Operation, code: str, info: str | None = None, session_id: str | None = None) -> Any:
+    """The synchronous answer of ``op`` that refuses with ``code`` (OICP answers HTTP 200 with a
+    negative body): ``Result: false``, ``NotAuthorized``, or an empty page / list."""
+    sc = status(code, info)
+    resp = op.response
+    if resp is m.Acknowledgement:
+        return m.Acknowledgement(Result=False, StatusCode=sc, SessionID=session_id)
+    if resp is m.AuthorizationStart:
+        return m.AuthorizationStart(
+            AuthorizationStatus=m.AuthorizationStatus.NOT_AUTHORIZED, StatusCode=sc, SessionID=session_id
+        )
+    if resp is m.AuthorizationStop:
+        return m.AuthorizationStop(
+            AuthorizationStatus=m.AuthorizationStatus.NOT_AUTHORIZED, StatusCode=sc, SessionID=session_id
+        )
+    if resp in (m.EvseDataPage, m.CdrPage):
+        return resp(content=[], number=0, size=0, totalElements=0, last=True, totalPages=0, first=True,
+                    numberOfElements=0, StatusCode=sc)  # fmt: skip
+    if resp is m.EvseStatusResponse:
+        return m.EvseStatusResponse(EvseStatuses=m.EvseStatuses(OperatorEvseStatus=[]), StatusCode=sc)
+    if resp is m.EvseStatusByIdResponse:
+        return m.EvseStatusByIdResponse(
+            EVSEStatusRecords=m.EvseStatusRecords(EvseStatusRecord=[]), StatusCode=sc
+        )
+    if resp is m.PricingProductDataResponse:
+        return m.PricingProductDataResponse(PricingProductData=[], StatusCode=sc)
+    return m.EvsePricingResponse(EVSEPricing=[], StatusCode=sc)
+
+
+def succeeded(answer: Any) -> bool:
+    """Whether a synchronous answer is positive (``Result``, ``Authorized`` or a ``000`` status)."""
+    if isinstance(answer, m.Acknowledgement):
+        return answer.Result
+    if isinstance(answer, (m.AuthorizationStart, m.AuthorizationStop)):
+        return answer.AuthorizationStatus is m.AuthorizationStatus.AUTHORIZED
+    code = getattr(answer, "StatusCode", None)
+    return code is None or code.Code == "000"
