@@ -35,6 +35,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import click
+
 from evroam.core.clock import Clock, IdGenerator, SystemClock, UuidIds
 from evroam.http.oicp import OicpClient, OicpError, OicpRequest, RateWindow, Reply, start_server
 from evroam.oicp.ids import evse_operator, normalize_id
@@ -42,7 +44,7 @@ from evroam.oicp.operations import Operation, match_path
 from evroam.oicp.status import DESCRIPTIONS, Code
 from evroam.oicp.tls import TlsFiles, client_context, server_context
 
-__all__ = ["Exchange", "HubPartner", "OicpSchemas", "OicpTestHub"]
+__all__ = ["Exchange", "HubPartner", "OicpSchemas", "OicpTestHub", "cli"]
 
 SPEC_DIRS = {"CPO": "oicp-cpo-2.3-api-doc", "EMP": "oicp-emp-2.3-api-doc"}
 _NOTIFICATION_INDEX = {"Start": 0, "Progress": 1, "End": 2, "Error": 3}
@@ -315,8 +317,11 @@ class OicpTestHub:
         answer_errors = []
         if isinstance(answer, dict) and "status" not in answer:
             answer_errors = [f"answer: {e}" for e in self.schemas.errors(role, op, True, answer)]
-        self.traffic.append(Exchange(direction, op.name, str(partner or ""), request, answer,
-                                     tuple(errors) + tuple(answer_errors)))  # fmt: skip
+        self.traffic.append(
+            Exchange(
+                direction, op.name, str(partner or ""), request, answer, tuple(errors) + tuple(answer_errors)
+            )
+        )
 
     def _reply(self, answer: dict[str, Any]) -> Reply:
         return Reply(200, json.dumps(answer, separators=(",", ":")).encode())
@@ -348,10 +353,16 @@ class OicpTestHub:
         pages = max(1, math.ceil(total / size)) if size else 1
         content = items[page * size : (page + 1) * size]
         return {
-            "content": content, "number": page, "size": size, "totalElements": total,
-            "totalPages": pages, "first": page == 0, "last": page >= pages - 1,
-            "numberOfElements": len(content), "StatusCode": status,
-        }  # fmt: skip
+            "content": content,
+            "number": page,
+            "size": size,
+            "totalElements": total,
+            "totalPages": pages,
+            "first": page == 0,
+            "last": page >= pages - 1,
+            "numberOfElements": len(content),
+            "StatusCode": status,
+        }
 
     # -- calling partners ---------------------------------------------------------------------------
 
@@ -432,8 +443,9 @@ class OicpTestHub:
                     stored.deleted, stored.delta, stored.last_update = True, "delete", now
                 continue
             known = key in self._records and not self._records[key].deleted
-            self._records[key] = _Record(record, data["OperatorID"], data["OperatorName"], now,
-                                         delta="update" if known else "insert")  # fmt: skip
+            self._records[key] = _Record(
+                record, data["OperatorID"], data["OperatorName"], now, delta="update" if known else "insert"
+            )
         return _ack(True, Code.SUCCESS)
 
     async def _op_PushEvseStatus(
@@ -471,8 +483,12 @@ class OicpTestHub:
                 continue
             if countries and stored.record["Address"]["Country"] not in countries:
                 continue
-            item = dict(stored.record, OperatorID=stored.operator_id, OperatorName=stored.operator_name,
-                        lastUpdate=_iso(stored.last_update))  # fmt: skip
+            item = dict(
+                stored.record,
+                OperatorID=stored.operator_id,
+                OperatorName=stored.operator_name,
+                lastUpdate=_iso(stored.last_update),
+            )
             if last_call is not None:
                 item["deltaType"] = stored.delta
             items.append(item)
@@ -483,10 +499,15 @@ class OicpTestHub:
         for key in keys:
             operator, status = self._status[key]
             groups.setdefault(operator, []).append({"EvseID": self._evse_spelling(key), "EvseStatus": status})
-        return {"EvseStatuses": {"OperatorEvseStatus": [
-            {"OperatorID": self._operator_spelling(op), "EvseStatusRecord": records}
-            for op, records in groups.items()
-        ]}, "StatusCode": _code(Code.SUCCESS)}  # fmt: skip
+        return {
+            "EvseStatuses": {
+                "OperatorEvseStatus": [
+                    {"OperatorID": self._operator_spelling(op), "EvseStatusRecord": records}
+                    for op, records in groups.items()
+                ]
+            },
+            "StatusCode": _code(Code.SUCCESS),
+        }
 
     def _evse_spelling(self, key: str) -> str:
         stored = self._records.get(key)
@@ -705,12 +726,14 @@ class OicpTestHub:
         operator = normalize_id(body["OperatorID"]) if body.get("OperatorID") else None
         forwarded = body.get("CDRForwarded", body.get("CDRForwarder"))
         items = [
-            c.body for c in self._cdrs
-            if c.provider == normalize_id(caller) and start <= _parse(c.body["ChargingEnd"]) <= end
+            c.body
+            for c in self._cdrs
+            if c.provider == normalize_id(caller)
+            and start <= _parse(c.body["ChargingEnd"]) <= end
             and (not sessions or c.body["SessionID"] in sessions)
             and (operator is None or c.operator == operator)
             and (forwarded is None or c.forwarded == forwarded)
-        ]  # fmt: skip
+        ]
         return self._page(items, page, size, _code(Code.SUCCESS))
 
     async def _op_PushPricingProductData(
@@ -757,8 +780,87 @@ class OicpTestHub:
         provider = normalize_id(caller)
         out = []
         for operator in body["OperatorIDs"]:
-            entries = [e for e in self._evse_pricing.get(normalize_id(operator), {}).values()
-                       if e["ProviderID"] == "*" or normalize_id(e["ProviderID"]) == provider]  # fmt: skip
+            entries = [
+                e
+                for e in self._evse_pricing.get(normalize_id(operator), {}).values()
+                if e["ProviderID"] == "*" or normalize_id(e["ProviderID"]) == provider
+            ]
             if entries:
                 out.append({"OperatorID": operator, "EVSEPricing": entries})
         return {"EVSEPricing": out, "StatusCode": _code(Code.SUCCESS)}
+
+
+@click.group("oicp")
+def cli() -> None:
+    """OICP 2.3 with Hubject (docs/oicp.md)."""
+
+
+@cli.command("test-hub")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, required=True)
+@click.option("--cert", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--key", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--ca",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="CAs of the partners' certificates",
+)
+@click.option(
+    "--openapi",
+    "openapi_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="folder holding Hubject's oicp-cpo-2.3-api-doc/ and oicp-emp-2.3-api-doc/ (bundled JSON)",
+)
+@click.option("--partner", "partners", multiple=True, help="ROLE:ID:URL of a partner's OICP server")
+@click.option(
+    "--traffic", type=click.Path(dir_okay=False), help="write every exchange (JSON lines) here on exit"
+)
+def test_hub(
+    host: str,
+    port: int,
+    cert: str,
+    key: str,
+    ca: str,
+    openapi_dir: str,
+    partners: tuple[str, ...],
+    traffic: str | None,
+) -> None:
+    """Run a Hubject-like hub that checks every message against Hubject's OpenAPI (mutual TLS)."""
+    hub = OicpTestHub(openapi=Path(openapi_dir), tls=TlsFiles(cert=cert, key=key, ca=ca))
+    for spec in partners:
+        role, rest = spec.split(":", 1)
+        ident, _, url = rest.partition(":")
+        hub.register(role, ident, url or None)
+
+    async def main() -> None:
+        await hub.start(host, port)
+        click.echo(f"OICP test hub on https://{host}:{hub.port}/api/oicp (mutual TLS)", err=True)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await hub.close()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if traffic:
+            with open(traffic, "w", encoding="utf-8") as out:
+                for x in hub.traffic:
+                    out.write(
+                        json.dumps(
+                            {
+                                "direction": x.direction,
+                                "operation": x.operation,
+                                "partner": x.partner,
+                                "request": x.request,
+                                "answer": x.answer,
+                                "errors": list(x.errors),
+                            }
+                        )
+                        + "\n"
+                    )
+        click.echo(f"{len(hub.traffic)} message(s), {len(hub.invalid)} invalid", err=True)
