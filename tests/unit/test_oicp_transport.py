@@ -10,7 +10,16 @@ from typing import Any
 
 import pytest
 
-from evroam.http.oicp import OicpClient, OicpError, OicpRequest, RateWindow, Reply, dispatcher, start_server
+from evroam.http.oicp import (
+    OicpClient,
+    OicpError,
+    OicpRequest,
+    OicpServer,
+    RateWindow,
+    Reply,
+    dispatcher,
+    start_server,
+)
 from evroam.oicp import codec
 from evroam.oicp import messages as m
 from evroam.oicp.operations import by_name, status
@@ -30,7 +39,7 @@ def _push() -> m.PushEvseStatus:
     )
 
 
-async def _serve(files: TlsFiles, seen: list[Any]) -> tuple[asyncio.Server, str]:
+async def _serve(files: TlsFiles, seen: list[Any]) -> tuple[OicpServer, str]:
     async def push_status(body: m.PushEvseStatus, ident: str | None, query: Mapping[str, str]) -> Any:
         seen.append((body, ident))
         return m.Acknowledgement(Result=True, StatusCode=status("000"))

@@ -43,6 +43,7 @@ __all__ = [
     "OicpError",
     "OicpRateLimited",
     "OicpRequest",
+    "OicpServer",
     "RateWindow",
     "Reply",
     "dispatcher",
@@ -276,18 +277,47 @@ async def _serve_connection(
             await writer.wait_closed()
 
 
-async def start_server(
-    handler: Handler, host: str, port: int, context: ssl.SSLContext | None
-) -> asyncio.Server:
-    """Serve ``handler`` on ``host:port`` (TLS with ``context``; port 0 picks one: read it from
-    ``server.sockets[0].getsockname()[1]``)."""
+class OicpServer:
+    """A listening OICP server: :meth:`close` stops listening *and* drops the open connections (a hub
+    that goes down drops its keep-alive connections too)."""
+
+    def __init__(self, server: asyncio.Server, writers: set[asyncio.StreamWriter]) -> None:
+        self.server = server
+        self._writers = writers
+
+    @property
+    def sockets(self) -> Any:
+        return self.server.sockets
+
+    @property
+    def port(self) -> int:
+        port: int = self.server.sockets[0].getsockname()[1]
+        return port
+
+    def close(self) -> None:
+        self.server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()
+
+    async def wait_closed(self) -> None:
+        await self.server.wait_closed()
+
+
+async def start_server(handler: Handler, host: str, port: int, context: ssl.SSLContext | None) -> OicpServer:
+    """Serve ``handler`` on ``host:port`` (TLS with ``context``; port 0 picks one, see ``.port``)."""
+    writers: set[asyncio.StreamWriter] = set()
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _serve_connection(reader, writer, handler)
+        writers.add(writer)
+        try:
+            await _serve_connection(reader, writer, handler)
+        finally:
+            writers.discard(writer)
 
-    return await asyncio.start_server(
+    server = await asyncio.start_server(
         on_connect, host, port, ssl=context, ssl_handshake_timeout=10.0, ssl_shutdown_timeout=2.0
     )
+    return OicpServer(server, writers)
 
 
 # A typed handler of one operation: (decoded body, ID segment of the path, query) -> answer model.

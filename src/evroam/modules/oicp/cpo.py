@@ -237,7 +237,8 @@ class OicpPusher:
         if status_only:
             evse = location.evse(str(change.evse_uid))
             if evse is not None and evse.evse_id and str(evse.evse_id) in pushed:
-                oicp = status_to_oicp(evse.status)
+                # the status the change set (not the current one): after an outage every change arrives
+                oicp = status_to_oicp(Status(patch.get("status", evse.status)))
                 if oicp is not None:
                     answer = await client.call(
                         PUSH_STATUS,
@@ -361,7 +362,7 @@ class OicpPusher:
         record = await CDRS.lookups.load_cdr_record(
             ops, change.country_code, change.party_id, change.object_id
         )
-        if record is None or record.partner_id is not None:
+        if record is None or not record.own:
             return "not one of our CDRs"
         cdr = record.document.cdr
         sid = str(cdr.authorization_reference or "")
