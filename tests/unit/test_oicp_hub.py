@@ -85,3 +85,13 @@ async def test_invalid_message_and_wrong_id(setup: Any) -> None:
         refused = await cpo.call(PUSH, "DE*OTH", foreign)
         assert (refused.Result, refused.StatusCode.Code) == (False, "017")
         assert hub._status == {}
+    # a time stamp without its offset fails the date-time format (rfc3339-validator is installed)
+    async with OicpClient(hub.url, certs.issue("DE-XYZ")) as emp:
+        body = {
+            "ProviderID": "DE-XYZ",
+            "GeoCoordinatesResponseFormat": "DecimalDegree",
+            "LastCall": "2026-03-01T10:00:00",
+        }
+        raw = await emp.call_raw(PULL, "DE-XYZ", json.dumps(body).encode())
+        assert json.loads(raw)["StatusCode"]["Code"] == "022"
+        assert "date-time" in hub.invalid[-1].errors[0]

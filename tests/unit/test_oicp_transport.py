@@ -148,3 +148,34 @@ def test_base_url_with_or_without_api_prefix() -> None:
 
     assert _base("https://service-qa.hubject.com/api/oicp/") == "https://service-qa.hubject.com"
     assert _base("https://service.hubject.com") == "https://service.hubject.com"
+
+
+async def test_the_client_keeps_hubjects_rate_per_minute(tmp_path: Path) -> None:
+    """PushEVSEPricing: 6 calls a minute. The 7th waits until the first is a minute old (the clock and
+    the sleep are the test's), and calls of one operation never overlap."""
+    certs = Certificates(tmp_path / "pki")
+    hub, cpo = certs.issue("hub"), certs.issue("DE*ABC")
+    op = by_name("eRoamingPushEVSEPricing")
+    now = [0.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    async def handler(request: OicpRequest) -> Reply:
+        return Reply(200, codec.encode(m.Acknowledgement(Result=True, StatusCode=status("000"))))
+
+    server = await start_server(handler, "127.0.0.1", 0, server_context(hub))
+    try:
+        body = m.PushEvsePricing(ActionType=m.ActionType.FULL_LOAD, EVSEPricing=[])
+        async with OicpClient(
+            f"https://127.0.0.1:{server.port}", cpo, monotonic=lambda: now[0], sleep=sleep
+        ) as client:
+            for second in range(7):
+                now[0] = float(second)
+                assert (await client.call(op, "DE*ABC", body)).Result is True
+        assert slept == [54.0]  # sent at 6 s, waits until 60 s
+    finally:
+        server.close()
+        await server.wait_closed()
