@@ -7,6 +7,7 @@
     evroam oicp pull evse-data [--full] | pricing --operator-id ID
     evroam oicp pull evse-status [--evse-id ID ...] [--operator-id ID ...]
     evroam oicp remote-start EVSE_ID CONTRACT_ID | remote-stop SESSION_ID
+    evroam oicp serve --port P          (EMP endpoints; a CPO's: evroam simulate --oicp-port P)
     evroam oicp cdrs list [--json] | cdrs get --from TIME --to TIME
     evroam oicp test-hub --port P --cert F --key F --ca F --openapi DIR [--partner ROLE:ID:URL ...]
 
@@ -15,6 +16,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -391,3 +394,29 @@ async def _need(node: NodeContext, role: str) -> Connection:
         flag = "--operator-id" if role == "CPO" else "--provider-id"
         raise click.ClickException(f"no OICP {role} connection: evroam oicp connect ... {flag} ID")
     return connection
+
+
+@oicp.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, required=True)
+def serve(host: str, port: int) -> None:
+    """EMP: serve the endpoints the hub calls (authorize start/stop, CDRs, charging notifications) with the
+    mutual TLS of the node's connection, until stopped. (A CPO's: `evroam simulate --oicp-port P`.)"""
+    from evroam.http.oicp import dispatcher, start_server
+    from evroam.oicp.tls import server_context
+
+    async def action(node: NodeContext, clients: HubClients) -> None:
+        connection = await _need(node, "EMP")
+        service = EmpService(node.store, node.clock, clients)
+        server = await start_server(
+            dispatcher(service.handlers()), host, port, server_context(connection.tls)
+        )
+        click.echo(f"OICP EMP endpoints on https://{host}:{server.port}/api/oicp (mutual TLS)", err=True)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        _run(action)
