@@ -385,6 +385,26 @@ async def test_cpo_hub_emp(world: World) -> None:
     assert [(p["number"], p["totalElements"], p["last"]) for p in pages] == [(0, 2, False), (1, 2, True)]
     assert {p["content"][0]["SessionID"] for p in pages} == {answer.SessionID, sid}
 
+    # -- a reservation from the EMP, cancelled ---------------------------------------------------------
+    reserved = await w.service.reserve(E2, CONTRACT, minutes=20)
+    assert reserved.Result is True and reserved.SessionID is not None
+    assert w.sim.status("E2") is cm.Status.RESERVED
+    cancelled = await w.service.cancel_reservation(reserved.SessionID)
+    assert cancelled.Result is True and w.sim.status("E2") is cm.Status.AVAILABLE
+    assert (await w.service.pull_evse_status(operator_ids=[CPO_ID]))[0][0] == E1
+
+    # -- an offline EMP's authentication data: the hub authorizes the card without asking the EMP ------
+    assert await w.service.push_authentication_data() == (2, None)
+    asked = len(
+        [x for x in w.hub.traffic if x.direction == "out" and x.operation == "eRoamingAuthorizeStart"]
+    )
+    offline, _ = await w.endpoint.swipe(E2, RFID_UID)
+    assert offline.AuthorizationStatus is m.AuthorizationStatus.AUTHORIZED and offline.ProviderID == EMP_ID
+    assert (
+        len([x for x in w.hub.traffic if x.direction == "out" and x.operation == "eRoamingAuthorizeStart"])
+        == asked
+    )
+
     # -- a client without a valid certificate is refused ---------------------------------------------
     import ssl
 
