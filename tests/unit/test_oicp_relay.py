@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from evroam.modules._shared import PartyPartners
 from evroam.modules.oicp.records import HUB_PARTNER_ID, Connection, delete_connection, save_connection
 from evroam.registration.directory import RegisteredPartners
+from evroam.store.factory import create_store
 from evroam.store.outbox import ObjectChange, enqueue_change
+from evroam.store.port import Store
 from evroam.testing import FixedClock, MemoryStore
 
 CONNECTION = Connection(role="CPO", hub_url="https://hub", id="DE*ABC", name="ABC", cert="c", key="k", ca="a")
 
 
-async def test_relay_rows_share_one_key_and_the_oicp_kit() -> None:
-    store, clock = MemoryStore(), FixedClock()
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+async def test_relay_rows_share_one_key_and_the_oicp_kit(kind: str, tmp_path: Path) -> None:
+    store: Store = MemoryStore() if kind == "memory" else create_store(None, tmp_path)
+    clock = FixedClock()
     await store.migrate()
     directory = RegisteredPartners()
     assert await directory.receivers(store, "locations") == []
@@ -34,3 +42,4 @@ async def test_relay_rows_share_one_key_and_the_oicp_kit() -> None:
     assert len({r.object_key for r in rows}) == 1  # one group: delivered one after the other, in order
     assert await delete_connection(store, "CPO")
     assert await directory.receivers(store, "locations") == []
+    await store.close()
