@@ -52,6 +52,7 @@ PUBLIC = {
     "NodeFailure",
     "NodePair",
     "NodeProcess",
+    "OicpTestHub",
     "ReceivedRequest",
     "SequentialIds",
     "WaitTimeout",
