@@ -35,6 +35,7 @@ from evroam.modules.oicp import (
     push_pricing,
 )
 from evroam.modules.oicp.hub import HubClients
+from evroam.modules.oicp.kit import PUSHER
 from evroam.modules.oicp.records import list_emp_cdrs, load_session, save_connection
 from evroam.modules.tariffs.service import TariffAdmin
 from evroam.modules.tokens import ImportedToken
@@ -277,6 +278,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         await clients.aclose()
         await hub.close()
         await cpo.push_worker().stop()
+        await PUSHER.clients.aclose()  # what the node's app does when it stops (the kit's on_shutdown)
         for node in (cpo, emp):
             await node.close()
 

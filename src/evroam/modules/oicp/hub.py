@@ -50,6 +50,7 @@ class HubClients:
         return client
 
     async def aclose(self) -> None:
-        for client in self._clients.values():
-            await client.aclose()
-        self._clients.clear()
+        """Close the clients of the running event loop."""
+        loop = id(asyncio.get_running_loop())
+        for key in [k for k in self._clients if k[0] == loop]:
+            await self._clients.pop(key).aclose()

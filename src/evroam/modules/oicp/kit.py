@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from evroam.modules.kit import DeliveryTerms, ModuleKit
+from evroam.modules.kit import DeliveryTerms, ModuleKit, NodeContext, Served
 from evroam.modules.oicp.cli import oicp
 from evroam.modules.oicp.cpo import CpoEndpoint, OicpPusher, push_all_evse_data, push_pricing
 from evroam.modules.oicp.emp import EmpService
@@ -28,10 +28,19 @@ class OicpLookups:
     emp_service = EmpService
 
 
+PUSHER = OicpPusher()
+
+
+def _serve(node: NodeContext) -> Served:
+    """No OCPI routes; the pusher's connections to the hub are closed when the node stops."""
+    return Served(on_shutdown=(PUSHER.clients.aclose,))
+
+
 OICP: ModuleKit[OicpLookups] = ModuleKit(
     name="oicp",
     lookups=OicpLookups(),
-    pusher=OicpPusher(),
+    serve=_serve,
+    pusher=PUSHER,
     # CDRs ride the relay: never given up, reported when they stay undelivered for an hour
     delivery=DeliveryTerms(retry_forever=True, escalate_after=timedelta(hours=1)),
     commands=(oicp,),
