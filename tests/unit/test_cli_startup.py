@@ -134,7 +134,7 @@ def test_the_cli_knows_where_every_builtin_group_lives() -> None:
     assert {name: cli_main._resolve(ref) for name, ref in KIT_COMMANDS.items()} == declared
     cli_main.cli._assemble()
     node_commands = set(cli_main.cli.commands) - set(declared) - {"version", "sync"}
-    assert node_commands | {"tariffs"} == set(NODE_COMMANDS)
+    assert node_commands | {"tariffs", "oicp"} == set(NODE_COMMANDS)  # groups both add to
     for name, references in NODE_COMMANDS.items():
         for reference in references:
             command = cli_main._resolve(reference)

@@ -52,6 +52,7 @@ PUBLIC = {
     "NodeFailure",
     "NodePair",
     "NodeProcess",
+    "OicpTestHub",
     "ReceivedRequest",
     "SequentialIds",
     "WaitTimeout",
@@ -74,7 +75,7 @@ def test_all_lists_exactly_the_public_names() -> None:
         assert getattr(evroam.testing, name) is not None
     public_attributes = {n for n in vars(evroam.testing) if not n.startswith("_")}
     # besides __all__ only its submodules are visible (``pytest`` is imported only on demand)
-    assert public_attributes - PUBLIC <= {"nodes", "partner", "pytest"}
+    assert public_attributes - PUBLIC <= {"nodes", "oicp_hub", "partner", "pytest"}
     assert kit_pytest.__all__ == ["node_pair", "node_pair_fixture"]
 
 

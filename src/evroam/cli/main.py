@@ -60,6 +60,7 @@ NODE_COMMANDS: dict[str, tuple[str, ...]] = {
     "admin": ("evroam.cli.admin:admin",),
     "smart": ("evroam.cli.smart:smart",),
     "hub": ("evroam.cli.hub:hub",),
+    "oicp": ("evroam.testing.oicp_hub:cli",),  # `oicp test-hub`; the rest of `oicp` is the kit's
     "migrate": ("evroam.cli.ops:migrate",),
     "backup": ("evroam.cli.ops:backup",),
 }
@@ -76,6 +77,7 @@ KIT_COMMANDS: dict[str, str] = {
     "commands": "evroam.modules.commands:COMMANDS",
     "profiles": "evroam.modules.chargingprofiles:CHARGING_PROFILES",
     "hubclientinfo": "evroam.modules.hubclientinfo:HUBCLIENTINFO",
+    "oicp": "evroam.modules.oicp:OICP",
 }
 
 

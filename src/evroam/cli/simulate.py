@@ -112,6 +112,13 @@ def settings_of() -> Settings:
     help="Seconds a charger gets to answer a command [default: EVROAM_COMMANDS_TIMEOUT or 30].",
 )
 @click.option("--no-worker", is_flag=True, help="Do not deliver the push outbox from this process.")
+@click.option(
+    "--oicp-port",
+    type=int,
+    default=None,
+    help="Serve the OICP CPO endpoints (remote start/stop, reservations) on this port, with the mutual TLS "
+    "of the node's OICP connection (evroam oicp connect --operator-id ...).",
+)
 def simulate(
     host: str,
     port: int | None,
@@ -125,6 +132,7 @@ def simulate(
     unlock_fails: bool,
     command_timeout: int | None,
     no_worker: bool,
+    oicp_port: int | None,
 ) -> None:
     """Serve this CPO node with simulated chargers for its own locations."""
 
@@ -217,6 +225,8 @@ def simulate(
             log.warning("no EVSE to simulate: import locations first (`evroam locations import FILE`)")
 
     node.startup_hooks.append(power_on)
+    if oicp_port is not None:
+        _serve_oicp(node, simulator, host, oicp_port)
 
     async def smart_off() -> None:
         for ven in vens:
@@ -227,3 +237,33 @@ def simulate(
     node.shutdown_hooks.append(smart_off)
     node.shutdown_hooks.append(simulator.close)
     run_server(node, settings, limits, host=host, port=port, worker=not no_worker)
+
+
+def _serve_oicp(node: Any, simulator: Simulator, host: str, port: int) -> None:
+    """The OICP endpoints of the CPO (docs/oicp.md), started and stopped with the node."""
+    from evroam.http.oicp import OicpServer, dispatcher, start_server
+    from evroam.modules.oicp import CpoEndpoint
+    from evroam.modules.oicp.records import load_connection
+    from evroam.oicp.tls import server_context
+
+    servers: list[OicpServer] = []
+
+    async def start() -> None:
+        connection = await load_connection(node.store, "CPO")
+        if connection is None:
+            raise click.ClickException(
+                "--oicp-port: no OICP CPO connection (evroam oicp connect --operator-id ...)"
+            )
+        endpoint = CpoEndpoint(node.store, simulator, node.clock)
+        servers.append(
+            await start_server(dispatcher(endpoint.handlers()), host, port, server_context(connection.tls))
+        )
+        log.info("OICP CPO endpoints on https://%s:%d/api/oicp (mutual TLS)", host, port)
+
+    async def stop() -> None:
+        for server in servers:
+            server.close()
+            await server.wait_closed()
+
+    node.startup_hooks.append(start)
+    node.shutdown_hooks.insert(0, stop)

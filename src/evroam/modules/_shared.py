@@ -378,7 +378,7 @@ class PartyPartners:
         return [
             msgspec.structs.replace(target, country_code=cc, party_id=pid)
             for target in targets
-            if target.partner_id in holders
+            if target.partner_id in holders or target.via is not None  # a relay decides for itself
         ]
 
     async def target(self, ops: Operations, partner_id: str, module: str) -> Any:

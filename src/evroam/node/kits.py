@@ -18,6 +18,7 @@ from evroam.modules.commands import COMMANDS
 from evroam.modules.hubclientinfo import HUBCLIENTINFO
 from evroam.modules.kit import ModuleKit, PullSpec, Pusher
 from evroam.modules.locations import LOCATIONS
+from evroam.modules.oicp import OICP
 from evroam.modules.sessions import SESSIONS
 from evroam.modules.tariffs import TARIFFS
 from evroam.modules.tokens import TOKENS
@@ -47,6 +48,7 @@ BUILTIN_KITS: Kits = (
     COMMANDS,
     CHARGING_PROFILES,
     HUBCLIENTINFO,
+    OICP,
 )
 
 KITS_ENV = "EVROAM_KITS"

@@ -23,7 +23,9 @@ published to the partner is not sent: its jobs are marked delivered with a note,
 ``evroam outbox list``.
 
 Optional pusher hooks (duck-typed, so that existing pushers need none): ``settled_by(exc)`` may turn a
-partner's refusal into "already delivered" (a note, e.g. a CDR the partner already holds), and
+partner's refusal into "already delivered" (a note, e.g. a CDR the partner already holds),
+``deliver(ops, target, change)`` makes the request itself (a relay's pusher: OICP), each change of the
+group on its own and in order, returning a note or ``None``, and
 ``acknowledged(ops, target, change, outgoing, response)`` sees each successful answer (e.g. the
 ``Location`` header of a CDR POST). An :class:`Outgoing` with an empty ``path`` goes to the receiver
 endpoint URL itself (POST of a CDR). A module whose policy retries forever is never parked, and with
@@ -403,6 +405,9 @@ class PushWorker:
             target = await self._partners.target(self._store, partner_id, module)
             if target is None:
                 return park_all(f"partner {partner_id} has no {module} RECEIVER endpoint (any more)")
+        deliver = getattr(pusher, "deliver", None)  # a pusher that makes its own requests (a relay's)
+        if deliver is not None:
+            return await self._deliver_each(deliver, policy, key, target, items, changes, outcome)
         try:
             conv = converters(target.version)
         except KeyError:
@@ -503,6 +508,51 @@ class PushWorker:
         else:
             log.warning("push %s %s to %s failed%s, will retry: %s", module, object_id, partner, tries, error)
         return _error_text(Exception(note))
+
+    async def _deliver_each(
+        self,
+        deliver: Any,
+        policy: Any,
+        key: tuple[str, str, str],
+        target: PartnerTarget,
+        items: list[OutboxItem],
+        changes: list[tuple[int, ObjectChange]],
+        outcome: _Outcome,
+    ) -> _Outcome:
+        """A pusher with ``deliver(ops, target, change)``: each change on its own, in order; the first
+        failure holds it and every later one back (retried under the policy), so the order is kept."""
+        partner_id, module, _ = key
+        attempts = {item.id: item.attempts for item in items}
+        for index, (item_id, change) in enumerate(changes):
+            outcome.requests += 1
+            try:
+                note = await deliver(self._store, target, change)
+            except Exception as exc:  # any failure is retried under the policy
+                outcome.failures.append((target.name, module))
+                error = _error_text(exc)
+                decision = policy.decide(attempts[item_id], self._rng, self._last_delay.get(key))
+                if decision.delay is None:
+                    log.error("push %s to %s parked: %s", module, target.name, error)
+                    outcome.parked.extend((i, error) for i, _ in changes[index:])
+                    return outcome
+                self._last_delay[key] = decision.delay
+                retry_at = self._clock.now() + decision.delay
+                if policy.escalate_after is not None:
+                    members = [item for item in items if item.id == item_id]
+                    error = self._failure_note(policy, members, error, module, change.object_id, partner_id)
+                log.warning(
+                    "push %s %s to %s failed, retry in %.1f s: %s",
+                    module,
+                    change.object_id,
+                    target.name,
+                    decision.delay.total_seconds(),
+                    error,
+                )
+                outcome.failed.extend((i, error, retry_at) for i, _ in changes[index:])
+                return outcome
+            outcome.delivered.append((item_id, note))
+        self._last_delay.pop(key, None)
+        return outcome
 
     def _client(self, target: PartnerTarget, conv: VersionConverters, head: ObjectChange) -> OcpiClient:
         try:

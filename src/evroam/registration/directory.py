@@ -6,7 +6,7 @@ from __future__ import annotations
 from evroam.ocpi.table import InterfaceRole
 from evroam.registration.model import Partner, PartnerStatus
 from evroam.registration.repository import PARTNER_KIND, decode_partner
-from evroam.store.outbox import PartnerTarget
+from evroam.store.outbox import PartnerTarget, relay_targets
 from evroam.store.port import Operations
 
 __all__ = ["RegisteredPartners", "target_of"]
@@ -33,7 +33,8 @@ def target_of(partner: Partner, module: str) -> PartnerTarget | None:
 
 
 class RegisteredPartners:
-    """:class:`PartnerDirectory` over the registration package's partner records.
+    """:class:`PartnerDirectory` over the registration package's partner records, and the outbox's
+    relays (:class:`~evroam.store.outbox.Relay`: an OICP hub).
 
     A partner qualifies when it is REGISTERED, has an agreed version and a token, and lists an
     endpoint of the module with role RECEIVER (or without role, as in OCPI 2.1.1).
@@ -43,9 +44,12 @@ class RegisteredPartners:
         page = await ops.find(PARTNER_KIND)
         partners: list[Partner] = [decode_partner(item.payload) for item in page.items]
         found = (target_of(partner, module) for partner in partners)
-        return [target for target in found if target is not None]
+        return [target for target in found if target is not None] + await relay_targets(ops, module)
 
     async def target(self, ops: Operations, partner_id: str, module: str) -> PartnerTarget | None:
+        for relay in await relay_targets(ops):
+            if relay.partner_id == partner_id:
+                return relay
         for item in (await ops.find(PARTNER_KIND, partners=[partner_id])).items:
             partner: Partner = decode_partner(item.payload)
             if partner.id == partner_id:

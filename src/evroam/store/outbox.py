@@ -17,6 +17,12 @@ Row layout (the store treats these columns as opaque):
 
 PUT rows carry no body: the worker reads the object's *current* state at delivery time, so several
 pending changes of one object coalesce into its latest state.
+
+**Relays**: a change can also go to a destination that is not an OCPI partner (an OICP hub). A
+:class:`Relay` stored under :data:`RELAY_KIND` says which modules' changes go to it and which kit's pusher
+delivers them (``via``); the directory lists it as a :class:`PartnerTarget` with ``via`` and ``group`` set,
+and :func:`enqueue_change` writes its rows under the ``via`` kit and one object key (``group``), so that
+all of a relay's changes are delivered one after the other, in the order they happened.
 """
 
 from __future__ import annotations
@@ -31,12 +37,15 @@ from evroam.store.port import Operations, Transaction
 
 __all__ = [
     "METHODS",
+    "RELAY_KIND",
     "ObjectChange",
     "PartnerDirectory",
     "PartnerTarget",
+    "Relay",
     "decode_change",
     "enqueue_change",
     "object_group",
+    "relay_targets",
 ]
 
 METHODS = frozenset({"PUT", "PATCH", "DELETE"})
@@ -76,6 +85,42 @@ class PartnerTarget(msgspec.Struct, frozen=True, kw_only=True):
     party_id: str | None = None
     business_names: tuple[str, ...] = ()
     """The business names of the partner's roles (to match ``publish_allowed_to`` issuers)."""
+    via: str | None = None
+    """A relay's: the kit whose pusher delivers the rows (``None``: the module's own)."""
+    group: str | None = None
+    """A relay's: the one object key all its rows share (``None``: per object)."""
+
+
+#: The store kind of :class:`Relay` documents (key: ``("", "", partner_id)``).
+RELAY_KIND = "outbox_relay"
+
+
+class Relay(msgspec.Struct, frozen=True, kw_only=True):
+    """A destination that gets the changes of ``modules`` through the pusher of kit ``via``."""
+
+    partner_id: str
+    name: str
+    modules: tuple[str, ...]
+    via: str
+    url: str
+
+    def target(self) -> PartnerTarget:
+        return PartnerTarget(
+            partner_id=self.partner_id,
+            name=self.name,
+            version="2.2.1",  # unused by a relay's pusher; any modelled OCPI version
+            url=self.url,
+            token="",
+            via=self.via,
+            group=encode(["relay", self.partner_id.casefold()]).decode(),
+        )
+
+
+async def relay_targets(ops: Operations, module: str | None = None) -> list[PartnerTarget]:
+    """The relays (for ``module``, or all of them) as targets, in creation order."""
+    page = await ops.find(RELAY_KIND)
+    relays: list[Relay] = [decode(item.payload, Relay) for item in page.items]
+    return [r.target() for r in relays if module is None or module in r.modules]
 
 
 class PartnerDirectory(Protocol):
@@ -130,5 +175,7 @@ async def enqueue_change(
     payload = encode(change)
     key = object_group(change.country_code, change.party_id, change.object_id)
     for target in targets:
-        await tx.outbox_enqueue(target.partner_id, change.module, key, payload, now)
+        await tx.outbox_enqueue(
+            target.partner_id, target.via or change.module, target.group or key, payload, now
+        )
     return len(targets)

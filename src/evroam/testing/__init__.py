@@ -5,6 +5,8 @@
   sleepers, for the simulator and the push worker), :class:`SequentialIds` (``t-000001``, ...);
 * a fake partner behind ``httpx.MockTransport``: :class:`FakePartner` (Sender lists and a Receiver in
   one), :class:`FakeSender`, :class:`FakeReceiver`, :class:`ReceivedRequest`;
+* an OICP hub like Hubject's, checking every message against Hubject's OpenAPI, with mutual TLS:
+  :class:`OicpTestHub` (``evroam oicp test-hub``; docs/oicp.md);
 * real nodes over real sockets: :class:`NodePair` (a CPO and an eMSP, registered with each other),
   :class:`NodeProcess`, :func:`free_port`, :func:`wait_until`, :func:`stop_all`, and the errors they
   raise, :class:`NodeFailure` and :class:`WaitTimeout`.
@@ -25,6 +27,7 @@ from evroam.testing.nodes import (
     stop_all,
     wait_until,
 )
+from evroam.testing.oicp_hub import OicpTestHub
 from evroam.testing.partner import FakePartner, FakeReceiver, FakeSender, ReceivedRequest
 
 __all__ = [
@@ -37,6 +40,7 @@ __all__ = [
     "NodeFailure",
     "NodePair",
     "NodeProcess",
+    "OicpTestHub",
     "ReceivedRequest",
     "SequentialIds",
     "WaitTimeout",
