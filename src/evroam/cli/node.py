@@ -388,6 +388,14 @@ class _Undo:
     help="Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (comma-separated, '*': "
     "any) [env EVROAM_FORWARDED_ALLOW_IPS; default: 127.0.0.1].",
 )
+@click.option(
+    "--oicp-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    envvar="EVROAM_OICP_PORT",
+    help="Also serve the OICP endpoints of the node's OICP role on this port of --host, with the mutual TLS "
+    "of its OICP connection (evroam oicp connect) [env EVROAM_OICP_PORT].",
+)
 def serve(
     host: str,
     port: int | None,
@@ -400,6 +408,7 @@ def serve(
     metrics_port: int | None,
     metrics_host: str,
     forwarded_allow_ips: str | None,
+    oicp_port: int | None,
 ) -> None:
     """Serve the node's OCPI endpoints (uvicorn), and deliver the push outbox in the background."""
     settings = settings_of()
@@ -426,7 +435,18 @@ def serve(
         limits = ServeLimits.from_env()  # EVROAM_HEADER_TIMEOUT, _BODY_TIMEOUT, _MAX_CONNECTIONS_PER_CLIENT
     except (ConfigError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    if oicp_port is not None:
+        _serve_oicp(node, host, oicp_port, workers)
     run_server(node, settings, limits, host=host, port=port, worker=not no_worker, tls=tls, workers=workers)
+
+
+def _serve_oicp(node: Node, host: str, port: int, workers: int) -> None:
+    """``--oicp-port``: the OICP endpoints in this process, started and stopped with the node."""
+    from evroam.cli.oicp_endpoints import serve_oicp
+
+    if workers > 1:
+        raise click.UsageError("--oicp-port is served by one process: not with --workers")
+    serve_oicp(node, host, port)
 
 
 @dataclass(frozen=True, slots=True)

@@ -480,6 +480,9 @@ _ANSWERS: dict[Answer, str] = {
 }
 
 
+_UNREACHABLE = "no charger connection on this node"
+
+
 def _ack(answer: Answer | None, session_id: str | None, info: str | None = None) -> m.Acknowledgement:
     code = "501" if answer is None else _ANSWERS[answer]
     return m.Acknowledgement(Result=code == "000", StatusCode=status(code, info), SessionID=session_id)
@@ -487,12 +490,14 @@ def _ack(answer: Answer | None, session_id: str | None, info: str | None = None)
 
 class CpoEndpoint:
     """The CPO's OICP endpoints (C9-C12) and its RFID authorization with the hub, over the charge point
-    port. ``answer_within`` bounds a charger's answer (Hubject closes a remote start after 60 s)."""
+    port. ``answer_within`` bounds a charger's answer (Hubject closes a remote start after 60 s).
+    ``charge_point`` ``None`` (no charger connection plugged into the node): every command is answered
+    ``501`` (communication to the EVSE failed)."""
 
     def __init__(
         self,
         store: Store,
-        charge_point: ChargePoint,
+        charge_point: ChargePoint | None,
         clock: Clock,
         clients: HubClients | None = None,
         *,
@@ -505,7 +510,8 @@ class CpoEndpoint:
         self.clients = clients or HubClients()
         self.answer_within = answer_within
         self.reservation_minutes = reservation_minutes
-        charge_point.subscribe(self._on_event)
+        if charge_point is not None:
+            charge_point.subscribe(self._on_event)
 
     def handlers(self) -> dict[str, Any]:
         return {
@@ -539,6 +545,8 @@ class CpoEndpoint:
         if found is None:
             return _ack(Answer.UNKNOWN, body.SessionID)
         location, evse_uid = found
+        if self.charge_point is None:
+            return _ack(None, body.SessionID, _UNREACHABLE)
         now = self.clock.now()
         await save_session(
             self.store,
@@ -571,6 +579,8 @@ class CpoEndpoint:
         ours = await load_session(self.store, "CPO", body.SessionID)
         if ours is None or ours.transaction_id is None:
             return m.Acknowledgement(Result=False, StatusCode=status("400"), SessionID=body.SessionID)
+        if self.charge_point is None:
+            return _ack(None, body.SessionID, _UNREACHABLE)
         answer = await self._bounded(self.charge_point.stop(StopRequest(transaction_id=ours.transaction_id)))
         return _ack(answer, body.SessionID)
 
@@ -583,6 +593,8 @@ class CpoEndpoint:
         if found is None:
             return _ack(Answer.UNKNOWN, body.SessionID)
         location, evse_uid = found
+        if self.charge_point is None:
+            return _ack(None, body.SessionID, _UNREACHABLE)
         now = self.clock.now()
         await save_session(
             self.store,
@@ -617,6 +629,8 @@ class CpoEndpoint:
         ours = await load_session(self.store, "CPO", body.SessionID)
         if ours is None or not ours.reservation:
             return m.Acknowledgement(Result=False, StatusCode=status("400"), SessionID=body.SessionID)
+        if self.charge_point is None:
+            return _ack(None, body.SessionID, _UNREACHABLE)
         answer = await self._bounded(
             self.charge_point.cancel_reservation(CancelRequest(reservation_id=body.SessionID))
         )
@@ -632,6 +646,8 @@ class CpoEndpoint:
         if found is None:
             raise ValueError(f"no EVSE {evse_id} in our locations")
         location, evse_uid = found
+        if self.charge_point is None:
+            raise ValueError(_UNREACHABLE)
         ident = m.Identification(
             RFIDMifareFamilyIdentification=m.RFIDMifareFamilyIdentification(UID=uid.upper())
         )
