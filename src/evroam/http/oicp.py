@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import ssl
 import time
@@ -364,10 +363,8 @@ def only_from(handler: Handler, accept: Callable[[OicpRequest], bool], who: str 
         if found is None:
             return Reply(403, b'{"message":"the client certificate is not the hub\'s"}')
         session_id = None
-        with contextlib.suppress(Exception):
-            raw = json.loads(request.body)
-            if isinstance(raw, dict) and isinstance(raw.get("SessionID"), str):
-                session_id = raw["SessionID"]
+        with contextlib.suppress(EvroamError):  # the session is named back when the body is well formed
+            session_id = getattr(_decode_request(found[0], request.body), "SessionID", None)
         answer = error_answer(found[0], "017", f"the client certificate is not {who}", session_id)
         return Reply(200, codec.encode(answer))
 
