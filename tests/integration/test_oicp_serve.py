@@ -196,3 +196,38 @@ async def test_serve_oicp_port_answers_the_hub_only(tmp_path: Path, nodes: list[
     assert "OICP EMP endpoints on https://" in logs and "OICP CPO endpoints on https://" in logs
     assert "no charger connection: commands are answered 501" in logs
     assert logs.count("refused: the client certificate") == 3
+
+
+async def test_simulate_oicp_port_starts_at_the_simulator(tmp_path: Path, nodes: list[NodeProcess]) -> None:
+    """`evroam simulate --oicp-port` serves the same endpoints over the simulator: a remote start routed
+    by the hub is accepted by a simulated charger. The hub is recognised by the default check (the host
+    name of --hub-url, 127.0.0.1, is in its certificate)."""
+    from tests.integration.test_commands_e2e import SimulatedCpo
+
+    certs = Certificates(tmp_path / "pki")
+    hub = OicpTestHub(openapi=shared_path("spec", "oicp", "openapi"), tls=certs.issue("hub"))
+    await hub.start()
+    cpo_tls, emp_tls = certs.issue(CPO_ID), certs.issue(EMP_ID)
+    try:
+        cpo = SimulatedCpo("cpo", tmp_path / "cpo", free_port())
+        cpo.init("DE", "ABC", "CPO")
+        _locations(tmp_path / "locations.json")
+        cpo.evroam("locations", "import", str(tmp_path / "locations.json"))
+        _connect(cpo, cpo_tls, hub.url, "--operator-id", CPO_ID)
+        cpo_port = free_port()
+        cpo.start("--oicp-port", str(cpo_port), "--no-worker")
+        nodes.append(cpo)
+        cpo.wait_ready()
+        hub.register("CPO", CPO_ID, f"https://127.0.0.1:{cpo_port}")
+        contract = m.Identification(RemoteIdentification=m.RemoteIdentification(EvcoID="DE-XYZ-C12345678-9"))
+        async with OicpClient(hub.url, emp_tls, rate_limits=False) as as_emp:
+            started = await as_emp.call(
+                by_name("eRoamingAuthorizeRemoteStart"),
+                EMP_ID,
+                m.AuthorizeRemoteStart(ProviderID=EMP_ID, EvseID="DE*ABC*E1", Identification=contract),
+            )
+        assert started.Result is True and started.StatusCode.Code == "000" and started.SessionID
+        assert hub.invalid == []
+    finally:
+        stop_all(nodes)
+        await hub.close()
