@@ -25,7 +25,8 @@ def serve_oicp(node: Node, host: str, port: int) -> None:
         endpoints = OicpEndpoints(node.store, node.clock, node.charge_point, host, port)
         try:
             await endpoints.start()
-        except ValueError as exc:
+        except ValueError as exc:  # stops the node: said in one line first, then uvicorn's report
+            log.error("--oicp-port: %s", exc)
             raise click.ClickException(f"--oicp-port: {exc}") from None
         served.append(endpoints)
         log.info(
