@@ -1128,6 +1128,11 @@ _PG_PUT = (
 )
 _PG_PUT_CHECKED = _PG_PUT + " WHERE evroam_objects.last_updated <= excluded.last_updated RETURNING revision"
 _PG_PUT_UNCHECKED = _PG_PUT + " RETURNING revision"
+_PG_PUT_MANY = _PG_PUT
+"""A write sent late (:meth:`_PgUnit.put`): the row is locked by the group and known to exist."""
+_PG_EXISTS = (
+    "SELECT true FROM evroam_objects WHERE kind = $1 AND key_country = $2 AND key_party = $3 AND key_id = $4"
+)
 
 
 def _pg_key(key: ObjectKey) -> tuple[str, str, str, str]:
@@ -1161,15 +1166,18 @@ class _PgGroup:
     __slots__ = (
         "aconn",
         "closed",
+        "deferred",
+        "deferred_keys",
         "done",
         "failure",
         "keys",
+        "left",
         "lock",
         "pending",
         "pg",
+        "savepoint",
         "scheduled",
         "size",
-        "started",
         "waiters",
     )
 
@@ -1179,7 +1187,11 @@ class _PgGroup:
         self.lock = asyncio.Lock()  # one unit at a time
         self.pending = 0  # units running or waiting for the lock
         self.size = 0  # units that joined
-        self.started = False  # a savepoint has been taken (the next unit releases it first)
+        self.savepoint = False  # a savepoint has been taken (the next one releases it first)
+        self.left = 0  # units that left it (their row was locked elsewhere)
+        # the writes its units made to rows they had read for update, not yet sent (see _PgUnit.put)
+        self.deferred: list[tuple[_PgUnit, tuple[Any, ...]]] = []
+        self.deferred_keys: set[tuple[str, str, str, str]] = set()
         self.closed = False  # committing: no unit joins any more
         self.scheduled = False
         self.failure: BaseException | None = None
@@ -1489,11 +1501,6 @@ class SqlStore(_Operations):
                     group.aconn = await self._async_engine.connect()
                     await group.aconn.exec_driver_sql("SELECT 1")  # BEGIN, by SQLAlchemy's asyncpg adapter
                     group.pg = (await group.aconn.get_raw_connection()).driver_connection
-                if group.started:  # one round trip: the last unit's savepoint let go, this one's taken
-                    await group.pg.execute("RELEASE SAVEPOINT evroam_unit; SAVEPOINT evroam_unit")
-                else:
-                    await group.pg.execute("SAVEPOINT evroam_unit")
-                    group.started = True
             except BaseException as exc:
                 if group.aconn is not None:  # the group's transaction is not usable any more
                     group.failure = exc
@@ -1504,7 +1511,7 @@ class SqlStore(_Operations):
                 yield unit
             except BaseException as exc:
                 if not unit.left:
-                    await self._pg_undo(group, exc)
+                    await self._pg_undo(group, unit, exc)
                 elif unit.alone is not None:
                     with suppress(Exception):
                         await unit.alone.rollback()
@@ -1535,11 +1542,17 @@ class SqlStore(_Operations):
 
     def _pg_leave(self, group: _PgGroup) -> None:
         """A unit left ``group`` (see :meth:`_PgUnit._leave`): the group goes on without it."""
+        group.left += 1
         group.lock.release()
         self._pg_done(group)
 
-    async def _pg_undo(self, group: _PgGroup, error: BaseException) -> None:
+    async def _pg_undo(self, group: _PgGroup, unit: _PgUnit, error: BaseException) -> None:
         """A unit failed: take back what it wrote, keep the rest of the group."""
+        if group.failure is not None:  # a statement failed outside a savepoint: the group is lost
+            return
+        unit.forget_writes()  # what it had not sent yet
+        if not unit.savepoint:  # it sent no write: nothing to take back
+            return
         try:
             await group.pg.execute("ROLLBACK TO SAVEPOINT evroam_unit")
         except BaseException as exc:  # the transaction is lost: so is every unit of the group
@@ -1593,6 +1606,9 @@ class SqlStore(_Operations):
                 self._pg_fail(group, group.failure)
                 return
             try:
+                if group.deferred:  # the units' last writes, in one round trip (asyncpg pipelines them)
+                    await group.pg.executemany(_PG_PUT_MANY, [write for _, write in group.deferred])
+                    group.deferred.clear()
                 await aconn.commit()
             except BaseException as exc:
                 with suppress(Exception):
@@ -1689,9 +1705,26 @@ class SqlStore(_Operations):
 
 
 class _PgUnit(_AwaitedTransaction):
-    """A transaction that is a unit of a :class:`_PgGroup`, or, once it left it, a transaction of its own."""
+    """A transaction that is a unit of a :class:`_PgGroup`, or, once it left it, a transaction of its own.
 
-    __slots__ = ("_alone", "_alone_pg", "_first", "_group", "_store", "left")
+    Round trips are what a unit costs, so it takes its savepoint only before its first statement that
+    can fail or that must be undone with it (a write, a lock that waits), never for a read:
+
+    * its first read for update is ``FOR UPDATE SKIP LOCKED``, which neither waits nor fails on a lock.
+      When it finds nothing, a plain read tells a missing row from one another transaction holds; then
+      the unit leaves the group (it holds nothing and wrote nothing);
+    * a ``put`` of a row it read for update (found, so locked by the group until its COMMIT) cannot be
+      stale unless the read says so, and cannot fail on a lock: its outcome is known at once and the
+      write is *deferred*, sent with the other deferred writes of the group in one pipelined
+      ``executemany`` before the COMMIT, or earlier when a later statement needs it (a read of that row,
+      any other statement); a unit that fails drops its deferred writes, nothing to undo.
+
+    An EVSE status PATCH (read for update, then put) thus costs one round trip of its own. A statement
+    that fails outside a savepoint (a lost connection) leaves the group's transaction unusable: every
+    unit of the group fails, none was acknowledged.
+    """
+
+    __slots__ = ("_alone", "_alone_pg", "_first", "_group", "_known", "_store", "left", "savepoint")
 
     def __init__(self, store: SqlStore, group: _PgGroup) -> None:
         assert group.aconn is not None
@@ -1702,18 +1735,77 @@ class _PgUnit(_AwaitedTransaction):
         self._alone: AsyncConnection | None = None
         self._alone_pg: Any = None
         self.left = False
+        self.savepoint = False  # this unit took its savepoint (it can be rolled back alone)
+        # rows this unit read for update in the group: their last_updated (None: no such row)
+        self._known: dict[tuple[str, str, str, str], datetime | None] = {}
 
     @property
     def alone(self) -> AsyncConnection | None:
         return self._alone
 
-    def _pg(self) -> Any:
-        return self._group.pg if self._alone is None else self._alone_pg
+    # -- the group's connection ------------------------------------------------------------------
+
+    async def _statement(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run one asyncpg call on the group's connection; a failure outside this unit's savepoint
+        makes the group's transaction unusable (every unit of it fails)."""
+        try:
+            return await fn(*args)
+        except BaseException as exc:
+            if not self.savepoint and self._group.failure is None:
+                self._group.failure = exc
+                self._store._pg_fail(self._group, exc)
+            raise
+
+    async def _send_deferred(self, writes: list[tuple[Any, ...]]) -> None:
+        await self._statement(self._group.pg.executemany, _PG_PUT_MANY, writes)
+
+    async def _ensure_savepoint(self) -> None:
+        """Before a statement that may fail or must be undone with this unit: the writes other units
+        deferred go first (this unit's rollback must not take them back), then the savepoint."""
+        if self.savepoint:
+            return
+        group = self._group
+        others = [write for unit, write in group.deferred if unit is not self]
+        if others:
+            group.deferred = [(unit, write) for unit, write in group.deferred if unit is self]
+            group.deferred_keys = {_write_key(write) for _, write in group.deferred}
+            await self._send_deferred(others)
+        if group.savepoint:  # one round trip: the last unit's savepoint let go, this one's taken
+            await self._statement(group.pg.execute, "RELEASE SAVEPOINT evroam_unit; SAVEPOINT evroam_unit")
+        else:
+            await self._statement(group.pg.execute, "SAVEPOINT evroam_unit")
+            group.savepoint = True
+        self.savepoint = True
+
+    async def _send_all(self) -> None:
+        """Every deferred write of the group reaches the database (this unit's after its savepoint)."""
+        group = self._group
+        if not group.deferred:
+            return
+        await self._ensure_savepoint()
+        if group.deferred:  # this unit's own
+            own = [write for _, write in group.deferred]
+            group.deferred = []
+            group.deferred_keys = set()
+            await self._send_deferred(own)
+
+    def forget_writes(self) -> None:
+        """This unit failed: its deferred writes are not to be sent."""
+        group = self._group
+        if any(unit is self for unit, _ in group.deferred):
+            group.deferred = [(unit, write) for unit, write in group.deferred if unit is not self]
+            group.deferred_keys = {_write_key(write) for _, write in group.deferred}
+
+    # -- the operations ----------------------------------------------------------------------------
 
     async def _read(
         self, fn: Callable[Concatenate[Connection, _P], _T], /, *a: _P.args, **k: _P.kwargs
     ) -> _T:
+        """Any other operation, through SQLAlchemy: after the deferred writes, in the savepoint."""
         self._first = False
+        if self._alone is None:
+            await self._send_all()
+            await self._ensure_savepoint()
         return await self._conn.run_sync(fn, *a, **k)
 
     _write = _read
@@ -1738,25 +1830,33 @@ class _PgUnit(_AwaitedTransaction):
             self._group.keys.add(key)
 
     async def get(self, key: ObjectKey, *, for_update: bool = False) -> StoredObject | None:
-        sql = _PG_GET + " FOR UPDATE" if for_update else _PG_GET
         pg_key = _pg_key(key)
         if for_update and await self._before_lock(pg_key):
             await self._leave()
-        if for_update and self._first and self._alone is None:
+        if self._alone is not None:
             self._first = False
-            try:
-                row = await self._group.pg.fetchrow(sql + " NOWAIT", *pg_key)
-            except Exception as exc:
-                if not _lock_not_available(exc):
-                    raise
+            sql = _PG_GET + " FOR UPDATE" if for_update else _PG_GET
+            return _pg_object(await self._alone_pg.fetchrow(sql, *pg_key))
+        pg = self._group.pg
+        if pg_key in self._group.deferred_keys:  # a deferred write of this row must be read back
+            await self._send_all()
+        first, self._first = self._first, False
+        if for_update and first and not self.savepoint:
+            row = await self._statement(pg.fetchrow, _PG_GET + " FOR UPDATE SKIP LOCKED", *pg_key)
+            if row is None and await self._statement(pg.fetchval, _PG_EXISTS, *pg_key):
+                # another transaction holds the row: on without the group, waiting like any transaction
                 await self._leave()
-                row = await self._pg().fetchrow(sql, *pg_key)
+                return _pg_object(await self._alone_pg.fetchrow(_PG_GET + " FOR UPDATE", *pg_key))
+        elif for_update:  # a lock that may wait, and end in a detected deadlock: undone with this unit
+            await self._ensure_savepoint()
+            row = await self._statement(pg.fetchrow, _PG_GET + " FOR UPDATE", *pg_key)
         else:
-            self._first = False
-            row = await self._pg().fetchrow(sql, *pg_key)
+            row = await self._statement(pg.fetchrow, _PG_GET, *pg_key)
+        found = _pg_object(row)
         if for_update:
             self._locked(pg_key)
-        return _pg_object(row)
+            self._known[pg_key] = None if found is None else found.last_updated
+        return found
 
     async def put(
         self,
@@ -1768,12 +1868,8 @@ class _PgUnit(_AwaitedTransaction):
         check_stale: bool = True,
     ) -> PutOutcome:
         pg_key = _pg_key(key)
-        if await self._before_lock(pg_key):
-            await self._leave()
-        self._first = False
-        revision = await self._pg().fetchval(
-            _PG_PUT_CHECKED if check_stale else _PG_PUT_UNCHECKED,
-            *_pg_key(key),
+        write = (
+            *pg_key,
             str(key.country_code),
             str(key.party_id),
             str(key.object_id),
@@ -1781,15 +1877,35 @@ class _PgUnit(_AwaitedTransaction):
             partner_id,
             bytes(payload),
         )
-        self._locked(pg_key)
+        if self._alone is None:
+            stored = self._known.get(pg_key)
+            if stored is not None:  # read for update by this unit, found: locked, so known
+                self._first = False
+                if check_stale and stored > write[7]:
+                    return PutOutcome.STALE
+                self._known[pg_key] = write[7]
+                self._group.deferred.append((self, write))
+                self._group.deferred_keys.add(pg_key)
+                return PutOutcome.UPDATED
+            if await self._before_lock(pg_key):
+                await self._leave()
+        self._first = False
+        sql = _PG_PUT_CHECKED if check_stale else _PG_PUT_UNCHECKED
+        if self._alone is not None:
+            revision = await self._alone_pg.fetchval(sql, *write)
+        else:
+            await self._send_all()
+            await self._ensure_savepoint()
+            revision = await self._statement(self._group.pg.fetchval, sql, *write)
+            self._locked(pg_key)
         if revision is None:
             return PutOutcome.STALE
         return PutOutcome.CREATED if revision == 1 else PutOutcome.UPDATED
 
     async def _leave(self) -> None:
-        """Leave the group (its row is locked elsewhere): back to the savepoint, on with a transaction of
-        its own; the group's lock is let go, so the group goes on meanwhile."""
-        await self._group.pg.execute("ROLLBACK TO SAVEPOINT evroam_unit")
+        """Leave the group (its row is locked elsewhere) before it wrote or locked anything there, and go
+        on in a transaction of its own; the group's lock is let go, so the group goes on meanwhile."""
+        assert not self.savepoint and not self._known
         self.left = True
         self._store._pg_leave(self._group)
         engine = self._store._async_engine
@@ -1798,6 +1914,10 @@ class _PgUnit(_AwaitedTransaction):
         self._conn = self._alone
         await self._alone.exec_driver_sql("SELECT 1")  # BEGIN (SQLAlchemy's asyncpg adapter starts it)
         self._alone_pg = (await self._alone.get_raw_connection()).driver_connection
+
+
+def _write_key(write: tuple[Any, ...]) -> tuple[str, str, str, str]:
+    return write[0], write[1], write[2], write[3]
 
 
 # -- a database by URL, outside a node (migrations, tools) --------------------------------------------------
