@@ -6,8 +6,9 @@ Two kinds:
   status with a latency histogram; push requests and failures per partner and module, outbox jobs by
   outcome; database errors by reason. These live in this module, registered in :data:`REGISTRY`.
 * **read from the database at scrape time** (:class:`Snapshot`): outbox jobs per partner and status,
-  how late the oldest due job of each partner is, each partner's registration status, the last sync
-  and import results. Every worker reads the same database, so any worker may answer the scrape.
+  the age of each partner's oldest job still to be delivered and how late its earliest due one is,
+  each partner's registration status, the last sync and import results. Every worker reads the same
+  database, so any worker may answer the scrape.
 
 Several worker processes: when ``PROMETHEUS_MULTIPROC_DIR`` names a directory (``evroam serve
 --workers N`` sets it to a fresh one before it starts its workers), ``prometheus-client`` keeps each
@@ -162,12 +163,14 @@ def read_run(raw: str | None) -> tuple[float, bool, dict[str, int]] | None:
 
 @dataclass(frozen=True, slots=True)
 class OutboxDepth:
-    """Outbox jobs of one partner in one status, and the earliest ``due_at`` among them (epoch s)."""
+    """Outbox jobs of one partner in one status, the earliest ``due_at`` and the earliest ``created_at``
+    (when enqueued) among them (epoch s)."""
 
     partner: str
     status: str
     jobs: int
     earliest_due: float | None
+    earliest_created: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +226,12 @@ class _SnapshotCollector(Collector):
             "Outbox jobs not yet delivered, per partner and status.",
             labels=["partner", "status"],
         )
+        age = GaugeMetricFamily(
+            "evroam_outbox_oldest_age_seconds",
+            "Per partner: how long ago the oldest job still to be delivered (pending or in flight) was "
+            "enqueued; 0 when there is none.",
+            labels=["partner"],
+        )
         late = GaugeMetricFamily(
             "evroam_outbox_oldest_due_age_seconds",
             "Per partner: how long ago the earliest due undelivered job (pending or in flight) became due; "
@@ -230,14 +239,22 @@ class _SnapshotCollector(Collector):
             labels=["partner"],
         )
         earliest: dict[str, float] = {}
+        oldest: dict[str, float] = {}
         for row in s.outbox:
             jobs.add_metric([row.partner, row.status], row.jobs)
-            if row.status in ("pending", "in_flight") and row.earliest_due is not None:
+            if row.status not in ("pending", "in_flight"):
+                continue
+            if row.earliest_due is not None:
                 earliest[row.partner] = min(earliest.get(row.partner, row.earliest_due), row.earliest_due)
+            if row.earliest_created is not None:
+                made = row.earliest_created
+                oldest[row.partner] = min(oldest.get(row.partner, made), made)
         for partner in sorted({row.partner for row in s.outbox}):
-            due = earliest.get(partner)
+            first, due = oldest.get(partner), earliest.get(partner)
+            age.add_metric([partner], max(0.0, s.now - first) if first is not None else 0.0)
             late.add_metric([partner], max(0.0, s.now - due) if due is not None else 0.0)
         yield jobs
+        yield age
         yield late
 
         status = GaugeMetricFamily(

@@ -327,6 +327,7 @@ _OUTBOX_COLUMNS = (
     _b.attempts,
     _b.due_at,
     _b.last_error,
+    _b.created_at,
 )  # the field order of OutboxItem
 _ACTIVE = (OutboxStatus.PENDING.value, OutboxStatus.IN_FLIGHT.value)
 
@@ -382,7 +383,7 @@ def _object(row: Sequence[Any]) -> StoredObject:
 
 
 def _outbox_item(row: Sequence[Any]) -> OutboxItem:
-    item_id, partner_id, kind, object_key, payload, status, attempts, due_at, last_error = row
+    item_id, partner_id, kind, object_key, payload, status, attempts, due_at, last_error, created_at = row
     return OutboxItem(
         id=item_id,
         partner_id=partner_id,
@@ -393,6 +394,7 @@ def _outbox_item(row: Sequence[Any]) -> OutboxItem:
         attempts=attempts,
         due_at=due_at,
         last_error=last_error,
+        created_at=created_at,
     )
 
 
@@ -790,6 +792,7 @@ def _outbox_enqueue(
         "attempts": 0,
         "due_at": utc(due_at),
         "last_error": None,
+        "created_at": utc(due_at),  # every caller enqueues what is due now
     }
     item_id = conn.execute(_OUTBOX_INSERT, params).scalar()
     assert item_id is not None
@@ -863,14 +866,20 @@ def _outbox_count(conn: Connection, status: OutboxStatus | None, partner_id: str
     return int(total)
 
 
-def _outbox_depths(conn: Connection) -> list[tuple[str, OutboxStatus, int, datetime]]:
+def _outbox_depths(conn: Connection) -> list[tuple[str, OutboxStatus, int, datetime, datetime]]:
     rows = conn.execute(
-        select(_b.partner_id, _b.status, func.count(), func.min(_b.due_at))
+        select(
+            _b.partner_id,
+            _b.status,
+            func.count(),
+            func.min(_b.due_at),
+            func.min(_b.created_at),
+        )
         .where(_b.status != OutboxStatus.DELIVERED.value)
         .group_by(_b.partner_id, _b.status)
         .order_by(_b.partner_id, _b.status)
     ).all()
-    return [(str(p), OutboxStatus(st), int(n), due) for p, st, n, due in rows]
+    return [(str(p), OutboxStatus(st), int(n), due, made) for p, st, n, due, made in rows]
 
 
 def _outbox_purge_delivered(conn: Connection) -> int:
@@ -989,7 +998,7 @@ class _Operations:
     async def outbox_purge_delivered(self) -> int:
         return await self._write(_outbox_purge_delivered)
 
-    async def outbox_depths(self) -> list[tuple[str, OutboxStatus, int, datetime]]:
+    async def outbox_depths(self) -> list[tuple[str, OutboxStatus, int, datetime, datetime]]:
         return await self._read(_outbox_depths)
 
     async def outbox_claim_objects(self, now: datetime, *, limit: int, lease: timedelta) -> list[OutboxItem]:
