@@ -37,6 +37,9 @@ __all__ = [
     "CONTENT_TYPE",
     "DB_ERRORS",
     "MULTIPROC_ENV",
+    "PG_GROUP_SECONDS",
+    "PG_GROUP_UNITS",
+    "PG_UNITS_LEFT",
     "PUSH_FAILURES",
     "PUSH_JOBS",
     "PUSH_REQUESTS",
@@ -51,6 +54,7 @@ __all__ = [
     "exposition",
     "import_result_setting",
     "multiprocess",
+    "observe_pg_group",
     "observe_request",
     "read_run",
     "run_record",
@@ -102,6 +106,35 @@ DB_ERRORS = Counter(
     ["reason", "where"],
     registry=REGISTRY,
 )
+
+PG_GROUP_UNITS = Histogram(
+    "evroam_pg_group_units",
+    "PostgreSQL group commits by how many transactions (units) they committed or rolled back together.",
+    buckets=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64),
+    registry=REGISTRY,
+)
+PG_GROUP_SECONDS = Histogram(
+    "evroam_pg_group_seconds",
+    "PostgreSQL group commits by the time from their first unit's start to the end of their COMMIT "
+    "(row locks of the group are held that long).",
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+PG_UNITS_LEFT = Counter(
+    "evroam_pg_units_left",
+    "Transactions that left their PostgreSQL group because another transaction held their row (they "
+    "then waited for it in a transaction of their own).",
+    registry=REGISTRY,
+)
+
+
+def observe_pg_group(units: int, left: int, seconds: float) -> None:
+    """Count one finished PostgreSQL group commit."""
+    PG_GROUP_UNITS.observe(units)
+    PG_GROUP_SECONDS.observe(seconds)
+    if left:
+        PG_UNITS_LEFT.inc(left)
+
 
 # the labelled children of the request metrics, made once per label set (``labels()`` costs a lock and
 # a dictionary look-up with a tuple built on every call)

@@ -39,6 +39,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext, suppress
 from datetime import datetime, timedelta
@@ -1165,6 +1166,18 @@ def _pg_object(row: Any) -> StoredObject | None:
     )
 
 
+async def _pg_begin(aconn: AsyncConnection) -> Any:
+    """Begin a transaction on ``aconn`` (one round trip: ``BEGIN``) and return its asyncpg connection.
+
+    SQLAlchemy's asyncpg adapter would send ``BEGIN`` before the first statement it runs; the group's
+    statements mostly go straight to asyncpg, so the adapter is told to begin now (SQLAlchemy's own
+    bookkeeping first: ``commit()`` and ``rollback()`` then end it as usual)."""
+    await aconn.begin()
+    raw = await aconn.get_raw_connection()
+    await raw.dbapi_connection._start_transaction()  # type: ignore[union-attr]
+    return raw.driver_connection
+
+
 def _lock_not_available(exc: BaseException) -> bool:
     return getattr(exc, "sqlstate", None) == "55P03"
 
@@ -1182,6 +1195,7 @@ class _PgGroup:
         "keys",
         "left",
         "lock",
+        "opened",
         "pending",
         "pg",
         "savepoint",
@@ -1207,6 +1221,7 @@ class _PgGroup:
         self.waiters: list[asyncio.Future[None]] = []
         self.keys: set[tuple[str, str, str, str]] = set()  # the rows it locked (read for update, wrote)
         self.done = asyncio.Event()  # set once committed or rolled back
+        self.opened = time.monotonic()  # for the metrics (evroam_pg_group_seconds)
 
 
 class SqlStore(_Operations):
@@ -1508,8 +1523,7 @@ class SqlStore(_Operations):
                 if group.aconn is None:  # the group's first unit opens its transaction
                     assert self._async_engine is not None
                     group.aconn = await self._async_engine.connect()
-                    await group.aconn.exec_driver_sql("SELECT 1")  # BEGIN, by SQLAlchemy's asyncpg adapter
-                    group.pg = (await group.aconn.get_raw_connection()).driver_connection
+                    group.pg = await _pg_begin(group.aconn)
             except BaseException as exc:
                 if group.aconn is not None:  # the group's transaction is not usable any more
                     group.failure = exc
@@ -1603,6 +1617,9 @@ class SqlStore(_Operations):
                 if held.get(key) is group:
                     del held[key]
             group.done.set()
+            from evroam.metrics import observe_pg_group  # PostgreSQL nodes only: SQLite ones never load it
+
+            observe_pg_group(group.size - group.left, group.left, time.monotonic() - group.opened)
 
     async def _pg_finish(self, group: _PgGroup) -> None:
         aconn = group.aconn
@@ -1921,8 +1938,7 @@ class _PgUnit(_AwaitedTransaction):
         assert engine is not None
         self._alone = await engine.connect()
         self._conn = self._alone
-        await self._alone.exec_driver_sql("SELECT 1")  # BEGIN (SQLAlchemy's asyncpg adapter starts it)
-        self._alone_pg = (await self._alone.get_raw_connection()).driver_connection
+        self._alone_pg = await _pg_begin(self._alone)
 
 
 def _write_key(write: tuple[Any, ...]) -> tuple[str, str, str, str]:
