@@ -348,3 +348,39 @@ async def test_a_stale_put_after_a_read_for_update_is_refused_without_writing(po
             assert await tx.put(key, b"older again", T0 + timedelta(minutes=1)) is PutOutcome.STALE
         found = await other.get(key)
         assert found is not None and (found.payload, found.revision) == (b"same", 2)
+
+
+async def test_units_read_their_rows_together_and_those_held_elsewhere_wait_outside_the_group(
+    postgres_url: str,
+) -> None:
+    keys = [ObjectKey("counter", "NL", "ABC", f"c{n}") for n in range(8)]
+    async with two_stores(postgres_url) as (store, other):
+        for key in keys:
+            await store.put(key, b"0", T0, check_stale=False)
+        locked, release = asyncio.Event(), asyncio.Event()
+
+        async def hold_two() -> None:  # another process holds two of the rows meanwhile
+            async with other.transaction() as tx:
+                for key in keys[:2]:
+                    found = await tx.get(key, for_update=True)
+                    assert found is not None
+                    await tx.put(key, b"%d" % (int(found.payload) + 100), T0, check_stale=False)
+                locked.set()
+                await release.wait()
+
+        async def bump(key: ObjectKey) -> None:
+            async with store.transaction() as tx:
+                found = await tx.get(key, for_update=True)
+                assert found is not None
+                await tx.put(key, b"%d" % (int(found.payload) + 1), T0, check_stale=False)
+
+        holder = asyncio.create_task(hold_two())
+        await locked.wait()
+        # all eight start at once: their reads go out together, two of the rows are held elsewhere
+        bumps = [asyncio.create_task(bump(key)) for key in keys]
+        await asyncio.gather(*bumps[2:])
+        assert not any(task.done() for task in bumps[:2])  # waiting for the other transaction
+        release.set()
+        await asyncio.gather(holder, *bumps[:2])
+        stored = [await other.get(key) for key in keys]
+        assert [found.payload if found else None for found in stored] == [b"101"] * 2 + [b"1"] * 6

@@ -1140,6 +1140,11 @@ _PG_PUT_CHECKED = _PG_PUT + " WHERE evroam_objects.last_updated <= excluded.last
 _PG_PUT_UNCHECKED = _PG_PUT + " RETURNING revision"
 _PG_PUT_MANY = _PG_PUT
 """A write sent late (:meth:`_PgUnit.put`): the row is locked by the group and known to exist."""
+_PG_GET_MANY = (
+    f"SELECT {_PG_COLUMNS} FROM evroam_objects WHERE (kind, key_country, key_party, key_id) IN "
+    "(SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])) FOR UPDATE SKIP LOCKED"
+)
+"""The first reads for update of several units of a group, in one statement (:meth:`_PgUnit._read_first`)."""
 _PG_EXISTS = (
     "SELECT true FROM evroam_objects WHERE kind = $1 AND key_country = $2 AND key_party = $3 AND key_id = $4"
 )
@@ -1192,6 +1197,7 @@ class _PgGroup:
         "deferred_keys",
         "done",
         "failure",
+        "fetched",
         "keys",
         "left",
         "lock",
@@ -1202,6 +1208,7 @@ class _PgGroup:
         "scheduled",
         "size",
         "waiters",
+        "wanted",
     )
 
     def __init__(self) -> None:
@@ -1215,6 +1222,10 @@ class _PgGroup:
         # the writes its units made to rows they had read for update, not yet sent (see _PgUnit.put)
         self.deferred: list[tuple[_PgUnit, tuple[Any, ...]]] = []
         self.deferred_keys: set[tuple[str, str, str, str]] = set()
+        # the rows units waiting for their turn will first read for update (key -> the first such unit),
+        # and those read for them by another unit's statement (key -> (unit, row or None))
+        self.wanted: dict[tuple[str, str, str, str], _PgUnit] = {}
+        self.fetched: dict[tuple[str, str, str, str], tuple[_PgUnit, Any]] = {}
         self.closed = False  # committing: no unit joins any more
         self.scheduled = False
         self.failure: BaseException | None = None
@@ -1512,28 +1523,12 @@ class SqlStore(_Operations):
         group.size += 1
         group.pending += 1
         waiter: asyncio.Future[None] | None = None
-        unit: _PgUnit | None = None
-        held = False
+        unit = _PgUnit(self, group)  # it takes its turn on the group's connection at its first statement
         try:
-            await group.lock.acquire()
-            held = True
-            if group.failure is not None:
-                raise GroupCommitFailed(f"the transaction was not committed: {group.failure}")
-            try:
-                if group.aconn is None:  # the group's first unit opens its transaction
-                    assert self._async_engine is not None
-                    group.aconn = await self._async_engine.connect()
-                    group.pg = await _pg_begin(group.aconn)
-            except BaseException as exc:
-                if group.aconn is not None:  # the group's transaction is not usable any more
-                    group.failure = exc
-                    self._pg_fail(group, exc)
-                raise
-            unit = _PgUnit(self, group)
             try:
                 yield unit
             except BaseException as exc:
-                if not unit.left:
+                if unit.turn and not unit.left:
                     await self._pg_undo(group, unit, exc)
                 elif unit.alone is not None:
                     with suppress(Exception):
@@ -1546,16 +1541,33 @@ class SqlStore(_Operations):
                     await unit.alone.commit()
                 finally:
                     await unit.alone.close()
-            else:
+            elif unit.turn:
                 waiter = asyncio.get_running_loop().create_future()
                 group.waiters.append(waiter)
         finally:
-            if unit is None or not unit.left:
-                if held:
+            if not unit.left:
+                unit.unwant()
+                if unit.turn:
                     group.lock.release()
                 self._pg_done(group)
         if waiter is not None:
             await waiter
+
+    async def _pg_turn(self, group: _PgGroup) -> None:
+        """Wait for the turn of a unit of ``group`` on its connection (held until the unit ends); the
+        group's first unit opens its transaction."""
+        if group.failure is not None:
+            raise GroupCommitFailed(f"the transaction was not committed: {group.failure}")
+        try:
+            if group.aconn is None:  # the group's first unit opens its transaction
+                assert self._async_engine is not None
+                group.aconn = await self._async_engine.connect()
+                group.pg = await _pg_begin(group.aconn)
+        except BaseException as exc:
+            if group.aconn is not None:  # the group's transaction is not usable any more
+                group.failure = exc
+                self._pg_fail(group, exc)
+            raise
 
     def _pg_done(self, group: _PgGroup) -> None:
         """A unit of ``group`` is done with it (finished, failed, or left it)."""
@@ -1563,10 +1575,11 @@ class SqlStore(_Operations):
         if group.pending == 0:
             self._pg_schedule(group)
 
-    def _pg_leave(self, group: _PgGroup) -> None:
+    def _pg_leave(self, group: _PgGroup, turn: bool) -> None:
         """A unit left ``group`` (see :meth:`_PgUnit._leave`): the group goes on without it."""
         group.left += 1
-        group.lock.release()
+        if turn:
+            group.lock.release()
         self._pg_done(group)
 
     async def _pg_undo(self, group: _PgGroup, unit: _PgUnit, error: BaseException) -> None:
@@ -1750,12 +1763,12 @@ class _PgUnit(_AwaitedTransaction):
     unit of the group fails, none was acknowledged.
     """
 
-    __slots__ = ("_alone", "_alone_pg", "_first", "_group", "_known", "_store", "left", "savepoint")
+    __slots__ = ("_alone", "_alone_pg", "_first", "_group", "_known", "_store", "left", "savepoint", "turn")
 
     def __init__(self, store: SqlStore, group: _PgGroup) -> None:
-        assert group.aconn is not None
-        super().__init__(group.aconn)
+        super().__init__(group.aconn)  # type: ignore[arg-type]  # set at its turn
         self._store = store
+        self.turn = False  # it holds the group's connection (from its first statement to its end)
         self._group = group
         self._first = True
         self._alone: AsyncConnection | None = None
@@ -1768,6 +1781,57 @@ class _PgUnit(_AwaitedTransaction):
     @property
     def alone(self) -> AsyncConnection | None:
         return self._alone
+
+    async def _turn(self) -> None:
+        if self.turn or self._alone is not None:
+            return
+        group = self._group
+        await group.lock.acquire()
+        self.turn = True
+        await self._store._pg_turn(group)
+        self._conn = group.aconn  # type: ignore[assignment]
+
+    def unwant(self) -> None:
+        """Forget the row this unit wanted read at its turn, or that was read for it."""
+        group = self._group
+        for key in [key for key, unit in group.wanted.items() if unit is self]:
+            del group.wanted[key]
+        for key in [key for key, (unit, _) in group.fetched.items() if unit is self]:
+            del group.fetched[key]
+
+    async def _read_first(self, key: tuple[str, str, str, str]) -> tuple[bool, Any]:
+        """The first read for update of this unit (``FOR UPDATE SKIP LOCKED``): read with those that
+        units waiting for their turn want, or earlier by another unit for it. ``(found, row)``: ``found``
+        is ``False`` when the row is missing or another transaction holds it."""
+        group = self._group
+        done = group.fetched.get(key)
+        if done is not None and done[0] is self:
+            del group.fetched[key]
+            return done[1] is not None, done[1]
+        others = [
+            (k, unit)
+            for k, unit in group.wanted.items()
+            if unit is not self and k != key and k not in group.fetched and k not in group.deferred_keys
+        ]
+        for k, _ in others:
+            del group.wanted[k]
+        if group.wanted.get(key) is self:
+            del group.wanted[key]
+        if not others:
+            row = await self._statement(group.pg.fetchrow, _PG_GET + " FOR UPDATE SKIP LOCKED", *key)
+            return row is not None, row
+        keys = [key, *(k for k, _ in others)]
+        columns = [list(column) for column in zip(*keys, strict=True)]
+        rows = await self._statement(group.pg.fetch, _PG_GET_MANY, *columns)
+        found = {(r[0], r[1].casefold(), r[2].casefold(), r[3].casefold()): r for r in rows}
+        for k, unit in others:
+            row = found.get(k)
+            group.fetched[k] = (unit, row)
+            if row is not None:
+                self._store._pg_held[k] = group
+                group.keys.add(k)
+        row = found.get(key)
+        return row is not None, row
 
     # -- the group's connection ------------------------------------------------------------------
 
@@ -1830,6 +1894,8 @@ class _PgUnit(_AwaitedTransaction):
         """Any other operation, through SQLAlchemy: after the deferred writes, in the savepoint."""
         self._first = False
         if self._alone is None:
+            await self._turn()
+            self._group.fetched.clear()  # it may change any row
             await self._send_all()
             await self._ensure_savepoint()
         return await self._conn.run_sync(fn, *a, **k)
@@ -1863,13 +1929,17 @@ class _PgUnit(_AwaitedTransaction):
             self._first = False
             sql = _PG_GET + " FOR UPDATE" if for_update else _PG_GET
             return _pg_object(await self._alone_pg.fetchrow(sql, *pg_key))
-        pg = self._group.pg
-        if pg_key in self._group.deferred_keys:  # a deferred write of this row must be read back
+        group = self._group
+        if for_update and self._first and not self.turn:  # read with others', if they wait too
+            group.wanted.setdefault(pg_key, self)
+        await self._turn()
+        pg = group.pg
+        if pg_key in group.deferred_keys:  # a deferred write of this row must be read back
             await self._send_all()
         first, self._first = self._first, False
         if for_update and first and not self.savepoint:
-            row = await self._statement(pg.fetchrow, _PG_GET + " FOR UPDATE SKIP LOCKED", *pg_key)
-            if row is None and await self._statement(pg.fetchval, _PG_EXISTS, *pg_key):
+            hit, row = await self._read_first(pg_key)
+            if not hit and await self._statement(pg.fetchval, _PG_EXISTS, *pg_key):
                 # another transaction holds the row: on without the group, waiting like any transaction
                 await self._leave()
                 return _pg_object(await self._alone_pg.fetchrow(_PG_GET + " FOR UPDATE", *pg_key))
@@ -1904,6 +1974,7 @@ class _PgUnit(_AwaitedTransaction):
             bytes(payload),
         )
         if self._alone is None:
+            self._group.fetched.pop(pg_key, None)  # read for another unit: not what it will be
             stored = self._known.get(pg_key)
             if stored is not None:  # read for update by this unit, found: locked, so known
                 self._first = False
@@ -1920,6 +1991,7 @@ class _PgUnit(_AwaitedTransaction):
         if self._alone is not None:
             revision = await self._alone_pg.fetchval(sql, *write)
         else:
+            await self._turn()
             await self._send_all()
             await self._ensure_savepoint()
             revision = await self._statement(self._group.pg.fetchval, sql, *write)
@@ -1933,7 +2005,8 @@ class _PgUnit(_AwaitedTransaction):
         on in a transaction of its own; the group's lock is let go, so the group goes on meanwhile."""
         assert not self.savepoint and not self._known
         self.left = True
-        self._store._pg_leave(self._group)
+        self.unwant()
+        self._store._pg_leave(self._group, self.turn)
         engine = self._store._async_engine
         assert engine is not None
         self._alone = await engine.connect()
