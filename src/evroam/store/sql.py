@@ -1124,6 +1124,12 @@ _PG_PARALLEL = max(1, int(os.environ.get("EVROAM_PG_GROUPS", "4") or 4))
 busy one, or opens another while each has a unit running (round trips of several units overlap).
 ``EVROAM_PG_GROUPS`` (default 4; 1: one group at a time)."""
 
+_PG_MOVES = 4
+"""Times a unit whose first row is held by another process moves to a later group of its own before it
+waits for the row in a transaction of its own (:meth:`_PgUnit._move`)."""
+_PG_MOVE_WAIT_S = 0.002
+"""How long it waits before the first move (then twice as long each time: 2, 4, 8, 16 ms)."""
+
 _PG_COLUMNS = "kind, country_code, party_id, object_id, last_updated, payload, partner_id, seq, revision"
 _PG_GET = (
     f"SELECT {_PG_COLUMNS} FROM evroam_objects "
@@ -1511,9 +1517,8 @@ class SqlStore(_Operations):
 
     # -- PostgreSQL group commit (see _PgGroup) ----------------------------------------------------
 
-    @asynccontextmanager
-    async def _pg_unit(self) -> AsyncIterator[_PgUnit]:
-        self._check_open()
+    def _pg_join(self) -> _PgGroup:
+        """The group a new unit joins: the least busy open one, or a new one (see :data:`_PG_PARALLEL`)."""
         joinable = [g for g in self._pg_open if not g.closed and g.failure is None and g.size < _PG_GROUP_MAX]
         group = min(joinable, key=lambda g: g.pending, default=None)
         if group is None or (group.pending and len(joinable) < _PG_PARALLEL):
@@ -1522,14 +1527,21 @@ class SqlStore(_Operations):
         self._pg_open = joinable
         group.size += 1
         group.pending += 1
+        return group
+
+    @asynccontextmanager
+    async def _pg_unit(self) -> AsyncIterator[_PgUnit]:
+        self._check_open()
         waiter: asyncio.Future[None] | None = None
-        unit = _PgUnit(self, group)  # it takes its turn on the group's connection at its first statement
+        # it takes its turn on the group's connection at its first statement (and may move to a later
+        # group: unit.group)
+        unit = _PgUnit(self, self._pg_join())
         try:
             try:
                 yield unit
             except BaseException as exc:
                 if unit.turn and not unit.left:
-                    await self._pg_undo(group, unit, exc)
+                    await self._pg_undo(unit.group, unit, exc)
                 elif unit.alone is not None:
                     with suppress(Exception):
                         await unit.alone.rollback()
@@ -1543,13 +1555,13 @@ class SqlStore(_Operations):
                     await unit.alone.close()
             elif unit.turn:
                 waiter = asyncio.get_running_loop().create_future()
-                group.waiters.append(waiter)
+                unit.group.waiters.append(waiter)
         finally:
             if not unit.left:
                 unit.unwant()
                 if unit.turn:
-                    group.lock.release()
-                self._pg_done(group)
+                    unit.group.lock.release()
+                self._pg_done(unit.group)
         if waiter is not None:
             await waiter
 
@@ -1763,12 +1775,24 @@ class _PgUnit(_AwaitedTransaction):
     unit of the group fails, none was acknowledged.
     """
 
-    __slots__ = ("_alone", "_alone_pg", "_first", "_group", "_known", "_store", "left", "savepoint", "turn")
+    __slots__ = (
+        "_alone",
+        "_alone_pg",
+        "_first",
+        "_group",
+        "_known",
+        "_moves",
+        "_store",
+        "left",
+        "savepoint",
+        "turn",
+    )
 
     def __init__(self, store: SqlStore, group: _PgGroup) -> None:
         super().__init__(group.aconn)  # type: ignore[arg-type]  # set at its turn
         self._store = store
         self.turn = False  # it holds the group's connection (from its first statement to its end)
+        self._moves = 0  # times it moved to a later group (its row was held elsewhere)
         self._group = group
         self._first = True
         self._alone: AsyncConnection | None = None
@@ -1781,6 +1805,28 @@ class _PgUnit(_AwaitedTransaction):
     @property
     def alone(self) -> AsyncConnection | None:
         return self._alone
+
+    @property
+    def group(self) -> _PgGroup:
+        return self._group
+
+    async def _move(self) -> None:
+        """Move to a later group of this process, a while later: its row is held by another process's
+        transaction (its group's, until a COMMIT a few ms away), and it holds nothing and wrote nothing
+        yet. Cheaper than a transaction of its own waiting for the row (a connection, a COMMIT each)."""
+        group = self._group
+        self.unwant()
+        group.left += 1
+        if self.turn:
+            group.lock.release()
+            self.turn = False
+        self._store._pg_done(group)
+        try:
+            await asyncio.sleep(_PG_MOVE_WAIT_S * 2**self._moves)
+        finally:  # (also when cancelled: the unit's end is counted in the group it is in)
+            self._moves += 1
+            self._first = True
+            self._group = self._store._pg_join()
 
     async def _turn(self) -> None:
         if self.turn or self._alone is not None:
@@ -1940,6 +1986,9 @@ class _PgUnit(_AwaitedTransaction):
         if for_update and first and not self.savepoint:
             hit, row = await self._read_first(pg_key)
             if not hit and await self._statement(pg.fetchval, _PG_EXISTS, *pg_key):
+                if self._moves < _PG_MOVES:  # try again in a later group
+                    await self._move()
+                    return await self.get(key, for_update=True)
                 # another transaction holds the row: on without the group, waiting like any transaction
                 await self._leave()
                 return _pg_object(await self._alone_pg.fetchrow(_PG_GET + " FOR UPDATE", *pg_key))
