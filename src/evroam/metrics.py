@@ -43,6 +43,7 @@ __all__ = [
     "PUSH_FAILURES",
     "PUSH_JOBS",
     "PUSH_REQUESTS",
+    "REFUSED",
     "REGISTRY",
     "REQUESTS",
     "REQUEST_SECONDS",
@@ -51,6 +52,7 @@ __all__ = [
     "Snapshot",
     "SyncRun",
     "count_database_error",
+    "count_refused",
     "exposition",
     "import_result_setting",
     "multiprocess",
@@ -98,6 +100,14 @@ PUSH_JOBS = Counter(
     "evroam_push_jobs",
     "Outbox jobs the push worker finished a try of, by outcome (delivered, skipped, failed, parked).",
     ["outcome"],
+    registry=REGISTRY,
+)
+REFUSED = Counter(
+    "evroam_http_refused",
+    "Requests and connections refused before the app saw them (not in evroam_http_requests_total), by "
+    "reason: invalid_request (uvicorn's parser, 400), header_timeout (408), body_timeout (closed), "
+    "too_many_connections (503).",
+    ["reason"],
     registry=REGISTRY,
 )
 DB_ERRORS = Counter(
@@ -154,6 +164,11 @@ def observe_request(module: str, role: str, version: str, method: str, status: i
             _children[key] = found
     found[0].inc()
     found[1].observe(seconds)
+
+
+def count_refused(reason: str) -> None:
+    """Count one request or connection the server refused before the app saw it."""
+    REFUSED.labels(reason).inc()
 
 
 def count_database_error(reason: str, where: str) -> None:
