@@ -273,6 +273,24 @@ class Node:
         return asyncio.run(read())
 
 
+def init_pair(cpo: Node, emsp: Node) -> None:
+    """``evroam init`` the bench's CPO (NL*CPO) and eMSP (DE*MSP, named :data:`EMSP_NAME`)."""
+    cpo.cli("init", "--country-code", "NL", "--party-id", "CPO", "--role", "CPO", "--url", cpo.url)
+    emsp.cli(
+        "init", "--country-code", "DE", "--party-id", "MSP", "--role", "EMSP", "--url", emsp.url,
+        "--name", EMSP_NAME,
+    )  # fmt: skip
+
+
+def register_pair(cpo: Node, emsp: Node) -> None:
+    """The credentials handshake between the two (both serving): the CPO invites, the eMSP registers."""
+    invitation = cpo.cli("partners", "invite", "emsp")
+    emsp.cli(
+        "partners", "register", "--versions-url", f"{cpo.url}/ocpi/versions", "--token",
+        invitation["token"], "--name", "cpo",
+    )  # fmt: skip
+
+
 def persisted(node: Node, acked: dict[str, list[str]], receiver_path: str) -> int:
     """How many acknowledged PATCHes (``bench/_load.py --acked``) ``node`` holds exactly (status and
     ``last_updated`` of the EVSE)."""

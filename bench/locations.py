@@ -57,16 +57,17 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _bench import (  # noqa: E402  (bench/_bench.py, beside this file)
-    EMSP_NAME,
     LIST_PATH,
     REPO,
     ROUTING,
     Node,
     free_port,
     generate,
+    init_pair,
     load,
     merge,
     persisted,
+    register_pair,
     stop,
     wait_ready,
 )
@@ -182,37 +183,14 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     try:
         t0 = time.monotonic()
         locations = generate(args.locations, root / "locations.json")
-        cpo.cli("init", "--country-code", "NL", "--party-id", "CPO", "--role", "CPO", "--url", cpo.url)
-        emsp.cli(
-            "init",
-            "--country-code",
-            "DE",
-            "--party-id",
-            "MSP",
-            "--role",
-            "EMSP",
-            "--url",
-            emsp.url,
-            "--name",
-            EMSP_NAME,
-        )
+        init_pair(cpo, emsp)
         t1 = time.monotonic()
         imported = cpo.cli("locations", "import", str(root / "locations.json"))
         setup["import_s"] = round(time.monotonic() - t1, 2)
         assert len(imported["created"]) == args.locations, imported
         cpo.serve()
         emsp.serve()
-        invitation = cpo.cli("partners", "invite", "emsp")
-        emsp.cli(
-            "partners",
-            "register",
-            "--versions-url",
-            f"{cpo.url}/ocpi/versions",
-            "--token",
-            invitation["token"],
-            "--name",
-            "cpo",
-        )
+        register_pair(cpo, emsp)
         t1 = time.monotonic()
         synced = emsp.cli("sync", "locations", "--partner", "cpo")
         setup["sync_s"] = round(time.monotonic() - t1, 2)

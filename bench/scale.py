@@ -55,10 +55,12 @@ from _bench import (  # noqa: E402  (bench/_bench.py, beside this file)
     ROUTING,
     Node,
     generate,
+    init_pair,
     load,
     machine_load,
     merge,
     persisted,
+    register_pair,
     status_kb,
     tree_cpu,
     tree_rss_mb,
@@ -87,20 +89,12 @@ class Pair:
             env={"EVROAM_METRICS_TOKEN": METRICS_TOKEN},
         )
         cpo, emsp = self.cpo, self.emsp
-        cpo.cli("init", "--country-code", "NL", "--party-id", "CPO", "--role", "CPO", "--url", cpo.url)
-        emsp.cli(
-            "init", "--country-code", "DE", "--party-id", "MSP", "--role", "EMSP", "--url", emsp.url,
-            "--name", EMSP_NAME,
-        )  # fmt: skip
+        init_pair(cpo, emsp)
         imported = cpo.cli("locations", "import", str(locations_file))
         assert len(imported["created"]) == count, imported
         cpo.serve()
         emsp.serve()
-        invitation = cpo.cli("partners", "invite", "emsp")
-        emsp.cli(
-            "partners", "register", "--versions-url", f"{cpo.url}/ocpi/versions", "--token",
-            invitation["token"], "--name", "cpo",
-        )  # fmt: skip
+        register_pair(cpo, emsp)
         synced = emsp.cli("sync", "locations", "--partner", "cpo")
         self.synced = synced["fetched"]
         self.page_auth = emsp.authorization("cpo")
@@ -434,20 +428,7 @@ def big(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     size_mb = round(path.stat().st_size / 1e6, 1)
     cpo = Node("big-cpo", root, None)
     emsp = Node("big-emsp", root, None)
-    cpo.cli("init", "--country-code", "NL", "--party-id", "CPO", "--role", "CPO", "--url", cpo.url)
-    emsp.cli(
-        "init",
-        "--country-code",
-        "DE",
-        "--party-id",
-        "MSP",
-        "--role",
-        "EMSP",
-        "--url",
-        emsp.url,
-        "--name",
-        EMSP_NAME,
-    )
+    init_pair(cpo, emsp)
     before_import = machine_load()
     peak, import_s, out = peak_rss_of([*cpo.command("locations", "import", str(path))], cpo.env)
     created = int(out.strip().split(" created")[0].split()[-1])  # "N created, ..."
@@ -456,11 +437,7 @@ def big(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     try:
         cpo.serve()
         emsp.serve()
-        invitation = cpo.cli("partners", "invite", "emsp")
-        emsp.cli(
-            "partners", "register", "--versions-url", f"{cpo.url}/ocpi/versions", "--token",
-            invitation["token"], "--name", "cpo",
-        )  # fmt: skip
+        register_pair(cpo, emsp)
         emsp.stop()
         auth = emsp.authorization("cpo")
         assert cpo.process is not None
