@@ -1124,9 +1124,10 @@ _PG_PARALLEL = max(1, int(os.environ.get("EVROAM_PG_GROUPS", "4") or 4))
 busy one, or opens another while each has a unit running (round trips of several units overlap).
 ``EVROAM_PG_GROUPS`` (default 4; 1: one group at a time)."""
 
-_PG_MOVES = 4
+_PG_MOVES = max(0, int(os.environ.get("EVROAM_PG_MOVES", "4") or 4))
 """Times a unit whose first row is held by another process moves to a later group of its own before it
-waits for the row in a transaction of its own (:meth:`_PgUnit._move`)."""
+waits for the row in a transaction of its own (:meth:`_PgUnit._move`). ``EVROAM_PG_MOVES`` (default 4;
+0: it waits alone at once)."""
 _PG_MOVE_WAIT_S = 0.002
 """How long it waits before the first move (then twice as long each time: 2, 4, 8, 16 ms)."""
 
@@ -1761,9 +1762,11 @@ class _PgUnit(_AwaitedTransaction):
     Round trips are what a unit costs, so it takes its savepoint only before its first statement that
     can fail or that must be undone with it (a write, a lock that waits), never for a read:
 
-    * its first read for update is ``FOR UPDATE SKIP LOCKED``, which neither waits nor fails on a lock.
+    * its first read for update is ``FOR UPDATE SKIP LOCKED``, which neither waits nor fails on a lock,
+      sent together with the first reads of the units waiting for their turn (:meth:`_read_first`).
       When it finds nothing, a plain read tells a missing row from one another transaction holds; then
-      the unit leaves the group (it holds nothing and wrote nothing);
+      the unit (it holds nothing and wrote nothing) moves to a later group of this process
+      (:meth:`_move`), and after :data:`_PG_MOVES` moves leaves for a transaction of its own;
     * a ``put`` of a row it read for update (found, so locked by the group until its COMMIT) cannot be
       stale unless the read says so, and cannot fail on a lock: its outcome is known at once and the
       write is *deferred*, sent with the other deferred writes of the group in one pipelined
