@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from evroam.store import ObjectKey, SqlStore
+from evroam.store import ObjectKey, SqlStore, sql
 from evroam.store.port import PutOutcome
 from evroam.store.sql import GroupCommitFailed
 from evroam.testing import NodePair, wait_until
@@ -350,9 +350,11 @@ async def test_a_stale_put_after_a_read_for_update_is_refused_without_writing(po
         assert found is not None and (found.payload, found.revision) == (b"same", 2)
 
 
+@pytest.mark.parametrize("moves", [0, 2])
 async def test_units_read_their_rows_together_and_those_held_elsewhere_wait_outside_the_group(
-    postgres_url: str,
+    postgres_url: str, moves: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(sql, "_PG_MOVES", moves)  # moving to later groups first, or not
     keys = [ObjectKey("counter", "NL", "ABC", f"c{n}") for n in range(8)]
     async with two_stores(postgres_url) as (store, other):
         for key in keys:

@@ -1124,10 +1124,11 @@ _PG_PARALLEL = max(1, int(os.environ.get("EVROAM_PG_GROUPS", "4") or 4))
 busy one, or opens another while each has a unit running (round trips of several units overlap).
 ``EVROAM_PG_GROUPS`` (default 4; 1: one group at a time)."""
 
-_PG_MOVES = max(0, int(os.environ.get("EVROAM_PG_MOVES", "4") or 4))
+_PG_MOVES = max(0, int(os.environ.get("EVROAM_PG_MOVES", "0") or 0))
 """Times a unit whose first row is held by another process moves to a later group of its own before it
-waits for the row in a transaction of its own (:meth:`_PgUnit._move`). ``EVROAM_PG_MOVES`` (default 4;
-0: it waits alone at once)."""
+waits for the row in a transaction of its own (:meth:`_PgUnit._move`). ``EVROAM_PG_MOVES`` (default 0:
+it waits alone at once; in 60 s soaks at a load of 2-3, four moves gave a p99 of 51 ms against 30 ms
+without: docs/scaling.md)."""
 _PG_MOVE_WAIT_S = 0.002
 """How long it waits before the first move (then twice as long each time: 2, 4, 8, 16 ms)."""
 
