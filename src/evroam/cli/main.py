@@ -60,6 +60,7 @@ NODE_COMMANDS: dict[str, tuple[str, ...]] = {
     "admin": ("evroam.cli.admin:admin",),
     "smart": ("evroam.cli.smart:smart",),
     "hub": ("evroam.cli.hub:hub",),
+    "chargers": ("evroam.cli.chargers:chargers",),
     "migrate": ("evroam.cli.ops:migrate",),
     "backup": ("evroam.cli.ops:backup",),
 }
@@ -207,6 +208,7 @@ def add_group(main: click.Group, command: click.Command) -> None:
 def assemble(main: click.Group, kits: Kits) -> None:
     """Every command of the node, then each kit's groups."""
     from evroam.cli.admin import admin
+    from evroam.cli.chargers import chargers
     from evroam.cli.compat import compat
     from evroam.cli.hub import hub
     from evroam.cli.node import init, partners, serve
@@ -230,6 +232,7 @@ def assemble(main: click.Group, kits: Kits) -> None:
         smart,
         openapi,
         admin,
+        chargers,
         migrate,
         backup,
         hub,
