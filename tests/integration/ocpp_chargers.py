@@ -122,15 +122,18 @@ class Charger201(Cp201, _Recording):  # type: ignore[misc]
 
 
 @contextlib.asynccontextmanager
-async def open_charger(url: str, charger_id: str, password: str, *, version: str = "1.6") -> Any:
+async def open_charger(
+    url: str, charger_id: str, password: str, *, version: str = "1.6", ssl: Any = None, cls: Any = None
+) -> Any:
     """A charger of ``version`` connected to ``url`` (``ws://HOST:PORT/ocpp/``), running its receive loop."""
     protocol = "ocpp1.6" if version == "1.6" else "ocpp2.0.1"
-    cls = Charger16 if version == "1.6" else Charger201
+    cls = cls or (Charger16 if version == "1.6" else Charger201)
     async with connect(
         url + charger_id,
         subprotocols=[protocol],  # type: ignore[list-item]
         additional_headers={"Authorization": basic(charger_id, password)},
         open_timeout=20,
+        ssl=ssl,
     ) as ws:
         charger = cls(charger_id, ws)
         loop = asyncio.create_task(charger.start())

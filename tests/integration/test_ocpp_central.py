@@ -1,0 +1,269 @@
+"""The central system in one process, over real WebSockets (TLS, HTTP Basic) with the ``ocpp`` library's
+chargers: repeated messages make one session and one CDR, a restart takes open transactions up again
+from the store, commands come back as the port's answers (CALLERROR, no answer, not connected,
+unknown EVSE), a connector outside the evse map is refused with a CALLERROR."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import trustme
+from ocpp.exceptions import NotSupportedError
+from ocpp.routing import on
+from ocpp.v16 import call
+from ocpp.v16.enums import Action
+
+from evroam import model as m
+from evroam.chargepoint import Answer, StartRequest, StopRequest, UnlockRequest
+from evroam.chargepoint.ocpp import (
+    CentralSystem,
+    ChargerRegistry,
+    Decision,
+    Journal,
+    OcppServer,
+    parse_evse_map,
+)
+from evroam.chargepoint.records import LoggedRecords
+from evroam.chargepoint.sink import OcpiSink
+from evroam.core.clock import FixedClock
+from evroam.core.types import DateTime
+from evroam.model.tokens import LocationReferences
+from evroam.modules.locations.repository import save_location
+from evroam.modules.locations.validation import parse_locations
+from evroam.modules.tariffs.repository import save_tariff
+from evroam.modules.tariffs.validation import parse_tariffs
+from evroam.node.charging import StoredCatalogue
+from evroam.sim.site import AC_EVSES, LOCATION_ID, demo_locations, demo_tariffs
+from evroam.testing import MemoryStore
+from tests.integration.ocpp_chargers import Charger16, open_charger
+
+T0 = "2026-03-02T08:00:00Z"
+CPO = ("NL", "CPO")
+PASSWORD = "a-long-charger-password"
+
+
+def token(uid: str) -> m.Token:
+    return m.Token(
+        country_code="DE",
+        party_id="MSP",
+        uid=uid,
+        type="RFID",
+        contract_id=f"DE-MSP-{uid}",
+        issuer="MSP",
+        valid=True,
+        whitelist=m.WhitelistType.ALLOWED,
+        last_updated=DateTime.parse(T0),
+    )
+
+
+class Statuses:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, m.Status]] = []
+
+    async def set_status(
+        self, evse_uid: str, status: m.Status, *, party: tuple[str, str] | None = None
+    ) -> m.Location:
+        self.seen.append((evse_uid, status))
+        return None  # type: ignore[return-value]
+
+
+class Node:
+    """A store with the demo site, a central system on it and its WebSocket endpoint (TLS)."""
+
+    def __init__(self, store: MemoryStore, tls: ssl.SSLContext) -> None:
+        self.store = store
+        self.tls = tls
+        self.clock = FixedClock(T0)
+        self.records = LoggedRecords()
+        self.statuses = Statuses()
+        self.asked: list[str] = []
+
+    async def authorize(self, uid: str, token_type: str, where: LocationReferences | None) -> Decision:
+        self.asked.append(uid)
+        return Decision(outcome="ALLOWED" if uid.startswith("GOOD") else "BLOCKED", token=token(uid))
+
+    async def start(self, *, answer_within: float = 5.0) -> None:
+        sink = OcpiSink(StoredCatalogue(self.store, [CPO]), statuses=self.statuses, records=self.records)
+        self.central = CentralSystem(
+            ChargerRegistry(self.store, self.clock),
+            Journal(self.store, self.clock),
+            self.clock,
+            authorizer=self.authorize,
+            resume=sink.resume,
+        )
+        self.central.subscribe(sink)
+        await self.central.load()
+        self.server = OcppServer(self.central, tls=self.tls, timeout=answer_within)
+        await self.server.start()
+
+    async def stop(self) -> None:
+        await self.server.stop()
+
+    @property
+    def url(self) -> str:
+        return f"wss://localhost:{self.server.port}/ocpp/"
+
+
+@pytest.fixture
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+async def store() -> MemoryStore:
+    store = MemoryStore()
+    await store.migrate()
+    now = DateTime.parse(T0)
+    for location in parse_locations(json.dumps(demo_locations(*CPO, now)).encode(), "2.2.1"):
+        await save_location(store, location, check_stale=False)
+    for tariff in parse_tariffs(json.dumps(demo_tariffs(*CPO, now)).encode(), "2.2.1"):
+        await save_tariff(store, tariff, check_stale=False)
+    registry = ChargerRegistry(store, FixedClock(T0))
+    mapping = parse_evse_map([f"1={AC_EVSES[0]}/1", f"2={AC_EVSES[1]}/1"])
+    await registry.add("CP1", location_id=LOCATION_ID, evse_map=mapping, password=PASSWORD)
+    return store
+
+
+@pytest.fixture
+async def node(store: MemoryStore, ca: trustme.CA) -> AsyncIterator[Node]:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("localhost").configure_cert(context)
+    server = Node(store, context)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def client_tls(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    return context
+
+
+def mv(stamp: str, wh: int) -> list[dict[str, Any]]:
+    return [{"timestamp": stamp, "sampled_value": [{"value": str(wh)}]}]
+
+
+async def test_repeated_messages_make_one_session_and_one_cdr(node: Node, ca: trustme.CA) -> None:
+    async with open_charger(node.url, "CP1", PASSWORD, ssl=client_tls(ca)) as cp:
+        boot = await cp.call(call.BootNotification(charge_point_model="M", charge_point_vendor="V"))
+        assert boot.status == "Accepted" and boot.interval == 300
+        await cp.call(call.StatusNotification(connector_id=0, error_code="OtherError", status="Faulted"))
+        assert node.statuses.seen == [(AC_EVSES[0], m.Status.OUTOFORDER), (AC_EVSES[1], m.Status.OUTOFORDER)]
+        start = call.StartTransaction(connector_id=1, id_tag="GOOD-1", meter_start=500, timestamp=T0)
+        first = await cp.call(start)
+        second = await cp.call(start)
+        assert first.transaction_id == second.transaction_id and first.id_tag_info["status"] == "Accepted"
+        blocked = await cp.call(
+            call.StartTransaction(connector_id=2, id_tag="BAD-1", meter_start=0, timestamp=T0)
+        )
+        assert blocked.id_tag_info["status"] == "Blocked"  # told to stop; the transaction is still kept
+        tx = first.transaction_id
+        for _ in range(2):
+            await cp.call(
+                call.MeterValues(
+                    connector_id=1, transaction_id=tx, meter_value=mv("2026-03-02T08:30:00Z", 5500)
+                )
+            )
+        stop = call.StopTransaction(meter_stop=10500, timestamp="2026-03-02T09:00:00Z", transaction_id=tx)
+        await cp.call(stop)
+        await cp.call(stop)
+    assert node.asked == ["GOOD-1", "BAD-1"]  # the repeated start was not decided again
+    (cdr,) = node.records.cdrs
+    assert cdr.id == str(tx) and cdr.total_energy == Decimal(10)
+    # AC-STANDARD by hand: 0.50 + 10 kWh x 0.35 + 1 h x 1.00
+    assert cdr.total_cost.before_taxes == Decimal("5.00")
+    session = node.records.sessions[str(tx)]
+    assert session.status is m.SessionStatus.COMPLETED and len(session.charging_periods or ()) == 2
+
+
+async def test_a_restart_takes_open_transactions_up_from_the_store(node: Node, ca: trustme.CA) -> None:
+    async with open_charger(node.url, "CP1", PASSWORD, ssl=client_tls(ca)) as cp:
+        start = await cp.call(
+            call.StartTransaction(connector_id=1, id_tag="GOOD-2", meter_start=0, timestamp=T0)
+        )
+        await cp.call(
+            call.MeterValues(
+                connector_id=1,
+                transaction_id=start.transaction_id,
+                meter_value=mv("2026-03-02T08:20:00Z", 4000),
+            )
+        )
+    await node.stop()
+    again = Node(node.store, node.tls)  # a new process: nothing in memory, the same store
+    await again.start()
+    try:
+        assert again.central.transaction(str(start.transaction_id)) is not None
+        async with open_charger(again.url, "CP1", PASSWORD, ssl=client_tls(ca)) as cp:
+            await cp.call(
+                call.MeterValues(
+                    connector_id=1,
+                    transaction_id=start.transaction_id,
+                    meter_value=mv("2026-03-02T08:40:00Z", 8000),
+                )
+            )
+            await cp.call(
+                call.StopTransaction(
+                    meter_stop=9000, timestamp="2026-03-02T09:00:00Z", transaction_id=start.transaction_id
+                )
+            )
+    finally:
+        await again.stop()
+    (cdr,) = again.records.cdrs
+    assert cdr.total_energy == Decimal(9)
+    assert [str(p.start_date_time) for p in cdr.charging_periods][:1] == [str(DateTime.parse(T0))]
+    assert cdr.total_cost.before_taxes == Decimal("0.50") + Decimal("3.15") + Decimal("1.00")
+    # the new process only updated the session: it was not created a second time
+    assert again.records.sessions[str(start.transaction_id)].status is m.SessionStatus.COMPLETED
+
+
+class Reluctant(Charger16):
+    """A charger that does not support unlocking and never answers a remote stop."""
+
+    @on(Action.unlock_connector)
+    async def on_unlock(self, **payload: Any) -> Any:
+        raise NotSupportedError("no unlocking here")
+
+    @on(Action.remote_stop_transaction)
+    async def on_remote_stop(self, **payload: Any) -> Any:
+        await asyncio.sleep(3600)
+
+
+async def test_commands_come_back_as_answers(store: MemoryStore, ca: trustme.CA) -> None:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("localhost").configure_cert(context)
+    node = Node(store, context)
+    await node.start(answer_within=0.5)
+    try:
+        request = StartRequest(
+            location_id=LOCATION_ID, evse_uid=AC_EVSES[0], connector_id=None, token=token("GOOD-3")
+        )
+        assert await node.central.start(request) is Answer.INOPERATIVE  # not connected
+        async with open_charger(node.url, "CP1", PASSWORD, ssl=client_tls(ca), cls=Reluctant) as cp:
+            await cp.call(call.StatusNotification(connector_id=1, error_code="NoError", status="Available"))
+            assert await node.central.start(request) is Answer.ACCEPTED
+            assert (await cp.wait_for("RemoteStartTransaction"))["id_tag"] == "GOOD-3"
+            started = await cp.call(
+                call.StartTransaction(connector_id=1, id_tag="GOOD-3", meter_start=0, timestamp=T0)
+            )
+            assert node.asked == []  # the remote start's token: no decision needed
+            assert node.records.sessions[str(started.transaction_id)].auth_method is m.AuthMethod.COMMAND
+            unlock = UnlockRequest(location_id=LOCATION_ID, evse_uid=AC_EVSES[0], connector_id="1")
+            assert await node.central.unlock(unlock) is Answer.NOT_SUPPORTED  # a CALLERROR
+            unknown = UnlockRequest(location_id=LOCATION_ID, evse_uid="NO-SUCH-EVSE", connector_id="1")
+            assert await node.central.unlock(unknown) is Answer.UNKNOWN
+            with pytest.raises(Exception, match="evse map"):  # connector 7 is not mapped: CALLERROR
+                await cp.call(
+                    call.StartTransaction(connector_id=7, id_tag="GOOD-4", meter_start=0, timestamp=T0),
+                    suppress=False,
+                )
+            with pytest.raises(TimeoutError):  # no answer in time (last: it blocks that charger)
+                await node.central.stop(StopRequest(transaction_id=str(started.transaction_id)))
+    finally:
+        await node.stop()
