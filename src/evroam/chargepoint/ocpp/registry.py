@@ -201,9 +201,7 @@ class ChargerRegistry:
         return None if stored is None else _decoder.decode(stored.payload)
 
     async def save(self, record: ChargerRecord, ops: Operations | None = None) -> None:
-        await (ops or self._store).put(
-            _key(record.id), encode(record), self._clock.now(), check_stale=False
-        )
+        await (ops or self._store).put(_key(record.id), encode(record), self._clock.now(), check_stale=False)
 
     async def remove(self, charger_id: str) -> bool:
         return await self._store.delete(_key(charger_id))
