@@ -474,7 +474,9 @@ def serve(
         limits = ServeLimits.from_env()  # EVROAM_HEADER_TIMEOUT, _BODY_TIMEOUT, _MAX_CONNECTIONS_PER_CLIENT
         if ocpp_port is not None:
             from evroam.chargepoint.ocpp import tls_context
+            from evroam.cli.smart import config_path, plan_path
             from evroam.node.ocpp import attach_ocpp
+            from evroam.node.smart import SmartConfig
 
             attach_ocpp(
                 node,
@@ -486,6 +488,8 @@ def serve(
                 heartbeat=ocpp_heartbeat,
                 timeout=ocpp_timeout,
                 worker=not no_worker,
+                smart_sites=SmartConfig.load(config_path(settings.data_dir)).sites,
+                plan_path=lambda location_id: plan_path(settings.data_dir, location_id),
             )
     except (ConfigError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
