@@ -328,7 +328,8 @@ class ChargePoint(Protocol):
     """The CPO's chargers, as the OCPI side sees them."""
 
     def subscribe(self, listener: EventListener) -> None:
-        """Deliver every future event to ``listener`` (awaited, in order; one event at a time)."""
+        """Deliver every future event to ``listener`` (awaited, in order; one event at a time; the OCPP
+        central system keeps that per location and delivers those of different locations at once)."""
         ...
 
     async def start(self, request: StartRequest) -> Answer: ...

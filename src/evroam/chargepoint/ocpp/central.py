@@ -163,7 +163,7 @@ class CentralSystem:
         self._resume = resume
         self.heartbeat = heartbeat
         self._listeners: list[EventListener] = []
-        self._events = asyncio.Lock()
+        self._events: dict[str, asyncio.Lock] = {}
         self._chargers: dict[str, _Charger] = {}
         self._open: dict[str, TransactionRecord] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -193,8 +193,11 @@ class CentralSystem:
     def subscribe(self, listener: EventListener) -> None:
         self._listeners.append(listener)
 
-    async def _emit(self, *events: ChargePointEvent) -> None:
-        async with self._events:
+    async def _emit(self, location_id: str, *events: ChargePointEvent) -> None:
+        """Hand ``events`` to every listener, in order. Events of one location go one at a time and in
+        the order they came (its EVSE statuses share its document; its sessions its tariffs); those of
+        different locations may be handled at once, so that the store's group commit can batch them."""
+        async with self._events.setdefault(location_id.casefold(), asyncio.Lock()):
             for event in events:
                 for listener in self._listeners:
                     await listener(event)
@@ -304,10 +307,11 @@ class CentralSystem:
             if target is None:
                 log.warning("OCPP: %s reports connector %s, which is not in its evse map", charger_id, number)
         await self._emit(
+            record.location_id,
             *(
                 StatusChanged(location_id=record.location_id, evse_uid=uid, status=status, at=at)
                 for uid in uids
-            )
+            ),
         )
         self.handled += 1
 
@@ -412,7 +416,7 @@ class CentralSystem:
                 await self.journal.save(tx, ops)
                 await self.journal.index(tx, ops, start_key=start_key)
             self._open[session_id.casefold()] = tx
-            await self._emit(started, first)
+            await self._emit(started.location_id, started, first)
             self.handled += 1
             log.info("OCPP: %s started transaction %s (session %s)", charger_id, tx.ocpp_id, session_id)
             return tx, decision
@@ -474,7 +478,7 @@ class CentralSystem:
         )
         tx.readings.append(event)
         await self.journal.save(tx)
-        await self._emit(event)
+        await self._emit(tx.started.location_id, event)
         return tx
 
     def _known(self, tx: TransactionRecord) -> bool:
@@ -525,7 +529,7 @@ class CentralSystem:
                 tx.seq_nos.append(seq_no)
             await self.journal.save(tx)
             self._open.pop(tx.session_id.casefold(), None)
-            await self._emit(*final, stopped)
+            await self._emit(tx.started.location_id, *final, stopped)
             log.info("OCPP: %s stopped transaction %s (session %s)", charger_id, ocpp_id, tx.session_id)
             return tx
 
@@ -686,7 +690,9 @@ class CentralSystem:
                     unit=request.limit.unit,
                     periods=periods,
                 )
-                await self._emit(LimitChanged(transaction_id=tx.session_id, at=now, active=active))
+                await self._emit(
+                    tx.started.location_id, LimitChanged(transaction_id=tx.session_id, at=now, active=active)
+                )
         return answer
 
     async def clear_limit(self, request: ClearLimitRequest) -> Answer:
