@@ -267,3 +267,53 @@ async def test_commands_come_back_as_answers(store: MemoryStore, ca: trustme.CA)
                 await node.central.stop(StopRequest(transaction_id=str(started.transaction_id)))
     finally:
         await node.stop()
+
+
+async def test_a_201_transaction_begun_before_its_id_token_waits_for_it(
+    store: MemoryStore, ca: trustme.CA
+) -> None:
+    from ocpp.v201 import call as call201
+
+    registry = ChargerRegistry(store, FixedClock(T0))
+    mapping = parse_evse_map([f"1={AC_EVSES[1]}/1"])
+    await registry.add("CS1", location_id=LOCATION_ID, evse_map=mapping, password=PASSWORD)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("localhost").configure_cert(context)
+    node = Node(store, context)
+    await node.start()
+    meter = [{"timestamp": T0, "sampled_value": [{"value": 1000}]}]
+    try:
+        async with open_charger(node.url, "CS1", PASSWORD, ssl=client_tls(ca), version="2.0.1") as cs:
+            beat = await cs.call(call201.Heartbeat())
+            assert beat.current_time == "2026-03-02T08:00:00.000Z"
+            plugged = call201.TransactionEvent(
+                event_type="Started",
+                timestamp=T0,
+                trigger_reason="CablePluggedIn",
+                seq_no=0,
+                transaction_info={"transaction_id": "T-1", "charging_state": "EVConnected"},
+                evse={"id": 1, "connector_id": 1},
+                meter_value=meter,
+            )
+            await cs.call(plugged)
+            assert node.records.sessions == {} and node.asked == []
+            authorized = call201.TransactionEvent(
+                event_type="Updated",
+                timestamp="2026-03-02T08:01:00Z",
+                trigger_reason="Authorized",
+                seq_no=1,
+                transaction_info={"transaction_id": "T-1", "charging_state": "Charging"},
+                id_token={"id_token": "GOOD-9", "type": "ISO14443"},
+                meter_value=[{"timestamp": "2026-03-02T08:01:00Z", "sampled_value": [{"value": 1000}]}],
+            )
+            answer = await cs.call(authorized)
+            assert answer.id_token_info["status"] == "Accepted" and node.asked == ["GOOD-9"]
+            (session,) = node.records.sessions.values()
+            assert str(session.start_date_time) == str(DateTime.parse("2026-03-02T08:01:00Z"))
+            assert session.evse_uid == AC_EVSES[1]
+        await node.stop()  # waits for the connection's handler to finish
+        record = await registry.get("CS1")
+        assert record is not None and record.last_seen == DateTime.parse(T0)  # kept in the store
+        assert record.protocol == "ocpp2.0.1" and record.disconnected_at == DateTime.parse(T0)
+    finally:
+        await node.stop()

@@ -195,6 +195,36 @@ def ac_price(kwh: Decimal, minutes: int) -> Decimal:
     return exact.quantize(Decimal("0.01"))
 
 
+# -- the registry ----------------------------------------------------------------------------------------
+
+
+def test_the_charger_registry_commands(nodes: tuple[OcppCpo, NodeProcess]) -> None:
+    cpo, _ = nodes
+    cpo.add_charger("SPARE-1", "spare-password-1", f"1={AC1}/1")
+    listed = {c["id"]: c for c in cpo.json("chargers", "list")}
+    assert {"CP16", "CS201", "SPARE-1"} <= set(listed)
+    assert listed["SPARE-1"]["connected"] is False and listed["SPARE-1"]["auth"] == "basic"
+    stored = cpo.query(
+        "SELECT payload FROM evroam_objects WHERE kind = 'ocpp_charger' AND object_id = 'SPARE-1'"
+    )
+    assert b"spare-password-1" not in bytes(stored[0][0]) and b"scrypt$" in bytes(stored[0][0])
+    assert cpo.json("chargers", "remove", "SPARE-1") == {"removed": "SPARE-1"}
+    missing = cpo.evroam("chargers", "show", "SPARE-1", check=False)
+    assert missing.returncode == 3
+    bad = cpo.evroam(
+        "chargers",
+        "add",
+        "SPARE-2",
+        "--location",
+        site.LOCATION_ID,
+        "--evse-map",
+        "1=NO-EVSE/1",
+        "--no-auth",
+        check=False,
+    )
+    assert bad.returncode != 0 and "no EVSE NO-EVSE" in bad.stderr
+
+
 # -- OCPP 1.6J -------------------------------------------------------------------------------------------
 
 

@@ -281,8 +281,11 @@ class CentralSystem:
         return now
 
     async def heartbeat_from(self, charger_id: str) -> DateTime:
+        """A Heartbeat: the charger's last sign of life, kept (what `evroam chargers list` shows)."""
         now = self._clock.now()
-        self._entry(charger_id).record.last_seen = now
+        record = self._entry(charger_id).record
+        record.last_seen = now
+        await self.registry.save(record)
         self.handled += 1
         return now
 

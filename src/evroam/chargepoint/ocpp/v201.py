@@ -81,6 +81,8 @@ class ChargerLink201(_ChargePoint201):  # type: ignore[misc]  # the ocpp library
     def __init__(self, charger_id: str, connection: Any, central: CentralSystem, *, timeout: float) -> None:
         super().__init__(charger_id, connection, response_timeout=timeout)
         self.central = central
+        self._evse_of: dict[str, dict[str, Any]] = {}
+        """The EVSE of transactions begun before their id token came (they have no session yet)."""
 
     # -- charger -> central ------------------------------------------------------------------------
 
@@ -148,12 +150,17 @@ class ChargerLink201(_ChargePoint201):  # type: ignore[misc]  # the ocpp library
             return call_result.TransactionEvent()  # sent again: acted on already
         info: dict[str, Any] | None = None
         if tx is None:
-            evse = extra.get("evse")
+            evse = extra.get("evse") or self._evse_of.get(ocpp_id)
             if evse is None:
                 log.warning("OCPP: %s sent transaction %s without its EVSE: ignored", self.id, ocpp_id)
                 return call_result.TransactionEvent()
+            if id_token is None and transaction_info.get("remote_start_id") is None:
+                # begun before authorization (cable first): the session waits for the id token
+                self._evse_of[ocpp_id] = evse
+                return call_result.TransactionEvent()
+            self._evse_of.pop(ocpp_id, None)
             start = _energy(meter_values)
-            uid = "" if id_token is None else str(id_token["id_token"])
+            uid = "" if id_token is None else str(id_token["id_token"])  # "": a remote start's
             try:
                 tx, decision = await self.central.transaction_started(
                     self.id,
