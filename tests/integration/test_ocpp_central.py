@@ -317,3 +317,55 @@ async def test_a_201_transaction_begun_before_its_id_token_waits_for_it(
         assert record.protocol == "ocpp2.0.1" and record.disconnected_at == DateTime.parse(T0)
     finally:
         await node.stop()
+
+
+async def test_a_start_kept_but_not_yet_announced_gets_its_session_at_the_next_start(
+    store: MemoryStore, ca: trustme.CA
+) -> None:
+    """The process stopped after writing the journal and before the session was made."""
+    from evroam.chargepoint import MeterValues, TransactionStarted
+    from evroam.chargepoint.ocpp import TransactionRecord
+
+    started = TransactionStarted(
+        transaction_id="77",
+        location_id=LOCATION_ID,
+        evse_uid=AC_EVSES[0],
+        connector_id="1",
+        token=token("GOOD-77"),
+        auth_method=m.AuthMethod.WHITELIST,
+        meter_start=Decimal(0),
+        at=DateTime.parse(T0),
+    )
+    first = MeterValues(transaction_id="77", at=started.at, energy=Decimal(0), power=Decimal(0))
+    record = TransactionRecord(
+        session_id="77",
+        charger_id="CP1",
+        ocpp_id="77",
+        number=1,
+        id_tag="GOOD-77",
+        started=started,
+        readings=[first],
+    )
+    journal = Journal(store, FixedClock(T0))
+    async with store.transaction() as ops:
+        await journal.save(record, ops)
+        await journal.index(record, ops)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("localhost").configure_cert(context)
+    node = Node(store, context)
+    await node.start()
+    try:
+        assert node.records.sessions["77"].status is m.SessionStatus.ACTIVE  # made now, once
+        async with open_charger(node.url, "CP1", PASSWORD, ssl=client_tls(ca)) as cp:
+            await cp.call(
+                call.StopTransaction(meter_stop=2000, timestamp="2026-03-02T08:30:00Z", transaction_id=77)
+            )
+    finally:
+        await node.stop()
+    (cdr,) = node.records.cdrs
+    assert cdr.total_energy == Decimal(2)
+    assert (await journal.get("77")).announced is True  # type: ignore[union-attr]
+    again = Node(store, context)  # and a further start does not make it again
+    await again.start()
+    await again.stop()
+    assert again.records.sessions == {}

@@ -184,6 +184,9 @@ class CentralSystem:
         open_transactions = await self.journal.open_transactions()
         for tx in open_transactions:
             self._open[tx.session_id.casefold()] = tx
+            if not tx.announced:  # the previous process stopped between the journal and the session
+                await self._emit(tx.started.location_id, tx.started)
+                await self._announced(tx)
             if self._resume is not None:
                 await self._resume(tx.started, tx.readings)
         if open_transactions:
@@ -200,7 +203,10 @@ class CentralSystem:
         async with self._events.setdefault(location_id.casefold(), asyncio.Lock()):
             for event in events:
                 for listener in self._listeners:
-                    await listener(event)
+                    try:
+                        await listener(event)
+                    except Exception:  # the charger's message is kept (journal): it is not its fault
+                        log.exception("OCPP: a listener failed on %s", type(event).__name__)
 
     def _lock(self, charger_id: str) -> asyncio.Lock:
         return self._locks.setdefault(charger_id.casefold(), asyncio.Lock())
@@ -420,9 +426,15 @@ class CentralSystem:
                 await self.journal.index(tx, ops, start_key=start_key)
             self._open[session_id.casefold()] = tx
             await self._emit(started.location_id, started, first)
+            await self._announced(tx)
             self.handled += 1
             log.info("OCPP: %s started transaction %s (session %s)", charger_id, tx.ocpp_id, session_id)
             return tx, decision
+
+    async def _announced(self, tx: TransactionRecord) -> None:
+        """Its session was made: a restart need not make it again."""
+        tx.announced = True
+        await self.journal.save(tx)
 
     def _decision_of(self, tx: TransactionRecord) -> Decision:
         return Decision(

@@ -51,6 +51,8 @@ class TransactionRecord(msgspec.Struct, kw_only=True):
     seq_nos: list[int] = msgspec.field(default_factory=list)
     offline: bool = False
     """Reported by the charger after the fact (it ran while the charger was offline)."""
+    announced: bool = False
+    """Its start was handed to the listeners (the session exists); a restart announces it otherwise."""
 
     def has_reading_at(self, reading: MeterValues) -> bool:
         return any(r.at == reading.at for r in self.readings)
