@@ -169,8 +169,6 @@ class CentralSystem:
         self._locks: dict[str, asyncio.Lock] = {}
         self._pending: list[_Pending] = []
         self._remote_ids = 0
-        self.handled = 0
-        """CALLs from chargers answered since start (for the benchmark and the logs)."""
 
     # -- start-up ----------------------------------------------------------------------------------
 
@@ -253,7 +251,7 @@ class CentralSystem:
         entry = self._chargers.get(charger_id.casefold())
         return entry is not None and entry.link is not None
 
-    def journal_now(self) -> DateTime:
+    def now(self) -> DateTime:
         """The central system's clock (for times a charger did not give)."""
         return self._clock.now()
 
@@ -283,7 +281,6 @@ class CentralSystem:
         record.serial_number, record.firmware_version = serial_number, firmware_version
         record.booted_at = record.last_seen = now
         await self.registry.save(record)
-        self.handled += 1
         return now
 
     async def heartbeat_from(self, charger_id: str) -> DateTime:
@@ -292,7 +289,6 @@ class CentralSystem:
         record = self._entry(charger_id).record
         record.last_seen = now
         await self.registry.save(record)
-        self.handled += 1
         return now
 
     async def status(
@@ -322,12 +318,10 @@ class CentralSystem:
                 for uid in uids
             ),
         )
-        self.handled += 1
 
     async def authorize(self, charger_id: str, id_tag: str, token_type: str) -> Decision:
         """An Authorize (or an id token in a 2.0.1 TransactionEvent): a remote start's token is its own;
         else the tokens module decides (locally, or in real time at the eMSP)."""
-        self.handled += 1
         pending = self._pending_for(charger_id, id_tag=id_tag)
         if pending is not None:
             return _remote_decision(pending.request)
@@ -381,7 +375,6 @@ class CentralSystem:
                 existing = await self.journal.by_start(charger_id, start_key)
             pending = self._pending_for(charger_id, id_tag=id_tag, remote_id=remote_id)
             if existing is not None:
-                self.handled += 1
                 return existing, self._decision_of(existing)
             if pending is not None:
                 self._pending.remove(pending)
@@ -427,7 +420,6 @@ class CentralSystem:
             self._open[session_id.casefold()] = tx
             await self._emit(started.location_id, started, first)
             await self._announced(tx)
-            self.handled += 1
             log.info("OCPP: %s started transaction %s (session %s)", charger_id, tx.ocpp_id, session_id)
             return tx, decision
 
@@ -462,7 +454,6 @@ class CentralSystem:
         """A meter reading of a running transaction (kept once: a reading not later than the last one
         is a repetition)."""
         async with self._lock(charger_id):
-            self.handled += 1
             tx = await self.find(charger_id, ocpp_id)
             if tx is None or tx.stopped is not None:
                 return tx
@@ -513,7 +504,6 @@ class CentralSystem:
         """The transaction ended: its last readings, then its stop (once: a repeated stop changes
         nothing, so there is one CDR)."""
         async with self._lock(charger_id):
-            self.handled += 1
             tx = await self.find(charger_id, ocpp_id)
             if tx is None:
                 log.warning("OCPP: %s stopped transaction %s, which never started here", charger_id, ocpp_id)
@@ -730,12 +720,6 @@ class CentralSystem:
 
     async def set_preferences(self, request: PreferencesRequest) -> Answer:
         return Answer.NOT_SUPPORTED  # OCPP has no central-system message for the driver's preferences
-
-    # -- the registry as the operator sees it ------------------------------------------------------
-
-    def snapshot(self) -> list[ChargerRecord]:
-        """The chargers known to this process, with their live connection state."""
-        return [entry.record for entry in self._chargers.values()]
 
     async def close(self) -> None:
         for entry in self._chargers.values():

@@ -86,12 +86,9 @@ class ChargerLink16(_ChargePoint16):  # type: ignore[misc]  # the ocpp library s
     @handles(Action.status_notification)
     async def on_status(self, connector_id: int, error_code: str, status: str, **extra: Any) -> Any:
         stamp = extra.get("timestamp")
-        at = parse_time(stamp) if stamp else DateTime.from_datetime(self.central_now())
+        at = parse_time(stamp) if stamp else DateTime.from_datetime(self.central.now())
         await self.central.status(self.id, connector_id, None, status, status_16(status), at)
         return call_result.StatusNotification()
-
-    def central_now(self) -> DateTime:
-        return self.central.journal_now()
 
     @handles(Action.authorize)
     async def on_authorize(self, id_tag: str, **_: Any) -> Any:
@@ -225,7 +222,7 @@ class ChargerLink16(_ChargePoint16):  # type: ignore[misc]  # the ocpp library s
             request.limit,
             profile_id=profile_id,
             transaction_id=None if ocpp_id is None else int(ocpp_id),
-            now=self.central_now(),
+            now=self.central.now(),
         )
 
         async def go() -> Answer:
@@ -257,7 +254,7 @@ class ChargerLink16(_ChargePoint16):  # type: ignore[misc]  # the ocpp library s
                 schedule,
                 transaction_id=transaction_id,
                 duration=duration,
-                now=self.central_now(),
+                now=self.central.now(),
             )
             return found if found is not None else Answer.REJECTED
 

@@ -290,7 +290,7 @@ class ChargerLink201(_ChargePoint201):  # type: ignore[misc]  # the ocpp library
         self, number: int, request: LimitRequest, profile_id: int, ocpp_id: str | None
     ) -> Answer:
         profile = profile_201(
-            request.limit, profile_id=profile_id, transaction_id=ocpp_id, now=self.central.journal_now()
+            request.limit, profile_id=profile_id, transaction_id=ocpp_id, now=self.central.now()
         )
 
         async def go() -> Answer:
@@ -317,7 +317,7 @@ class ChargerLink201(_ChargePoint201):  # type: ignore[misc]  # the ocpp library
                 result.schedule,
                 transaction_id=transaction_id,
                 duration=duration,
-                now=self.central.journal_now(),
+                now=self.central.now(),
             )
             return found if found is not None else Answer.REJECTED
 
