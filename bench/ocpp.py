@@ -402,7 +402,9 @@ async def gap(node: CpoNode, chargers: list[Charger], seconds: float) -> dict[st
 async def run_size(
     node: CpoNode, count: int, seconds: float, chargers_url: str
 ) -> tuple[list[Charger], dict[str, Any]]:
-    chargers = [Charger(cid, chargers_url) for cid in node.charger_ids()[:count]]
+    every = node.charger_ids()
+    spread = every[:: max(1, len(every) // count)][:count]  # a smaller run spans every location too
+    chargers = [Charger(cid, chargers_url) for cid in spread]
     connect_seconds = await connect_all(chargers)
     assert node.process is not None
     result: dict[str, Any] = {"chargers": count, "connect_and_start_seconds": round(connect_seconds, 1)}

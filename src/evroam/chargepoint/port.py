@@ -329,7 +329,8 @@ class ChargePoint(Protocol):
 
     def subscribe(self, listener: EventListener) -> None:
         """Deliver every future event to ``listener`` (awaited, in order; one event at a time; the OCPP
-        central system keeps that per location and delivers those of different locations at once)."""
+        central system keeps that per transaction and per location's statuses, and delivers events of
+        different transactions and locations at once)."""
         ...
 
     async def start(self, request: StartRequest) -> Answer: ...

@@ -183,7 +183,7 @@ class CentralSystem:
         for tx in open_transactions:
             self._open[tx.session_id.casefold()] = tx
             if not tx.announced:  # the previous process stopped between the journal and the session
-                await self._emit(tx.started.location_id, tx.started)
+                await self._emit(f"tx:{tx.session_id}", tx.started)
                 await self._announced(tx)
             if self._resume is not None:
                 await self._resume(tx.started, tx.readings)
@@ -194,17 +194,21 @@ class CentralSystem:
     def subscribe(self, listener: EventListener) -> None:
         self._listeners.append(listener)
 
-    async def _emit(self, location_id: str, *events: ChargePointEvent) -> None:
-        """Hand ``events`` to every listener, in order. Events of one location go one at a time and in
-        the order they came (its EVSE statuses share its document; its sessions its tariffs); those of
-        different locations may be handled at once, so that the store's group commit can batch them."""
-        async with self._events.setdefault(location_id.casefold(), asyncio.Lock()):
+    async def _emit(self, key: str, *events: ChargePointEvent) -> None:
+        """Hand ``events`` to every listener, in order. Events of one ``key`` go one at a time and in the
+        order they came: a location's statuses (they share its document; key ``location:ID``), a
+        transaction's start, readings and stop (``tx:ID``). Others may be handled at once, so that the
+        store's group commit can batch their writes."""
+        lock = self._events.setdefault(key.casefold(), asyncio.Lock())
+        async with lock:
             for event in events:
                 for listener in self._listeners:
                     try:
                         await listener(event)
                     except Exception:  # the charger's message is kept (journal): it is not its fault
                         log.exception("OCPP: a listener failed on %s", type(event).__name__)
+        if events and isinstance(events[-1], TransactionStopped) and not lock.locked():
+            self._events.pop(key.casefold(), None)
 
     def _lock(self, charger_id: str) -> asyncio.Lock:
         return self._locks.setdefault(charger_id.casefold(), asyncio.Lock())
@@ -312,7 +316,7 @@ class CentralSystem:
             if target is None:
                 log.warning("OCPP: %s reports connector %s, which is not in its evse map", charger_id, number)
         await self._emit(
-            record.location_id,
+            f"location:{record.location_id}",
             *(
                 StatusChanged(location_id=record.location_id, evse_uid=uid, status=status, at=at)
                 for uid in uids
@@ -418,7 +422,7 @@ class CentralSystem:
                 await self.journal.save(tx, ops)
                 await self.journal.index(tx, ops, start_key=start_key)
             self._open[session_id.casefold()] = tx
-            await self._emit(started.location_id, started, first)
+            await self._emit(f"tx:{session_id}", started, first)
             await self._announced(tx)
             log.info("OCPP: %s started transaction %s (session %s)", charger_id, tx.ocpp_id, session_id)
             return tx, decision
@@ -484,7 +488,7 @@ class CentralSystem:
         )
         tx.readings.append(event)
         await self.journal.save(tx)
-        await self._emit(tx.started.location_id, event)
+        await self._emit(f"tx:{tx.session_id}", event)
         return tx
 
     def _known(self, tx: TransactionRecord) -> bool:
@@ -534,7 +538,7 @@ class CentralSystem:
                 tx.seq_nos.append(seq_no)
             await self.journal.save(tx)
             self._open.pop(tx.session_id.casefold(), None)
-            await self._emit(tx.started.location_id, *final, stopped)
+            await self._emit(f"tx:{tx.session_id}", *final, stopped)
             log.info("OCPP: %s stopped transaction %s (session %s)", charger_id, ocpp_id, tx.session_id)
             return tx
 
@@ -696,7 +700,7 @@ class CentralSystem:
                     periods=periods,
                 )
                 await self._emit(
-                    tx.started.location_id, LimitChanged(transaction_id=tx.session_id, at=now, active=active)
+                    f"tx:{tx.session_id}", LimitChanged(transaction_id=tx.session_id, at=now, active=active)
                 )
         return answer
 
