@@ -369,3 +369,66 @@ async def test_a_start_kept_but_not_yet_announced_gets_its_session_at_the_next_s
     await again.start()
     await again.stop()
     assert again.records.sessions == {}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_simultaneous_starts_get_distinct_session_numbers(
+    backend: str, tmp_path: Any, request: pytest.FixtureRequest
+) -> None:
+    """Chargers starting at the same moment: one session number each (the counter is read and written
+    under the central system's lock; on PostgreSQL two transactions would otherwise read the same value)."""
+    from evroam.store.factory import create_store
+    from evroam.store.sql import SqlStore
+    from tests.integration.test_store import postgres_schema
+
+    if backend == "postgres":
+        url: str = request.getfixturevalue("postgres_url")
+        async with postgres_schema(url) as schema:
+            store = SqlStore.from_url(url, schema=schema)
+            await store.migrate()
+            await _simultaneous_starts(store)
+    else:
+        store = create_store(None, tmp_path)
+        await store.migrate()
+        await _simultaneous_starts(store)
+
+
+async def _simultaneous_starts(store: Any) -> None:
+    try:
+        clock = FixedClock(T0)
+        registry = ChargerRegistry(store, clock)
+        ids = [f"CP{n}" for n in range(6)]
+        for charger_id in ids:
+            await registry.add(
+                charger_id,
+                location_id=LOCATION_ID,
+                evse_map=parse_evse_map([f"1={AC_EVSES[0]}/1"]),
+                password=None,
+            )
+
+        async def allow(uid: str, token_type: str, where: LocationReferences | None) -> Decision:
+            return Decision(outcome="ALLOWED", token=token(uid))
+
+        central = CentralSystem(registry, Journal(store, clock), clock, authorizer=allow)
+        await central.load()
+        for charger_id in ids:
+            await central.known(charger_id)
+        started = await asyncio.gather(
+            *(
+                central.transaction_started(
+                    charger_id,
+                    number=1,
+                    connector=None,
+                    id_tag="GOOD",
+                    token_type="RFID",
+                    meter_start=Decimal(0),
+                    at=DateTime.parse(T0),
+                    start_key=f"1|{T0}|0|good",
+                )
+                for charger_id in ids
+            )
+        )
+        numbers = sorted(int(tx.session_id) for tx, _ in started)
+        assert numbers == [1, 2, 3, 4, 5, 6]
+    finally:
+        await store.close()

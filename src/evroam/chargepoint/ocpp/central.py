@@ -167,6 +167,8 @@ class CentralSystem:
         self._chargers: dict[str, _Charger] = {}
         self._open: dict[str, TransactionRecord] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._numbering = asyncio.Lock()
+        """One start at a time takes a session number (a read-modify-write of the counter)."""
         self._pending: list[_Pending] = []
         self._remote_ids = 0
 
@@ -393,7 +395,7 @@ class CentralSystem:
             target = record.target(number, connector)
             if target is None:
                 raise UnknownConnector(f"{charger_id} has no connector {number} in its evse map")
-            async with self.journal.store.transaction() as ops:
+            async with self._numbering, self.journal.store.transaction() as ops:
                 session_number = await self.journal.next_number(ops)
                 session_id = str(session_number)
                 started = TransactionStarted(
