@@ -14,7 +14,7 @@ a transaction, then, for each size (``--baseline`` chargers, then ``--chargers``
    (closed loop), for ``--seconds``: messages answered per second;
 2. **latency**: the same messages at a fixed offered load, 70 % of the measured maximum, spread over
    the chargers (open loop: latency counted from the moment a message was due, so queueing shows):
-   p50 / p90 / p99 / max;
+   p50 / p90 / p99 / max; then again at half that load (35 %, ``latency_half``);
 3. the node's RSS (the serving process) after each phase, and the load average.
 
 With ``--gap S`` (default 30), one charger then goes offline for S real seconds in the middle of its
@@ -415,6 +415,8 @@ async def run_size(
     rate = result["throughput"]["per_second"] * OFFERED
     result["latency"] = await open_loop(chargers, rate, seconds)
     result["latency"]["load"] = machine_load()
+    result["latency_half"] = await open_loop(chargers, rate / 2, seconds)
+    result["latency_half"]["load"] = machine_load()
     result["rss_mb_after_latency"] = rss_mb(node.process.pid)
     return chargers, result
 
