@@ -169,6 +169,13 @@ class _Running:
     tariffs: tuple[Tariff, ...]
     meter_start: Decimal
     readings: list[MeterValues] = field(default_factory=list)
+    engine: list[EngineTariff] | None = None
+    """``tariffs`` as the engine reads them, converted once (each reading is estimated with them)."""
+
+    def engine_tariffs(self) -> list[EngineTariff]:
+        if self.engine is None:
+            self.engine = engine_tariffs(self.tariffs)
+        return self.engine
 
 
 class Catalogue(Protocol):
@@ -317,7 +324,7 @@ class OcpiSink:
             return None
         try:
             result = estimate(
-                engine_tariffs(running.tariffs),
+                running.engine_tariffs(),
                 engine_session(running.readings, now),
                 now,
                 running.location.time_zone or "UTC",
@@ -403,7 +410,7 @@ class OcpiSink:
         fields: dict[str, object]
         if running.tariffs:
             result = price(
-                engine_tariffs(running.tariffs),
+                running.engine_tariffs(),
                 engine_session(readings, event.at),
                 location.time_zone or "UTC",
             )
