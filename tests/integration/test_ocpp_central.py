@@ -432,3 +432,63 @@ async def _simultaneous_starts(store: Any) -> None:
         assert numbers == [1, 2, 3, 4, 5, 6]
     finally:
         await store.close()
+
+
+async def test_reservations_unlock_and_limits_reach_the_charger(node: Node, ca: trustme.CA) -> None:
+    from evroam.chargepoint import (
+        ActiveLimit,
+        ActiveLimitRequest,
+        CancelRequest,
+        ChargingLimit,
+        ClearLimitRequest,
+        LimitPeriod,
+        LimitRequest,
+        LimitUnit,
+        ReserveRequest,
+    )
+    from evroam.chargepoint.ocpp.mapping import reservation_number
+
+    async with open_charger(node.url, "CP1", PASSWORD, ssl=client_tls(ca)) as cp:
+        reserve = ReserveRequest(
+            reservation_id="emsp:R-1",
+            location_id=LOCATION_ID,
+            evse_uid=AC_EVSES[1],
+            token=token("GOOD-5"),
+            expiry_date=DateTime.parse("2026-03-02T09:00:00Z"),
+        )
+        assert await node.central.reserve(reserve) is Answer.ACCEPTED
+        reserved = await cp.wait_for("ReserveNow")
+        assert reserved == {
+            "connector_id": 2,
+            "expiry_date": "2026-03-02T09:00:00.000Z",
+            "id_tag": "GOOD-5",
+            "reservation_id": reservation_number("emsp:R-1"),
+        }
+        assert (
+            await node.central.cancel_reservation(CancelRequest(reservation_id="emsp:R-1")) is Answer.ACCEPTED
+        )
+        assert (await cp.wait_for("CancelReservation"))["reservation_id"] == reservation_number("emsp:R-1")
+        unlock = UnlockRequest(location_id=LOCATION_ID, evse_uid=AC_EVSES[1], connector_id="1")
+        assert await node.central.unlock(unlock) is Answer.ACCEPTED
+        assert (await cp.wait_for("UnlockConnector"))["connector_id"] == 2
+
+        start = await cp.call(
+            call.StartTransaction(connector_id=1, id_tag="GOOD-6", meter_start=0, timestamp=T0)
+        )
+        session_id = str(start.transaction_id)
+        limit = ChargingLimit(
+            unit=LimitUnit.A, periods=(LimitPeriod(start=DateTime.parse(T0), limit=Decimal(16)),)
+        )
+        assert (
+            await node.central.set_limit(LimitRequest(limit=limit, transaction_id=session_id))
+            is Answer.ACCEPTED
+        )
+        sent = (await cp.wait_for("SetChargingProfile"))["cs_charging_profiles"]
+        assert sent["transaction_id"] == start.transaction_id
+        assert sent["charging_schedule"]["charging_schedule_period"] == [{"start_period": 0, "limit": 16.0}]
+        cleared = await node.central.clear_limit(ClearLimitRequest(transaction_id=session_id))
+        assert cleared is Answer.ACCEPTED
+        assert (await cp.wait_for("ClearChargingProfile"))["id"] == sent["charging_profile_id"]
+        # the charger of this test does not answer GetCompositeSchedule: a CALLERROR NotImplemented
+        active = await node.central.active_limit(ActiveLimitRequest(transaction_id=session_id, duration=600))
+        assert active is Answer.NOT_SUPPORTED and not isinstance(active, ActiveLimit)
