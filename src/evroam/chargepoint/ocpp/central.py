@@ -166,6 +166,9 @@ class CentralSystem:
         self._events: dict[str, asyncio.Lock] = {}
         self._chargers: dict[str, _Charger] = {}
         self._open: dict[str, TransactionRecord] = {}
+        """The open transactions by session id (casefolded)."""
+        self._open_ids: dict[tuple[str, str], TransactionRecord] = {}
+        """The same by (charger id casefolded, OCPP transaction id)."""
         self._locks: dict[str, asyncio.Lock] = {}
         self._numbering = asyncio.Lock()
         """One start at a time takes a session number (a read-modify-write of the counter)."""
@@ -183,7 +186,7 @@ class CentralSystem:
                 await self.registry.save(record)
         open_transactions = await self.journal.open_transactions()
         for tx in open_transactions:
-            self._open[tx.session_id.casefold()] = tx
+            self._keep_open(tx)
             if not tx.announced:  # the previous process stopped between the journal and the session
                 await self._emit(f"tx:{tx.session_id}", tx.started)
                 await self._announced(tx)
@@ -423,7 +426,7 @@ class CentralSystem:
                 )
                 await self.journal.save(tx, ops)
                 await self.journal.index(tx, ops, start_key=start_key)
-            self._open[session_id.casefold()] = tx
+            self._keep_open(tx)
             await self._emit(f"tx:{session_id}", started, first)
             await self._announced(tx)
             log.info("OCPP: %s started transaction %s (session %s)", charger_id, tx.ocpp_id, session_id)
@@ -441,12 +444,14 @@ class CentralSystem:
             authorization_reference=tx.started.authorization_reference,
         )
 
+    def _keep_open(self, tx: TransactionRecord) -> None:
+        self._open[tx.session_id.casefold()] = tx
+        self._open_ids[(tx.charger_id.casefold(), tx.ocpp_id)] = tx
+
     async def find(self, charger_id: str, ocpp_id: str) -> TransactionRecord | None:
         """The transaction a charger knows as ``ocpp_id`` (open or not)."""
-        for tx in self._open.values():
-            if tx.charger_id.casefold() == charger_id.casefold() and tx.ocpp_id == ocpp_id:
-                return tx
-        return await self.journal.by_ocpp_id(charger_id, ocpp_id)
+        tx = self._open_ids.get((charger_id.casefold(), ocpp_id))
+        return tx if tx is not None else await self.journal.by_ocpp_id(charger_id, ocpp_id)
 
     async def reading(
         self,
@@ -540,6 +545,7 @@ class CentralSystem:
                 tx.seq_nos.append(seq_no)
             await self.journal.save(tx)
             self._open.pop(tx.session_id.casefold(), None)
+            self._open_ids.pop((tx.charger_id.casefold(), tx.ocpp_id), None)
             await self._emit(f"tx:{tx.session_id}", *final, stopped)
             log.info("OCPP: %s stopped transaction %s (session %s)", charger_id, ocpp_id, tx.session_id)
             return tx
