@@ -28,6 +28,7 @@ from evroam.chargepoint.ocpp import (
     Journal,
     OcppServer,
     parse_evse_map,
+    tls_context,
 )
 from evroam.chargepoint.records import LoggedRecords
 from evroam.chargepoint.sink import OcpiSink
@@ -131,10 +132,12 @@ async def store() -> MemoryStore:
 
 
 @pytest.fixture
-async def node(store: MemoryStore, ca: trustme.CA) -> AsyncIterator[Node]:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert("localhost").configure_cert(context)
-    server = Node(store, context)
+async def node(store: MemoryStore, ca: trustme.CA, tmp_path: Any) -> AsyncIterator[Node]:
+    issued = ca.issue_cert("localhost")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    issued.cert_chain_pems[0].write_to_path(str(cert))
+    issued.private_key_pem.write_to_path(str(key))
+    server = Node(store, tls_context(cert, key))  # what --ocpp-tls-cert / --ocpp-tls-key make
     await server.start()
     yield server
     await server.stop()
