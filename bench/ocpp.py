@@ -14,7 +14,9 @@ a transaction, then, for each size (``--baseline`` chargers, then ``--chargers``
    (closed loop), for ``--seconds``: messages answered per second;
 2. **latency**: the same messages at a fixed offered load, 70 % of the measured maximum, spread over
    the chargers (open loop: latency counted from the moment a message was due, so queueing shows):
-   p50 / p90 / p99 / max; then again at half that load (35 %, ``latency_half``);
+   p50 / p90 / p99 / max; then again at half that load (35 %, ``latency_half``). Before each of these
+   every charger stops its transaction (a CDR each) and starts a new one: a reading costs more the longer
+   its transaction, so each phase begins with short transactions, as the throughput phase did;
 3. the node's RSS (the serving process) after each phase, and the load average.
 
 With ``--gap S`` (default 30), one charger then goes offline for S real seconds in the middle of its
@@ -254,6 +256,24 @@ class Charger:
         )
         self.transaction_id = int(result.transaction_id)
 
+    async def renew(self) -> None:
+        """Stop the running transaction and start another (each phase begins with short sessions)."""
+        from ocpp.v16 import call
+
+        self.at += timedelta(seconds=60)
+        await self.call(
+            call.StopTransaction(
+                meter_stop=self.wh, timestamp=stamp(self.at), transaction_id=self.transaction_id
+            )
+        )
+        self.at += timedelta(seconds=60)
+        result = await self.call(
+            call.StartTransaction(
+                connector_id=1, id_tag="BENCH", meter_start=self.wh, timestamp=stamp(self.at)
+            )
+        )
+        self.transaction_id = int(result.transaction_id)
+
     def next_message(self) -> Any:
         """The next message: MeterValues, every fifth a StatusNotification."""
         from ocpp.v16 import call
@@ -291,6 +311,16 @@ async def connect_all(chargers: list[Charger]) -> float:
 
     await asyncio.gather(*(one(c) for c in chargers))
     return time.perf_counter() - begun
+
+
+async def renew_all(chargers: list[Charger]) -> None:
+    sem = asyncio.Semaphore(50)
+
+    async def one(charger: Charger) -> None:
+        async with sem:
+            await charger.renew()
+
+    await asyncio.gather(*(one(c) for c in chargers))
 
 
 async def closed_loop(chargers: list[Charger], seconds: float) -> dict[str, Any]:
@@ -413,8 +443,10 @@ async def run_size(
     result["throughput"]["load"] = machine_load()
     result["rss_mb_after_throughput"] = rss_mb(node.process.pid)
     rate = result["throughput"]["per_second"] * OFFERED
+    await renew_all(chargers)
     result["latency"] = await open_loop(chargers, rate, seconds)
     result["latency"]["load"] = machine_load()
+    await renew_all(chargers)
     result["latency_half"] = await open_loop(chargers, rate / 2, seconds)
     result["latency_half"]["load"] = machine_load()
     result["rss_mb_after_latency"] = rss_mb(node.process.pid)
