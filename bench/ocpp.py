@@ -217,6 +217,8 @@ class Charger:
         self.ws: Any = None
         self.transaction_id = 0
         self.wh = 0
+        self.meter_start = 0
+        """The register (Wh) when the running transaction began."""
         self.at = datetime.now(UTC) - timedelta(days=1)
         self.sent = 0
 
@@ -273,6 +275,7 @@ class Charger:
             )
         )
         self.transaction_id = int(result.transaction_id)
+        self.meter_start = self.wh
 
     def next_message(self) -> Any:
         """The next message: MeterValues, every fifth a StatusNotification."""
@@ -414,7 +417,7 @@ async def gap(node: CpoNode, chargers: list[Charger], seconds: float) -> dict[st
     session = json.loads(sessions[0][0])
     cdr = json.loads(cdrs[0][0]) if cdrs else {}
     cdr = cdr.get("cdr", cdr)
-    expected_kwh = lonely.wh / 1000
+    expected_kwh = (lonely.wh - lonely.meter_start) / 1000
     return {
         "offline_seconds": seconds,
         "readings_taken_offline": len(queued),
