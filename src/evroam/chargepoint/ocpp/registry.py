@@ -11,10 +11,6 @@ The evse map's keys are OCPP numbers: ``N`` is connector ``N`` of a 1.6 charger 
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import os
 import re
 from collections.abc import Mapping
 
@@ -22,6 +18,8 @@ import msgspec
 
 from evroam.core.clock import Clock
 from evroam.core.codec import decoder_for, encode
+from evroam.core.passwords import hash_password as _hash
+from evroam.core.passwords import verify_password
 from evroam.core.types import DateTime
 from evroam.store.port import ObjectKey, Operations, Store
 
@@ -42,7 +40,6 @@ SCOPE = ("ZZ", "OCPP")
 
 _ID = re.compile(r"^[A-Za-z0-9._:*+-]{1,48}$")
 _KEY = re.compile(r"^[1-9][0-9]{0,3}(\.[1-9][0-9]{0,3})?$")
-_N, _R, _P = 2**14, 8, 1
 
 
 class RegistryError(ValueError):
@@ -117,36 +114,11 @@ def parse_evse_map(items: list[str] | tuple[str, ...]) -> dict[str, EvseTarget]:
     return out
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def hash_password(password: str, *, salt: bytes | None = None) -> str:
-    """The stored form of a charger's password: ``scrypt$n$r$p$salt$hash`` (base64)."""
+def hash_password(password: str) -> str:
+    """The stored form of a charger's password (:func:`evroam.core.passwords.hash_password`)."""
     if len(password) < 8:
         raise RegistryError("a charger password has at least 8 characters (OCPP: 16 to 40 recommended)")
-    salt = salt if salt is not None else os.urandom(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=_N, r=_R, p=_P, maxmem=64 * 1024 * 1024)
-    return f"scrypt${_N}${_R}${_P}${_b64(salt)}${_b64(digest)}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    """Whether ``password`` matches the stored form (constant-time comparison)."""
-    try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        computed = hashlib.scrypt(
-            password.encode("utf-8"),
-            salt=base64.b64decode(salt),
-            n=int(n),
-            r=int(r),
-            p=int(p),
-            maxmem=64 * 1024 * 1024,
-        )
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(computed, base64.b64decode(digest))
+    return _hash(password)
 
 
 def _key(charger_id: str) -> ObjectKey:
