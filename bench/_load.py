@@ -10,7 +10,9 @@ and, with ``--expect``, that the body holds TEXT) and sends the next, for ``--se
 
 With ``--rate R`` the load is open-loop instead: a request is due every 1/R seconds, sent on the next
 free connection, and its latency counts from when it was due (a server that falls behind is not
-hidden by the generator waiting for it); ``--samples FILE`` then also writes the per-second counts.
+hidden by the generator waiting for it); the result then also holds ``per_second``: for each second of
+the run (by when the requests were due), ``[second, requests, p50 ms, p99 ms, max ms]``, which shows
+when a tail happened and whether it was a stall (a few seconds) or a backlog (many).
 
 ``patch-status`` sends ``PATCH {"status": S, "last_updated": NOW}`` to the paths listed in FILE (a JSON
 array), taking them in turn across all connections; S alternates between two statuses on each pass
@@ -106,12 +108,16 @@ class Tally:
         self.latencies: list[float] = []
         self.statuses: dict[int, int] = {}
         self.first_error: str | None = None
+        self.started = 0.0  # perf_counter() when measuring began
+        self.by_second: dict[int, list[float]] = {}
 
-    def add(self, status: int, ok: bool, seconds: float, body: bytes) -> None:
+    def add(self, status: int, ok: bool, seconds: float, body: bytes, due: float | None = None) -> None:
         if not self.measuring:
             return
         self.requests += 1
         self.latencies.append(seconds)
+        if due is not None:
+            self.by_second.setdefault(int(max(0.0, due - self.started)), []).append(seconds)
         self.statuses[status] = self.statuses.get(status, 0) + 1
         if not ok:
             self.errors += 1
@@ -152,7 +158,7 @@ async def run(
 
         async def one(conn: Connection, data: bytes, check: Callable[[int, bytes], bool], at: float) -> None:
             status, body = await conn.request(data)
-            tally.add(status, check(status, body), time.perf_counter() - at, body)
+            tally.add(status, check(status, body), time.perf_counter() - at, body, at)
             idle.put_nowait(conn)
 
         while not stop:
@@ -171,7 +177,7 @@ async def run(
     await asyncio.sleep(warmup)
     cpu0, bytes0 = time.process_time(), sum(c.bytes for c in conns)
     tally.measuring = True
-    started = time.perf_counter()
+    started = tally.started = time.perf_counter()
     await asyncio.sleep(seconds)
     tally.measuring = False
     elapsed = time.perf_counter() - started
@@ -186,7 +192,19 @@ async def run(
     def pct(p: float) -> float:
         return round(lat[min(len(lat) - 1, int(p / 100 * len(lat)))] * 1000, 3) if lat else 0.0
 
-    return {
+    per_second = []
+    for second, values in sorted(tally.by_second.items()):
+        values.sort()
+        n = len(values)
+        per_second.append(
+            [
+                second,
+                n,
+                *(round(values[min(n - 1, int(q * n))] * 1000, 2) for q in (0.5, 0.99)),
+                round(values[-1] * 1000, 2),
+            ]
+        )
+    result: dict[str, Any] = {
         "connections": connections,
         "seconds": round(elapsed, 3),
         "requests": tally.requests,
@@ -198,6 +216,9 @@ async def run(
         "bytes_read": read,
         "loader_cpu_s": round(cpu, 3),
     }
+    if rate:
+        result["per_second"] = per_second
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:

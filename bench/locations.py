@@ -35,15 +35,12 @@ one fully used core would serve), and writes everything to
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 import gc
 import json
 import os
 import platform
 import shutil
-import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -57,12 +54,27 @@ from typing import Any
 import httpx
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from _bench import (  # noqa: E402  (bench/_bench.py, beside this file)
+    LIST_PATH,
+    REPO,
+    ROUTING,
+    Node,
+    free_port,
+    generate,
+    init_pair,
+    load,
+    merge,
+    persisted,
+    register_pair,
+    stop,
+    wait_ready,
+)
+
 RESULTS = HERE / "results" / "locations.json"
-LIST_PATH = "/ocpi/2.2.1/sender/locations"
 PAGE_TARGET = 0.60
 PATCH_TARGET = 2000.0
-EMSP_NAME = "Bench eMSP"
 
 
 def _server_stack() -> str:
@@ -72,175 +84,6 @@ def _server_stack() -> str:
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio loop"
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
     return f"uvicorn, one process, {loop}, {http}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process has used so far (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{url}: the server exited ({process.returncode})")
-        try:
-            httpx.get(url, timeout=1.0)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise SystemExit(f"{url} did not answer within {timeout} s")
-
-
-def stop(process: subprocess.Popen[bytes] | None) -> None:
-    if process is not None and process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-class Node:
-    """An evroam node run through its command line."""
-
-    def __init__(self, name: str, root: Path) -> None:
-        self.name = name
-        self.data_dir = root / name
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log = root / f"{name}-serve.log"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def cli(self, *args: str) -> Any:
-        done = subprocess.run(
-            [sys.executable, "-m", "evroam", "--data-dir", str(self.data_dir), *args, "--json"],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=REPO,
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"{self.name}: evroam {' '.join(args)} failed: {done.stderr[-2000:]}")
-        return json.loads(done.stdout)
-
-    def serve(self) -> None:
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "evroam",
-                    "--data-dir",
-                    str(self.data_dir),
-                    "--log-level",
-                    "WARNING",
-                    "serve",
-                    "--port",
-                    str(self.port),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-                cwd=REPO,
-            )
-        wait_ready(f"{self.url}/healthz", self.process)
-
-    def partner(self, name: str) -> dict[str, Any]:
-        """A partner record as stored (read-only, for its token and endpoints)."""
-        with sqlite3.connect(f"file:{self.data_dir / 'evroam.db'}?mode=ro", uri=True) as db:
-            rows = db.execute("SELECT payload FROM evroam_objects WHERE kind = 'partner'").fetchall()
-        for (payload,) in rows:
-            record: dict[str, Any] = json.loads(payload)
-            if record["name"] == name:
-                return record
-        raise SystemExit(f"{self.name} has no partner {name}")
-
-    def authorization(self, partner: str) -> str:
-        record = self.partner(partner)
-        token: str = record["token"]
-        if record.get("token_encoding", "base64") == "base64":
-            return "Token " + base64.b64encode(token.encode()).decode()
-        return f"Token {token}"
-
-
-def load(
-    mode: str, port: int, args: argparse.Namespace, *extra: str, server: int, seconds: float | None = None
-) -> dict[str, Any]:
-    """Run bench/_load.py against ``port``; adds the server's CPU use over the run and the machine's
-    load average before it."""
-    command = [
-        sys.executable,
-        str(HERE / "_load.py"),
-        mode,
-        "--port",
-        str(port),
-        "--seconds",
-        str(seconds or args.seconds),
-        "--warmup",
-        str(args.warmup),
-        "--connections",
-        str(args.connections),
-        *extra,
-    ]
-    load_before = os.getloadavg()[0]
-    cpu0, t0 = cpu_seconds(server), time.monotonic()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    cpu, elapsed = cpu_seconds(server) - cpu0, time.monotonic() - t0
-    if done.returncode != 0:
-        raise SystemExit(f"load generator failed: {done.stderr[-2000:]}")
-    result: dict[str, Any] = json.loads(done.stdout)
-    result["server_cpu_s"] = round(cpu, 3)
-    result["elapsed_s"] = round(elapsed, 3)
-    result["server_cpu_percent"] = round(100 * cpu / elapsed, 1)
-    result["loadavg_before"] = load_before
-    # what one fully used core would serve: a fairer figure when the machine is shared
-    # (the CPU is measured over the whole run, warm-up included: a rate against a rate)
-    share = cpu / elapsed
-    result["requests_per_server_cpu_s"] = round(result["requests_per_s"] / share, 1) if share else None
-    if result["errors"]:
-        raise SystemExit(f"{mode} on port {port}: {result['errors']} errors, first: {result['first_error']}")
-    return result
-
-
-def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Several runs against one server as one: requests/s over all, the median p50, the worst p99."""
-    seconds = sum(r["seconds"] for r in runs)
-    requests = sum(r["requests"] for r in runs)
-    p50 = sorted(r["latency_ms"]["p50"] for r in runs)[len(runs) // 2]
-    return {
-        "rounds": len(runs),
-        "connections": runs[0]["connections"],
-        "seconds": round(seconds, 3),
-        "requests": requests,
-        "errors": sum(r["errors"] for r in runs),
-        "requests_per_s": round(requests / seconds, 1),
-        "requests_per_s_by_round": [r["requests_per_s"] for r in runs],
-        "latency_ms": {
-            "p50": p50,
-            "p99": max(r["latency_ms"]["p99"] for r in runs),
-            "max": max(r["latency_ms"]["max"] for r in runs),
-        },
-        "server_cpu_percent": round(
-            100 * sum(r["server_cpu_s"] for r in runs) / sum(r["elapsed_s"] for r in runs), 1
-        ),
-        "requests_per_server_cpu_s": round(
-            requests / seconds / (sum(r["server_cpu_s"] for r in runs) / sum(r["elapsed_s"] for r in runs)), 1
-        ),
-        "loader_cpu_s": round(sum(r["loader_cpu_s"] for r in runs), 3),
-        "loadavg_before": [r["loadavg_before"] for r in runs],
-    }
 
 
 def without_timestamp(body: bytes) -> bytes:
@@ -332,38 +175,6 @@ def run_ceiling(
 # -- the benchmark ------------------------------------------------------------------------------------
 
 
-def generate(count: int, path: Path) -> list[dict[str, Any]]:
-    sys.path.insert(0, str(REPO))
-    from tests.integration.locations_data import generate_locations
-
-    locations = generate_locations(count, seed=10_000, allowed_issuer=EMSP_NAME)
-    path.write_text(json.dumps(locations))
-    return locations
-
-
-def check_persisted(emsp: Node, acked: dict[str, list[str]], receiver: str) -> int:
-    """How many acknowledged PATCHes the eMSP's database holds exactly (status and last_updated)."""
-    from evroam.modules.locations.repository import decode_location
-
-    with sqlite3.connect(f"file:{emsp.data_dir / 'evroam.db'}?mode=ro", uri=True) as db:
-        rows = db.execute("SELECT payload FROM evroam_objects WHERE kind = 'location'").fetchall()
-    stored: dict[str, tuple[str, datetime]] = {}
-    for (payload,) in rows:
-        location = decode_location(payload)
-        for evse in location.evses or ():
-            stored[f"{location.id}/{evse.uid}"] = (evse.status.value, evse.last_updated)
-    prefix = urlpath(receiver) + "/NL/CPO/"
-    good = 0
-    for path, (status, stamp) in acked.items():
-        if stored.get(path.removeprefix(prefix)) == (status, datetime.fromisoformat(stamp)):
-            good += 1
-    return good
-
-
-def urlpath(url: str) -> str:
-    return httpx.URL(url).path.rstrip("/")
-
-
 def bench(args: argparse.Namespace) -> dict[str, Any]:
     root = Path(tempfile.mkdtemp(prefix="evroam-bench-locations-"))
     cpo, emsp = Node("cpo", root), Node("emsp", root)
@@ -372,37 +183,14 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     try:
         t0 = time.monotonic()
         locations = generate(args.locations, root / "locations.json")
-        cpo.cli("init", "--country-code", "NL", "--party-id", "CPO", "--role", "CPO", "--url", cpo.url)
-        emsp.cli(
-            "init",
-            "--country-code",
-            "DE",
-            "--party-id",
-            "MSP",
-            "--role",
-            "EMSP",
-            "--url",
-            emsp.url,
-            "--name",
-            EMSP_NAME,
-        )
+        init_pair(cpo, emsp)
         t1 = time.monotonic()
         imported = cpo.cli("locations", "import", str(root / "locations.json"))
         setup["import_s"] = round(time.monotonic() - t1, 2)
         assert len(imported["created"]) == args.locations, imported
         cpo.serve()
         emsp.serve()
-        invitation = cpo.cli("partners", "invite", "emsp")
-        emsp.cli(
-            "partners",
-            "register",
-            "--versions-url",
-            f"{cpo.url}/ocpi/versions",
-            "--token",
-            invitation["token"],
-            "--name",
-            "cpo",
-        )
+        register_pair(cpo, emsp)
         t1 = time.monotonic()
         synced = emsp.cli("sync", "locations", "--partner", "cpo")
         setup["sync_s"] = round(time.monotonic() - t1, 2)
@@ -446,13 +234,14 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
                     load(
                         "get",
                         port,
-                        args,
                         "--path",
                         page_path,
                         *header_args,
                         *expect,
                         server=process.pid,
                         seconds=args.seconds / args.rounds,
+                        warmup=args.warmup,
+                        connections=args.connections,
                     )
                 )
         page, results = (
@@ -465,29 +254,17 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         stop(cpo.process)  # the PATCH run has the machine to itself and the eMSP
 
         # -- 3. PATCH of EVSE statuses ------------------------------------------------------------------
-        receiver = next(
-            e["url"]
-            for e in cpo.partner("emsp")["endpoints"]
-            if e["module"] == "locations" and e["role"] == "RECEIVER"
-        )
-        base = urlpath(receiver)
+        base = cpo.receiver_path("emsp")
         shared = [loc for loc in locations if loc["publish"] or loc.get("publish_allowed_to")]
         targets = [f"{base}/NL/CPO/{loc['id']}/{evse['uid']}" for loc in shared for evse in loc["evses"]]
         (root / "targets.json").write_text(json.dumps(targets))
         acked_file = root / "acked.json"
-        routing = [
-            "OCPI-from-country-code: NL",
-            "OCPI-from-party-id: CPO",
-            "OCPI-to-country-code: DE",
-            "OCPI-to-party-id: MSP",
-        ]
         patch_headers = [
-            a for h in (f"Authorization: {cpo.authorization('emsp')}", *routing) for a in ("--header", h)
+            a for h in (f"Authorization: {cpo.authorization('emsp')}", *ROUTING) for a in ("--header", h)
         ]
         patch = load(
             "patch-status",
             emsp.port,
-            args,
             "--targets",
             str(root / "targets.json"),
             "--acked",
@@ -495,11 +272,14 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             *patch_headers,
             *expect,
             server=emsp.process.pid,
+            seconds=args.seconds,
+            warmup=args.warmup,
+            connections=args.connections,
         )
         acked = json.loads(acked_file.read_text())
         patch["evses"] = len(targets)
         patch["acknowledged_evses"] = len(acked)
-        patch["persisted_evses"] = check_persisted(emsp, acked, receiver)
+        patch["persisted_evses"] = persisted(emsp, acked, base)
         patch["stale_ignored"] = emsp.cli("locations", "stats")["stale_updates_ignored"]["total"]
         if patch["persisted_evses"] != len(acked) or patch["stale_ignored"]:
             raise SystemExit(f"PATCHes acknowledged but not persisted: {patch}")

@@ -31,7 +31,6 @@ Writes ``bench/results/scale.json``.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import platform
@@ -47,224 +46,33 @@ from typing import Any
 import httpx
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from locations import (  # noqa: E402  (bench/locations.py, beside this file)
+from _bench import (  # noqa: E402  (bench/_bench.py, beside this file)
     EMSP_NAME,
     LIST_PATH,
-    free_port,
+    REPO,
+    ROUTING,
+    Node,
     generate,
-    stop,
-    urlpath,
-    wait_ready,
+    init_pair,
+    load,
+    machine_load,
+    merge,
+    persisted,
+    register_pair,
+    status_kb,
+    tree_cpu,
+    tree_rss_mb,
 )
 
 RESULTS = HERE / "results" / "scale.json"
-PG_SERVER = os.environ.get("EVROAM_BENCH_POSTGRES", "postgresql+asyncpg://root@127.0.0.1:5432")
 WORKERS_TARGET = 1.5
 PG_PATCH_TARGET = 0.60
 SOAK_P99_MS = 50.0
 SOAK_RSS_GROWTH = 0.10
 BIG_RSS_MB = 150.0
-
-
-def tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (Linux ``/proc``)."""
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        try:
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo.extend(int(c) for c in (task / "children").read_text().split())
-        except OSError:
-            continue
-    return out
-
-
-def tree_cpu(pid: int) -> float:
-    total = 0.0
-    for p in tree(pid):
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
-
-
-def status_kb(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
-
-
-def tree_rss_mb(pid: int) -> float:
-    """RSS of the node: the serving processes (the supervisor and its workers; not the
-    multiprocessing resource tracker, which holds nothing of the node)."""
-    total = 0
-    for p in tree(pid):
-        try:
-            if b"resource_tracker" in Path(f"/proc/{p}/cmdline").read_bytes():
-                continue
-            total += status_kb(p, "VmRSS")
-        except OSError:
-            continue
-    return round(total / 1024, 1)
-
-
-def machine_load() -> dict[str, Any]:
-    one, five, fifteen = os.getloadavg()
-    return {"loadavg": [round(one, 2), round(five, 2), round(fifteen, 2)]}
-
-
-class Node:
-    """An evroam node run through its command line, on SQLite or on a PostgreSQL database."""
-
-    def __init__(self, name: str, root: Path, database: str | None) -> None:
-        self.name = name
-        self.data_dir = root / name
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log = root / f"{name}-serve.log"
-        self.database = database
-        self.env = dict(os.environ)
-        self.env.pop("EVROAM_DATABASE_URL", None)
-        self.env.pop("EVROAM_WORKERS", None)
-        if database is not None:
-            subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "root", "--if-exists", database], check=True)
-            subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "root", database], check=True)
-            self.env["EVROAM_DATABASE_URL"] = f"{PG_SERVER}/{database}"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def command(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "evroam", "--data-dir", str(self.data_dir), *args]
-
-    def cli(self, *args: str) -> Any:
-        done = subprocess.run(
-            [*self.command(*args), "--json"],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=REPO,
-            env=self.env,
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"{self.name}: evroam {' '.join(args)} failed: {done.stderr[-2000:]}")
-        return json.loads(done.stdout)
-
-    def serve(self, workers: int = 1) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                self.command(
-                    "--log-level", "WARNING", "serve", "--port", str(self.port), "--workers", str(workers)
-                ),
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-                cwd=REPO,
-                env=self.env,
-            )
-        wait_ready(f"{self.url}/healthz", self.process, timeout=60)
-        if workers > 1:  # every worker up (each answers /healthz once its node has started)
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and len(tree(self.process.pid)) < workers + 2:
-                time.sleep(0.1)
-            time.sleep(1.5)
-
-    def stop(self) -> None:
-        stop(self.process)
-        self.process = None
-
-    def partner_record(self, name: str) -> dict[str, Any]:
-        for record in self.cli("partners", "list"):
-            if record["name"] == name:
-                return dict(record)
-        raise SystemExit(f"{self.name} has no partner {name}")
-
-    def token(self, partner: str) -> str:
-        """The token this node sends to ``partner`` (read from its database; bench only)."""
-        code = (
-            "import asyncio, sys, base64\n"
-            "from evroam.node.settings import Settings\n"
-            "from evroam.node.wiring import build_node\n"
-            "async def main():\n"
-            "    node = build_node(Settings.from_env())\n"
-            "    await node.start()\n"
-            "    p = await node.registration.get(sys.argv[1])\n"
-            "    enc = p.token_encoding\n"
-            "    print(('Token ' + base64.b64encode(p.token.encode()).decode()) if enc == 'base64' "
-            "else 'Token ' + p.token)\n"
-            "    await node.close()\n"
-            "asyncio.run(main())\n"
-        )
-        env = dict(self.env, EVROAM_DATA_DIR=str(self.data_dir), EVROAM_LOG_LEVEL="WARNING")
-        done = subprocess.run(
-            [sys.executable, "-c", code, partner],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=REPO,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"{self.name}: cannot read the token for {partner}: {done.stderr[-1500:]}")
-        return done.stdout.strip()
-
-
-def load(
-    mode: str, port: int, server: int, seconds: float, warmup: float, connections: int, *extra: str
-) -> dict[str, Any]:
-    """Run bench/_load.py against ``port``; adds the CPU the server's processes used and the load average."""
-    command = [
-        sys.executable,
-        str(HERE / "_load.py"),
-        mode,
-        "--port",
-        str(port),
-        "--seconds",
-        str(seconds),
-        "--warmup",
-        str(warmup),
-        "--connections",
-        str(connections),
-        *extra,
-    ]
-    before = machine_load()
-    cpu0, t0 = tree_cpu(server), time.monotonic()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    cpu, elapsed = tree_cpu(server) - cpu0, time.monotonic() - t0
-    if done.returncode != 0:
-        raise SystemExit(f"load generator failed: {done.stderr[-2000:]}")
-    result: dict[str, Any] = json.loads(done.stdout)
-    result["server_cpu_percent"] = round(100 * cpu / elapsed, 1)
-    result["machine_before"] = before
-    if result["errors"]:
-        raise SystemExit(f"{mode} on port {port}: {result['errors']} errors, first: {result['first_error']}")
-    return result
-
-
-def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    seconds = sum(r["seconds"] for r in runs)
-    requests = sum(r["requests"] for r in runs)
-    return {
-        "requests_per_s": round(requests / seconds, 1),
-        "requests_per_s_by_round": [r["requests_per_s"] for r in runs],
-        "requests": requests,
-        "seconds": round(seconds, 2),
-        "latency_ms_p50": sorted(r["latency_ms"]["p50"] for r in runs)[len(runs) // 2],
-        "latency_ms_p99": max(r["latency_ms"]["p99"] for r in runs),
-        "server_cpu_percent": [r["server_cpu_percent"] for r in runs],
-        "loader_cpu_s": round(sum(r["loader_cpu_s"] for r in runs), 2),
-        "loadavg_before": [r["machine_before"]["loadavg"][0] for r in runs],
-    }
-
-
-# -- 1. throughput ----------------------------------------------------------------------------------
+METRICS_TOKEN = "bench-scale-metrics"
 
 
 class Pair:
@@ -274,32 +82,24 @@ class Pair:
         self.kind = kind
         pg = kind == "postgresql"
         self.cpo = Node(f"{kind}-cpo", root, f"evroam_scale_{run_id}_cpo" if pg else None)
-        self.emsp = Node(f"{kind}-emsp", root, f"evroam_scale_{run_id}_emsp" if pg else None)
+        self.emsp = Node(
+            f"{kind}-emsp",
+            root,
+            f"evroam_scale_{run_id}_emsp" if pg else None,
+            env={"EVROAM_METRICS_TOKEN": METRICS_TOKEN},
+        )
         cpo, emsp = self.cpo, self.emsp
-        cpo.cli("init", "--country-code", "NL", "--party-id", "CPO", "--role", "CPO", "--url", cpo.url)
-        emsp.cli(
-            "init", "--country-code", "DE", "--party-id", "MSP", "--role", "EMSP", "--url", emsp.url,
-            "--name", EMSP_NAME,
-        )  # fmt: skip
+        init_pair(cpo, emsp)
         imported = cpo.cli("locations", "import", str(locations_file))
         assert len(imported["created"]) == count, imported
         cpo.serve()
         emsp.serve()
-        invitation = cpo.cli("partners", "invite", "emsp")
-        emsp.cli(
-            "partners", "register", "--versions-url", f"{cpo.url}/ocpi/versions", "--token",
-            invitation["token"], "--name", "cpo",
-        )  # fmt: skip
+        register_pair(cpo, emsp)
         synced = emsp.cli("sync", "locations", "--partner", "cpo")
         self.synced = synced["fetched"]
-        self.page_auth = emsp.token("cpo")
-        self.patch_auth = cpo.token("emsp")
-        receiver = next(
-            e["url"]
-            for e in cpo.partner_record("emsp")["endpoints"]
-            if e["module"] == "locations" and e["role"] == "RECEIVER"
-        )
-        self.receiver_path = urlpath(receiver)
+        self.page_auth = emsp.authorization("cpo")
+        self.patch_auth = cpo.authorization("emsp")
+        self.receiver_path = cpo.receiver_path("emsp")
         cpo.stop()
         emsp.stop()
 
@@ -312,42 +112,6 @@ class Pair:
         self.emsp.stop()
 
 
-def persisted(pair: Pair, acked: dict[str, list[str]]) -> int:
-    """How many acknowledged PATCHes the eMSP's database holds exactly (status and last_updated)."""
-    from evroam.modules.locations.repository import decode_location
-
-    if pair.emsp.database is None:
-        import sqlite3
-
-        with sqlite3.connect(f"file:{pair.emsp.data_dir / 'evroam.db'}?mode=ro", uri=True) as db:
-            rows = [r[0] for r in db.execute("SELECT payload FROM evroam_objects WHERE kind = 'location'")]
-    else:
-        import asyncpg  # type: ignore[import-untyped]
-
-        async def read() -> list[bytes]:
-            conn = await asyncpg.connect(
-                PG_SERVER.replace("postgresql+asyncpg", "postgresql") + "/" + pair.emsp.database
-            )
-            try:
-                found = await conn.fetch("SELECT payload FROM evroam_objects WHERE kind = 'location'")
-                return [bytes(r[0]) for r in found]
-            finally:
-                await conn.close()
-
-        rows = asyncio.run(read())
-    stored: dict[str, tuple[str, datetime]] = {}
-    for payload in rows:
-        location = decode_location(payload)
-        for evse in location.evses or ():
-            stored[f"{location.id}/{evse.uid}"] = (evse.status.value, evse.last_updated)
-    prefix = pair.receiver_path + "/NL/CPO/"
-    return sum(
-        1
-        for path, (status, stamp) in acked.items()
-        if stored.get(path.removeprefix(prefix)) == (status, datetime.fromisoformat(stamp))
-    )
-
-
 def throughput(args: argparse.Namespace, root: Path, run_id: str) -> dict[str, Any]:
     locations_file = root / "locations.json"
     locations = generate(args.locations, locations_file)
@@ -358,12 +122,6 @@ def throughput(args: argparse.Namespace, root: Path, run_id: str) -> dict[str, A
     configs = [("sqlite", 1), ("postgresql", 1), ("postgresql", 2)]
     page_path = f"{LIST_PATH}?offset={args.locations // 2}&limit=100"
     expect = ["--expect", '"status_code":1000']
-    routing = [
-        "OCPI-from-country-code: NL",
-        "OCPI-from-party-id: CPO",
-        "OCPI-to-country-code: DE",
-        "OCPI-to-party-id: MSP",
-    ]
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {
         f"{k}-{w}": {"page": [], "patch": []} for k, w in configs
     }
@@ -388,14 +146,14 @@ def throughput(args: argparse.Namespace, root: Path, run_id: str) -> dict[str, A
                         load(
                             "get",
                             pair.cpo.port,
-                            pair.cpo.process.pid,
-                            args.seconds,
-                            args.warmup,
-                            args.connections,
                             "--path",
                             page_path,
                             *[a for h in headers for a in ("--header", h)],
                             *expect,
+                            server=pair.cpo.process.pid,
+                            seconds=args.seconds,
+                            warmup=args.warmup,
+                            connections=args.connections,
                         )
                     )
                     # each round PATCHes a newer timestamp, so every PATCH is a change
@@ -406,27 +164,27 @@ def throughput(args: argparse.Namespace, root: Path, run_id: str) -> dict[str, A
                     ]
                     (root / "targets.json").write_text(json.dumps(targets))
                     acked_file = root / f"acked-{name}-{round_number}.json"
-                    patch_headers = [f"Authorization: {pair.patch_auth}", *routing]
+                    patch_headers = [f"Authorization: {pair.patch_auth}", *ROUTING]
                     runs[name]["patch"].append(
                         load(
                             "patch-status",
                             pair.emsp.port,
-                            pair.emsp.process.pid,
-                            args.seconds,
-                            args.warmup,
-                            args.connections,
                             "--targets",
                             str(root / "targets.json"),
                             "--acked",
                             str(acked_file),
                             *[a for h in patch_headers for a in ("--header", h)],
                             *expect,
+                            server=pair.emsp.process.pid,
+                            seconds=args.seconds,
+                            warmup=args.warmup,
+                            connections=args.connections,
                         )
                     )
                 finally:
                     pair.stop()
                 acked = json.loads(acked_file.read_text())
-                good = persisted(pair, acked)
+                good = persisted(pair.emsp, acked, pair.receiver_path)
                 persisted_counts[name].append(good)
                 if good != len(acked):
                     raise SystemExit(f"{name}: {len(acked) - good} acknowledged PATCHes not persisted")
@@ -478,13 +236,7 @@ def soak(args: argparse.Namespace, root: Path, pair: Pair, locations: list[dict[
         f"{pair.receiver_path}/NL/CPO/{loc['id']}/{evse['uid']}" for loc in shared for evse in loc["evses"]
     ]
     (root / "soak-targets.json").write_text(json.dumps(targets))
-    routing = [
-        "OCPI-from-country-code: NL",
-        "OCPI-from-party-id: CPO",
-        "OCPI-to-country-code: DE",
-        "OCPI-to-party-id: MSP",
-    ]
-    headers = [f"Authorization: {pair.patch_auth}", *routing]
+    headers = [f"Authorization: {pair.patch_auth}", *ROUTING]
     pair.emsp.serve(2)
     assert pair.emsp.process is not None
     pid = pair.emsp.process.pid
@@ -497,6 +249,7 @@ def soak(args: argparse.Namespace, root: Path, pair: Pair, locations: list[dict[
             *[a for h in headers for a in ("--header", h)], "--expect", '"status_code":1000',
         ]  # fmt: skip
         before = machine_load()
+        metrics_before = scrape(pair.emsp)
         started = time.monotonic()
         cpu0 = tree_cpu(pid)
         loader = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -511,6 +264,7 @@ def soak(args: argparse.Namespace, root: Path, pair: Pair, locations: list[dict[
         if loader.returncode != 0:
             raise SystemExit(f"soak load failed: {err[-2000:]}")
         result: dict[str, Any] = json.loads(out)
+        metrics = delta(scrape(pair.emsp), metrics_before)
     finally:
         pair.emsp.stop()
     warm = [rss for at, rss in samples if at >= 2 + args.soak_seconds / 10]
@@ -532,12 +286,89 @@ def soak(args: argparse.Namespace, root: Path, pair: Pair, locations: list[dict[
         "rss_samples": samples,
         "loadavg_samples": loads,
         "machine_before": before,
+        "tail": explain_tail(result.get("per_second", []), metrics, loads, every),
+        "per_second": result.get("per_second", []),
         "targets": {
             "p99_ms": SOAK_P99_MS,
             "rss_growth": SOAK_RSS_GROWTH,
             "p99_met": result["latency_ms"]["p99"] < SOAK_P99_MS and result["errors"] == 0,
             "rss_met": growth < SOAK_RSS_GROWTH,
         },
+    }
+
+
+def scrape(node: Node) -> dict[str, float]:
+    """The node's ``/metrics`` (any worker answers for all of them) as ``{"name{labels}": value}``."""
+    answer = httpx.get(
+        f"{node.url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=30
+    )
+    answer.raise_for_status()
+    values: dict[str, float] = {}
+    for line in answer.text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            values[name] = values.get(name, 0.0) + float(value)
+    return values
+
+
+def delta(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
+    return {name: value - before.get(name, 0.0) for name, value in after.items()}
+
+
+def quantile(metrics: dict[str, float], metric: str, q: float, where: str = "") -> float | None:
+    """The upper bound of the histogram bucket holding quantile ``q`` (of the samples labelled ``where``)."""
+    buckets: dict[float, float] = {}
+    for name, value in metrics.items():
+        if name.startswith(metric + "_bucket{") and where in name:
+            bound = name.split('le="', 1)[1].split('"', 1)[0]
+            le = float("inf") if bound == "+Inf" else float(bound)
+            buckets[le] = buckets.get(le, 0.0) + value
+    total = buckets.get(float("inf"), 0.0)
+    if not total:
+        return None
+    for le in sorted(buckets):
+        if buckets[le] >= q * total:
+            return le
+    return None
+
+
+def explain_tail(
+    per_second: list[list[float]], metrics: dict[str, float], loads: list[float], every: float
+) -> dict[str, Any]:
+    """What the soak's tail came from: when (the loader's seconds over the target: a stall is a few,
+    a backlog many in a row), whether the node itself was slow (its own PATCH durations) or the
+    requests waited before it, and its PostgreSQL groups (size, time held, units that left them)."""
+    over = [row for row in per_second if row[3] >= SOAK_P99_MS]
+    longest = run = 0
+    previous = None
+    for row in over:
+        run = run + 1 if previous is not None and row[0] == previous + 1 else 1
+        longest, previous = max(longest, run), row[0]
+    where = 'module="locations"'
+    groups = sum(v for n, v in metrics.items() if n.startswith("evroam_pg_group_units_count"))
+    units = sum(v for n, v in metrics.items() if n.startswith("evroam_pg_group_units_sum"))
+    first_over = over[0][0] if over else None
+    return {
+        "seconds_over_p99_target": len(over),
+        "longest_run_of_seconds_over": longest,
+        "first_second_over": first_over,
+        "loadavg_then": loads[min(len(loads) - 1, int(first_over / every))] if over and loads else None,
+        "worst_seconds": sorted(per_second, key=lambda row: -row[3])[:5],
+        "server_patch_ms": {
+            q: None
+            if (b := quantile(metrics, "evroam_http_request_duration_seconds", p, where)) is None
+            else b * 1000
+            for q, p in (("p50_le", 0.5), ("p99_le", 0.99))
+        },
+        "pg_groups": int(groups),
+        "pg_units_per_group": round(units / groups, 2) if groups else None,
+        "pg_group_units_p99_le": quantile(metrics, "evroam_pg_group_units", 0.99),
+        "pg_group_ms_p99_le": None
+        if (b := quantile(metrics, "evroam_pg_group_seconds", 0.99)) is None
+        else b * 1000,
+        "pg_units_left": int(
+            sum(v for n, v in metrics.items() if n.startswith("evroam_pg_units_left_total"))
+        ),
     }
 
 
@@ -597,20 +428,7 @@ def big(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     size_mb = round(path.stat().st_size / 1e6, 1)
     cpo = Node("big-cpo", root, None)
     emsp = Node("big-emsp", root, None)
-    cpo.cli("init", "--country-code", "NL", "--party-id", "CPO", "--role", "CPO", "--url", cpo.url)
-    emsp.cli(
-        "init",
-        "--country-code",
-        "DE",
-        "--party-id",
-        "MSP",
-        "--role",
-        "EMSP",
-        "--url",
-        emsp.url,
-        "--name",
-        EMSP_NAME,
-    )
+    init_pair(cpo, emsp)
     before_import = machine_load()
     peak, import_s, out = peak_rss_of([*cpo.command("locations", "import", str(path))], cpo.env)
     created = int(out.strip().split(" created")[0].split()[-1])  # "N created, ..."
@@ -619,13 +437,9 @@ def big(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     try:
         cpo.serve()
         emsp.serve()
-        invitation = cpo.cli("partners", "invite", "emsp")
-        emsp.cli(
-            "partners", "register", "--versions-url", f"{cpo.url}/ocpi/versions", "--token",
-            invitation["token"], "--name", "cpo",
-        )  # fmt: skip
+        register_pair(cpo, emsp)
         emsp.stop()
-        auth = emsp.token("cpo")
+        auth = emsp.authorization("cpo")
         assert cpo.process is not None
         rss_before = status_kb(cpo.process.pid, "VmRSS") / 1024
         before_pull = machine_load()
@@ -751,8 +565,8 @@ def report(result: dict[str, Any]) -> str:
                 r = parts[part]
                 lines.append(
                     f"  {name:<13} {part:<5} {r['requests_per_s']:>8.1f}/s  "
-                    f"p50 {r['latency_ms_p50']:.2f} ms  p99 {r['latency_ms_p99']:.2f} ms  "
-                    f"server CPU {r['server_cpu_percent']} %  "
+                    f"p50 {r['latency_ms']['p50']:.2f} ms  p99 {r['latency_ms']['p99']:.2f} ms  "
+                    f"server CPU {r['server_cpu_percent_by_round']} %  "
                     f"load before {r['loadavg_before']}"
                 )
         lines.append(
@@ -767,6 +581,16 @@ def report(result: dict[str, Any]) -> str:
             f"{s['errors']} errors, p50 {s['latency_ms']['p50']} ms p99 {s['latency_ms']['p99']} ms; RSS "
             f"{s['rss_mb_first_after_warmup']} -> {s['rss_mb_last']} MB ({100 * s['rss_growth']:+.1f} %)"
         )
+        tail = s["tail"]
+        lines.append(
+            f"    tail: {tail['seconds_over_p99_target']} s with p99 >= {SOAK_P99_MS:g} ms (longest run "
+            f"{tail['longest_run_of_seconds_over']} s, first at {tail['first_second_over']} s, load "
+            f"{tail['loadavg_then']}); node's own PATCH time p50 <= {tail['server_patch_ms']['p50_le']} ms, "
+            f"p99 <= {tail['server_patch_ms']['p99_le']} ms; {tail['pg_groups']} PostgreSQL groups of "
+            f"{tail['pg_units_per_group']} units on average (p99 <= {tail['pg_group_units_p99_le']}), held "
+            f"p99 <= {tail['pg_group_ms_p99_le']} ms; {tail['pg_units_left']} units left their group"
+        )
+        lines.append(f"    worst seconds [second, requests, p50, p99, max ms]: {tail['worst_seconds']}")
     b = result.get("big")
     if b:
         lines.append(

@@ -6,8 +6,9 @@ Two kinds:
   status with a latency histogram; push requests and failures per partner and module, outbox jobs by
   outcome; database errors by reason. These live in this module, registered in :data:`REGISTRY`.
 * **read from the database at scrape time** (:class:`Snapshot`): outbox jobs per partner and status,
-  how late the oldest due job of each partner is, each partner's registration status, the last sync
-  and import results. Every worker reads the same database, so any worker may answer the scrape.
+  the age of each partner's oldest job still to be delivered and how late its earliest due one is,
+  each partner's registration status, the last sync and import results. Every worker reads the same
+  database, so any worker may answer the scrape.
 
 Several worker processes: when ``PROMETHEUS_MULTIPROC_DIR`` names a directory (``evroam serve
 --workers N`` sets it to a fresh one before it starts its workers), ``prometheus-client`` keeps each
@@ -36,9 +37,13 @@ __all__ = [
     "CONTENT_TYPE",
     "DB_ERRORS",
     "MULTIPROC_ENV",
+    "PG_GROUP_SECONDS",
+    "PG_GROUP_UNITS",
+    "PG_UNITS_LEFT",
     "PUSH_FAILURES",
     "PUSH_JOBS",
     "PUSH_REQUESTS",
+    "REFUSED",
     "REGISTRY",
     "REQUESTS",
     "REQUEST_SECONDS",
@@ -47,9 +52,11 @@ __all__ = [
     "Snapshot",
     "SyncRun",
     "count_database_error",
+    "count_refused",
     "exposition",
     "import_result_setting",
     "multiprocess",
+    "observe_pg_group",
     "observe_request",
     "read_run",
     "run_record",
@@ -95,12 +102,49 @@ PUSH_JOBS = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+REFUSED = Counter(
+    "evroam_http_refused",
+    "Requests and connections refused before the app saw them (not in evroam_http_requests_total), by "
+    "reason: invalid_request (uvicorn's parser, 400), header_timeout (408), body_timeout (closed), "
+    "too_many_connections (503).",
+    ["reason"],
+    registry=REGISTRY,
+)
 DB_ERRORS = Counter(
     "evroam_database_errors",
     "Requests and worker passes the database failed, by reason (unreachable, disk full, ...) and where.",
     ["reason", "where"],
     registry=REGISTRY,
 )
+
+PG_GROUP_UNITS = Histogram(
+    "evroam_pg_group_units",
+    "PostgreSQL group commits by how many transactions (units) they committed or rolled back together.",
+    buckets=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64),
+    registry=REGISTRY,
+)
+PG_GROUP_SECONDS = Histogram(
+    "evroam_pg_group_seconds",
+    "PostgreSQL group commits by the time from their first unit's start to the end of their COMMIT "
+    "(row locks of the group are held that long).",
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+PG_UNITS_LEFT = Counter(
+    "evroam_pg_units_left",
+    "Transactions that left their PostgreSQL group because another transaction held their row (they "
+    "then waited for it in a transaction of their own).",
+    registry=REGISTRY,
+)
+
+
+def observe_pg_group(units: int, left: int, seconds: float) -> None:
+    """Count one finished PostgreSQL group commit."""
+    PG_GROUP_UNITS.observe(units)
+    PG_GROUP_SECONDS.observe(seconds)
+    if left:
+        PG_UNITS_LEFT.inc(left)
+
 
 # the labelled children of the request metrics, made once per label set (``labels()`` costs a lock and
 # a dictionary look-up with a tuple built on every call)
@@ -120,6 +164,11 @@ def observe_request(module: str, role: str, version: str, method: str, status: i
             _children[key] = found
     found[0].inc()
     found[1].observe(seconds)
+
+
+def count_refused(reason: str) -> None:
+    """Count one request or connection the server refused before the app saw it."""
+    REFUSED.labels(reason).inc()
 
 
 def count_database_error(reason: str, where: str) -> None:
@@ -162,12 +211,14 @@ def read_run(raw: str | None) -> tuple[float, bool, dict[str, int]] | None:
 
 @dataclass(frozen=True, slots=True)
 class OutboxDepth:
-    """Outbox jobs of one partner in one status, and the earliest ``due_at`` among them (epoch s)."""
+    """Outbox jobs of one partner in one status, the earliest ``due_at`` and the earliest ``created_at``
+    (when enqueued) among them (epoch s)."""
 
     partner: str
     status: str
     jobs: int
     earliest_due: float | None
+    earliest_created: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +274,12 @@ class _SnapshotCollector(Collector):
             "Outbox jobs not yet delivered, per partner and status.",
             labels=["partner", "status"],
         )
+        age = GaugeMetricFamily(
+            "evroam_outbox_oldest_age_seconds",
+            "Per partner: how long ago the oldest job still to be delivered (pending or in flight) was "
+            "enqueued; 0 when there is none.",
+            labels=["partner"],
+        )
         late = GaugeMetricFamily(
             "evroam_outbox_oldest_due_age_seconds",
             "Per partner: how long ago the earliest due undelivered job (pending or in flight) became due; "
@@ -230,14 +287,22 @@ class _SnapshotCollector(Collector):
             labels=["partner"],
         )
         earliest: dict[str, float] = {}
+        oldest: dict[str, float] = {}
         for row in s.outbox:
             jobs.add_metric([row.partner, row.status], row.jobs)
-            if row.status in ("pending", "in_flight") and row.earliest_due is not None:
+            if row.status not in ("pending", "in_flight"):
+                continue
+            if row.earliest_due is not None:
                 earliest[row.partner] = min(earliest.get(row.partner, row.earliest_due), row.earliest_due)
+            if row.earliest_created is not None:
+                made = row.earliest_created
+                oldest[row.partner] = min(oldest.get(row.partner, made), made)
         for partner in sorted({row.partner for row in s.outbox}):
-            due = earliest.get(partner)
+            first, due = oldest.get(partner), earliest.get(partner)
+            age.add_metric([partner], max(0.0, s.now - first) if first is not None else 0.0)
             late.add_metric([partner], max(0.0, s.now - due) if due is not None else 0.0)
         yield jobs
+        yield age
         yield late
 
         status = GaugeMetricFamily(

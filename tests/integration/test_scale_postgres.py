@@ -24,7 +24,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from evroam.store import ObjectKey, SqlStore
+from evroam.store import ObjectKey, SqlStore, sql
+from evroam.store.port import PutOutcome
 from evroam.store.sql import GroupCommitFailed
 from evroam.testing import NodePair, wait_until
 
@@ -289,3 +290,99 @@ def test_several_workers_on_sqlite_are_refused_in_one_line(tmp_path: Path) -> No
     assert done.returncode != 0
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "needs PostgreSQL" in lines[0], done.stderr
+
+
+# -- group commit: deferred writes, savepoints taken only when needed --------------------------------
+
+
+async def test_read_modify_writes_of_one_row_in_one_process_see_each_other(postgres_url: str) -> None:
+    counter = ObjectKey("counter", "NL", "ABC", "one")
+    async with two_stores(postgres_url) as (store, other):
+        await store.put(counter, b"0", T0, check_stale=False)
+
+        async def bump() -> None:
+            async with store.transaction() as tx:
+                found = await tx.get(counter, for_update=True)
+                assert found is not None
+                outcome = await tx.put(counter, b"%d" % (int(found.payload) + 1), T0, check_stale=False)
+                assert outcome is PutOutcome.UPDATED
+
+        # one group after the other takes these: each unit must read what the one before it wrote
+        await asyncio.gather(*(bump() for _ in range(40)))
+        found = await other.get(counter)
+        assert found is not None and found.payload == b"40" and found.revision == 41
+
+
+async def test_a_unit_failing_after_its_writes_takes_back_only_its_own(postgres_url: str) -> None:
+    keys = [ObjectKey("thing", "NL", "ABC", f"t{n}") for n in range(6)]
+    async with two_stores(postgres_url) as (store, other):
+        for key in keys:
+            await store.put(key, b"old", T0, check_stale=False)
+
+        async def change(n: int) -> None:
+            async with store.transaction() as tx:
+                found = await tx.get(keys[n], for_update=True)
+                assert found is not None
+                await tx.put(keys[n], b"new", T0 + timedelta(seconds=1))
+                if n % 3 == 1:  # fails with its write not yet sent
+                    raise ValueError(f"unit {n} refused")
+                if n % 3 == 2:  # sends it (another statement follows), then fails
+                    await tx.set_setting(f"seen-{n}", "yes")
+                    raise ValueError(f"unit {n} refused")
+
+        outcomes = await asyncio.gather(*(change(n) for n in range(6)), return_exceptions=True)
+        assert [type(o).__name__ for o in outcomes] == ["NoneType", "ValueError", "ValueError"] * 2
+        stored = [await other.get(key) for key in keys]
+        assert [found.payload if found else None for found in stored] == [b"new", b"old", b"old"] * 2
+        assert [await other.get_setting(f"seen-{n}") for n in (2, 5)] == [None, None]
+
+
+async def test_a_stale_put_after_a_read_for_update_is_refused_without_writing(postgres_url: str) -> None:
+    key = ObjectKey("thing", "NL", "ABC", "stale")
+    async with two_stores(postgres_url) as (store, other):
+        await store.put(key, b"newer", T0 + timedelta(minutes=5), check_stale=False)
+        async with store.transaction() as tx:
+            assert await tx.get(key, for_update=True) is not None
+            assert await tx.put(key, b"older", T0) is PutOutcome.STALE
+            assert await tx.put(key, b"same", T0 + timedelta(minutes=5)) is PutOutcome.UPDATED
+            assert await tx.put(key, b"older again", T0 + timedelta(minutes=1)) is PutOutcome.STALE
+        found = await other.get(key)
+        assert found is not None and (found.payload, found.revision) == (b"same", 2)
+
+
+@pytest.mark.parametrize("moves", [0, 2])
+async def test_units_read_their_rows_together_and_those_held_elsewhere_wait_outside_the_group(
+    postgres_url: str, moves: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sql, "_PG_MOVES", moves)  # moving to later groups first, or not
+    keys = [ObjectKey("counter", "NL", "ABC", f"c{n}") for n in range(8)]
+    async with two_stores(postgres_url) as (store, other):
+        for key in keys:
+            await store.put(key, b"0", T0, check_stale=False)
+        locked, release = asyncio.Event(), asyncio.Event()
+
+        async def hold_two() -> None:  # another process holds two of the rows meanwhile
+            async with other.transaction() as tx:
+                for key in keys[:2]:
+                    found = await tx.get(key, for_update=True)
+                    assert found is not None
+                    await tx.put(key, b"%d" % (int(found.payload) + 100), T0, check_stale=False)
+                locked.set()
+                await release.wait()
+
+        async def bump(key: ObjectKey) -> None:
+            async with store.transaction() as tx:
+                found = await tx.get(key, for_update=True)
+                assert found is not None
+                await tx.put(key, b"%d" % (int(found.payload) + 1), T0, check_stale=False)
+
+        holder = asyncio.create_task(hold_two())
+        await locked.wait()
+        # all eight start at once: their reads go out together, two of the rows are held elsewhere
+        bumps = [asyncio.create_task(bump(key)) for key in keys]
+        await asyncio.gather(*bumps[2:])
+        assert not any(task.done() for task in bumps[:2])  # waiting for the other transaction
+        release.set()
+        await asyncio.gather(holder, *bumps[:2])
+        stored = [await other.get(key) for key in keys]
+        assert [found.payload if found else None for found in stored] == [b"101"] * 2 + [b"1"] * 6

@@ -18,6 +18,22 @@ from .nodes import NodeProcess, free_port, stop_all
 
 pytestmark = pytest.mark.slow
 
+METRICS_TOKEN = "hardening-metrics"
+REASONS = ("header_timeout", "body_timeout", "too_many_connections", "invalid_request")
+
+
+def refused(node: NodeProcess) -> dict[str, float]:
+    """``evroam_http_refused_total`` by reason, scraped from the node."""
+    text = httpx.get(
+        f"{node.url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10
+    ).text
+    found = dict.fromkeys(REASONS, 0.0)
+    for line in text.splitlines():
+        if line.startswith("evroam_http_refused_total{"):
+            name, _, value = line.rpartition(" ")
+            found[name.split('reason="', 1)[1].split('"', 1)[0]] = float(value)
+    return found
+
 
 @pytest.fixture
 def node(tmp_path: Path) -> Iterator[NodeProcess]:
@@ -30,6 +46,7 @@ def node(tmp_path: Path) -> Iterator[NodeProcess]:
             "EVROAM_BODY_TIMEOUT": "0.5",
             "EVROAM_MAX_CONNECTIONS_PER_CLIENT": "3",
             "EVROAM_MAX_BODY_BYTES": "100000",
+            "EVROAM_METRICS_TOKEN": METRICS_TOKEN,
         },
     )
     node.evroam("init", "--country-code", "NL", "--party-id", "CPO", "--role", "CPO", "--url", node.url)
@@ -55,6 +72,7 @@ def read_until_closed(sock: socket.socket, within: float) -> bytes:
 
 
 def test_slow_clients_hoarders_deep_json_and_file_modes(node: NodeProcess) -> None:
+    before = refused(node)
     # headers that never end: 408 and closed
     with socket.create_connection(("127.0.0.1", node.port)) as slow:
         slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: a")
@@ -73,6 +91,17 @@ def test_slow_clients_hoarders_deep_json_and_file_modes(node: NodeProcess) -> No
     finally:
         for sock in held:
             sock.close()
+
+    # bytes that are no HTTP request: uvicorn's parser answers 400
+    with socket.create_connection(("127.0.0.1", node.port)) as garbage:
+        garbage.sendall(b"NOT AN HTTP REQUEST\x00\r\n\r\n")
+        assert read_until_closed(garbage, within=10).startswith(b"HTTP/1.1 400 ")
+
+    # none of these reached the app, each is counted once by its reason (the unfinished body above is
+    # not: the app answered that request without waiting for its body, and uvicorn closed it)
+    after = refused(node)
+    moved = {reason: after[reason] - before[reason] for reason in REASONS}
+    assert moved == {"header_timeout": 1, "body_timeout": 0, "too_many_connections": 1, "invalid_request": 1}
 
     # JSON nested 1,000 levels deep, with a token A nobody used yet: 400 and OCPI 2000, not 500
     token_a = node.evroam("partners", "invite", "stranger", "--token-only").stdout.strip()

@@ -581,10 +581,65 @@ async def test_migrating_an_empty_database_gives_exactly_the_declared_schema(
         assert await opened.run_sync(schema_differences) == []
         tables = await opened.run_sync(lambda conn: sorted(inspect(conn).get_table_names()))
         assert tables == sorted([*metadata.tables, VERSION_TABLE])
-        assert await opened.run_sync(current_revision) == "0001"
+        assert await opened.run_sync(current_revision) == "0002"
 
         await opened.migrate()  # idempotent
-        assert await opened.run_sync(current_revision) == "0001"
+        assert await opened.run_sync(current_revision) == "0002"
+
+
+@pytest.mark.parametrize("backend", SQL_BACKENDS)
+async def test_outbox_rows_older_than_created_at_get_a_creation_time_never_after_due_at(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    async with open_store(backend, tmp_path, request, migrate=False) as opened:
+        assert isinstance(opened, SqlStore)
+
+        def migrate_to(revision: str) -> None:
+            def run(conn: Connection) -> None:
+                config = alembic_config()
+                config.attributes["connection"] = conn
+                command.upgrade(config, revision)
+
+            return run  # type: ignore[return-value]
+
+        await opened.run_sync(migrate_to("0001"))  # type: ignore[arg-type]
+        past, future = datetime(2020, 1, 1, tzinfo=UTC), datetime(2999, 1, 1, tzinfo=UTC)
+        sqlite = opened.dialect == "sqlite"
+
+        def stamp(value: datetime) -> str:
+            return value.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else value.isoformat()
+
+        def insert(conn: Connection) -> None:
+            for n, due in enumerate((past, future), start=1):
+                conn.exec_driver_sql(
+                    "INSERT INTO evroam_outbox (id, partner_id, kind, object_key, payload, status, attempts,"
+                    f" due_at, last_error) VALUES ({n}, 'p', 'location', 'NL/ABC/L{n}', '{{}}', 'pending', 0,"
+                    f" '{stamp(due)}', NULL)"
+                )
+
+        await opened.run_sync(insert)
+        before = datetime.now(UTC)
+        await opened.migrate()
+        after = datetime.now(UTC)
+        old, later = await opened.outbox_get(1), await opened.outbox_get(2)
+        assert old is not None and old.created_at == past  # due long ago: enqueued then at the latest
+        assert later is not None and later.created_at is not None
+        assert before - timedelta(seconds=1) <= later.created_at <= after + timedelta(seconds=1)  # migrated
+        assert await opened.run_sync(schema_differences) == []
+
+
+async def test_outbox_depths_give_the_oldest_creation_time_which_a_retry_does_not_move(store: Store) -> None:
+    first = await store.outbox_enqueue("p-1", "location", "NL/ABC/L1", b"{}", at(0))
+    await store.outbox_enqueue("p-1", "location", "NL/ABC/L2", b"{}", at(30))
+    await store.outbox_enqueue("p-2", "location", "NL/ABC/L1", b"{}", at(50))
+    claimed = await store.outbox_claim(at(40), limit=1, lease=timedelta(seconds=10))
+    assert [item.id for item in claimed] == [first]
+    assert await store.outbox_mark_failed(first, error="503", retry_at=at(100))
+    depths = await store.outbox_depths()
+    assert depths == [
+        ("p-1", OutboxStatus.PENDING, 2, at(30), at(0)),
+        ("p-2", OutboxStatus.PENDING, 1, at(50), at(50)),
+    ]
 
 
 @pytest.mark.parametrize("backend", SQL_BACKENDS)
@@ -616,7 +671,7 @@ def test_sync_upgrade_function_migrates_a_sqlite_file(tmp_path: Path) -> None:
         finally:
             await store.close()
 
-    assert asyncio.run(check()) == ([], "0001")
+    assert asyncio.run(check()) == ([], "0002")
 
 
 def test_alembic_commands_work_from_a_url_without_an_ini_file(tmp_path: Path) -> None:
@@ -646,7 +701,7 @@ def test_sync_upgrade_function_migrates_postgres(postgres_url: str) -> None:
             finally:
                 await store.close()
 
-    assert asyncio.run(run_in_schema()) == ([], "0001")
+    assert asyncio.run(run_in_schema()) == ([], "0002")
 
 
 # -- PostgreSQL specifics ------------------------------------------------------------------------

@@ -159,15 +159,19 @@ def test_the_snapshot_gauges() -> None:
         Snapshot(
             now=1000.0,
             outbox=[
-                OutboxDepth("emsp", "pending", 3, 940.0),
-                OutboxDepth("emsp", "parked", 1, 10.0),
-                OutboxDepth("late", "pending", 2, 1500.0),
+                OutboxDepth("emsp", "pending", 2, 940.0, 700.0),
+                OutboxDepth("emsp", "in_flight", 1, 1030.0, 600.0),
+                OutboxDepth("emsp", "parked", 1, 10.0, 5.0),
+                OutboxDepth("late", "pending", 2, 1500.0, 990.0),
             ],
             partners=[("emsp", "REGISTERED")],
             partner_statuses=["INVITED", "REGISTERED"],
         )
     ).decode()
-    assert _value(text, 'evroam_outbox_jobs{partner="emsp",status="pending"}') == 3
+    assert _value(text, 'evroam_outbox_jobs{partner="emsp",status="pending"}') == 2
+    # enqueued 400 s ago (in flight), the parked one older still is given up, not to be delivered
+    assert _value(text, 'evroam_outbox_oldest_age_seconds{partner="emsp"}') == 400
+    assert _value(text, 'evroam_outbox_oldest_age_seconds{partner="late"}') == 10
     assert _value(text, 'evroam_outbox_jobs{partner="emsp",status="parked"}') == 1
     assert (
         _value(text, 'evroam_outbox_oldest_due_age_seconds{partner="emsp"}') == 60
@@ -208,7 +212,9 @@ async def test_push_attempts_failures_and_the_outbox_depth_are_counted(backend: 
         for name in ("LOC1", "LOC2"):
             await put_location(store, location(name, clock.now()), clock.now())
         depths = await store.outbox_depths()
-        assert [(p, s.value, n) for p, s, n, _ in depths] == [("p-emsp", "pending", 2)]
+        assert [(p, s.value, n, made) for p, s, n, _, made in depths] == [
+            ("p-emsp", "pending", 2, clock.now())
+        ]
         before = (
             _sample(PUSH_REQUESTS, "emsp", "locations"),
             _sample(PUSH_FAILURES, "emsp", "locations"),

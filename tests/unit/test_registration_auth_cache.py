@@ -7,6 +7,7 @@ command running beside it share.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -229,3 +230,59 @@ async def test_every_commit_bumps_the_generation() -> None:
     await repo.commit(save=[partner(clock, OLD)], issue=[issued(clock, OLD)])
     await repo.commit(revoke=[token_digest(OLD)])
     assert await repo.generation() == 2
+
+
+class UntoldStore(CountingStore):
+    """A store that cannot tell whether others committed (``foreign_commits`` is ``None``, as on
+    PostgreSQL): the generation is read for every lookup. While ``held`` is set, a read of the
+    generation is made, then its answer held back until ``released`` (a reply still on its way)."""
+
+    def __init__(self, inner: Store) -> None:
+        super().__init__(inner)
+        self.held = False
+        self.reading = asyncio.Event()  # a held read was made
+        self.released = asyncio.Event()
+
+    def foreign_commits(self) -> int | None:
+        return None
+
+    async def get(self, key: ObjectKey, *, for_update: bool = False) -> StoredObject | None:
+        found = await super().get(key, for_update=for_update)
+        if self.held and key.kind == "registration_generation":
+            self.reading.set()
+            await self.released.wait()
+        return found
+
+
+async def test_concurrent_lookups_share_one_read_of_the_generation() -> None:
+    clock = FixedClock()
+    store = UntoldStore(MemoryStore())
+    svc, repo = service(store, clock)
+    await repo.commit(save=[partner(clock, OLD)], issue=[issued(clock, OLD)])
+    assert await accepted(svc, OLD) == "cpo"
+    store.gets.clear()
+    names = await asyncio.gather(*(accepted(svc, OLD) for _ in range(20)))
+    assert names == ["cpo"] * 20
+    assert store.gets == ["registration_generation"]
+
+
+async def test_a_lookup_begun_after_a_commit_never_shares_a_read_sent_before_it() -> None:
+    clock = FixedClock()
+    shared = MemoryStore()
+    store = UntoldStore(shared)
+    svc, _ = service(store, clock)
+    _, other = service(shared, clock)  # "another process"
+    await other.commit(save=[partner(clock, OLD, NEW)], issue=[issued(clock, OLD), issued(clock, NEW)])
+    assert await accepted(svc, OLD) == "cpo"
+
+    store.held = True
+    early = asyncio.create_task(accepted(svc, OLD))  # its read is made, the answer on its way
+    await store.reading.wait()
+    await other.commit(revoke=[token_digest(OLD)])
+    late = asyncio.create_task(refused(svc, OLD))  # begun after the revocation
+    for _ in range(5):
+        await asyncio.sleep(0)
+    store.held = False
+    store.released.set()
+    assert await early == "cpo"  # it began before the revocation
+    assert await late is True

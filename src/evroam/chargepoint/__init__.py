@@ -1,6 +1,7 @@
 """The CPO's boundary to its charging hardware: the :class:`ChargePoint` port, its commands and events.
 
-See :mod:`evroam.chargepoint.port`. The simulator (:mod:`evroam.sim`) implements the port.
+See :mod:`evroam.chargepoint.port`. The simulator (:mod:`evroam.sim`) and the OCPP central system
+(:mod:`evroam.chargepoint.ocpp`) implement the port.
 """
 
 from evroam.chargepoint.port import (

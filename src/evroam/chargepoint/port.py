@@ -2,8 +2,8 @@
 
 Everything the OCPI side of a CPO needs from its chargers goes through :class:`ChargePoint`, and
 everything the chargers report comes back as :data:`ChargePointEvent` values. The simulator
-(:mod:`evroam.sim`) implements it today; an OCPP bridge will implement it later, without any change
-to the commands module or to the code that turns events into OCPI objects
+(:mod:`evroam.sim`) and the OCPP central system (:mod:`evroam.chargepoint.ocpp`) implement it,
+without any change to the commands module or to the code that turns events into OCPI objects
 (:mod:`evroam.chargepoint.sink`).
 
 Commands (``start``, ``stop``, ``reserve``, ``cancel_reservation``, ``unlock``) are coroutines that
@@ -328,7 +328,9 @@ class ChargePoint(Protocol):
     """The CPO's chargers, as the OCPI side sees them."""
 
     def subscribe(self, listener: EventListener) -> None:
-        """Deliver every future event to ``listener`` (awaited, in order; one event at a time)."""
+        """Deliver every future event to ``listener`` (awaited, in order; one event at a time; the OCPP
+        central system keeps that per transaction and per location's statuses, and delivers events of
+        different transactions and locations at once)."""
         ...
 
     async def start(self, request: StartRequest) -> Answer: ...

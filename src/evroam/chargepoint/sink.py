@@ -169,6 +169,13 @@ class _Running:
     tariffs: tuple[Tariff, ...]
     meter_start: Decimal
     readings: list[MeterValues] = field(default_factory=list)
+    engine: list[EngineTariff] | None = None
+    """``tariffs`` as the engine reads them, converted once (each reading is estimated with them)."""
+
+    def engine_tariffs(self) -> list[EngineTariff]:
+        if self.engine is None:
+            self.engine = engine_tariffs(self.tariffs)
+        return self.engine
 
 
 class Catalogue(Protocol):
@@ -242,13 +249,26 @@ class OcpiSink:
 
     # -- sessions ----------------------------------------------------------------------------------
 
-    async def _started(self, event: TransactionStarted) -> None:
+    async def resume(self, started: TransactionStarted, readings: Sequence[MeterValues]) -> bool:
+        """Take up a transaction that a previous process began (its Session is stored already): rebuild
+        its running state from its start and its readings, without storing or pushing anything. A
+        charger bridge that keeps what its chargers sent calls it at start-up; ``False``: the location
+        is not ours (no session was made then either)."""
+        running = await self._running_of(started)
+        if running is None:
+            return False
+        for reading in readings:
+            self._step(running, reading)
+        self._running[started.transaction_id.casefold()] = running
+        return True
+
+    async def _running_of(self, event: TransactionStarted) -> _Running | None:
         location = await self._location(event.location_id)
         if location is None:
             log.error(
                 "transaction %s at unknown location %s: no session", event.transaction_id, event.location_id
             )
-            return
+            return None
         tariffs = await self._tariffs(location, event.evse_uid, event.connector_id)
         token = event.token
         session = Session(
@@ -276,10 +296,14 @@ class OcpiSink:
             charging_periods=(),
             last_updated=event.at,
         )
-        self._running[event.transaction_id.casefold()] = _Running(
-            session=session, location=location, tariffs=tariffs, meter_start=event.meter_start
-        )
-        await self._records.session_changed(session, created=True, new_periods=())
+        return _Running(session=session, location=location, tariffs=tariffs, meter_start=event.meter_start)
+
+    async def _started(self, event: TransactionStarted) -> None:
+        running = await self._running_of(event)
+        if running is None:
+            return
+        self._running[event.transaction_id.casefold()] = running
+        await self._records.session_changed(running.session, created=True, new_periods=())
 
     def _period(self, previous: MeterValues, current: MeterValues) -> ChargingPeriod:
         hours = Decimal(str((current.at - previous.at).total_seconds())) / _HOURS
@@ -300,7 +324,7 @@ class OcpiSink:
             return None
         try:
             result = estimate(
-                engine_tariffs(running.tariffs),
+                running.engine_tariffs(),
                 engine_session(running.readings, now),
                 now,
                 running.location.time_zone or "UTC",
@@ -310,24 +334,29 @@ class OcpiSink:
             return None
         return _money(result.rounded(2).total_cost)
 
-    async def _reading(self, event: MeterValues) -> None:
-        running = self._running.get(event.transaction_id.casefold())
-        if running is None:
-            return
+    def _step(self, running: _Running, event: MeterValues) -> ChargingPeriod | None:
+        """Add a reading to a running transaction; the new charging period of its Session, if any."""
         previous = running.readings[-1] if running.readings else None
         running.readings.append(event)
         if previous is None or event.at <= previous.at:
-            return  # the reading at the start: nothing happened yet
+            return None  # the reading at the start: nothing happened yet
         period = self._period(previous, event)
-        session = msgspec.structs.replace(
+        running.session = msgspec.structs.replace(
             running.session,
             kwh=event.energy - running.meter_start,
             charging_periods=(*(running.session.charging_periods or ()), period),
             total_cost=self._estimate(running, event.at),
             last_updated=event.at,
         )
-        running.session = session
-        await self._records.session_changed(session, created=False, new_periods=(period,))
+        return period
+
+    async def _reading(self, event: MeterValues) -> None:
+        running = self._running.get(event.transaction_id.casefold())
+        if running is None:
+            return
+        period = self._step(running, event)
+        if period is not None:
+            await self._records.session_changed(running.session, created=False, new_periods=(period,))
 
     async def _stopped(self, event: TransactionStopped) -> None:
         running = self._running.pop(event.transaction_id.casefold(), None)
@@ -381,7 +410,7 @@ class OcpiSink:
         fields: dict[str, object]
         if running.tariffs:
             result = price(
-                engine_tariffs(running.tariffs),
+                running.engine_tariffs(),
                 engine_session(readings, event.at),
                 location.time_zone or "UTC",
             )

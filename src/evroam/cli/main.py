@@ -61,6 +61,7 @@ NODE_COMMANDS: dict[str, tuple[str, ...]] = {
     "smart": ("evroam.cli.smart:smart",),
     "hub": ("evroam.cli.hub:hub",),
     "oicp": ("evroam.testing.oicp_hub:cli",),  # `oicp test-hub`; the rest of `oicp` is the kit's
+    "chargers": ("evroam.cli.chargers:chargers",),
     "migrate": ("evroam.cli.ops:migrate",),
     "backup": ("evroam.cli.ops:backup",),
 }
@@ -209,6 +210,7 @@ def add_group(main: click.Group, command: click.Command) -> None:
 def assemble(main: click.Group, kits: Kits) -> None:
     """Every command of the node, then each kit's groups."""
     from evroam.cli.admin import admin
+    from evroam.cli.chargers import chargers
     from evroam.cli.compat import compat
     from evroam.cli.hub import hub
     from evroam.cli.node import init, partners, serve
@@ -232,6 +234,7 @@ def assemble(main: click.Group, kits: Kits) -> None:
         smart,
         openapi,
         admin,
+        chargers,
         migrate,
         backup,
         hub,

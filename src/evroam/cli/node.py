@@ -389,6 +389,44 @@ class _Undo:
     "any) [env EVROAM_FORWARDED_ALLOW_IPS; default: 127.0.0.1].",
 )
 @click.option(
+    "--ocpp-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Also be the OCPP 1.6J / 2.0.1 central system of the registered chargers (`evroam chargers`), "
+    "at ws://HOST:PORT/ocpp/{charge_point_id} [env EVROAM_SERVE_OCPP_PORT].",
+)
+@click.option(
+    "--ocpp-host",
+    default=None,
+    help="Interface of --ocpp-port [default: --host] [env EVROAM_SERVE_OCPP_HOST].",
+)
+@click.option(
+    "--ocpp-tls-cert",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Serve the OCPP endpoint as wss:// with this certificate (PEM) [env EVROAM_SERVE_OCPP_TLS_CERT].",
+)
+@click.option(
+    "--ocpp-tls-key",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="The private key of --ocpp-tls-cert (PEM) [env EVROAM_SERVE_OCPP_TLS_KEY].",
+)
+@click.option(
+    "--ocpp-heartbeat",
+    type=click.IntRange(10, 86400),
+    default=300,
+    show_default=True,
+    help="Heartbeat interval (s) the BootNotification answer asks chargers for.",
+)
+@click.option(
+    "--ocpp-timeout",
+    type=click.FloatRange(1, 600),
+    default=30.0,
+    show_default=True,
+    help="Seconds a charger gets to answer a call of the central system.",
+)
+@click.option(
     "--oicp-port",
     type=click.IntRange(0, 65535),
     default=None,
@@ -408,7 +446,13 @@ def serve(
     metrics_port: int | None,
     metrics_host: str,
     forwarded_allow_ips: str | None,
-    oicp_port: int | None,
+    ocpp_port: int | None = None,
+    ocpp_host: str | None = None,
+    ocpp_tls_cert: Path | None = None,
+    ocpp_tls_key: Path | None = None,
+    ocpp_heartbeat: int = 300,
+    ocpp_timeout: float = 30.0,
+    oicp_port: int | None = None,
 ) -> None:
     """Serve the node's OCPI endpoints (uvicorn), and deliver the push outbox in the background."""
     settings = settings_of()
@@ -430,9 +474,32 @@ def serve(
             f"--workers {workers} needs PostgreSQL (--database-url / EVROAM_DATABASE_URL): "
             "the SQLite database is served by one process"
         )
+    if (ocpp_tls_cert is None) != (ocpp_tls_key is None):
+        raise click.UsageError("--ocpp-tls-cert and --ocpp-tls-key go together")
+    if ocpp_port is not None and workers > 1:
+        raise click.UsageError("--ocpp-port needs a single process (the chargers' connections live in it)")
     try:
         node = build_node(settings)
         limits = ServeLimits.from_env()  # EVROAM_HEADER_TIMEOUT, _BODY_TIMEOUT, _MAX_CONNECTIONS_PER_CLIENT
+        if ocpp_port is not None:
+            from evroam.chargepoint.ocpp import tls_context
+            from evroam.cli.smart import config_path, plan_path
+            from evroam.node.ocpp import attach_ocpp
+            from evroam.node.smart import SmartConfig
+
+            attach_ocpp(
+                node,
+                host=ocpp_host or host,
+                port=ocpp_port,
+                tls=None
+                if ocpp_tls_cert is None or ocpp_tls_key is None
+                else tls_context(ocpp_tls_cert, ocpp_tls_key),
+                heartbeat=ocpp_heartbeat,
+                timeout=ocpp_timeout,
+                worker=not no_worker,
+                smart_sites=SmartConfig.load(config_path(settings.data_dir)).sites,
+                plan_path=lambda location_id: plan_path(settings.data_dir, location_id),
+            )
     except (ConfigError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     if oicp_port is not None:

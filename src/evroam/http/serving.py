@@ -22,6 +22,10 @@ And it counts the open connections per client IP address: a connection beyond
 Behind a reverse proxy every connection comes from the proxy's address: raise the cap (or set it to
 0, no cap) and let the proxy limit clients.
 
+What is refused here never reaches the app (nor its request metrics), so it is counted apart:
+``evroam_http_refused_total{reason}`` with ``header_timeout``, ``body_timeout``,
+``too_many_connections``, and ``invalid_request`` for what uvicorn's parser answers 400.
+
 Settings (``EVROAM_*`` environment variables, read by :meth:`ServeLimits.from_env`):
 ``EVROAM_HEADER_TIMEOUT`` (seconds, default 10), ``EVROAM_BODY_TIMEOUT`` (seconds, default 30) and
 ``EVROAM_MAX_CONNECTIONS_PER_CLIENT`` (default 64; 0 turns the cap off).
@@ -37,6 +41,8 @@ import typing
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from evroam.metrics import count_refused
 
 __all__ = ["ServeLimits", "guarded_protocol", "serve_metrics"]
 
@@ -125,6 +131,7 @@ class _Guard(asyncio.Protocol):
             )
             if held >= cap:
                 self._evroam_refused = True
+                count_refused("too_many_connections")
                 log.warning("refused a connection from %s: it holds %d already (the cap)", address, held)
                 writable = typing.cast(asyncio.Transport, transport)  # uvloop's are not subclasses
                 writable.write(_TOO_MANY)
@@ -139,6 +146,11 @@ class _Guard(asyncio.Protocol):
             return  # uvicorn never saw this connection
         self._evroam_disarm()
         super().connection_lost(exc)
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request its parser refused: counted, since the app never sees it."""
+        count_refused("invalid_request")
+        super().send_400_response(msg)  # type: ignore[misc]
 
     # -- the timers ---------------------------------------------------------------------------------
 
@@ -176,6 +188,7 @@ class _Guard(asyncio.Protocol):
         self._evroam_timer = None
         if self.transport.is_closing():
             return
+        count_refused("header_timeout" if what == "headers" else "body_timeout")
         log.info(
             "closed the connection from %s: request %s not received within %g s",
             self._evroam_peer,

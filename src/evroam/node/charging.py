@@ -1,4 +1,4 @@
-"""Where a CPO node's chargers meet its modules: the simulator's (and later OCPP's) sink wired to the
+"""Where a CPO node's chargers meet its modules: the simulator's and OCPP's sink wired to the
 locations, tariffs, sessions and CDRs modules.
 
 :func:`records_for` gives the :class:`~evroam.chargepoint.sink.ChargingRecords` of a node: Sessions are

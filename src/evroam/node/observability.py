@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import dataclasses
 import hashlib
 import hmac
 import os
@@ -129,14 +130,14 @@ async def snapshot(node: Node, *, worker: bool) -> Snapshot:
 
     store = node.store
     outbox = [
-        OutboxDepth(partner, status.value, jobs, _epoch(due))
-        for partner, status, jobs, due in await store.outbox_depths()
+        OutboxDepth(partner, status.value, jobs, _epoch(due), _epoch(created))
+        for partner, status, jobs, due, created in await store.outbox_depths()
     ]
     names = {row.partner: row.partner for row in outbox}
     partners = await node.registration.partners()
     for partner in partners:
         names[partner.id] = partner.name
-    outbox = [OutboxDepth(names.get(r.partner, r.partner), r.status, r.jobs, r.earliest_due) for r in outbox]
+    outbox = [dataclasses.replace(r, partner=names.get(r.partner, r.partner)) for r in outbox]
     syncs: list[SyncRun] = []
     for module in sorted(pulls_of(node.kits)):
         for partner in partners:

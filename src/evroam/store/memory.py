@@ -203,6 +203,7 @@ class _MemoryOps:
             attempts=0,
             due_at=due,
             last_error=None,
+            created_at=due,
         )
         return item_id
 
@@ -271,15 +272,16 @@ class _MemoryOps:
             and (partner_id is None or item.partner_id == partner_id)
         )
 
-    async def outbox_depths(self) -> list[tuple[str, OutboxStatus, int, datetime]]:
-        found: dict[tuple[str, OutboxStatus], tuple[int, datetime]] = {}
+    async def outbox_depths(self) -> list[tuple[str, OutboxStatus, int, datetime, datetime]]:
+        found: dict[tuple[str, OutboxStatus], tuple[int, datetime, datetime]] = {}
         for item in self._state.outbox.values():
             if item.status == OutboxStatus.DELIVERED:
                 continue
             key = (item.partner_id, item.status)
-            jobs, due = found.get(key, (0, item.due_at))
-            found[key] = (jobs + 1, min(due, item.due_at))
-        return [(p, st, n, due) for (p, st), (n, due) in sorted(found.items())]
+            created = item.created_at or item.due_at
+            jobs, due, oldest = found.get(key, (0, item.due_at, created))
+            found[key] = (jobs + 1, min(due, item.due_at), min(oldest, created))
+        return [(p, st, n, due, oldest) for (p, st), (n, due, oldest) in sorted(found.items())]
 
     async def outbox_purge_delivered(self) -> int:
         delivered = [i for i, item in self._state.outbox.items() if item.status == OutboxStatus.DELIVERED]
@@ -504,7 +506,7 @@ class MemoryStore:
     async def outbox_count(self, *, status: OutboxStatus | None = None, partner_id: str | None = None) -> int:
         return await self._reader().outbox_count(status=status, partner_id=partner_id)
 
-    async def outbox_depths(self) -> list[tuple[str, OutboxStatus, int, datetime]]:
+    async def outbox_depths(self) -> list[tuple[str, OutboxStatus, int, datetime, datetime]]:
         return await self._reader().outbox_depths()
 
     async def outbox_purge_delivered(self) -> int:

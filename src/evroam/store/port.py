@@ -133,6 +133,8 @@ class OutboxItem(msgspec.Struct, frozen=True):
     attempts: int
     due_at: DateTime
     last_error: str | None
+    created_at: DateTime | None = None
+    """When it was enqueued (the ``due_at`` given then; rows older than the column: see docs/storage.md)."""
 
 
 class Operations(Protocol):
@@ -255,9 +257,9 @@ class Operations(Protocol):
         """Delete DELIVERED jobs; returns how many."""
         ...
 
-    async def outbox_depths(self) -> list[tuple[str, OutboxStatus, int, datetime]]:
-        """Per partner and status other than DELIVERED: ``(partner_id, status, jobs, earliest due_at)``
-        (what ``/metrics`` shows of the outbox), in partner and status order."""
+    async def outbox_depths(self) -> list[tuple[str, OutboxStatus, int, datetime, datetime]]:
+        """Per partner and status other than DELIVERED: ``(partner_id, status, jobs, earliest due_at,
+        earliest created_at)`` (what ``/metrics`` shows of the outbox), in partner and status order."""
         ...
 
     async def outbox_claim_objects(self, now: datetime, *, limit: int, lease: timedelta) -> list[OutboxItem]:

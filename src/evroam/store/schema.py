@@ -36,7 +36,7 @@ __all__ = ["SCHEMA_HEAD", "VERSION_TABLE", "UtcDateTime", "metadata", "objects",
 VERSION_TABLE = "evroam_alembic_version"
 """Alembic's bookkeeping table (not the default name, so as not to clash with another application's)."""
 
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0002"
 """The newest revision of the packaged migrations (``store/migrations/versions``). A store already at it
 starts without loading Alembic (about 50 ms of every CLI command); a test keeps it equal to Alembic's
 head, so a new migration must update it."""
@@ -143,6 +143,7 @@ outbox = Table(
     Column("attempts", Integer, nullable=False),
     Column("due_at", UtcDateTime, nullable=False),
     Column("last_error", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False, comment="when enqueued"),
     Index(None, "status", "due_at"),
     Index(None, "partner_id", "status"),
 )

@@ -39,6 +39,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext, suppress
 from datetime import datetime, timedelta
@@ -327,6 +328,7 @@ _OUTBOX_COLUMNS = (
     _b.attempts,
     _b.due_at,
     _b.last_error,
+    _b.created_at,
 )  # the field order of OutboxItem
 _ACTIVE = (OutboxStatus.PENDING.value, OutboxStatus.IN_FLIGHT.value)
 
@@ -382,7 +384,7 @@ def _object(row: Sequence[Any]) -> StoredObject:
 
 
 def _outbox_item(row: Sequence[Any]) -> OutboxItem:
-    item_id, partner_id, kind, object_key, payload, status, attempts, due_at, last_error = row
+    item_id, partner_id, kind, object_key, payload, status, attempts, due_at, last_error, created_at = row
     return OutboxItem(
         id=item_id,
         partner_id=partner_id,
@@ -393,6 +395,7 @@ def _outbox_item(row: Sequence[Any]) -> OutboxItem:
         attempts=attempts,
         due_at=due_at,
         last_error=last_error,
+        created_at=created_at,
     )
 
 
@@ -790,6 +793,7 @@ def _outbox_enqueue(
         "attempts": 0,
         "due_at": utc(due_at),
         "last_error": None,
+        "created_at": utc(due_at),  # every caller enqueues what is due now
     }
     item_id = conn.execute(_OUTBOX_INSERT, params).scalar()
     assert item_id is not None
@@ -863,14 +867,20 @@ def _outbox_count(conn: Connection, status: OutboxStatus | None, partner_id: str
     return int(total)
 
 
-def _outbox_depths(conn: Connection) -> list[tuple[str, OutboxStatus, int, datetime]]:
+def _outbox_depths(conn: Connection) -> list[tuple[str, OutboxStatus, int, datetime, datetime]]:
     rows = conn.execute(
-        select(_b.partner_id, _b.status, func.count(), func.min(_b.due_at))
+        select(
+            _b.partner_id,
+            _b.status,
+            func.count(),
+            func.min(_b.due_at),
+            func.min(_b.created_at),
+        )
         .where(_b.status != OutboxStatus.DELIVERED.value)
         .group_by(_b.partner_id, _b.status)
         .order_by(_b.partner_id, _b.status)
     ).all()
-    return [(str(p), OutboxStatus(st), int(n), due) for p, st, n, due in rows]
+    return [(str(p), OutboxStatus(st), int(n), due, made) for p, st, n, due, made in rows]
 
 
 def _outbox_purge_delivered(conn: Connection) -> int:
@@ -989,7 +999,7 @@ class _Operations:
     async def outbox_purge_delivered(self) -> int:
         return await self._write(_outbox_purge_delivered)
 
-    async def outbox_depths(self) -> list[tuple[str, OutboxStatus, int, datetime]]:
+    async def outbox_depths(self) -> list[tuple[str, OutboxStatus, int, datetime, datetime]]:
         return await self._read(_outbox_depths)
 
     async def outbox_claim_objects(self, now: datetime, *, limit: int, lease: timedelta) -> list[OutboxItem]:
@@ -1114,6 +1124,14 @@ _PG_PARALLEL = max(1, int(os.environ.get("EVROAM_PG_GROUPS", "4") or 4))
 busy one, or opens another while each has a unit running (round trips of several units overlap).
 ``EVROAM_PG_GROUPS`` (default 4; 1: one group at a time)."""
 
+_PG_MOVES = max(0, int(os.environ.get("EVROAM_PG_MOVES", "0") or 0))
+"""Times a unit whose first row is held by another process moves to a later group of its own before it
+waits for the row in a transaction of its own (:meth:`_PgUnit._move`). ``EVROAM_PG_MOVES`` (default 0:
+it waits alone at once; in 60 s soaks at a load of 2-3, four moves gave a p99 of 51 ms against 30 ms
+without: docs/scaling.md)."""
+_PG_MOVE_WAIT_S = 0.002
+"""How long it waits before the first move (then twice as long each time: 2, 4, 8, 16 ms)."""
+
 _PG_COLUMNS = "kind, country_code, party_id, object_id, last_updated, payload, partner_id, seq, revision"
 _PG_GET = (
     f"SELECT {_PG_COLUMNS} FROM evroam_objects "
@@ -1128,6 +1146,16 @@ _PG_PUT = (
 )
 _PG_PUT_CHECKED = _PG_PUT + " WHERE evroam_objects.last_updated <= excluded.last_updated RETURNING revision"
 _PG_PUT_UNCHECKED = _PG_PUT + " RETURNING revision"
+_PG_PUT_MANY = _PG_PUT
+"""A write sent late (:meth:`_PgUnit.put`): the row is locked by the group and known to exist."""
+_PG_GET_MANY = (
+    f"SELECT {_PG_COLUMNS} FROM evroam_objects WHERE (kind, key_country, key_party, key_id) IN "
+    "(SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])) FOR UPDATE SKIP LOCKED"
+)
+"""The first reads for update of several units of a group, in one statement (:meth:`_PgUnit._read_first`)."""
+_PG_EXISTS = (
+    "SELECT true FROM evroam_objects WHERE kind = $1 AND key_country = $2 AND key_party = $3 AND key_id = $4"
+)
 
 
 def _pg_key(key: ObjectKey) -> tuple[str, str, str, str]:
@@ -1151,6 +1179,18 @@ def _pg_object(row: Any) -> StoredObject | None:
     )
 
 
+async def _pg_begin(aconn: AsyncConnection) -> Any:
+    """Begin a transaction on ``aconn`` (one round trip: ``BEGIN``) and return its asyncpg connection.
+
+    SQLAlchemy's asyncpg adapter would send ``BEGIN`` before the first statement it runs; the group's
+    statements mostly go straight to asyncpg, so the adapter is told to begin now (SQLAlchemy's own
+    bookkeeping first: ``commit()`` and ``rollback()`` then end it as usual)."""
+    await aconn.begin()
+    raw = await aconn.get_raw_connection()
+    await raw.dbapi_connection._start_transaction()  # type: ignore[union-attr]
+    return raw.driver_connection
+
+
 def _lock_not_available(exc: BaseException) -> bool:
     return getattr(exc, "sqlstate", None) == "55P03"
 
@@ -1161,16 +1201,22 @@ class _PgGroup:
     __slots__ = (
         "aconn",
         "closed",
+        "deferred",
+        "deferred_keys",
         "done",
         "failure",
+        "fetched",
         "keys",
+        "left",
         "lock",
+        "opened",
         "pending",
         "pg",
+        "savepoint",
         "scheduled",
         "size",
-        "started",
         "waiters",
+        "wanted",
     )
 
     def __init__(self) -> None:
@@ -1179,13 +1225,22 @@ class _PgGroup:
         self.lock = asyncio.Lock()  # one unit at a time
         self.pending = 0  # units running or waiting for the lock
         self.size = 0  # units that joined
-        self.started = False  # a savepoint has been taken (the next unit releases it first)
+        self.savepoint = False  # a savepoint has been taken (the next one releases it first)
+        self.left = 0  # units that left it (their row was locked elsewhere)
+        # the writes its units made to rows they had read for update, not yet sent (see _PgUnit.put)
+        self.deferred: list[tuple[_PgUnit, tuple[Any, ...]]] = []
+        self.deferred_keys: set[tuple[str, str, str, str]] = set()
+        # the rows units waiting for their turn will first read for update (key -> the first such unit),
+        # and those read for them by another unit's statement (key -> (unit, row or None))
+        self.wanted: dict[tuple[str, str, str, str], _PgUnit] = {}
+        self.fetched: dict[tuple[str, str, str, str], tuple[_PgUnit, Any]] = {}
         self.closed = False  # committing: no unit joins any more
         self.scheduled = False
         self.failure: BaseException | None = None
         self.waiters: list[asyncio.Future[None]] = []
         self.keys: set[tuple[str, str, str, str]] = set()  # the rows it locked (read for update, wrote)
         self.done = asyncio.Event()  # set once committed or rolled back
+        self.opened = time.monotonic()  # for the metrics (evroam_pg_group_seconds)
 
 
 class SqlStore(_Operations):
@@ -1464,9 +1519,8 @@ class SqlStore(_Operations):
 
     # -- PostgreSQL group commit (see _PgGroup) ----------------------------------------------------
 
-    @asynccontextmanager
-    async def _pg_unit(self) -> AsyncIterator[_PgUnit]:
-        self._check_open()
+    def _pg_join(self) -> _PgGroup:
+        """The group a new unit joins: the least busy open one, or a new one (see :data:`_PG_PARALLEL`)."""
         joinable = [g for g in self._pg_open if not g.closed and g.failure is None and g.size < _PG_GROUP_MAX]
         group = min(joinable, key=lambda g: g.pending, default=None)
         if group is None or (group.pending and len(joinable) < _PG_PARALLEL):
@@ -1475,36 +1529,21 @@ class SqlStore(_Operations):
         self._pg_open = joinable
         group.size += 1
         group.pending += 1
+        return group
+
+    @asynccontextmanager
+    async def _pg_unit(self) -> AsyncIterator[_PgUnit]:
+        self._check_open()
         waiter: asyncio.Future[None] | None = None
-        unit: _PgUnit | None = None
-        held = False
+        # it takes its turn on the group's connection at its first statement (and may move to a later
+        # group: unit.group)
+        unit = _PgUnit(self, self._pg_join())
         try:
-            await group.lock.acquire()
-            held = True
-            if group.failure is not None:
-                raise GroupCommitFailed(f"the transaction was not committed: {group.failure}")
-            try:
-                if group.aconn is None:  # the group's first unit opens its transaction
-                    assert self._async_engine is not None
-                    group.aconn = await self._async_engine.connect()
-                    await group.aconn.exec_driver_sql("SELECT 1")  # BEGIN, by SQLAlchemy's asyncpg adapter
-                    group.pg = (await group.aconn.get_raw_connection()).driver_connection
-                if group.started:  # one round trip: the last unit's savepoint let go, this one's taken
-                    await group.pg.execute("RELEASE SAVEPOINT evroam_unit; SAVEPOINT evroam_unit")
-                else:
-                    await group.pg.execute("SAVEPOINT evroam_unit")
-                    group.started = True
-            except BaseException as exc:
-                if group.aconn is not None:  # the group's transaction is not usable any more
-                    group.failure = exc
-                    self._pg_fail(group, exc)
-                raise
-            unit = _PgUnit(self, group)
             try:
                 yield unit
             except BaseException as exc:
-                if not unit.left:
-                    await self._pg_undo(group, exc)
+                if unit.turn and not unit.left:
+                    await self._pg_undo(unit.group, unit, exc)
                 elif unit.alone is not None:
                     with suppress(Exception):
                         await unit.alone.rollback()
@@ -1516,16 +1555,33 @@ class SqlStore(_Operations):
                     await unit.alone.commit()
                 finally:
                     await unit.alone.close()
-            else:
+            elif unit.turn:
                 waiter = asyncio.get_running_loop().create_future()
-                group.waiters.append(waiter)
+                unit.group.waiters.append(waiter)
         finally:
-            if unit is None or not unit.left:
-                if held:
-                    group.lock.release()
-                self._pg_done(group)
+            if not unit.left:
+                unit.unwant()
+                if unit.turn:
+                    unit.group.lock.release()
+                self._pg_done(unit.group)
         if waiter is not None:
             await waiter
+
+    async def _pg_turn(self, group: _PgGroup) -> None:
+        """Wait for the turn of a unit of ``group`` on its connection (held until the unit ends); the
+        group's first unit opens its transaction."""
+        if group.failure is not None:
+            raise GroupCommitFailed(f"the transaction was not committed: {group.failure}")
+        try:
+            if group.aconn is None:  # the group's first unit opens its transaction
+                assert self._async_engine is not None
+                group.aconn = await self._async_engine.connect()
+                group.pg = await _pg_begin(group.aconn)
+        except BaseException as exc:
+            if group.aconn is not None:  # the group's transaction is not usable any more
+                group.failure = exc
+                self._pg_fail(group, exc)
+            raise
 
     def _pg_done(self, group: _PgGroup) -> None:
         """A unit of ``group`` is done with it (finished, failed, or left it)."""
@@ -1533,13 +1589,20 @@ class SqlStore(_Operations):
         if group.pending == 0:
             self._pg_schedule(group)
 
-    def _pg_leave(self, group: _PgGroup) -> None:
+    def _pg_leave(self, group: _PgGroup, turn: bool) -> None:
         """A unit left ``group`` (see :meth:`_PgUnit._leave`): the group goes on without it."""
-        group.lock.release()
+        group.left += 1
+        if turn:
+            group.lock.release()
         self._pg_done(group)
 
-    async def _pg_undo(self, group: _PgGroup, error: BaseException) -> None:
+    async def _pg_undo(self, group: _PgGroup, unit: _PgUnit, error: BaseException) -> None:
         """A unit failed: take back what it wrote, keep the rest of the group."""
+        if group.failure is not None:  # a statement failed outside a savepoint: the group is lost
+            return
+        unit.forget_writes()  # what it had not sent yet
+        if not unit.savepoint:  # it sent no write: nothing to take back
+            return
         try:
             await group.pg.execute("ROLLBACK TO SAVEPOINT evroam_unit")
         except BaseException as exc:  # the transaction is lost: so is every unit of the group
@@ -1581,6 +1644,9 @@ class SqlStore(_Operations):
                 if held.get(key) is group:
                     del held[key]
             group.done.set()
+            from evroam.metrics import observe_pg_group  # PostgreSQL nodes only: SQLite ones never load it
+
+            observe_pg_group(group.size - group.left, group.left, time.monotonic() - group.opened)
 
     async def _pg_finish(self, group: _PgGroup) -> None:
         aconn = group.aconn
@@ -1593,6 +1659,9 @@ class SqlStore(_Operations):
                 self._pg_fail(group, group.failure)
                 return
             try:
+                if group.deferred:  # the units' last writes, in one round trip (asyncpg pipelines them)
+                    await group.pg.executemany(_PG_PUT_MANY, [write for _, write in group.deferred])
+                    group.deferred.clear()
                 await aconn.commit()
             except BaseException as exc:
                 with suppress(Exception):
@@ -1689,31 +1758,196 @@ class SqlStore(_Operations):
 
 
 class _PgUnit(_AwaitedTransaction):
-    """A transaction that is a unit of a :class:`_PgGroup`, or, once it left it, a transaction of its own."""
+    """A transaction that is a unit of a :class:`_PgGroup`, or, once it left it, a transaction of its own.
 
-    __slots__ = ("_alone", "_alone_pg", "_first", "_group", "_store", "left")
+    Round trips are what a unit costs, so it takes its savepoint only before its first statement that
+    can fail or that must be undone with it (a write, a lock that waits), never for a read:
+
+    * its first read for update is ``FOR UPDATE SKIP LOCKED``, which neither waits nor fails on a lock,
+      sent together with the first reads of the units waiting for their turn (:meth:`_read_first`).
+      When it finds nothing, a plain read tells a missing row from one another transaction holds; then
+      the unit (it holds nothing and wrote nothing) moves to a later group of this process
+      (:meth:`_move`), and after :data:`_PG_MOVES` moves leaves for a transaction of its own;
+    * a ``put`` of a row it read for update (found, so locked by the group until its COMMIT) cannot be
+      stale unless the read says so, and cannot fail on a lock: its outcome is known at once and the
+      write is *deferred*, sent with the other deferred writes of the group in one pipelined
+      ``executemany`` before the COMMIT, or earlier when a later statement needs it (a read of that row,
+      any other statement); a unit that fails drops its deferred writes, nothing to undo.
+
+    An EVSE status PATCH (read for update, then put) thus costs one round trip of its own. A statement
+    that fails outside a savepoint (a lost connection) leaves the group's transaction unusable: every
+    unit of the group fails, none was acknowledged.
+    """
+
+    __slots__ = (
+        "_alone",
+        "_alone_pg",
+        "_first",
+        "_group",
+        "_known",
+        "_moves",
+        "_store",
+        "left",
+        "savepoint",
+        "turn",
+    )
 
     def __init__(self, store: SqlStore, group: _PgGroup) -> None:
-        assert group.aconn is not None
-        super().__init__(group.aconn)
+        super().__init__(group.aconn)  # type: ignore[arg-type]  # set at its turn
         self._store = store
+        self.turn = False  # it holds the group's connection (from its first statement to its end)
+        self._moves = 0  # times it moved to a later group (its row was held elsewhere)
         self._group = group
         self._first = True
         self._alone: AsyncConnection | None = None
         self._alone_pg: Any = None
         self.left = False
+        self.savepoint = False  # this unit took its savepoint (it can be rolled back alone)
+        # rows this unit read for update in the group: their last_updated (None: no such row)
+        self._known: dict[tuple[str, str, str, str], datetime | None] = {}
 
     @property
     def alone(self) -> AsyncConnection | None:
         return self._alone
 
-    def _pg(self) -> Any:
-        return self._group.pg if self._alone is None else self._alone_pg
+    @property
+    def group(self) -> _PgGroup:
+        return self._group
+
+    async def _move(self) -> None:
+        """Move to a later group of this process, a while later: its row is held by another process's
+        transaction (its group's, until a COMMIT a few ms away), and it holds nothing and wrote nothing
+        yet. Cheaper than a transaction of its own waiting for the row (a connection, a COMMIT each)."""
+        group = self._group
+        self.unwant()
+        group.left += 1
+        if self.turn:
+            group.lock.release()
+            self.turn = False
+        self._store._pg_done(group)
+        try:
+            await asyncio.sleep(_PG_MOVE_WAIT_S * 2**self._moves)
+        finally:  # (also when cancelled: the unit's end is counted in the group it is in)
+            self._moves += 1
+            self._first = True
+            self._group = self._store._pg_join()
+
+    async def _turn(self) -> None:
+        if self.turn or self._alone is not None:
+            return
+        group = self._group
+        await group.lock.acquire()
+        self.turn = True
+        await self._store._pg_turn(group)
+        self._conn = group.aconn  # type: ignore[assignment]
+
+    def unwant(self) -> None:
+        """Forget the row this unit wanted read at its turn, or that was read for it."""
+        group = self._group
+        for key in [key for key, unit in group.wanted.items() if unit is self]:
+            del group.wanted[key]
+        for key in [key for key, (unit, _) in group.fetched.items() if unit is self]:
+            del group.fetched[key]
+
+    async def _read_first(self, key: tuple[str, str, str, str]) -> tuple[bool, Any]:
+        """The first read for update of this unit (``FOR UPDATE SKIP LOCKED``): read with those that
+        units waiting for their turn want, or earlier by another unit for it. ``(found, row)``: ``found``
+        is ``False`` when the row is missing or another transaction holds it."""
+        group = self._group
+        done = group.fetched.get(key)
+        if done is not None and done[0] is self:
+            del group.fetched[key]
+            return done[1] is not None, done[1]
+        others = [
+            (k, unit)
+            for k, unit in group.wanted.items()
+            if unit is not self and k != key and k not in group.fetched and k not in group.deferred_keys
+        ]
+        for k, _ in others:
+            del group.wanted[k]
+        if group.wanted.get(key) is self:
+            del group.wanted[key]
+        if not others:
+            row = await self._statement(group.pg.fetchrow, _PG_GET + " FOR UPDATE SKIP LOCKED", *key)
+            return row is not None, row
+        keys = [key, *(k for k, _ in others)]
+        columns = [list(column) for column in zip(*keys, strict=True)]
+        rows = await self._statement(group.pg.fetch, _PG_GET_MANY, *columns)
+        found = {(r[0], r[1].casefold(), r[2].casefold(), r[3].casefold()): r for r in rows}
+        for k, unit in others:
+            row = found.get(k)
+            group.fetched[k] = (unit, row)
+            if row is not None:
+                self._store._pg_held[k] = group
+                group.keys.add(k)
+        row = found.get(key)
+        return row is not None, row
+
+    # -- the group's connection ------------------------------------------------------------------
+
+    async def _statement(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run one asyncpg call on the group's connection; a failure outside this unit's savepoint
+        makes the group's transaction unusable (every unit of it fails)."""
+        try:
+            return await fn(*args)
+        except BaseException as exc:
+            if not self.savepoint and self._group.failure is None:
+                self._group.failure = exc
+                self._store._pg_fail(self._group, exc)
+            raise
+
+    async def _send_deferred(self, writes: list[tuple[Any, ...]]) -> None:
+        await self._statement(self._group.pg.executemany, _PG_PUT_MANY, writes)
+
+    async def _ensure_savepoint(self) -> None:
+        """Before a statement that may fail or must be undone with this unit: the writes other units
+        deferred go first (this unit's rollback must not take them back), then the savepoint."""
+        if self.savepoint:
+            return
+        group = self._group
+        others = [write for unit, write in group.deferred if unit is not self]
+        if others:
+            group.deferred = [(unit, write) for unit, write in group.deferred if unit is self]
+            group.deferred_keys = {_write_key(write) for _, write in group.deferred}
+            await self._send_deferred(others)
+        if group.savepoint:  # one round trip: the last unit's savepoint let go, this one's taken
+            await self._statement(group.pg.execute, "RELEASE SAVEPOINT evroam_unit; SAVEPOINT evroam_unit")
+        else:
+            await self._statement(group.pg.execute, "SAVEPOINT evroam_unit")
+            group.savepoint = True
+        self.savepoint = True
+
+    async def _send_all(self) -> None:
+        """Every deferred write of the group reaches the database (this unit's after its savepoint)."""
+        group = self._group
+        if not group.deferred:
+            return
+        await self._ensure_savepoint()
+        if group.deferred:  # this unit's own
+            own = [write for _, write in group.deferred]
+            group.deferred = []
+            group.deferred_keys = set()
+            await self._send_deferred(own)
+
+    def forget_writes(self) -> None:
+        """This unit failed: its deferred writes are not to be sent."""
+        group = self._group
+        if any(unit is self for unit, _ in group.deferred):
+            group.deferred = [(unit, write) for unit, write in group.deferred if unit is not self]
+            group.deferred_keys = {_write_key(write) for _, write in group.deferred}
+
+    # -- the operations ----------------------------------------------------------------------------
 
     async def _read(
         self, fn: Callable[Concatenate[Connection, _P], _T], /, *a: _P.args, **k: _P.kwargs
     ) -> _T:
+        """Any other operation, through SQLAlchemy: after the deferred writes, in the savepoint."""
         self._first = False
+        if self._alone is None:
+            await self._turn()
+            self._group.fetched.clear()  # it may change any row
+            await self._send_all()
+            await self._ensure_savepoint()
         return await self._conn.run_sync(fn, *a, **k)
 
     _write = _read
@@ -1738,25 +1972,40 @@ class _PgUnit(_AwaitedTransaction):
             self._group.keys.add(key)
 
     async def get(self, key: ObjectKey, *, for_update: bool = False) -> StoredObject | None:
-        sql = _PG_GET + " FOR UPDATE" if for_update else _PG_GET
         pg_key = _pg_key(key)
         if for_update and await self._before_lock(pg_key):
             await self._leave()
-        if for_update and self._first and self._alone is None:
+        if self._alone is not None:
             self._first = False
-            try:
-                row = await self._group.pg.fetchrow(sql + " NOWAIT", *pg_key)
-            except Exception as exc:
-                if not _lock_not_available(exc):
-                    raise
+            sql = _PG_GET + " FOR UPDATE" if for_update else _PG_GET
+            return _pg_object(await self._alone_pg.fetchrow(sql, *pg_key))
+        group = self._group
+        if for_update and self._first and not self.turn:  # read with others', if they wait too
+            group.wanted.setdefault(pg_key, self)
+        await self._turn()
+        pg = group.pg
+        if pg_key in group.deferred_keys:  # a deferred write of this row must be read back
+            await self._send_all()
+        first, self._first = self._first, False
+        if for_update and first and not self.savepoint:
+            hit, row = await self._read_first(pg_key)
+            if not hit and await self._statement(pg.fetchval, _PG_EXISTS, *pg_key):
+                if self._moves < _PG_MOVES:  # try again in a later group
+                    await self._move()
+                    return await self.get(key, for_update=True)
+                # another transaction holds the row: on without the group, waiting like any transaction
                 await self._leave()
-                row = await self._pg().fetchrow(sql, *pg_key)
+                return _pg_object(await self._alone_pg.fetchrow(_PG_GET + " FOR UPDATE", *pg_key))
+        elif for_update:  # a lock that may wait, and end in a detected deadlock: undone with this unit
+            await self._ensure_savepoint()
+            row = await self._statement(pg.fetchrow, _PG_GET + " FOR UPDATE", *pg_key)
         else:
-            self._first = False
-            row = await self._pg().fetchrow(sql, *pg_key)
+            row = await self._statement(pg.fetchrow, _PG_GET, *pg_key)
+        found = _pg_object(row)
         if for_update:
             self._locked(pg_key)
-        return _pg_object(row)
+            self._known[pg_key] = None if found is None else found.last_updated
+        return found
 
     async def put(
         self,
@@ -1768,12 +2017,8 @@ class _PgUnit(_AwaitedTransaction):
         check_stale: bool = True,
     ) -> PutOutcome:
         pg_key = _pg_key(key)
-        if await self._before_lock(pg_key):
-            await self._leave()
-        self._first = False
-        revision = await self._pg().fetchval(
-            _PG_PUT_CHECKED if check_stale else _PG_PUT_UNCHECKED,
-            *_pg_key(key),
+        write = (
+            *pg_key,
             str(key.country_code),
             str(key.party_id),
             str(key.object_id),
@@ -1781,23 +2026,49 @@ class _PgUnit(_AwaitedTransaction):
             partner_id,
             bytes(payload),
         )
-        self._locked(pg_key)
+        if self._alone is None:
+            self._group.fetched.pop(pg_key, None)  # read for another unit: not what it will be
+            stored = self._known.get(pg_key)
+            if stored is not None:  # read for update by this unit, found: locked, so known
+                self._first = False
+                if check_stale and stored > write[7]:
+                    return PutOutcome.STALE
+                self._known[pg_key] = write[7]
+                self._group.deferred.append((self, write))
+                self._group.deferred_keys.add(pg_key)
+                return PutOutcome.UPDATED
+            if await self._before_lock(pg_key):
+                await self._leave()
+        self._first = False
+        sql = _PG_PUT_CHECKED if check_stale else _PG_PUT_UNCHECKED
+        if self._alone is not None:
+            revision = await self._alone_pg.fetchval(sql, *write)
+        else:
+            await self._turn()
+            await self._send_all()
+            await self._ensure_savepoint()
+            revision = await self._statement(self._group.pg.fetchval, sql, *write)
+            self._locked(pg_key)
         if revision is None:
             return PutOutcome.STALE
         return PutOutcome.CREATED if revision == 1 else PutOutcome.UPDATED
 
     async def _leave(self) -> None:
-        """Leave the group (its row is locked elsewhere): back to the savepoint, on with a transaction of
-        its own; the group's lock is let go, so the group goes on meanwhile."""
-        await self._group.pg.execute("ROLLBACK TO SAVEPOINT evroam_unit")
+        """Leave the group (its row is locked elsewhere) before it wrote or locked anything there, and go
+        on in a transaction of its own; the group's lock is let go, so the group goes on meanwhile."""
+        assert not self.savepoint and not self._known
         self.left = True
-        self._store._pg_leave(self._group)
+        self.unwant()
+        self._store._pg_leave(self._group, self.turn)
         engine = self._store._async_engine
         assert engine is not None
         self._alone = await engine.connect()
         self._conn = self._alone
-        await self._alone.exec_driver_sql("SELECT 1")  # BEGIN (SQLAlchemy's asyncpg adapter starts it)
-        self._alone_pg = (await self._alone.get_raw_connection()).driver_connection
+        self._alone_pg = await _pg_begin(self._alone)
+
+
+def _write_key(write: tuple[Any, ...]) -> tuple[str, str, str, str]:
+    return write[0], write[1], write[2], write[3]
 
 
 # -- a database by URL, outside a node (migrations, tools) --------------------------------------------------

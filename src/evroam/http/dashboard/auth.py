@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from evroam.core.clock import Clock
+from evroam.core.passwords import hash_password, verify_password
 from evroam.store.port import Operations
 
 __all__ = [
@@ -39,44 +40,8 @@ COOKIE = "evroam_admin"
 SESSION_LIFETIME = timedelta(hours=12)
 MIN_PASSWORD = 8
 
+
 # scrypt cost: n=2**14, r=8, p=1 (16 MiB, about 50 ms here): the parameters are stored with the hash
-_N, _R, _P = 2**14, 8, 1
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def hash_password(password: str, *, salt: bytes | None = None) -> str:
-    """The stored form of ``password``: ``scrypt$n$r$p$salt$hash``."""
-    salt = salt if salt is not None else secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=_N, r=_R, p=_P, maxmem=64 * 1024 * 1024)
-    return f"scrypt${_N}${_R}${_P}${_b64(salt)}${_b64(digest)}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    """Whether ``password`` matches ``stored`` (:func:`hash_password`'s form); ``False`` when malformed."""
-    try:
-        scheme, n, r, p, salt, expected = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        digest = hashlib.scrypt(
-            password.encode("utf-8"),
-            salt=_unb64(salt),
-            n=int(n),
-            r=int(r),
-            p=int(p),
-            maxmem=64 * 1024 * 1024,
-        )
-        return hmac.compare_digest(digest, _unb64(expected))
-    except (ValueError, TypeError):
-        return False
-
-
 async def set_admin_password(ops: Operations, password: str) -> None:
     """Store the admin password (hashed) and a new session key: every open session ends."""
     if len(password) < MIN_PASSWORD:
@@ -157,4 +122,8 @@ class AdminAuth:
 
 
 def _mac(key: bytes, text: str) -> str:
-    return _b64(hmac.new(key, text.encode("ascii"), hashlib.sha256).digest())
+    return (
+        base64.urlsafe_b64encode(hmac.new(key, text.encode("ascii"), hashlib.sha256).digest())
+        .decode("ascii")
+        .rstrip("=")
+    )
