@@ -1,6 +1,6 @@
-"""`evroam serve --oicp-port`: node processes serving their OICP endpoints over real sockets with mutual
-TLS, called by the test hub, and refusing a caller whose certificate comes from the same CA but is not
-the hub's.
+"""`evroam serve --oicp-port` (also `simulate --oicp-port`, and beside `--ocpp-port`): node processes
+serving their OICP endpoints over real sockets with mutual TLS, called by the test hub, and refusing a
+caller whose certificate comes from the same CA but is not the hub's.
 
 The EMP node answers an RFID AuthorizeStart that the hub routes to it from its tokens; the CPO node,
 with no charger connection plugged in, answers a remote start that the hub routes to it with 501
@@ -227,6 +227,76 @@ async def test_simulate_oicp_port_starts_at_the_simulator(tmp_path: Path, nodes:
                 m.AuthorizeRemoteStart(ProviderID=EMP_ID, EvseID="DE*ABC*E1", Identification=contract),
             )
         assert started.Result is True and started.StatusCode.Code == "000" and started.SessionID
+        assert hub.invalid == []
+    finally:
+        stop_all(nodes)
+        await hub.close()
+
+
+def _add_charger(node: NodeProcess, charger_id: str, password: str, location: str, evse_map: str) -> None:
+    """`evroam chargers add` (the password on stdin)."""
+    import subprocess
+
+    added = subprocess.run(
+        node._command(
+            "chargers", "add", charger_id, "--location", location, "--password-stdin", "--evse-map", evse_map
+        ),
+        input=password + "\n", capture_output=True, text=True, env=node.environ(), timeout=60, check=False,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr[-2000:]
+
+
+async def test_serve_ocpp_and_oicp_ports_remote_start_reaches_an_ocpp_charger(
+    tmp_path: Path, nodes: list[NodeProcess]
+) -> None:
+    """`evroam serve --ocpp-port --oicp-port`: the charge point port is the OCPP central system, so a remote
+    start the hub routes to the node reaches a real OCPP 1.6 charger over its WebSocket, and the charger's
+    answer is the OICP answer."""
+    from ocpp.v16 import call
+
+    from evroam.core.clock import SystemClock
+    from evroam.sim import site
+    from tests.integration.ocpp_chargers import open_charger
+
+    certs = Certificates(tmp_path / "pki")
+    hub = OicpTestHub(openapi=shared_path("spec", "oicp", "openapi"), tls=certs.issue("hub"))
+    await hub.start()
+    operator = "NL*CPO"
+    cpo_tls, emp_tls = certs.issue(operator), certs.issue(EMP_ID)
+    password = "secret-of-cp16-oicp"
+    try:
+        cpo = NodeProcess("cpo", tmp_path / "cpo", free_port())
+        cpo.init("NL", "CPO", "CPO")
+        locations = tmp_path / "locations.json"
+        locations.write_text(json.dumps(site.demo_locations("NL", "CPO", SystemClock().now())))
+        cpo.evroam("locations", "import", str(locations))
+        _add_charger(cpo, "CP16", password, site.LOCATION_ID, f"1={site.AC_EVSES[0]}/1")
+        _connect(cpo, cpo_tls, hub.url, "--operator-id", operator)
+        ocpp_port, oicp_port = free_port(), free_port()
+        cpo.start("--ocpp-port", str(ocpp_port), "--oicp-port", str(oicp_port), "--no-worker")
+        nodes.append(cpo)
+        cpo.wait_ready()
+        hub.register("CPO", operator, f"https://127.0.0.1:{oicp_port}")
+        async with open_charger(f"ws://127.0.0.1:{ocpp_port}/ocpp/", "CP16", password) as charger:
+            boot = await charger.call(
+                call.BootNotification(charge_point_model="Wallbox", charge_point_vendor="ACME")
+            )
+            assert boot.status == "Accepted"
+            await charger.call(
+                call.StatusNotification(connector_id=1, error_code="NoError", status="Available")
+            )
+            contract = m.Identification(
+                RemoteIdentification=m.RemoteIdentification(EvcoID="DE-XYZ-C12345678-9")
+            )
+            async with OicpClient(hub.url, emp_tls, rate_limits=False) as as_emp:
+                started = await as_emp.call(
+                    by_name("eRoamingAuthorizeRemoteStart"),
+                    EMP_ID,
+                    m.AuthorizeRemoteStart(ProviderID=EMP_ID, EvseID="NL*CPO*E1", Identification=contract),
+                )
+            request = await charger.wait_for("RemoteStartTransaction")
+        assert started.Result is True and started.StatusCode.Code == "000"
+        assert request["connector_id"] == 1
         assert hub.invalid == []
     finally:
         stop_all(nodes)
