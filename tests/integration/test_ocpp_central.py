@@ -35,11 +35,15 @@ from evroam.chargepoint.sink import OcpiSink
 from evroam.core.clock import FixedClock
 from evroam.core.types import DateTime
 from evroam.model.tokens import LocationReferences
+from evroam.modules.locations import iter_locations
 from evroam.modules.locations.repository import save_location
 from evroam.modules.locations.validation import parse_locations
 from evroam.modules.tariffs.repository import save_tariff
 from evroam.modules.tariffs.validation import parse_tariffs
 from evroam.node.charging import StoredCatalogue
+from evroam.node.sites import SmartSites
+from evroam.node.smart import SiteConfig
+from evroam.sim.clock import ScaledTime
 from evroam.sim.site import AC_EVSES, LOCATION_ID, demo_locations, demo_tariffs
 from evroam.testing import MemoryStore
 from tests.integration.ocpp_chargers import Charger16, open_charger
@@ -495,3 +499,61 @@ async def test_reservations_unlock_and_limits_reach_the_charger(node: Node, ca: 
         # the charger of this test does not answer GetCompositeSchedule: a CALLERROR NotImplemented
         active = await node.central.active_limit(ActiveLimitRequest(transaction_id=session_id, duration=600))
         assert active is Answer.NOT_SUPPORTED and not isinstance(active, ActiveLimit)
+
+
+async def test_a_smart_site_keeps_ocpp_chargers_under_its_limit(
+    node: Node, store: MemoryStore, ca: trustme.CA
+) -> None:
+    """The energy manager of `evroam serve --ocpp-port` (node/sites.py) over the central system: two
+        transactions on a 7 kW site: both connectors get a profile (1.6: a connector's TxDefaultProfile holds
+    for its running transaction too), and the limits sent add up to at most 7 kW (the
+    site's DC EVSE has no charger in the evse map: its limits are refused, logged, and change nothing)."""
+    locations = [location async for location in iter_locations(store, partners=[None])]
+    sites = SmartSites()
+    await sites.start(
+        [SiteConfig(location_id=LOCATION_ID, limit_kw=7.0)],
+        locations,
+        node.central,
+        ScaledTime(DateTime.parse(T0), speed=1.0),
+        store=store,
+        http=None,
+        plan_path=None,
+    )
+    try:
+        async with open_charger(node.url, "CP1", PASSWORD, ssl=client_tls(ca)) as cp:
+            await cp.call(call.BootNotification(charge_point_model="M", charge_point_vendor="V"))
+            started = []
+            for connector, tag in ((1, "GOOD-S1"), (2, "GOOD-S2")):
+                await cp.call(
+                    call.StatusNotification(connector_id=connector, error_code="NoError", status="Charging")
+                )
+                answer = await cp.call(
+                    call.StartTransaction(connector_id=connector, id_tag=tag, meter_start=0, timestamp=T0)
+                )
+                started.append(answer.transaction_id)
+            latest: dict[int, dict[str, Any]] = {}
+            count = 0
+            # until the latest profile of each connector comes from a plan of both sessions (an earlier
+            # plan, made when only the first had started, may give it the whole 7 kW)
+            while set(latest) != {1, 2} or _watts(latest.values()) > 7000 * 1.001:
+                count += 1
+                request = await cp.wait_for("SetChargingProfile", count)
+                latest[request["connector_id"]] = request["cs_charging_profiles"]
+    finally:
+        await sites.close()
+    assert len(started) == 2
+    for profile in latest.values():
+        assert profile["charging_profile_purpose"] in ("TxProfile", "TxDefaultProfile")
+        assert profile["charging_schedule"]["charging_schedule_period"][0]["start_period"] == 0
+    assert _watts(latest.values()) > 0
+
+
+def _watts(profiles: Any) -> float:
+    """The sum of the profiles' first limits in W (A per phase on a 3-phase 230 V connector)."""
+    total = 0.0
+    for profile in profiles:
+        schedule = profile["charging_schedule"]
+        first = schedule["charging_schedule_period"][0]
+        factor = 230 * first.get("number_phases", 3) if schedule["charging_rate_unit"] == "A" else 1
+        total += float(first["limit"]) * factor
+    return total

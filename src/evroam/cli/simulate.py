@@ -41,12 +41,12 @@ from evroam.node.charging import StoredCatalogue, records_for
 from evroam.node.config import ConfigError
 from evroam.node.logs import configure_logging
 from evroam.node.settings import Settings
-from evroam.node.smart import SiteManager, SmartConfig, location_tariffs, stations_of
+from evroam.node.sites import SmartSites
+from evroam.node.smart import SmartConfig
 from evroam.node.wiring import build_node, cpo_parties
 from evroam.registration.directory import RegisteredPartners
 from evroam.sim.clock import ScaledTime
 from evroam.sim.simulator import COMMAND_KINDS, SimOptions, Simulator
-from evroam.tariffs import Tariff as EngineTariff
 
 __all__ = ["simulate"]
 
@@ -178,45 +178,21 @@ def simulate(
     simulator.subscribe(wake_worker)
     node.charge_point = simulator
 
-    managers: list[SiteManager] = []
-    vens: list[Any] = []
+    sites = SmartSites()
     smart_sites = SmartConfig.load(config_path(settings.data_dir)).sites
 
     async def power_on() -> None:
         locations = [location async for location in iter_locations(node.store, partners=[None])]
         count = simulator.add_locations(locations)
-        for entry in smart_sites:  # smart charging: one energy manager per site (`evroam smart site`)
-            location = next(
-                (loc for loc in locations if str(loc.id).casefold() == entry.location_id.casefold()), None
-            )
-            if location is None:
-                log.warning("smart charging: no location %s to manage", entry.location_id)
-                continue
-            cc, pid, lid = str(location.country_code), str(location.party_id), str(location.id)
-
-            async def load_tariffs(cc: str = cc, pid: str = pid, lid: str = lid) -> list[EngineTariff]:
-                return await location_tariffs(node.store, cc, pid, lid)
-
-            manager = SiteManager(
-                entry,
-                simulator,
-                time,
-                stations_of(location),
-                plan_path=plan_path(settings.data_dir, entry.location_id),
-                http=node.http,
-                tariff_loader=load_tariffs if entry.prices_from_tariff else None,
-                time_zone=location.time_zone or "UTC",
-            )
-            simulator.subscribe(manager)
-            manager.start()
-            managers.append(manager)
-            if entry.vtn_url and entry.ven_name:
-                from evroam.node.openadr import Ven
-
-                ven = Ven(manager, entry.vtn_url, entry.ven_name)
-                await ven.start()
-                vens.append(ven)
-            log.info("smart charging: managing %s under %g kW", entry.location_id, entry.limit_kw)
+        await sites.start(  # smart charging: one energy manager per site (`evroam smart site`)
+            smart_sites,
+            locations,
+            simulator,
+            time,
+            store=node.store,
+            http=node.http,
+            plan_path=lambda location_id: plan_path(settings.data_dir, location_id),
+        )
         await simulator.power_on()
         log.info(
             "simulating %d EVSE(s) at %d location(s); simulated time runs %gx while busy",
@@ -231,12 +207,6 @@ def simulate(
     if oicp_port is not None:
         serve_oicp(node, host, oicp_port)  # over node.charge_point: the simulator
 
-    async def smart_off() -> None:
-        for ven in vens:
-            await ven.stop()
-        for manager in managers:
-            await manager.close()
-
-    node.shutdown_hooks.append(smart_off)
+    node.shutdown_hooks.append(sites.close)
     node.shutdown_hooks.append(simulator.close)
     run_server(node, settings, limits, host=host, port=port, worker=not no_worker)

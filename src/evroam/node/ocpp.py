@@ -15,7 +15,6 @@ import logging
 import ssl
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from evroam.chargepoint.ocpp import CentralSystem, ChargerRegistry, Decision, Journal, OcppServer
 from evroam.chargepoint.port import ChargePointEvent
@@ -26,12 +25,12 @@ from evroam.model.tokens import LocationReferences, Token
 from evroam.modules.locations import LocationAdmin, iter_locations
 from evroam.modules.tokens import AuthorizationService, OcpiRealTime, issuer_from_uid
 from evroam.node.charging import StoredCatalogue, records_for
-from evroam.node.smart import SiteConfig, SiteManager, location_tariffs, stations_of
+from evroam.node.sites import SmartSites
+from evroam.node.smart import SiteConfig
 from evroam.node.wiring import Node
 from evroam.registration.directory import RegisteredPartners
 from evroam.registration.repository import StorePartnerRepository
 from evroam.sim.clock import ScaledTime
-from evroam.tariffs import Tariff as EngineTariff
 
 __all__ = ["attach_ocpp", "charger_authorizer"]
 
@@ -120,68 +119,22 @@ def attach_ocpp(
     node.charge_point = central
     server = OcppServer(central, host=host, port=port, tls=tls, timeout=timeout)
 
-    managers: list[SiteManager] = []
-    vens: list[Any] = []
+    sites = SmartSites()
 
     async def start() -> None:
         await central.load()
         await server.start()
-        if smart_sites:
-            await _manage_sites(node, central, smart_sites, plan_path, managers, vens)
+        if smart_sites:  # one energy manager per site, in real time, over the central system
+            locations = [location async for location in iter_locations(node.store, partners=[None])]
+            time = ScaledTime(node.clock.now(), speed=1.0)
+            await sites.start(
+                smart_sites, locations, central, time, store=node.store, http=node.http, plan_path=plan_path
+            )
 
     async def stop() -> None:
-        for ven in vens:
-            await ven.stop()
-        for manager in managers:
-            await manager.close()
+        await sites.close()
         await server.stop()
 
     node.startup_hooks.append(start)
     node.shutdown_hooks.append(stop)
     return server
-
-
-async def _manage_sites(
-    node: Node,
-    central: CentralSystem,
-    sites: Sequence[SiteConfig],
-    plan_path: Callable[[str], Path] | None,
-    managers: list[SiteManager],
-    vens: list[Any],
-) -> None:
-    """One energy manager per smart site, in real time, over the central system (as ``simulate`` does
-    over the simulator)."""
-    locations = [location async for location in iter_locations(node.store, partners=[None])]
-    time = ScaledTime(node.clock.now(), speed=1.0)
-    for entry in sites:
-        location = next(
-            (loc for loc in locations if str(loc.id).casefold() == entry.location_id.casefold()), None
-        )
-        if location is None:
-            log.warning("smart charging: no location %s to manage", entry.location_id)
-            continue
-        cc, pid, lid = str(location.country_code), str(location.party_id), str(location.id)
-
-        async def load_tariffs(cc: str = cc, pid: str = pid, lid: str = lid) -> list[EngineTariff]:
-            return await location_tariffs(node.store, cc, pid, lid)
-
-        manager = SiteManager(
-            entry,
-            central,
-            time,
-            stations_of(location),
-            plan_path=None if plan_path is None else plan_path(entry.location_id),
-            http=node.http,
-            tariff_loader=load_tariffs if entry.prices_from_tariff else None,
-            time_zone=location.time_zone or "UTC",
-        )
-        central.subscribe(manager)
-        manager.start()
-        managers.append(manager)
-        if entry.vtn_url and entry.ven_name:
-            from evroam.node.openadr import Ven
-
-            ven = Ven(manager, entry.vtn_url, entry.ven_name)
-            await ven.start()
-            vens.append(ven)
-        log.info("smart charging: managing %s under %g kW (OCPP chargers)", entry.location_id, entry.limit_kw)

@@ -452,11 +452,11 @@ class SiteManager:
     async def run(self) -> None:
         """Solve on every wake-up and every ``period_seconds`` of (simulated) time."""
         while True:
+            self._wake.clear()  # before the solve: an event arriving during it wakes the next one
             try:
                 await self.resolve()
             except Exception:  # a failed solve must not stop the manager: the limits sent stay
                 log.exception("smart charging: the solve of %s failed", self.config.location_id)
-            self._wake.clear()
             sleeper = asyncio.ensure_future(self.time.sleep(self._until_next()))
             waker = asyncio.ensure_future(self._wake.wait())
             try:
