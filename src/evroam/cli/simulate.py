@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
 
 import click
 
