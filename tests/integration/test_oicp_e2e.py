@@ -541,3 +541,45 @@ async def _cpo_cdr(w: World, sid: str) -> cm.CDR:
         if record is not None and str(record.document.cdr.authorization_reference) == sid:
             return record.document.cdr
     raise AssertionError(f"no CPO CDR for {sid}")
+
+
+async def test_error_notification_when_the_evse_faults(world: World) -> None:
+    """A Hubject session stopped by a fault of the EVSE: an Error notification (CriticalError) reaches
+    the EMP through the hub, then the session's End as usual; a remote stop sends no Error."""
+    w = world
+    cpo_conn = await _connection(w.cpo, "CPO")
+    await push_all_evse_data(w.cpo.store, cpo_conn, w.clients, w.time.now())
+    await w.deliver()
+    ack = await w.service.remote_start(E1, CONTRACT)
+    assert ack.Result and ack.SessionID
+    sid = ack.SessionID
+    await w.time.advance(30)
+    await w.deliver()
+    await w.sim.fault("E1")
+    assert w.sim.transactions == []
+    await w.time.advance(61)
+    await w.deliver()
+
+    notes = [
+        x for x in w.hub.traffic if x.direction == "in" and x.operation == "eRoamingChargingNotifications"
+    ]
+    assert [x.request["Type"] for x in notes if x.request["SessionID"] == sid] == ["Start", "Error", "End"]
+    (error,) = [x for x in notes if x.request["Type"] == "Error"]
+    assert error.request["ErrorType"] == "CriticalError" and error.request["EvseID"] == E1
+    assert error.errors == () and error.answer["Result"] is True
+    emp_session = await load_session(w.emp.store, "EMP", sid)
+    assert emp_session is not None and "Error" in emp_session.notifications
+
+    # a session ended by a remote stop: no Error
+    again = await w.service.remote_start(E2, CONTRACT)
+    assert again.Result and again.SessionID
+    await w.time.advance(30)
+    await w.deliver()
+    assert (await w.service.remote_stop(again.SessionID)).Result is True
+    await w.time.advance(61)
+    await w.deliver()
+    types = [x.request["Type"] for x in w.hub.traffic
+             if x.operation == "eRoamingChargingNotifications" and x.direction == "in"
+             and x.request["SessionID"] == again.SessionID]  # fmt: skip
+    assert types[0] == "Start" and types[-1] == "End" and "Error" not in types
+    assert w.hub.invalid == []

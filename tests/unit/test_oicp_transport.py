@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ssl
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,12 +19,13 @@ from evroam.http.oicp import (
     RateWindow,
     Reply,
     dispatcher,
+    only_from,
     start_server,
 )
 from evroam.oicp import codec
 from evroam.oicp import messages as m
 from evroam.oicp.operations import by_name, status
-from evroam.oicp.tls import TlsFiles, server_context
+from evroam.oicp.tls import TlsFiles, is_peer, server_context
 from tests.support.oicp_certs import Certificates
 
 STATUS = by_name("eRoamingPushEvseStatus")
@@ -176,6 +178,66 @@ async def test_the_client_keeps_hubjects_rate_per_minute(tmp_path: Path) -> None
                 now[0] = float(second)
                 assert (await client.call(op, "DE*ABC", body)).Result is True
         assert slept == [54.0]  # sent at 6 s, waits until 60 s
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+# -- only the hub may call a partner's endpoints ------------------------------------------------------
+
+HUB_CERT: dict[str, Any] = {
+    "subject": ((("commonName", "hub"),),),
+    "subjectAltName": (("DNS", "*.hubject.example"), ("IP Address", "10.0.0.1")),
+}
+
+
+def test_is_peer_by_name_alt_name_and_wildcard() -> None:
+    assert is_peer(HUB_CERT, None, names=("HUB",))  # the common name, case-insensitively
+    assert is_peer(HUB_CERT, None, names=("10.0.0.1",))
+    assert is_peer(HUB_CERT, None, names=("service.hubject.example",))  # one label under the wildcard
+    assert not is_peer(HUB_CERT, None, names=("a.service.hubject.example",))
+    assert not is_peer(HUB_CERT, None, names=("hubject.example",))
+    assert not is_peer(HUB_CERT, None, names=("hub.other.example", "10.0.0.2"))
+    assert not is_peer(HUB_CERT, None, names=())  # nothing expected: nobody is the hub
+    assert not is_peer(None, None, names=("hub",))
+
+
+def test_is_peer_by_fingerprint_decides_alone() -> None:
+    der = b"certificate bytes"
+    digest = hashlib.sha256(der).hexdigest()
+    spelt = ":".join(digest[i : i + 2] for i in range(0, 64, 2)).upper()
+    assert is_peer(HUB_CERT, der, fingerprints=(spelt,))
+    assert not is_peer(HUB_CERT, b"another certificate", names=("hub",), fingerprints=(digest,))
+    assert not is_peer(HUB_CERT, None, fingerprints=(digest,))
+
+
+async def test_only_from_answers_017_in_the_operation_shape(tmp_path: Path) -> None:
+    certs = Certificates(tmp_path / "pki")
+    node, hub, other = certs.issue("DE-XYZ"), certs.issue("hub"), certs.issue("other")
+    called: list[str] = []
+
+    async def ack(body: Any, ident: str | None, q: Mapping[str, str]) -> m.Acknowledgement:
+        called.append(body.SessionID)
+        return m.Acknowledgement(Result=True, StatusCode=status("000"), SessionID=body.SessionID)
+
+    handler = only_from(
+        dispatcher({"eRoamingChargeDetailRecord": ack}), lambda r: is_peer(r.peer, None, names=("hub",))
+    )
+    server = await start_server(handler, "127.0.0.1", 0, server_context(node))
+    cdr_op = by_name("eRoamingChargeDetailRecord")
+    body = b'{"SessionID": "11111111-aaaa-bbbb-cccc-000000000001"}'  # the guard answers before decoding
+    try:
+        url = f"https://127.0.0.1:{server.port}"
+        async with OicpClient(url, other, rate_limits=False) as client:
+            refused = codec.decode(await client.call_raw(cdr_op, "DE*ABC", body), m.Acknowledgement)
+            assert refused.Result is False and refused.StatusCode.Code == "017"
+            # an operation not served here: still 017 (the caller is refused before any routing)
+            other_op = await client.call(by_name("eRoamingPushEvseStatus"), "DE*ABC", _push())
+            assert other_op.Result is False and other_op.StatusCode.Code == "017"
+        assert called == []
+        async with OicpClient(url, hub, rate_limits=False) as client:
+            passed = codec.decode(await client.call_raw(cdr_op, "DE*ABC", body), m.Acknowledgement)
+        assert passed.StatusCode.Code == "022"  # through to the dispatcher, which finds the body short
     finally:
         server.close()
         await server.wait_closed()

@@ -426,6 +426,14 @@ class _Undo:
     show_default=True,
     help="Seconds a charger gets to answer a call of the central system.",
 )
+@click.option(
+    "--oicp-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    envvar="EVROAM_OICP_PORT",
+    help="Also serve the OICP endpoints of the node's OICP role on this port of --host, with the mutual TLS "
+    "of its OICP connection (evroam oicp connect) [env EVROAM_OICP_PORT].",
+)
 def serve(
     host: str,
     port: int | None,
@@ -444,6 +452,7 @@ def serve(
     ocpp_tls_key: Path | None = None,
     ocpp_heartbeat: int = 300,
     ocpp_timeout: float = 30.0,
+    oicp_port: int | None = None,
 ) -> None:
     """Serve the node's OCPI endpoints (uvicorn), and deliver the push outbox in the background."""
     settings = settings_of()
@@ -493,7 +502,18 @@ def serve(
             )
     except (ConfigError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    if oicp_port is not None:
+        _serve_oicp(node, host, oicp_port, workers)
     run_server(node, settings, limits, host=host, port=port, worker=not no_worker, tls=tls, workers=workers)
+
+
+def _serve_oicp(node: Node, host: str, port: int, workers: int) -> None:
+    """``--oicp-port``: the OICP endpoints in this process, started and stopped with the node."""
+    from evroam.cli.oicp_endpoints import serve_oicp
+
+    if workers > 1:
+        raise click.UsageError("--oicp-port is served by one process: not with --workers")
+    serve_oicp(node, host, port)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
 
 import click
 
 from evroam.chargepoint.port import ChargePointEvent
 from evroam.chargepoint.sink import OcpiSink
 from evroam.cli.node import run_server
+from evroam.cli.oicp_endpoints import serve_oicp
 from evroam.cli.smart import config_path, plan_path
 from evroam.http.serving import ServeLimits
 from evroam.modules.locations import LocationAdmin, iter_locations
@@ -116,8 +116,10 @@ def settings_of() -> Settings:
     "--oicp-port",
     type=int,
     default=None,
-    help="Serve the OICP CPO endpoints (remote start/stop, reservations) on this port, with the mutual TLS "
-    "of the node's OICP connection (evroam oicp connect --operator-id ...).",
+    envvar="EVROAM_OICP_PORT",
+    help="Serve the OICP endpoints (as `evroam serve --oicp-port`: the CPO's remote start/stop and "
+    "reservations, here over the simulator) with the mutual TLS of the node's OICP connection "
+    "[env EVROAM_OICP_PORT].",
 )
 def simulate(
     host: str,
@@ -202,38 +204,8 @@ def simulate(
 
     node.startup_hooks.append(power_on)
     if oicp_port is not None:
-        _serve_oicp(node, simulator, host, oicp_port)
+        serve_oicp(node, host, oicp_port)  # over node.charge_point: the simulator
 
     node.shutdown_hooks.append(sites.close)
     node.shutdown_hooks.append(simulator.close)
     run_server(node, settings, limits, host=host, port=port, worker=not no_worker)
-
-
-def _serve_oicp(node: Any, simulator: Simulator, host: str, port: int) -> None:
-    """The OICP endpoints of the CPO (docs/oicp.md), started and stopped with the node."""
-    from evroam.http.oicp import OicpServer, dispatcher, start_server
-    from evroam.modules.oicp import CpoEndpoint
-    from evroam.modules.oicp.records import load_connection
-    from evroam.oicp.tls import server_context
-
-    servers: list[OicpServer] = []
-
-    async def start() -> None:
-        connection = await load_connection(node.store, "CPO")
-        if connection is None:
-            raise click.ClickException(
-                "--oicp-port: no OICP CPO connection (evroam oicp connect --operator-id ...)"
-            )
-        endpoint = CpoEndpoint(node.store, simulator, node.clock)
-        servers.append(
-            await start_server(dispatcher(endpoint.handlers()), host, port, server_context(connection.tls))
-        )
-        log.info("OICP CPO endpoints on https://%s:%d/api/oicp (mutual TLS)", host, port)
-
-    async def stop() -> None:
-        for server in servers:
-            server.close()
-            await server.wait_closed()
-
-    node.startup_hooks.append(start)
-    node.shutdown_hooks.insert(0, stop)

@@ -47,6 +47,7 @@ __all__ = [
     "RateWindow",
     "Reply",
     "dispatcher",
+    "only_from",
     "start_server",
 ]
 
@@ -344,3 +345,27 @@ def dispatcher(handlers: Mapping[str, Typed]) -> Handler:
 
 def _decode_request(op: Operation, body: bytes) -> Any:
     return codec.decode(body, op.request)
+
+
+def only_from(handler: Handler, accept: Callable[[OicpRequest], bool], who: str = "the hub") -> Handler:
+    """``handler`` for callers ``accept`` takes (e.g. the hub's certificate); anyone else, though their
+    certificate is signed by a trusted CA, is answered ``017 Unauthorized Access`` in the operation's
+    answer shape (HTTP 200, as OICP answers), or HTTP 403 on a path that is no OICP operation."""
+
+    async def guarded(request: OicpRequest) -> Reply:
+        if accept(request):
+            return await handler(request)
+        found = match_path(request.path)
+        names = ", ".join(request.peer_names) or "no name"
+        log.warning(
+            "OICP call to %s refused: the client certificate (%s) is not %s", request.path, names, who
+        )
+        if found is None:
+            return Reply(403, b'{"message":"the client certificate is not the hub\'s"}')
+        session_id = None
+        with contextlib.suppress(EvroamError):  # the session is named back when the body is well formed
+            session_id = getattr(_decode_request(found[0], request.body), "SessionID", None)
+        answer = error_answer(found[0], "017", f"the client certificate is not {who}", session_id)
+        return Reply(200, codec.encode(answer))
+
+    return guarded

@@ -14,7 +14,7 @@ import ssl
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["TlsFiles", "client_context", "peer_names", "server_context"]
+__all__ = ["TlsFiles", "client_context", "fingerprint", "is_peer", "peer_names", "server_context"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,3 +61,33 @@ def peer_names(peercert: dict[str, Any] | None) -> tuple[str, ...]:
 def fingerprint(der: bytes) -> str:
     """The SHA-256 fingerprint of a DER certificate, hex."""
     return hashlib.sha256(der).hexdigest()
+
+
+def _name_matches(expected: str, name: str) -> bool:
+    """``name`` from a certificate against an expected host or name, case-insensitively; a certificate
+    name ``*.example.com`` covers exactly one label in front of ``example.com``."""
+    expected, name = expected.casefold().rstrip("."), name.casefold().rstrip(".")
+    if name == expected:
+        return True
+    if name.startswith("*.") and "." in expected:
+        return expected.split(".", 1)[1] == name[2:]
+    return False
+
+
+def is_peer(
+    peercert: dict[str, Any] | None,
+    der: bytes | None,
+    *,
+    names: tuple[str, ...] = (),
+    fingerprints: tuple[str, ...] = (),
+) -> bool:
+    """Whether a verified client certificate is the expected party's: its SHA-256 fingerprint is one of
+    ``fingerprints`` when any are given (hex, colons and case ignored), else one of its subject common
+    names or alt names matches one of ``names``. Neither given: no certificate is the party's."""
+    if fingerprints:
+        if der is None:
+            return False
+        wanted = {f.replace(":", "").casefold() for f in fingerprints}
+        return fingerprint(der) in wanted
+    have = peer_names(peercert)
+    return any(_name_matches(expected, name) for expected in names for name in have)

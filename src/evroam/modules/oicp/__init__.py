@@ -2,6 +2,7 @@
 
 from evroam.modules.oicp.cpo import CpoEndpoint, OicpPusher, find_evse, push_all_evse_data, push_pricing
 from evroam.modules.oicp.emp import EmpService, PricingData
+from evroam.modules.oicp.endpoints import OicpEndpoints
 from evroam.modules.oicp.hub import HubClients, OicpRefused
 from evroam.modules.oicp.kit import OICP, OicpLookups
 from evroam.modules.oicp.records import HUB_PARTNER_ID, Connection, ConnectionState, EmpCdr, OicpSession
@@ -15,6 +16,7 @@ __all__ = [
     "EmpCdr",
     "EmpService",
     "HubClients",
+    "OicpEndpoints",
     "OicpLookups",
     "OicpPusher",
     "OicpRefused",

@@ -2,12 +2,13 @@
 
     evroam oicp connect --hub-url URL (--operator-id DE*ABC | --provider-id DE-XYZ) --cert F --key F --ca F
                         [--name NAME] [--public-url URL [--register]] [--hotline +49...]
+                        [--hub-name NAME ...] [--hub-fingerprint SHA256 ...]
     evroam oicp status [--json]
     evroam oicp push evse-data [--full] | pricing | auth-data
     evroam oicp pull evse-data [--full] | pricing --operator-id ID
     evroam oicp pull evse-status [--evse-id ID ...] [--operator-id ID ...]
     evroam oicp remote-start EVSE_ID CONTRACT_ID | remote-stop SESSION_ID
-    evroam oicp serve --port P          (EMP endpoints; a CPO's: evroam simulate --oicp-port P)
+    evroam oicp serve --port P          (only the OICP endpoints; a node: evroam serve --oicp-port P)
     evroam oicp cdrs list [--json] | cdrs get --from TIME --to TIME
     evroam oicp test-hub --port P --cert F --key F --ca F --openapi DIR [--partner ROLE:ID:URL ...]
 
@@ -85,6 +86,18 @@ def oicp() -> None:
 @click.option(
     "--hotline", default="+4930000000", show_default=True, help="CPO: HotlinePhoneNumber of our EVSEs"
 )
+@click.option(
+    "--hub-name",
+    "hub_names",
+    multiple=True,
+    help="a name the hub's client certificate carries (CN or alt name) [default: the host of --hub-url]",
+)
+@click.option(
+    "--hub-fingerprint",
+    "hub_fingerprints",
+    multiple=True,
+    help="SHA-256 fingerprint (hex) of the hub's client certificate; given, only it is accepted",
+)
 @click.option("--json", "as_json", is_flag=True)
 def connect(
     hub_url: str,
@@ -97,6 +110,8 @@ def connect(
     public_url: str | None,
     register: bool,
     hotline: str,
+    hub_names: tuple[str, ...],
+    hub_fingerprints: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Connect the node to an OICP hub as a CPO (--operator-id) or an EMP (--provider-id)."""
@@ -120,6 +135,8 @@ def connect(
         ca=str(Path(ca).resolve()),
         public_url=public_url,
         hotline=hotline,
+        hub_names=hub_names,
+        hub_fingerprints=tuple(_fingerprint(f) for f in hub_fingerprints),
     )
 
     async def action(node: NodeContext, clients: HubClients) -> dict[str, Any]:
@@ -132,6 +149,13 @@ def connect(
         return out
 
     emit(_run(action), as_json, f"connected as {role} {ident} to {hub_url}")
+
+
+def _fingerprint(text: str) -> str:
+    value = text.replace(":", "").strip().casefold()
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise click.BadParameter(f"{text!r} is not a SHA-256 fingerprint", param_hint="--hub-fingerprint")
+    return value
 
 
 async def _register(connection: Connection) -> Any:
@@ -400,23 +424,25 @@ async def _need(node: NodeContext, role: str) -> Connection:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, required=True)
 def serve(host: str, port: int) -> None:
-    """EMP: serve the endpoints the hub calls (authorize start/stop, CDRs, charging notifications) with the
-    mutual TLS of the node's connection, until stopped. (A CPO's: `evroam simulate --oicp-port P`.)"""
-    from evroam.http.oicp import dispatcher, start_server
-    from evroam.oicp.tls import server_context
+    """Only the OICP endpoints of the node's role(s), without OCPI or the push worker, until stopped (an
+    EMP that runs nothing else). A node normally runs them with `evroam serve --oicp-port P`; no charger
+    connection is plugged in here, so a CPO's commands are answered 501."""
+    from evroam.modules.oicp.endpoints import OicpEndpoints
 
     async def action(node: NodeContext, clients: HubClients) -> None:
-        connection = await _need(node, "EMP")
-        service = EmpService(node.store, node.clock, clients)
-        server = await start_server(
-            dispatcher(service.handlers()), host, port, server_context(connection.tls)
+        endpoints = OicpEndpoints(node.store, node.clock, None, host, port, clients=clients)
+        try:
+            await endpoints.start()
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        roles = "/".join(endpoints.roles)
+        click.echo(
+            f"OICP {roles} endpoints on https://{host}:{endpoints.port}/api/oicp (mutual TLS)", err=True
         )
-        click.echo(f"OICP EMP endpoints on https://{host}:{server.port}/api/oicp (mutual TLS)", err=True)
         try:
             await asyncio.Event().wait()
         finally:
-            server.close()
-            await server.wait_closed()
+            await endpoints.stop()
 
     with contextlib.suppress(KeyboardInterrupt):
         _run(action)

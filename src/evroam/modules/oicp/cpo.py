@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -29,11 +30,14 @@ from evroam.chargepoint.port import (
     ChargePointEvent,
     ReserveRequest,
     StartRequest,
+    StopReason,
     StopRequest,
     TransactionStarted,
+    TransactionStopped,
 )
 from evroam.core.clock import Clock, SystemClock
 from evroam.core.types import DateTime
+from evroam.http.oicp import OicpError
 from evroam.model.enums import CdrDimensionType, SessionStatus, Status
 from evroam.model.locations import Location
 from evroam.modules.cdrs import CDRS
@@ -65,6 +69,8 @@ from evroam.oicp.ids import normalize_id
 from evroam.oicp.operations import by_name, status
 from evroam.store.outbox import ObjectChange, PartnerTarget, relay_targets
 from evroam.store.port import Operations, Store
+
+log = logging.getLogger(__name__)
 
 __all__ = ["CpoEndpoint", "OicpPusher", "find_evse", "push_all_evse_data"]
 
@@ -480,6 +486,9 @@ _ANSWERS: dict[Answer, str] = {
 }
 
 
+_UNREACHABLE = "no charger connection on this node"
+
+
 def _ack(answer: Answer | None, session_id: str | None, info: str | None = None) -> m.Acknowledgement:
     code = "501" if answer is None else _ANSWERS[answer]
     return m.Acknowledgement(Result=code == "000", StatusCode=status(code, info), SessionID=session_id)
@@ -487,12 +496,14 @@ def _ack(answer: Answer | None, session_id: str | None, info: str | None = None)
 
 class CpoEndpoint:
     """The CPO's OICP endpoints (C9-C12) and its RFID authorization with the hub, over the charge point
-    port. ``answer_within`` bounds a charger's answer (Hubject closes a remote start after 60 s)."""
+    port. ``answer_within`` bounds a charger's answer (Hubject closes a remote start after 60 s).
+    ``charge_point`` ``None`` (no charger connection plugged into the node): every command is answered
+    ``501`` (communication to the EVSE failed)."""
 
     def __init__(
         self,
         store: Store,
-        charge_point: ChargePoint,
+        charge_point: ChargePoint | None,
         clock: Clock,
         clients: HubClients | None = None,
         *,
@@ -505,7 +516,10 @@ class CpoEndpoint:
         self.clients = clients or HubClients()
         self.answer_within = answer_within
         self.reservation_minutes = reservation_minutes
-        charge_point.subscribe(self._on_event)
+        self._hubject_sessions: dict[str, str] = {}
+        """Transactions started here for a Hubject session -> its SessionID (for an Error notification)."""
+        if charge_point is not None:
+            charge_point.subscribe(self._on_event)
 
     def handlers(self) -> dict[str, Any]:
         return {
@@ -516,12 +530,44 @@ class CpoEndpoint:
         }
 
     async def _on_event(self, event: ChargePointEvent) -> None:
-        """A transaction started for a Hubject session: remember it (remote stop needs it)."""
+        """A transaction started for a Hubject session: remember it (remote stop needs it). One of them
+        stopped by a fault of the EVSE: an Error notification (CriticalError) to the hub."""
         if isinstance(event, TransactionStarted) and event.authorization_reference:
             ours = await load_session(self.store, "CPO", event.authorization_reference)
             if ours is not None:
                 ours.transaction_id = event.transaction_id
                 await save_session(self.store, ours, self.clock.now())
+                self._hubject_sessions[event.transaction_id.casefold()] = ours.id
+        elif isinstance(event, TransactionStopped):
+            sid = self._hubject_sessions.pop(event.transaction_id.casefold(), None)
+            if sid is not None and event.reason is StopReason.FAULT:
+                await self._notify_error(sid, "the EVSE faulted; charging stopped")
+
+    async def _notify_error(self, sid: str, info: str) -> None:
+        """Sent when it happens, not through the outbox: a hub that does not take it is logged, not
+        retried."""
+        connection = await load_connection(self.store, "CPO")
+        ours = await load_session(self.store, "CPO", sid)
+        if connection is None or ours is None or ours.evse_id is None:
+            return
+        error = m.ChargingNotificationError(
+            SessionID=sid,
+            EvseID=ours.evse_id,
+            OperatorID=connection.id,
+            Identification=codec.decode(ours.identification, m.Identification)
+            if ours.identification
+            else None,
+            ErrorType=m.ErrorType.CRITICAL_ERROR,
+            ErrorAdditionalInfo=info,
+        )
+        try:
+            answer = await self.clients.get(connection).call(NOTIFY, None, error)
+        except OicpError as exc:
+            log.warning("OICP Error notification of session %s not delivered: %s", sid, exc)
+            return
+        if (note := refusal(answer, "Error notification")) is not None:
+            log.warning("OICP Error notification of session %s: %s", sid, note)
+        # the session record is not written here: the pusher writes it too (its Start/Progress/End marks)
 
     async def _bounded(self, command: Any) -> Answer | None:
         try:
@@ -539,6 +585,8 @@ class CpoEndpoint:
         if found is None:
             return _ack(Answer.UNKNOWN, body.SessionID)
         location, evse_uid = found
+        if self.charge_point is None:
+            return _ack(None, body.SessionID, _UNREACHABLE)
         now = self.clock.now()
         await save_session(
             self.store,
@@ -571,6 +619,8 @@ class CpoEndpoint:
         ours = await load_session(self.store, "CPO", body.SessionID)
         if ours is None or ours.transaction_id is None:
             return m.Acknowledgement(Result=False, StatusCode=status("400"), SessionID=body.SessionID)
+        if self.charge_point is None:
+            return _ack(None, body.SessionID, _UNREACHABLE)
         answer = await self._bounded(self.charge_point.stop(StopRequest(transaction_id=ours.transaction_id)))
         return _ack(answer, body.SessionID)
 
@@ -583,6 +633,8 @@ class CpoEndpoint:
         if found is None:
             return _ack(Answer.UNKNOWN, body.SessionID)
         location, evse_uid = found
+        if self.charge_point is None:
+            return _ack(None, body.SessionID, _UNREACHABLE)
         now = self.clock.now()
         await save_session(
             self.store,
@@ -617,6 +669,8 @@ class CpoEndpoint:
         ours = await load_session(self.store, "CPO", body.SessionID)
         if ours is None or not ours.reservation:
             return m.Acknowledgement(Result=False, StatusCode=status("400"), SessionID=body.SessionID)
+        if self.charge_point is None:
+            return _ack(None, body.SessionID, _UNREACHABLE)
         answer = await self._bounded(
             self.charge_point.cancel_reservation(CancelRequest(reservation_id=body.SessionID))
         )
@@ -632,6 +686,8 @@ class CpoEndpoint:
         if found is None:
             raise ValueError(f"no EVSE {evse_id} in our locations")
         location, evse_uid = found
+        if self.charge_point is None:
+            raise ValueError(_UNREACHABLE)
         ident = m.Identification(
             RFIDMifareFamilyIdentification=m.RFIDMifareFamilyIdentification(UID=uid.upper())
         )

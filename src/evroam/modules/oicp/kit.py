@@ -11,6 +11,7 @@ from evroam.modules.kit import DeliveryTerms, ModuleKit, NodeContext, Served
 from evroam.modules.oicp.cli import oicp
 from evroam.modules.oicp.cpo import CpoEndpoint, OicpPusher, push_all_evse_data, push_pricing
 from evroam.modules.oicp.emp import EmpService
+from evroam.modules.oicp.endpoints import OicpEndpoints
 from evroam.modules.oicp.records import load_connection, save_connection
 
 __all__ = ["OICP", "OicpLookups"]
@@ -26,6 +27,7 @@ class OicpLookups:
     push_pricing = staticmethod(push_pricing)
     cpo_endpoint = CpoEndpoint
     emp_service = EmpService
+    endpoints = OicpEndpoints
 
 
 PUSHER = OicpPusher()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -56,10 +57,23 @@ class Connection(msgspec.Struct, frozen=True, kw_only=True):
     """Where the hub reaches our OICP endpoints (registered with the hub)."""
     hotline: str = "+4930000000"
     """CPO: ``HotlinePhoneNumber`` of every EVSE (OICP requires it, OCPI has none)."""
+    hub_names: tuple[str, ...] = ()
+    """Names the hub's client certificate carries (subject CN or alt name); none given: the host name
+    of ``hub_url``. Our endpoints answer only a caller whose certificate is the hub's."""
+    hub_fingerprints: tuple[str, ...] = ()
+    """SHA-256 fingerprints (hex) of the hub's client certificates; when given, they decide alone."""
 
     @property
     def tls(self) -> TlsFiles:
         return TlsFiles(cert=self.cert, key=self.key, ca=self.ca)
+
+    @property
+    def expected_hub_names(self) -> tuple[str, ...]:
+        """The names a caller's certificate must carry to be the hub (``hub_names`` or the hub's host)."""
+        if self.hub_names:
+            return self.hub_names
+        host = urlsplit(self.hub_url).hostname
+        return (host,) if host else ()
 
 
 class ConnectionState(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -1,0 +1,47 @@
+"""The node's OICP endpoints started and stopped with the node: ``evroam serve --oicp-port P`` (and
+``evroam simulate --oicp-port P``). See docs/oicp.md."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from evroam.modules.oicp import OicpEndpoints
+from evroam.node.wiring import Node
+
+__all__ = ["serve_oicp"]
+
+log = logging.getLogger(__name__)
+
+
+def serve_oicp(node: Node, host: str, port: int) -> None:
+    """Serve the endpoints of the node's OICP role(s) on ``host:port`` while the node runs. The charge
+    point port is read when the node starts (after ``node.charge_point`` was plugged in); none: the
+    CPO's commands are answered 501 (communication to the EVSE failed)."""
+    served: list[OicpEndpoints] = []
+
+    async def start() -> None:
+        endpoints = OicpEndpoints(node.store, node.clock, node.charge_point, host, port)
+        try:
+            await endpoints.start()
+        except ValueError as exc:  # stops the node: said in one line first, then uvicorn's report
+            log.error("--oicp-port: %s", exc)
+            raise click.ClickException(f"--oicp-port: {exc}") from None
+        served.append(endpoints)
+        log.info(
+            "OICP %s endpoints on https://%s:%d/api/oicp (mutual TLS, callers: the hub only)%s",
+            "/".join(endpoints.roles),
+            host,
+            endpoints.port,
+            ""
+            if node.charge_point is not None or "CPO" not in endpoints.roles
+            else "; no charger connection: commands are answered 501",
+        )
+
+    async def stop() -> None:
+        while served:
+            await served.pop().stop()
+
+    node.startup_hooks.append(start)
+    node.shutdown_hooks.insert(0, stop)
