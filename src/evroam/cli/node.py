@@ -430,7 +430,7 @@ class _Undo:
     "--oicp-port",
     type=click.IntRange(0, 65535),
     default=None,
-    envvar="EVROAM_OICP_PORT",
+    envvar=["EVROAM_OICP_PORT", "EVROAM_SERVE_OICP_PORT"],
     help="Also serve the OICP endpoints of the node's OICP role on this port of --host, with the mutual TLS "
     "of its OICP connection (evroam oicp connect) [env EVROAM_OICP_PORT].",
 )
