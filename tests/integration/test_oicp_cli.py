@@ -142,7 +142,12 @@ def test_connect_status_push_and_worker(tmp_path: Path) -> None:
     finally:
         stop_all([node])
         hub.send_signal(signal.SIGINT)
-        _, err = hub.communicate(timeout=30)
+        try:
+            _, err = hub.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            hub.kill()  # then fail, with the pipe closed (no stray ResourceWarning in a later test)
+            hub.communicate()
+            raise
     exchanges = [json.loads(line) for line in traffic.read_text().splitlines()]
     assert [x["operation"] for x in exchanges] == [
         "eRoamingPushEvseData",

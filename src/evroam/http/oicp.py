@@ -205,6 +205,7 @@ Handler = Callable[[OicpRequest], Awaitable[Reply]]
 
 _MAX_BODY = 16 * 1024 * 1024
 _IDLE = 60.0
+_CLOSE_WAIT = 3.0
 
 
 async def _serve_connection(
@@ -301,7 +302,11 @@ class OicpServer:
             writer.transport.abort()
 
     async def wait_closed(self) -> None:
-        await self.server.wait_closed()
+        """Until the listener is closed. asyncio's ``wait_closed`` also waits for every transport still
+        attached (a TLS handshake or shutdown under way, which :meth:`close` cannot reach): those get a
+        bounded time, so that stopping a server (Ctrl-C, SIGTERM, a test) never hangs on a straggler."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.server.wait_closed(), _CLOSE_WAIT)
 
 
 async def start_server(handler: Handler, host: str, port: int, context: ssl.SSLContext | None) -> OicpServer:
