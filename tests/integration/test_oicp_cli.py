@@ -141,7 +141,7 @@ def test_connect_status_push_and_worker(tmp_path: Path) -> None:
         assert bad.returncode != 0 and "not an OICP OperatorID" in bad.stderr
     finally:
         stop_all([node])
-        hub.send_signal(signal.SIGINT)
+        hub.send_signal(signal.SIGTERM)  # a service's stop; Ctrl-C (SIGINT) takes the same way
         try:
             _, err = hub.communicate(timeout=30)
         except subprocess.TimeoutExpired:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -843,8 +844,12 @@ def test_hub(
     async def main() -> None:
         await hub.start(host, port)
         click.echo(f"OICP test hub on https://{host}:{hub.port}/api/oicp (mutual TLS)", err=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGINT, signal.SIGTERM):  # also when started with SIGINT ignored
+            loop.add_signal_handler(number, stop.set)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await hub.close()
 
