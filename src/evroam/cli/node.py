@@ -11,10 +11,10 @@ import asyncio
 import logging
 import os
 import shutil
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import click
@@ -37,6 +37,9 @@ from evroam.ocpi.modelled import MODELLED_VERSIONS
 from evroam.registration.model import Partner
 from evroam.store.failures import storage_failure
 from evroam.store.files import read_only_filesystem
+
+if TYPE_CHECKING:
+    from evroam.modules.oicp.emp import EmpListener
 
 __all__ = [
     "Tls",
@@ -434,6 +437,37 @@ class _Undo:
     help="Also serve the OICP endpoints of the node's OICP role on this port of --host, with the mutual TLS "
     "of its OICP connection (evroam oicp connect) [env EVROAM_OICP_PORT].",
 )
+@click.option(
+    "--gateway",
+    is_flag=True,
+    envvar="EVROAM_SERVE_GATEWAY",
+    help="Be an OCPI <-> OICP gateway: republish the chargers the OICP EMP connection finds at the hub as "
+    "this CPO's own locations and tariffs, carry OCPI commands to them and their sessions and CDRs back "
+    "(docs/bridge.md). Needs --oicp-port [env EVROAM_SERVE_GATEWAY].",
+)
+@click.option(
+    "--gateway-every",
+    type=click.FloatRange(min=0.1),
+    default=60.0,
+    show_default=True,
+    envvar="EVROAM_SERVE_GATEWAY_EVERY",
+    help="Seconds between the gateway's status pulls (each followed by the republishing).",
+)
+@click.option(
+    "--gateway-data-every",
+    type=click.FloatRange(min=0.1),
+    default=900.0,
+    show_default=True,
+    envvar="EVROAM_SERVE_GATEWAY_DATA_EVERY",
+    help="Seconds between the gateway's EVSE data and pricing pulls.",
+)
+@click.option(
+    "--gateway-time-zone",
+    default="UTC",
+    show_default=True,
+    envvar="EVROAM_SERVE_GATEWAY_TIME_ZONE",
+    help="The IANA time zone of republished locations whose OICP offset names none (e.g. UTC+05:30).",
+)
 def serve(
     host: str,
     port: int | None,
@@ -453,6 +487,10 @@ def serve(
     ocpp_heartbeat: int = 300,
     ocpp_timeout: float = 30.0,
     oicp_port: int | None = None,
+    gateway: bool = False,
+    gateway_every: float = 60.0,
+    gateway_data_every: float = 900.0,
+    gateway_time_zone: str = "UTC",
 ) -> None:
     """Serve the node's OCPI endpoints (uvicorn), and deliver the push outbox in the background."""
     settings = settings_of()
@@ -478,6 +516,11 @@ def serve(
         raise click.UsageError("--ocpp-tls-cert and --ocpp-tls-key go together")
     if ocpp_port is not None and workers > 1:
         raise click.UsageError("--ocpp-port needs a single process (the chargers' connections live in it)")
+    if gateway and oicp_port is None:
+        raise click.UsageError("--gateway needs --oicp-port (the hub sends the sessions and CDRs there)")
+    if gateway and ocpp_port is not None:
+        raise click.UsageError("--gateway and --ocpp-port each plug in the node's chargers: give one")
+    emp_listeners: list[EmpListener] = []
     try:
         node = build_node(settings)
         limits = ServeLimits.from_env()  # EVROAM_HEADER_TIMEOUT, _BODY_TIMEOUT, _MAX_CONNECTIONS_PER_CLIENT
@@ -500,20 +543,33 @@ def serve(
                 smart_sites=SmartConfig.load(config_path(settings.data_dir)).sites,
                 plan_path=lambda location_id: plan_path(settings.data_dir, location_id),
             )
+        if gateway:
+            from evroam.node.gateway import attach_gateway
+
+            attached = attach_gateway(
+                node,
+                every=gateway_every,
+                data_every=gateway_data_every,
+                time_zone=gateway_time_zone,
+                worker=not no_worker,
+            )
+            emp_listeners.append(attached.charge_point.on_emp_event)
     except (ConfigError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     if oicp_port is not None:
-        _serve_oicp(node, host, oicp_port, workers)
+        _serve_oicp(node, host, oicp_port, workers, emp_listeners)
     run_server(node, settings, limits, host=host, port=port, worker=not no_worker, tls=tls, workers=workers)
 
 
-def _serve_oicp(node: Node, host: str, port: int, workers: int) -> None:
+def _serve_oicp(
+    node: Node, host: str, port: int, workers: int, emp_listeners: Sequence[EmpListener] = ()
+) -> None:
     """``--oicp-port``: the OICP endpoints in this process, started and stopped with the node."""
     from evroam.cli.oicp_endpoints import serve_oicp
 
     if workers > 1:
         raise click.UsageError("--oicp-port is served by one process: not with --workers")
-    serve_oicp(node, host, port)
+    serve_oicp(node, host, port, emp_listeners=emp_listeners)
 
 
 @dataclass(frozen=True, slots=True)

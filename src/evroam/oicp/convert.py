@@ -26,7 +26,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from evroam.core.types import CiString, DateTime
-from evroam.model.common import GeoLocation, Price
+from evroam.model.common import BusinessDetails, GeoLocation, Price
 from evroam.model.enums import (
     ConnectorFormat,
     DayOfWeek,
@@ -54,6 +54,7 @@ __all__ = [
     "status_to_oicp",
     "tariff_of",
     "token_of",
+    "zone_of_offset",
 ]
 
 
@@ -186,6 +187,23 @@ def _offset(time_zone: str | None, at: datetime) -> str | None:
     minutes = int(delta.total_seconds() // 60)
     sign = "+" if minutes >= 0 else "-"
     return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+_OFFSET = re.compile(r"^UTC(?P<sign>[+-])(?P<hours>\d{2}):(?P<minutes>\d{2})$")
+
+
+def zone_of_offset(offset: str | None) -> str | None:
+    """An OICP ``UTC+01:00`` as an IANA zone: ``Etc/GMT-1`` (the IANA sign is the other way round). Only
+    whole hours have one; an offset is not a place, so the zone knows no summer time (a loss)."""
+    found = _OFFSET.match(offset or "")
+    if found is None or found["minutes"] != "00":
+        return None
+    hours = int(found["hours"])
+    if hours == 0:
+        return "Etc/UTC"
+    if (found["sign"] == "+" and hours > 14) or (found["sign"] == "-" and hours > 12):
+        return None
+    return f"Etc/GMT{'-' if found['sign'] == '+' else '+'}{hours}"
 
 
 def _degree(value: str) -> str:
@@ -425,6 +443,8 @@ def locations_of(
                 state=addr.Region[:20] if addr.Region else None,
                 coordinates=_point(first.GeoCoordinates),
                 name=first.ChargingStationNames[0].value[:255] if first.ChargingStationNames else None,
+                operator=BusinessDetails(name=first.OperatorName) if first.OperatorName else None,
+                time_zone=zone_of_offset(addr.TimeZone),
                 evses=tuple(evses),
                 last_updated=at,
             )

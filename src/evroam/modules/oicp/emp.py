@@ -13,7 +13,8 @@ pricing product of its EVSE (OICP CDRs carry no money).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -52,7 +53,13 @@ from evroam.oicp.operations import by_name, status
 from evroam.store.port import Store
 from evroam.tariffs import Period, Session, State, TariffError, price
 
-__all__ = ["EmpService", "PricingData"]
+__all__ = ["EmpListener", "EmpService", "PricingData"]
+
+log = logging.getLogger(__name__)
+
+#: Told of every charging notification the hub sends and of every CDR kept (once per SessionID, pushed
+#: or fetched), after it is stored; what it raises is logged, the hub still gets its answer.
+EmpListener = Callable[[object], Awaitable[None]]
 
 PULL_DATA = by_name("eRoamingPullEvseData")
 PULL_STATUS = by_name("eRoamingPullEvseStatus")
@@ -80,10 +87,24 @@ class PricingData(msgspec.Struct, kw_only=True):
 class EmpService:
     """See the module docstring. ``store``, ``clock`` and the hub ``clients`` are the node's."""
 
-    def __init__(self, store: Store, clock: Clock, clients: HubClients | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        clients: HubClients | None = None,
+        listeners: Sequence[EmpListener] = (),
+    ) -> None:
         self.store = store
         self.clock = clock
         self.clients = clients or HubClients()
+        self.listeners = list(listeners)
+
+    async def _tell(self, body: object) -> None:
+        for listener in self.listeners:
+            try:
+                await listener(body)
+            except Exception:
+                log.exception("OICP EMP: a listener failed on %s", type(body).__name__)
 
     async def connection(self) -> Connection:
         connection = await load_connection(self.store, "EMP")
@@ -315,6 +336,7 @@ class EmpService:
             pricing_note=note,
         )
         await save_emp_cdr(self.store, kept)
+        await self._tell(cdr)
         return kept
 
     async def _price(
@@ -477,6 +499,7 @@ class EmpService:
             )
         ours.notifications.append(kind)
         await save_session(self.store, ours, self.clock.now())
+        await self._tell(body)
         return m.Acknowledgement(Result=True, StatusCode=status("000"), SessionID=body.SessionID)
 
 

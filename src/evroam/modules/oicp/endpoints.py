@@ -13,13 +13,14 @@ certificate of the same CA is answered ``017 Unauthorized Access``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from evroam.chargepoint.port import ChargePoint
 from evroam.core.clock import Clock
 from evroam.http.oicp import OicpRequest, OicpServer, dispatcher, only_from, start_server
 from evroam.modules.oicp.cpo import CpoEndpoint
-from evroam.modules.oicp.emp import EmpService
+from evroam.modules.oicp.emp import EmpListener, EmpService
 from evroam.modules.oicp.hub import HubClients
 from evroam.modules.oicp.records import Connection, load_connection
 from evroam.oicp.tls import is_peer, server_context
@@ -51,8 +52,10 @@ class OicpEndpoints:
         port: int,
         *,
         clients: HubClients | None = None,
+        emp_listeners: Sequence[EmpListener] = (),
     ) -> None:
         self.store = store
+        self.emp_listeners = tuple(emp_listeners)
         self.clock = clock
         self.charge_point = charge_point
         self.host = host
@@ -83,7 +86,7 @@ class OicpEndpoints:
             self.cpo = CpoEndpoint(self.store, self.charge_point, self.clock, self.clients)
             handlers.update(self.cpo.handlers())
         if emp is not None:
-            self.emp = EmpService(self.store, self.clock, self.clients)
+            self.emp = EmpService(self.store, self.clock, self.clients, self.emp_listeners)
             handlers.update(self.emp.handlers())
         self.roles = tuple(c.role for c in connections)
         handler = only_from(dispatcher(handlers), _from_hub(connections))

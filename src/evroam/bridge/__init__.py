@@ -1,0 +1,1 @@
+"""OCPI <-> OICP: the gateway (:mod:`evroam.bridge.gateway`). See docs/bridge.md."""
