@@ -106,6 +106,10 @@ class MirrorReport:
     notes: list[str] = field(default_factory=list)
 
 
+def _builtins(value: Any) -> Any:
+    return msgspec.json.decode(encode(value))
+
+
 def _strip(value: Any) -> Any:
     """``value`` (builtins) without the ``last_updated`` stamps and the EVSE statuses, to compare content."""
     if isinstance(value, dict):
@@ -221,7 +225,7 @@ async def mirror(
         changed = []
         for tariff in used.values():
             held = await _load_tariff(store, party, str(tariff.id))
-            if held is None or _strip(msgspec.to_builtins(held)) != _strip(msgspec.to_builtins(tariff)):
+            if held is None or _strip(_builtins(held)) != _strip(_builtins(tariff)):
                 changed.append(tariff)
         if changed:
             await admin.import_tariffs(changed)
@@ -236,7 +240,7 @@ async def mirror(
             report.notes.append(f"location {own.id} is a partner's: not mirrored")
             continue
         old = None if record is None else record.location
-        if old is None or _strip(msgspec.to_builtins(old)) != _strip(msgspec.to_builtins(own)):
+        if old is None or _strip(_builtins(old)) != _strip(_builtins(own)):
             stamp = now if old is None else max(now, old.last_updated)
             puts.append(msgspec.structs.replace(own, last_updated=stamp))
             continue
@@ -270,19 +274,21 @@ async def refresh(
     time_zone: str = "UTC",
 ) -> MirrorReport:
     """One round of the gateway: with ``data`` EVSE data (what changed since the last pull; everything
-    with ``full``) and the pricing of its operators, then every status; then :func:`mirror`."""
+    with ``full``) and the pricing of its operators, then their statuses; then :func:`mirror`."""
     connection = await emp.connection()
     if data:
         await emp.pull_evse_data(full=full)
-        operators = sorted(
-            {
-                f"{location.country_code}*{location.party_id}"
-                async for location in LOCATIONS.lookups.iter_locations(emp.store, partners=[HUB_PARTNER_ID])
-            }
-        )
-        if operators:
+    operators = sorted(
+        {
+            f"{location.country_code}*{location.party_id}"
+            async for location in LOCATIONS.lookups.iter_locations(emp.store, partners=[HUB_PARTNER_ID])
+        }
+    )
+    if operators:
+        if data:
             await emp.pull_pricing(operators)
-    await emp.pull_evse_status()
+        # by operator: Hubject allows 75 of these a minute, against 6 pulls of every status
+        await emp.pull_evse_status(operator_ids=operators)
     return await mirror(emp.store, emp.clock, party, connection.id, time_zone=time_zone)
 
 

@@ -40,6 +40,7 @@ from evroam.core.types import DateTime
 from evroam.http.oicp import OicpError
 from evroam.model.enums import CdrDimensionType, SessionStatus, Status
 from evroam.model.locations import Location
+from evroam.model.sessions import Session
 from evroam.modules.cdrs import CDRS
 from evroam.modules.locations import LOCATIONS
 from evroam.modules.oicp.hub import HubClients, refusal
@@ -169,6 +170,24 @@ async def push_all_evse_data(
         state.last_error, state.last_error_at = "; ".join(notes)[:1000], now
     await save_state(ops, "CPO", state, now)
     return notes
+
+
+def _reading_time(session: Session) -> DateTime:
+    """When the session's latest reading was taken: the end of its last charging period (its start plus
+    its time or parking-time volume). ``last_updated`` is when the record changed, which need not be the
+    meter's time (a simulated charger's clock runs ahead of the node's)."""
+    if not session.charging_periods:
+        return session.last_updated
+    last = session.charging_periods[-1]
+    hours = sum(
+        (
+            d.volume
+            for d in last.dimensions
+            if d.type in (CdrDimensionType.TIME, CdrDimensionType.PARKING_TIME)
+        ),
+        Decimal(0),
+    )
+    return DateTime.from_datetime(last.start_date_time + timedelta(seconds=float(hours * 3600)))
 
 
 class OicpPusher:
@@ -331,7 +350,7 @@ class OicpPusher:
             notes.append(refusal(answer, "Start notification"))
             ours.notifications.append("Start")
         elif not final and session.kwh > 0:
-            event = session.last_updated
+            event = _reading_time(session)
             if ours.progress_at is None or event - DateTime.from_datetime(ours.progress_at) >= PROGRESS_EVERY:
                 progress = m.ChargingNotificationProgress(
                     **common,
