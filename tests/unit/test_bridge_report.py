@@ -607,3 +607,118 @@ def test_a_missing_file_is_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["bridge", "report", "--ocpi", str(tmp_path / "none.json")])
     assert result.exit_code == 2
     assert "cannot read it" in result.output
+
+
+def test_the_command_reports_the_nodes_own_locations_and_tariffs(tmp_path: Path) -> None:
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(cli, ["--data-dir", str(tmp_path / "node"), *args])
+
+    made = run(
+        "init", "--country-code", "DE", "--party-id", "ABC", "--role", "CPO", "--url", "http://127.0.0.1:9"
+    )
+    assert made.exit_code == 0, made.output
+    location = tmp_path / "location.json"
+    connector = {
+        "id": "1",
+        "standard": "IEC_62196_T2_COMBO",
+        "format": "CABLE",
+        "power_type": "DC",
+        "max_voltage": 920,
+        "max_amperage": 500,
+        "last_updated": "2026-01-02T03:04:05Z",
+    }
+    evse = {"uid": "E1", "evse_id": "DE*ABC*E1", "status": "AVAILABLE", "connectors": [connector]}
+    location.write_text(
+        json.dumps(
+            {
+                "country_code": "DE",
+                "party_id": "ABC",
+                "id": "LOC1",
+                "publish": True,
+                "address": "Main street 12",
+                "city": "Berlin",
+                "country": "DEU",
+                "coordinates": {"latitude": "52.520000", "longitude": "13.404954"},
+                "time_zone": "Europe/Berlin",
+                "evses": [evse | {"last_updated": "2026-01-02T03:04:05Z"}],
+                "last_updated": "2026-01-02T03:04:05Z",
+            }
+        )
+    )
+    tariff = json.loads(
+        shared_path("spec", "ocpi", "examples", "2.2.1", "tariff_1_simple_2hour.json").read_bytes()
+    )
+    (tmp_path / "tariff.json").write_text(json.dumps(tariff | {"country_code": "DE", "party_id": "ABC"}))
+    assert run("locations", "import", str(location)).exit_code == 0
+    assert run("tariffs", "import", str(tmp_path / "tariff.json")).exit_code == 0
+    result = run("bridge", "report", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [(o["kind"], o["id"]) for o in data["objects"]] == [
+        ("Location", "DE/ABC/LOC1"),
+        ("Tariff", "DE/ABC/12"),
+    ]
+    fields = {f["field"]: f for f in data["objects"][0]["fields"]}
+    assert (
+        fields["evses[0].connectors[0].max_amperage"]["reason"]
+        == "OICP Amperage is at most 99: 500 A left out"
+    )
+
+
+def _unruled(tp: Any, rules: Mapping[str, Any], pattern: str = "") -> Iterator[str]:
+    """Paths of canonical type ``tp`` that no rule of ``rules`` covers (its fields, recursively)."""
+    import msgspec.inspect as mi
+
+    from evroam.bridge.report import DESCEND
+
+    info = mi.type_info(tp) if not isinstance(tp, mi.Type) else tp
+    if isinstance(info, mi.UnionType):
+        for member in info.types:
+            if not isinstance(member, mi.NoneType):
+                yield from _unruled(member, rules, pattern)
+        return
+    if isinstance(info, mi.ListType | mi.VarTupleType):
+        item = pattern + "[]"
+        if item in rules and rules[item] is not DESCEND:
+            return
+        yield from _unruled(info.item_type, rules, item)
+        return
+    if not isinstance(info, mi.StructType):
+        if pattern not in rules:
+            yield pattern
+        return
+    for f in info.fields:
+        p = f"{pattern.removesuffix('[]')}{'[]' if pattern.endswith('[]') else ''}.{f.encode_name}".lstrip(
+            "."
+        )
+        if p not in rules:
+            yield p
+        elif rules[p] is DESCEND:
+            yield from _unruled(f.type, rules, p)
+
+
+def test_every_field_of_the_canonical_models_has_a_rule() -> None:
+    """A field added to the canonical model without a rule would make the report fail on real data: this
+    says so before, for every field of every OCPI kind the report reads."""
+    from evroam.bridge import report as r
+    from evroam.model.cdrs import CDR
+    from evroam.model.sessions import Session
+    from evroam.model.tokens import Token
+
+    for tp, rules in (
+        (Location, r._LOCATION_RULES),
+        (Tariff, r._TARIFF_RULES),
+        (CDR, r._CDR_RULES),
+        (Token, r._TOKEN_RULES),
+        (Session, r._SESSION_RULES),
+    ):
+        assert list(_unruled(tp, rules)) == [], tp.__name__
+
+
+def test_a_field_without_a_rule_is_found() -> None:
+    from evroam.bridge import report as r
+
+    fewer = {
+        k: v for k, v in r._LOCATION_RULES.items() if k not in ("city", "evses[].connectors[].max_amperage")
+    }
+    assert list(_unruled(Location, fewer)) == ["city", "evses[].connectors[].max_amperage"]
