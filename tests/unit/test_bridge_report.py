@@ -448,6 +448,10 @@ def test_a_t1_socket_has_no_oicp_plug() -> None:
     fate, why = entry(report, "evses[0].connectors[1].standard")
     assert fate is Fate.DROPPED and why == "no OICP plug for IEC_62196_T1 SOCKET: not in Plugs"
     assert entry(report, "evses[0].connectors[0].standard")[0] is Fate.CARRIED
+    # its power still goes out, as a ChargingFacility no plug belongs to
+    fate, why = entry(report, "evses[0].connectors[1].max_electric_power")
+    assert fate is Fate.CHANGED and "no OICP plug" in why
+    assert entry(report, "evses[0].connectors[0].max_electric_power")[0] is Fate.CARRIED
     # alone, it leaves the EVSE without a plug: the converter does not push it
     alone = _loc_report(_location(_connector(standard="IEC_62196_T1")))
     fate, why = entry(alone, "evses[0].connectors[0].standard")

@@ -596,6 +596,25 @@ def _facility(ctx: _LocationCtx, idx: tuple[int, ...]) -> m.ChargingFacility:
     return r.ChargingFacilities[idx[1]]
 
 
+def _plugged(rule: Handler) -> Handler:
+    """A power field of a connector: the converter writes a ChargingFacility for every connector, also
+    for one it leaves out of ``Plugs`` (OICP does not pair plugs and facilities)."""
+
+    def checked(ctx: _LocationCtx, path: str, value: Any, idx: tuple[int, ...]) -> Iterable[Entry]:
+        if ctx.plug_at[idx[0]][idx[1]] is not None:
+            return rule(ctx, path, value, idx)
+        return [
+            Entry(
+                path,
+                Fate.CHANGED,
+                f"ChargingFacilities[{idx[1]}]",
+                "written although the connector has no OICP plug: a reader takes it for another plug's",
+            )
+        ]
+
+    return checked
+
+
 def _plug_part(part: str) -> Handler:
     def rule(ctx: _LocationCtx, path: str, value: Any, idx: tuple[int, ...]) -> list[Entry]:
         evse = ctx.location.evses[idx[0]] if ctx.location.evses else None
@@ -745,10 +764,10 @@ _LOCATION_RULES: dict[str, Any] = {
     "evses[].connectors[].id": _drop("OICP plugs have no id"),
     "evses[].connectors[].standard": _plug_part("standard"),
     "evses[].connectors[].format": _plug_part("format"),
-    "evses[].connectors[].power_type": _power_type,
-    "evses[].connectors[].max_voltage": _voltage,
-    "evses[].connectors[].max_amperage": _amperage,
-    "evses[].connectors[].max_electric_power": _power,
+    "evses[].connectors[].power_type": _plugged(_power_type),
+    "evses[].connectors[].max_voltage": _plugged(_voltage),
+    "evses[].connectors[].max_amperage": _plugged(_amperage),
+    "evses[].connectors[].max_electric_power": _plugged(_power),
     "evses[].connectors[].tariff_ids": _drop("OICP assigns pricing products per EVSE (PushEVSEPricing)"),
     "evses[].connectors[].terms_and_conditions": _drop(_NO_OICP),
     "evses[].connectors[].capabilities": _drop(_NO_OICP),
