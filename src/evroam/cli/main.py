@@ -1,7 +1,7 @@
 """The ``evroam`` command line: the one place where command groups are assembled.
 
 The node's own commands (``init``, ``serve``, ``partners``, ``outbox``, ``sync``, ``worker``, ``compat``,
-``simulate``, ``openapi``, ``admin``, ``migrate``, ``backup``, ``version``, the tariff engine's
+``simulate``, ``openapi``, ``admin``, ``migrate``, ``backup``, ``bridge``, ``version``, the tariff engine's
 ``tariffs price``) and each module kit's groups (:attr:`evroam.modules.kit.ModuleKit.commands`; a group
 named like one already there joins it). The module commands reach their node through the runner the root
 command puts in click's context.
@@ -64,6 +64,7 @@ NODE_COMMANDS: dict[str, tuple[str, ...]] = {
     "chargers": ("evroam.cli.chargers:chargers",),
     "migrate": ("evroam.cli.ops:migrate",),
     "backup": ("evroam.cli.ops:backup",),
+    "bridge": ("evroam.cli.bridge:bridge",),
 }
 
 #: The built-in kits by the names of their command groups (``module:KIT``): ``evroam locations list``
@@ -210,6 +211,7 @@ def add_group(main: click.Group, command: click.Command) -> None:
 def assemble(main: click.Group, kits: Kits) -> None:
     """Every command of the node, then each kit's groups."""
     from evroam.cli.admin import admin
+    from evroam.cli.bridge import bridge
     from evroam.cli.chargers import chargers
     from evroam.cli.compat import compat
     from evroam.cli.hub import hub
@@ -238,6 +240,7 @@ def assemble(main: click.Group, kits: Kits) -> None:
         migrate,
         backup,
         hub,
+        bridge,
     ):
         add_group(main, command)
     for kit in kits:

@@ -24,6 +24,7 @@ class TariffLookups:
 
     load_tariff = staticmethod(load_tariff)
     load_tariff_record = staticmethod(load_tariff_record)
+    iter_tariffs = staticmethod(iter_tariffs)
 
 
 def _serve(node: NodeContext) -> Served:
