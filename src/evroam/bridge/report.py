@@ -590,27 +590,28 @@ def _capability(ctx: _LocationCtx, path: str, value: Any, idx: tuple[int, ...]) 
     return [Entry(path, Fate.DROPPED, None, "not written")]
 
 
+def _slot(ctx: _LocationCtx, idx: tuple[int, ...]) -> int:
+    """The position of a (plugged) connector's plug, hence of its ChargingFacility."""
+    k = ctx.plug_at[idx[0]][idx[1]]
+    assert k is not None
+    return k
+
+
 def _facility(ctx: _LocationCtx, idx: tuple[int, ...]) -> m.ChargingFacility:
     r = ctx.records[idx[0]]
     assert r is not None
-    return r.ChargingFacilities[idx[1]]
+    return r.ChargingFacilities[_slot(ctx, idx)]
 
 
 def _plugged(rule: Handler) -> Handler:
-    """A power field of a connector: the converter writes a ChargingFacility for every connector, also
-    for one it leaves out of ``Plugs`` (OICP does not pair plugs and facilities)."""
+    """A power field of a connector: the converter writes a ChargingFacility only for a connector it puts
+    in ``Plugs``, at the same position (OICP does not pair plugs and facilities, a reader pairs them by
+    position)."""
 
     def checked(ctx: _LocationCtx, path: str, value: Any, idx: tuple[int, ...]) -> Iterable[Entry]:
         if ctx.plug_at[idx[0]][idx[1]] is not None:
             return rule(ctx, path, value, idx)
-        return [
-            Entry(
-                path,
-                Fate.CHANGED,
-                f"ChargingFacilities[{idx[1]}]",
-                "written although the connector has no OICP plug: a reader takes it for another plug's",
-            )
-        ]
+        return [Entry(path, Fate.DROPPED, None, "the connector has no OICP plug: no ChargingFacility")]
 
     return checked
 
@@ -652,7 +653,7 @@ def _plug_part(part: str) -> Handler:
 
 def _power_type(ctx: _LocationCtx, path: str, value: Any, idx: tuple[int, ...]) -> list[Entry]:
     f = _facility(ctx, idx)
-    target = f"ChargingFacilities[{idx[1]}].PowerType"
+    target = f"ChargingFacilities[{_slot(ctx, idx)}].PowerType"
     if f.PowerType.value == str(value):
         return [Entry(path, Fate.CARRIED, target)]
     return [Entry(path, Fate.CHANGED, target, f"OICP has no {value}: sent as {f.PowerType.value}")]
@@ -662,19 +663,19 @@ def _voltage(ctx: _LocationCtx, path: str, value: Any, idx: tuple[int, ...]) -> 
     f = _facility(ctx, idx)
     if f.Voltage is None:
         return [Entry(path, Fate.DROPPED, None, f"OICP Voltage is at most 999: {value} V left out")]
-    return [_entry(path, f"ChargingFacilities[{idx[1]}].Voltage", value, f.Voltage)]
+    return [_entry(path, f"ChargingFacilities[{_slot(ctx, idx)}].Voltage", value, f.Voltage)]
 
 
 def _amperage(ctx: _LocationCtx, path: str, value: Any, idx: tuple[int, ...]) -> list[Entry]:
     f = _facility(ctx, idx)
     if f.Amperage is None:
         return [Entry(path, Fate.DROPPED, None, f"OICP Amperage is at most 99: {value} A left out")]
-    return [_entry(path, f"ChargingFacilities[{idx[1]}].Amperage", value, f.Amperage)]
+    return [_entry(path, f"ChargingFacilities[{_slot(ctx, idx)}].Amperage", value, f.Amperage)]
 
 
 def _power(ctx: _LocationCtx, path: str, value: Any, idx: tuple[int, ...]) -> list[Entry]:
     f = _facility(ctx, idx)
-    target = f"ChargingFacilities[{idx[1]}].Power"
+    target = f"ChargingFacilities[{_slot(ctx, idx)}].Power"
     if Decimal(f.Power) * 1000 == Decimal(value):
         return [Entry(path, Fate.CARRIED, target + " (kW)")]
     return [

@@ -287,7 +287,8 @@ def evse_record(location: Location, evse: EVSE, profile: OperatorProfile, now: d
         ),
         GeoCoordinates=_geo(evse.coordinates or location.coordinates),
         Plugs=plugs,
-        ChargingFacilities=[_facility(c) for c in evse.connectors],
+        # one facility per plug, in the same order: a reader pairs them by position
+        ChargingFacilities=[_facility(c) for c in evse.connectors if plug_of(c) is not None],
         RenewableEnergy=bool(location.energy_mix and location.energy_mix.is_green_energy),
         CalibrationLawDataAvailability=profile.calibration_law,
         AuthenticationModes=_modes(evse, profile),
