@@ -6,15 +6,19 @@ OICP CPO (``evroam simulate --oicp-port``: simulated chargers, EVSE data and pri
 gateway (``evroam serve --oicp-port --gateway``: an OICP EMP connection, an OCPI CPO party) and an OCPI eMSP
 registered with the gateway only. The eMSP receives the CPO's EVSEs from the gateway (eMI3 EVSE ids kept),
 starts a session by START_SESSION, stops it by STOP_SESSION, and receives the OCPI Session and the CDR,
-priced with the pricing product the CPO pushed to the hub.
+priced with the pricing product the CPO pushed to the hub. Then a card of the eMSP (whitelist NEVER) swiped
+at an OICP charger: the hub asks the gateway's EMP, which asks the eMSP in real time, and the session's CDR
+reaches the eMSP as an OCPI CDR (AUTH_REQUEST).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,9 @@ from typing import Any
 import pytest
 
 from evroam.core.clock import SystemClock
+from evroam.http.oicp import OicpClient
+from evroam.oicp import messages as om
+from evroam.oicp.operations import by_name
 from evroam.sim import site
 from tests.conftest import shared_path
 from tests.integration.nodes import REPO_ROOT, NodeProcess, free_port, stop_all, wait_until
@@ -93,6 +100,60 @@ def processes() -> Iterator[list[Any]]:
                     p.wait()
                 if p.stderr is not None:
                     p.stderr.close()
+
+
+CARD_UID = "AABBCCDD"
+CARD_ENERGY = Decimal("12.5")
+
+
+def _card(path: Path) -> None:
+    token = {
+        "country_code": "DE",
+        "party_id": "MSP",
+        "uid": CARD_UID,
+        "type": "RFID",
+        "contract_id": "DE-MSP-C87654321-2",
+        "issuer": "MSP",
+        "valid": True,
+        "whitelist": "NEVER",  # the CPO (here the gateway) must ask the eMSP every time
+        "last_updated": "2026-03-02T09:00:00Z",
+    }
+    path.write_text(json.dumps([token]))
+
+
+async def _swipe_and_charge(hub_port: int, cpo_tls: Any) -> str:
+    """Play the OICP CPO at the hub: the card at E3 (AuthorizeStart), charging (Start), the CDR."""
+    card = om.Identification(RFIDMifareFamilyIdentification=om.RFIDMifareFamilyIdentification(UID=CARD_UID))
+    start = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    async with OicpClient(f"https://127.0.0.1:{hub_port}", cpo_tls, rate_limits=False) as hub:
+        answer = await hub.call(
+            by_name("eRoamingAuthorizeStart"),
+            OPERATOR,
+            om.AuthorizeStart(OperatorID=OPERATOR, EvseID="DE*ABC*E3", Identification=card),
+        )
+        assert answer.AuthorizationStatus is om.AuthorizationStatus.AUTHORIZED, answer
+        assert answer.ProviderID == PROVIDER and answer.SessionID
+        sid = str(answer.SessionID)
+        common = {"SessionID": sid, "EvseID": "DE*ABC*E3", "OperatorID": OPERATOR, "Identification": card}
+        ack = await hub.call(
+            by_name("eRoamingChargingNotifications"),
+            None,
+            om.ChargingNotificationStart(**common, ChargingStart=start, SessionStart=start),
+        )
+        assert ack.Result, ack
+        cdr = om.ChargeDetailRecord(
+            SessionID=sid,
+            EvseID="DE*ABC*E3",
+            Identification=card,
+            ChargingStart=start,
+            ChargingEnd=start + timedelta(minutes=20),
+            SessionStart=start,
+            SessionEnd=start + timedelta(minutes=25),
+            ConsumedEnergy=CARD_ENERGY,
+        )
+        ack = await hub.call(by_name("eRoamingChargeDetailRecord"), OPERATOR, cdr)
+        assert ack.Result, ack
+    return sid
 
 
 def _connect(node: NodeProcess, tls: Any, hub_url: str, *extra: str) -> None:
@@ -266,6 +327,29 @@ def test_an_ocpi_emsp_charges_at_a_charger_known_only_through_oicp(
     )
     assert session_done["id"] == hubject_session
 
+    # -- a card swiped at an OICP charger: the gateway's EMP asks the OCPI eMSP that issued it ----------
+    _card(tmp_path / "card.json")
+    emsp.evroam("tokens", "import", str(tmp_path / "card.json"))  # pushed to the gateway (whitelist NEVER)
+    wait_until(
+        lambda: [p for p, _, _ in gateway.documents("token") if CARD_UID.encode() in p],
+        timeout=30,
+        what="the eMSP's card at the gateway",
+    )
+    card_session = asyncio.run(_swipe_and_charge(hub_port, cpo_tls))
+
+    def card_cdr() -> dict[str, Any] | None:
+        for payload, _, _ in emsp.documents("cdr", own=False):
+            found = json.loads(payload)["cdr"]
+            if found["session_id"] == card_session:
+                return dict(found)
+        return None
+
+    cdr2 = wait_until(card_cdr, timeout=30, what="the card session's CDR at the eMSP")
+    assert cdr2["cdr_token"]["uid"] == CARD_UID and cdr2["auth_method"] == "AUTH_REQUEST"
+    assert cdr2["cdr_location"]["evse_id"] == "DE*ABC*E3"
+    assert Decimal(str(cdr2["total_energy"])) == CARD_ENERGY
+    assert Decimal(str(cdr2["total_cost"]["before_taxes"])) == START_FEE + PER_KWH * CARD_ENERGY  # 4.75
+
     # -- what crossed the hub (its traffic is written when it stops) -----------------------------------
     hub.terminate()
     hub.wait(timeout=30)
@@ -290,7 +374,10 @@ def test_an_ocpi_emsp_charges_at_a_charger_known_only_through_oicp(
         for x in exchanges
         if x["operation"] == "eRoamingChargeDetailRecord" and x["direction"] == "in"
     ]
-    assert [c["SessionID"] for c in oicp_cdrs] == [hubject_session]
-    assert (
-        Decimal(str(oicp_cdrs[0]["ConsumedEnergy"])) == energy
-    )  # the OCPI CDR carries the OICP CDR's energy
+    assert [c["SessionID"] for c in oicp_cdrs] == [hubject_session, card_session]
+    # the OCPI CDR carries the OICP CDR's energy
+    assert Decimal(str(oicp_cdrs[0]["ConsumedEnergy"])) == energy
+    authorizations = [
+        x for x in exchanges if x["operation"] == "eRoamingAuthorizeStart" and x["direction"] == "out"
+    ]
+    assert [x["answer"]["AuthorizationStatus"] for x in authorizations] == ["Authorized"]

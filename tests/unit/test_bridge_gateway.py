@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import pytest
 
 from evroam import model as m
@@ -28,8 +29,9 @@ from evroam.core.types import DateTime
 from evroam.modules.locations import LOCATIONS
 from evroam.modules.locations.repository import load_location_record
 from evroam.modules.oicp import HUB_PARTNER_ID, PricingData
-from evroam.modules.oicp.records import save_pricing
+from evroam.modules.oicp.records import Connection, save_pricing
 from evroam.modules.tariffs.repository import load_tariff_record
+from evroam.modules.tokens.decision import AuthorizationDecision, Outcome
 from evroam.oicp import codec
 from evroam.oicp import messages as om
 from evroam.oicp.convert import zone_of_offset
@@ -411,3 +413,81 @@ async def test_a_cdr_of_a_session_started_elsewhere_is_not_ours() -> None:
     )
     await gateway.on_emp_event(cdr)
     assert events == []
+
+
+class Cards:
+    """The tokens module's decision as the gateway asks it: the answer given, the questions kept."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+        self.asked: list[tuple[str, str, Any]] = []
+
+    async def authorize(self, uid: str, token_type: str, where: Any) -> AuthorizationDecision:
+        self.asked.append((uid, token_type, where))
+        return AuthorizationDecision(
+            outcome=self.outcome,
+            route=None,
+            source="eMSP",
+            reason="asked",
+            token=msgspec.structs.replace(token(), uid="AABBCCDD", type="RFID"),
+            authorization_reference="REF-9",
+        )
+
+
+def swipe(evse_id: str = "DE*ABC*E2", sid: str = "b2f0c3d4-0000-4000-8000-0000000000c1") -> om.AuthorizeStart:
+    card = om.Identification(RFIDMifareFamilyIdentification=om.RFIDMifareFamilyIdentification(UID="AABBCCDD"))
+    return om.AuthorizeStart(OperatorID="DE*ABC", EvseID=evse_id, Identification=card, SessionID=sid)
+
+
+class Connected(FakeEmp):
+    async def connection(self) -> Any:
+        return msgspec.structs.replace(CONNECTION)
+
+
+CONNECTION = Connection(role="EMP", hub_url="https://hub", id=PROVIDER, name="GWY", cert="c", key="k", ca="a")
+
+
+async def test_a_card_at_a_republished_charger_is_decided_by_the_tokens_module() -> None:
+    store, clock = await _mirrored_store()
+    cards = Cards(Outcome.ALLOWED)
+    emp = Connected(store, clock)
+    gateway = OicpChargePoint(store, clock, emp, [PARTY], authorizer=cards)  # type: ignore[arg-type]
+    events: list[ChargePointEvent] = []
+
+    async def collect(event: ChargePointEvent) -> None:
+        events.append(event)
+
+    gateway.subscribe(collect)
+    sid = "b2f0c3d4-0000-4000-8000-0000000000c1"
+    # the Start may reach us before the authorization's answer went out: held until the session is ours
+    await gateway.on_emp_event(
+        om.ChargingNotificationStart(SessionID=sid, EvseID="DE*ABC*E2", OperatorID="DE*ABC", ChargingStart=T0)
+    )
+    assert events == []
+    answer = await gateway.authorize_start(swipe())
+    assert answer is not None and answer.AuthorizationStatus is om.AuthorizationStatus.AUTHORIZED
+    assert (answer.ProviderID, answer.SessionID, answer.StatusCode.Code) == (PROVIDER, sid, "000")
+    (uid, kind, where) = cards.asked[0]
+    assert (uid, kind, where.location_id, where.evse_uids) == (
+        "AABBCCDD",
+        "RFID",
+        "DEABC-STATION-1",
+        ("DE*ABC*E2",),
+    )
+    started = events[0]
+    assert isinstance(started, TransactionStarted)
+    assert (started.transaction_id, started.evse_uid, started.auth_method) == (
+        sid,
+        "DE*ABC*E2",
+        m.AuthMethod.AUTH_REQUEST,
+    )
+    assert (started.token.uid, started.authorization_reference) == ("AABBCCDD", "REF-9")
+
+    # not ours to decide: a charger we do not republish
+    assert await gateway.authorize_start(swipe(evse_id="DE*XYZ*E1")) is None
+    # refused by the eMSP: not authorized, nothing kept
+    gateway.authorizer = Cards(Outcome.BLOCKED)
+    refused = await gateway.authorize_start(swipe(sid="b2f0c3d4-0000-4000-8000-0000000000c2"))
+    assert refused is not None and refused.AuthorizationStatus is om.AuthorizationStatus.NOT_AUTHORIZED
+    assert refused.StatusCode.Code == "102"
+    assert len((await store.find("bridge_tx")).items) == 1

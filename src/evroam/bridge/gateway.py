@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
@@ -58,7 +58,7 @@ from evroam.core.types import CiString, DateTime
 from evroam.model.enums import AuthMethod, Status
 from evroam.model.locations import EVSE, Connector, Location
 from evroam.model.tariffs import Tariff
-from evroam.model.tokens import Token
+from evroam.model.tokens import LocationReferences, Token
 from evroam.modules.locations import LOCATIONS, LocationAdmin
 from evroam.modules.oicp import HUB_PARTNER_ID, EmpService, PricingData
 from evroam.modules.oicp.records import load_emp_cdr, load_pricing
@@ -67,6 +67,7 @@ from evroam.oicp import codec as oicp_codec
 from evroam.oicp import messages as m
 from evroam.oicp.convert import tariff_of
 from evroam.oicp.ids import EVCO_ID, normalize_id
+from evroam.oicp.operations import status as om_status
 from evroam.registration.directory import RegisteredPartners
 from evroam.store.port import ObjectKey, Store
 
@@ -258,6 +259,14 @@ async def mirror(
     return report
 
 
+async def _own_locations(store: Store, country_code: str, party_id: str) -> list[Location]:
+    return [
+        location
+        async for location in LOCATIONS.lookups.iter_locations(store, partners=[None])
+        if (str(location.country_code), str(location.party_id)) == (country_code, party_id)
+    ]
+
+
 async def _load_tariff(store: Store, party: tuple[str, str], tariff_id: str) -> Tariff | None:
     from evroam.modules.tariffs import TARIFFS
 
@@ -318,6 +327,8 @@ class GatewayTransaction(msgspec.Struct, kw_only=True, omit_defaults=True):
     readings: list[Reading] = msgspec.field(default_factory=list)
     stopped: bool = False
     stop_requested: bool = False
+    auth_method: AuthMethod = AuthMethod.COMMAND
+    """COMMAND for a remote start; AUTH_REQUEST / WHITELIST for a card the gateway authorized."""
 
 
 def _tx_key(session_id: str) -> ObjectKey:
@@ -343,17 +354,45 @@ def _dt(value: datetime) -> DateTime:
     return DateTime.from_datetime(value)
 
 
+class CardDecision(Protocol):
+    @property
+    def allowed(self) -> bool: ...
+
+    @property
+    def token(self) -> Token | None: ...
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def authorization_reference(self) -> str | None: ...
+
+
+class CardAuthorizer(Protocol):
+    """The tokens module's decision (``AuthorizationService``): stored tokens, or the eMSP in real time."""
+
+    async def authorize(
+        self, uid: str, token_type: str, where: LocationReferences | None
+    ) -> CardDecision: ...
+
+
 class OicpChargePoint:
     """The charge point port of a gateway node: its "chargers" are the EVSEs mirrored from the hub (see
     the module docstring). ``parties``: the node's CPO parties (where the mirrored locations are)."""
 
     def __init__(
-        self, store: Store, clock: Clock, emp: EmpService, parties: Sequence[tuple[str, str]]
+        self,
+        store: Store,
+        clock: Clock,
+        emp: EmpService,
+        parties: Sequence[tuple[str, str]],
+        authorizer: CardAuthorizer | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.emp = emp
         self.parties = tuple(parties)
+        self.authorizer = authorizer
         self._listeners: list[EventListener] = []
         self._running: dict[str, GatewayTransaction] = {}
         self._early: dict[str, list[object]] = {}
@@ -384,6 +423,65 @@ class OicpChargePoint:
     def _contract(self, token: Token) -> str | None:
         contract = str(token.contract_id)
         return contract if re.match(EVCO_ID, contract) else None
+
+    async def _evse_by_id(self, evse_id: str) -> tuple[Location, EVSE] | None:
+        wanted = normalize_id(evse_id)
+        for cc, pid in self.parties:
+            for location in await _own_locations(self.store, cc, pid):
+                for evse in location.evses or ():
+                    if evse.evse_id and normalize_id(str(evse.evse_id)) == wanted:
+                        return location, evse
+        return None
+
+    async def authorize_start(self, body: m.AuthorizeStart) -> m.AuthorizationStart | None:
+        """An EMP fallback: a card at one of the chargers we republish, which none of our own tokens is,
+        is decided by the tokens module (a token an OCPI eMSP pushed to us, or that eMSP asked in real
+        time). Authorized, the session is ours to carry: its notifications and CDR become the OCPI
+        Session and CDR of that eMSP. ``None`` (not authorized) for what is not ours to decide."""
+        uid = body.Identification.uid()
+        if self.authorizer is None or uid is None or body.EvseID is None:
+            return None
+        found = await self._evse_by_id(body.EvseID)
+        if found is None:
+            return None
+        location, evse = found
+        where = LocationReferences(location_id=location.id, evse_uids=(evse.uid,))
+        decision = await self.authorizer.authorize(uid, "RFID", where)
+        if not decision.allowed or decision.token is None:
+            log.info("gateway: card %s at %s not authorized (%s)", uid, body.EvseID, decision.source)
+            return m.AuthorizationStart(
+                AuthorizationStatus=m.AuthorizationStatus.NOT_AUTHORIZED,
+                StatusCode=om_status("102"),
+                SessionID=body.SessionID,
+            )
+        if body.SessionID:
+            tx = GatewayTransaction(
+                session_id=body.SessionID,
+                evse_id=str(evse.evse_id),
+                location_id=str(location.id),
+                evse_uid=str(evse.uid),
+                connector_id=str(evse.connectors[0].id) if evse.connectors else "1",
+                token=decision.token,
+                authorization_reference=decision.authorization_reference,
+                auth_method=AuthMethod.AUTH_REQUEST if decision.source == "eMSP" else AuthMethod.WHITELIST,
+            )
+            await self._adopt(tx)
+        connection = await self.emp.connection()
+        return m.AuthorizationStart(
+            AuthorizationStatus=m.AuthorizationStatus.AUTHORIZED,
+            StatusCode=om_status("000"),
+            SessionID=body.SessionID,
+            ProviderID=connection.id,
+            AuthorizationStopIdentifications=[body.Identification],
+        )
+
+    async def _adopt(self, tx: GatewayTransaction) -> None:
+        """Store a new transaction, then play what the hub sent of it before we knew it."""
+        async with self._lock:
+            await self._save(tx)
+            early = self._early.pop(tx.session_id.casefold(), [])
+        for body in early:
+            await self.on_emp_event(body)
 
     async def start(self, request: StartRequest) -> Answer:
         where = await self._where(request.location_id, request.evse_uid)
@@ -417,11 +515,7 @@ class OicpChargePoint:
             token=request.token,
             authorization_reference=request.authorization_reference,
         )
-        async with self._lock:
-            await self._save(tx)
-            early = self._early.pop(ack.SessionID.casefold(), [])
-        for body in early:
-            await self.on_emp_event(body)
+        await self._adopt(tx)
         return Answer.ACCEPTED
 
     async def stop(self, request: StopRequest) -> Answer:
@@ -553,7 +647,7 @@ class OicpChargePoint:
             evse_uid=tx.evse_uid,
             connector_id=tx.connector_id,
             token=tx.token,
-            auth_method=AuthMethod.COMMAND,
+            auth_method=tx.auth_method,
             meter_start=_ZERO,
             at=at,
             authorization_reference=tx.authorization_reference,

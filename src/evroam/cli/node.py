@@ -39,7 +39,7 @@ from evroam.store.failures import storage_failure
 from evroam.store.files import read_only_filesystem
 
 if TYPE_CHECKING:
-    from evroam.modules.oicp.emp import EmpListener
+    from evroam.modules.oicp.emp import EmpFallback, EmpListener
 
 __all__ = [
     "Tls",
@@ -521,6 +521,7 @@ def serve(
     if gateway and ocpp_port is not None:
         raise click.UsageError("--gateway and --ocpp-port each plug in the node's chargers: give one")
     emp_listeners: list[EmpListener] = []
+    emp_fallback: EmpFallback | None = None
     try:
         node = build_node(settings)
         limits = ServeLimits.from_env()  # EVROAM_HEADER_TIMEOUT, _BODY_TIMEOUT, _MAX_CONNECTIONS_PER_CLIENT
@@ -554,22 +555,28 @@ def serve(
                 worker=not no_worker,
             )
             emp_listeners.append(attached.charge_point.on_emp_event)
+            emp_fallback = attached.charge_point.authorize_start
     except (ConfigError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     if oicp_port is not None:
-        _serve_oicp(node, host, oicp_port, workers, emp_listeners)
+        _serve_oicp(node, host, oicp_port, workers, emp_listeners, emp_fallback)
     run_server(node, settings, limits, host=host, port=port, worker=not no_worker, tls=tls, workers=workers)
 
 
 def _serve_oicp(
-    node: Node, host: str, port: int, workers: int, emp_listeners: Sequence[EmpListener] = ()
+    node: Node,
+    host: str,
+    port: int,
+    workers: int,
+    emp_listeners: Sequence[EmpListener] = (),
+    emp_fallback: EmpFallback | None = None,
 ) -> None:
     """``--oicp-port``: the OICP endpoints in this process, started and stopped with the node."""
     from evroam.cli.oicp_endpoints import serve_oicp
 
     if workers > 1:
         raise click.UsageError("--oicp-port is served by one process: not with --workers")
-    serve_oicp(node, host, port, emp_listeners=emp_listeners)
+    serve_oicp(node, host, port, emp_listeners=emp_listeners, emp_fallback=emp_fallback)
 
 
 @dataclass(frozen=True, slots=True)

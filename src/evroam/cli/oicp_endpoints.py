@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import click
 
 from evroam.modules.oicp import OicpEndpoints
-from evroam.modules.oicp.emp import EmpListener
+from evroam.modules.oicp.emp import EmpFallback, EmpListener
 from evroam.node.wiring import Node
 
 __all__ = ["serve_oicp"]
@@ -17,16 +17,30 @@ __all__ = ["serve_oicp"]
 log = logging.getLogger(__name__)
 
 
-def serve_oicp(node: Node, host: str, port: int, *, emp_listeners: Sequence[EmpListener] = ()) -> None:
+def serve_oicp(
+    node: Node,
+    host: str,
+    port: int,
+    *,
+    emp_listeners: Sequence[EmpListener] = (),
+    emp_fallback: EmpFallback | None = None,
+) -> None:
     """Serve the endpoints of the node's OICP role(s) on ``host:port`` while the node runs. The charge
     point port is read when the node starts (after ``node.charge_point`` was plugged in); none: the
     CPO's commands are answered 501 (communication to the EVSE failed). ``emp_listeners`` are told of the
-    charging notifications and CDRs the EMP role receives (the gateway's, ``evroam serve --gateway``)."""
+    charging notifications and CDRs the EMP role receives, ``emp_fallback`` answers an AuthorizeStart for a
+    card none of our tokens is (both the gateway's, ``evroam serve --gateway``)."""
     served: list[OicpEndpoints] = []
 
     async def start() -> None:
         endpoints = OicpEndpoints(
-            node.store, node.clock, node.charge_point, host, port, emp_listeners=emp_listeners
+            node.store,
+            node.clock,
+            node.charge_point,
+            host,
+            port,
+            emp_listeners=emp_listeners,
+            emp_fallback=emp_fallback,
         )
         try:
             await endpoints.start()

@@ -6,7 +6,9 @@ docs/bridge.md.
 port (so the commands module sends OCPI commands to the hub), its events into the
 :class:`~evroam.chargepoint.sink.OcpiSink` (OCPI Sessions and priced CDRs for the token's eMSP), and runs the
 refresh loop: every ``every`` seconds the statuses, every ``data_every`` seconds the EVSE data and pricing,
-each followed by the mirror into the node's own locations and tariffs.
+each followed by the mirror into the node's own locations and tariffs. A card swiped at one of those chargers
+(an OICP AuthorizeStart the hub sends the gateway's EMP) is decided by the tokens module as for the node's
+own chargers: a token an OCPI eMSP pushed, or that eMSP asked in real time.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from evroam.chargepoint.sink import OcpiSink
 from evroam.modules.locations import LocationAdmin
 from evroam.modules.oicp import EmpService
 from evroam.node.charging import StoredCatalogue, records_for
+from evroam.node.ocpp import charger_authorizer
 from evroam.node.wiring import Node
 from evroam.registration.directory import RegisteredPartners
 
@@ -62,7 +65,7 @@ def attach_gateway(
         raise ValueError("the gateway's intervals are positive")
     party = parties[0]
     emp = EmpService(node.store, node.clock)
-    charge_point = OicpChargePoint(node.store, node.clock, emp, parties)
+    charge_point = OicpChargePoint(node.store, node.clock, emp, parties, authorizer=charger_authorizer(node))
     sink = OcpiSink(
         StoredCatalogue(node.store, parties),
         statuses=LocationAdmin(node.store, node.clock, RegisteredPartners(), parties),

@@ -53,13 +53,16 @@ from evroam.oicp.operations import by_name, status
 from evroam.store.port import Store
 from evroam.tariffs import Period, Session, State, TariffError, price
 
-__all__ = ["EmpListener", "EmpService", "PricingData"]
+__all__ = ["EmpFallback", "EmpListener", "EmpService", "PricingData"]
 
 log = logging.getLogger(__name__)
 
 #: Told of every charging notification the hub sends and of every CDR kept (once per SessionID, pushed
 #: or fetched), after it is stored; what it raises is logged, the hub still gets its answer.
 EmpListener = Callable[[object], Awaitable[None]]
+#: Asked about an AuthorizeStart whose identification none of our own tokens is: its answer, or ``None``
+#: (then: not authorized). The gateway's forwards an RFID card to the OCPI eMSP that issued it.
+EmpFallback = Callable[[m.AuthorizeStart], Awaitable[m.AuthorizationStart | None]]
 
 PULL_DATA = by_name("eRoamingPullEvseData")
 PULL_STATUS = by_name("eRoamingPullEvseStatus")
@@ -93,11 +96,13 @@ class EmpService:
         clock: Clock,
         clients: HubClients | None = None,
         listeners: Sequence[EmpListener] = (),
+        fallback: EmpFallback | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.clients = clients or HubClients()
         self.listeners = list(listeners)
+        self.fallback = fallback
 
     async def _tell(self, body: object) -> None:
         for listener in self.listeners:
@@ -428,6 +433,10 @@ class EmpService:
     ) -> m.AuthorizationStart:
         connection = await self.connection()
         token = await self._token_for(body.Identification)
+        if token is None and self.fallback is not None:
+            forwarded = await self.fallback(body)
+            if forwarded is not None:
+                return forwarded
         if token is None or not token.valid:
             code = "102" if body.Identification.uid() else "106"
             return m.AuthorizationStart(

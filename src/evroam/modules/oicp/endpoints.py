@@ -20,7 +20,7 @@ from evroam.chargepoint.port import ChargePoint
 from evroam.core.clock import Clock
 from evroam.http.oicp import OicpRequest, OicpServer, dispatcher, only_from, start_server
 from evroam.modules.oicp.cpo import CpoEndpoint
-from evroam.modules.oicp.emp import EmpListener, EmpService
+from evroam.modules.oicp.emp import EmpFallback, EmpListener, EmpService
 from evroam.modules.oicp.hub import HubClients
 from evroam.modules.oicp.records import Connection, load_connection
 from evroam.oicp.tls import is_peer, server_context
@@ -53,9 +53,11 @@ class OicpEndpoints:
         *,
         clients: HubClients | None = None,
         emp_listeners: Sequence[EmpListener] = (),
+        emp_fallback: EmpFallback | None = None,
     ) -> None:
         self.store = store
         self.emp_listeners = tuple(emp_listeners)
+        self.emp_fallback = emp_fallback
         self.clock = clock
         self.charge_point = charge_point
         self.host = host
@@ -86,7 +88,7 @@ class OicpEndpoints:
             self.cpo = CpoEndpoint(self.store, self.charge_point, self.clock, self.clients)
             handlers.update(self.cpo.handlers())
         if emp is not None:
-            self.emp = EmpService(self.store, self.clock, self.clients, self.emp_listeners)
+            self.emp = EmpService(self.store, self.clock, self.clients, self.emp_listeners, self.emp_fallback)
             handlers.update(self.emp.handlers())
         self.roles = tuple(c.role for c in connections)
         handler = only_from(dispatcher(handlers), _from_hub(connections))
