@@ -78,6 +78,7 @@ __all__ = [
     "mirror",
     "mirror_id",
     "refresh",
+    "republish",
 ]
 
 log = logging.getLogger(__name__)
@@ -207,7 +208,6 @@ async def mirror(
     status-only change as a status PATCH. ``time_zone``: for locations whose OICP offset has no IANA zone."""
     report = MirrorReport()
     now = DateTime.from_datetime(clock.now())
-    partners = RegisteredPartners()
     raw = await load_pricing(store)
     pricing = PricingData() if raw is None else oicp_codec.decode(raw, PricingData)
     tariffs = _mirror_tariffs(pricing, provider_id, party, now)
@@ -221,21 +221,45 @@ async def mirror(
                 tariff_of_evse[evse_id] = str(tariff.id)
                 used[str(tariff.id)] = tariff
                 break
-    if used:
-        admin = TariffAdmin(store, clock, partners, [party])
-        changed = []
-        for tariff in used.values():
-            held = await _load_tariff(store, party, str(tariff.id))
-            if held is None or _strip(_builtins(held)) != _strip(_builtins(tariff)):
-                changed.append(tariff)
-        if changed:
-            await admin.import_tariffs(changed)
-            report.tariffs_put = [str(t.id) for t in changed]
+    await republish(
+        store,
+        clock,
+        party,
+        [
+            _mirror_location(received, party, tariff_of_evse, time_zone)
+            async for received in LOCATIONS.lookups.iter_locations(store, partners=[HUB_PARTNER_ID])
+        ],
+        list(used.values()),
+        report,
+    )
+    return report
+
+
+async def republish(
+    store: Store,
+    clock: Clock,
+    party: tuple[str, str],
+    locations: Sequence[Location],
+    tariffs: Sequence[Tariff],
+    report: MirrorReport,
+) -> None:
+    """Write ``locations`` and ``tariffs`` (ours, under ``party``) where they differ from what is stored:
+    a tariff or location that changed is imported (a PUT for the partners), an EVSE whose status alone
+    changed gets a status PATCH; the ``last_updated`` stamps do not count as a change."""
+    now = DateTime.from_datetime(clock.now())
+    partners = RegisteredPartners()
+    changed = []
+    for tariff in tariffs:
+        held = await _load_tariff(store, party, str(tariff.id))
+        if held is None or _strip(_builtins(held)) != _strip(_builtins(tariff)):
+            changed.append(tariff)
+    if changed:
+        await TariffAdmin(store, clock, partners, [party]).import_tariffs(changed)
+        report.tariffs_put.extend(str(t.id) for t in changed)
     admin_locations = LocationAdmin(store, clock, partners, [party])
     puts: list[Location] = []
     patches: list[tuple[str, Status]] = []
-    async for received in LOCATIONS.lookups.iter_locations(store, partners=[HUB_PARTNER_ID]):
-        own = _mirror_location(received, party, tariff_of_evse, time_zone)
+    for own in locations:
         record = await LOCATIONS.lookups.load_location_record(store, party[0], party[1], str(own.id))
         if record is not None and record.partner_id is not None:
             report.notes.append(f"location {own.id} is a partner's: not mirrored")
@@ -252,11 +276,10 @@ async def mirror(
         report.unchanged += 1
     if puts:
         result = await admin_locations.import_locations(puts)
-        report.locations_put = [*result.created, *result.updated]
+        report.locations_put.extend([*result.created, *result.updated])
     for evse_uid, status in patches:
         await admin_locations.set_status(evse_uid, status, party=party)
         report.statuses_patched += 1
-    return report
 
 
 async def _own_locations(store: Store, country_code: str, party_id: str) -> list[Location]:

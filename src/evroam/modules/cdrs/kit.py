@@ -12,7 +12,7 @@ from ..kit import DeliveryTerms, ModuleKit, NodeContext, PullSpec, Served, Store
 from .bindings import receiver_binding, sender_binding
 from .cli import cdrs as cdrs_group
 from .push import CdrPusher
-from .repository import CdrDocument, load_cdr_record, save_cdr
+from .repository import CdrDocument, iter_cdr_records, load_cdr_record, save_cdr
 from .service import CdrReceiver, CdrSender
 
 __all__ = ["CDRS", "DEFAULT_ESCALATION", "RECEIVING_ROLES", "CdrLookups"]
@@ -28,6 +28,7 @@ class CdrLookups:
     """What other modules may ask the CDRs module: stored CDRs."""
 
     load_cdr_record = staticmethod(load_cdr_record)
+    iter_cdr_records = staticmethod(iter_cdr_records)
 
 
 def _serve(node: NodeContext) -> Served:

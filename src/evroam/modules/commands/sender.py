@@ -158,13 +158,15 @@ class CommandSender:
         connector_id: str | None = None,
         token_type: str | None = None,
         to: str | None = None,
+        authorization_reference: str | None = None,
     ) -> CommandRecord:
         """START_SESSION at ``location_id`` (an EVSE / connector of it when given) for our token;
-        ``to`` (``CC*PID``) names the CPO party when the partner is a hub reaching several."""
+        ``to`` (``CC*PID``) names the CPO party when the partner is a hub reaching several;
+        ``authorization_reference`` (36 characters at most) is a new id unless given."""
         if connector_id is not None and evse_uid is None:
             raise ValidationFailed([Violation("evse_uid", "a connector needs its EVSE (--evse)")])
         token = await self._token(token_uid, token_type)
-        reference = self._ids.new_id()[:36]
+        reference = (authorization_reference or self._ids.new_id())[:36]
 
         def build(response_url: str) -> StartSession:
             return StartSession(

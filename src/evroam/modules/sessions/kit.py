@@ -12,7 +12,7 @@ from .bindings import receiver_binding, sender_binding
 from .cli import sessions as sessions_group
 from .preferences import ChargerPreferences
 from .push import SessionPusher
-from .repository import load_session_record, save_session
+from .repository import iter_session_records, load_session_record, save_session
 from .service import SessionReceiver, SessionSender, find_session
 
 __all__ = ["RECEIVING_ROLES", "SESSIONS", "SessionLookups"]
@@ -22,9 +22,10 @@ RECEIVING_ROLES = frozenset({"EMSP", "SCSP", "OTHER"})
 
 
 class SessionLookups:
-    """What other modules may ask the sessions module: our own sessions by id."""
+    """What other modules may ask the sessions module: our own sessions by id, every stored session."""
 
     find_session = staticmethod(find_session)
+    iter_session_records = staticmethod(iter_session_records)
 
 
 def _serve(node: NodeContext) -> Served:
