@@ -38,8 +38,10 @@ from evroam.chargepoint.port import (
 from evroam.core.clock import Clock, SystemClock
 from evroam.core.types import DateTime
 from evroam.http.oicp import OicpError
+from evroam.model.cdrs import ChargingPeriod
 from evroam.model.enums import CdrDimensionType, SessionStatus, Status
 from evroam.model.locations import Location
+from evroam.model.sessions import Session
 from evroam.modules.cdrs import CDRS
 from evroam.modules.locations import LOCATIONS
 from evroam.modules.oicp.hub import HubClients, refusal
@@ -85,6 +87,37 @@ AUTHORIZE_START = by_name("eRoamingAuthorizeStart")
 #: Progress notifications of one session at least this far apart (OICP).
 PROGRESS_EVERY = timedelta(minutes=5)
 _FINAL = frozenset({SessionStatus.COMPLETED, SessionStatus.INVALID})
+
+
+def charging_end_of(periods: Sequence[ChargingPeriod], end: datetime) -> DateTime:
+    """When charging stopped (OICP ``ChargingEnd``): where the last charging period that delivered energy
+    ends (the start of the period after it, or ``end`` when it is the last one); ``end`` when no period
+    delivered any. The periods after it are the car standing full or idle, part of the session only."""
+    charging_end = end
+    for index, period in enumerate(periods):
+        if any(d.type is CdrDimensionType.ENERGY and d.volume > 0 for d in period.dimensions):
+            charging_end = periods[index + 1].start_date_time if index + 1 < len(periods) else end
+    return DateTime.from_datetime(charging_end)
+
+
+def progress_at_of(session: Session) -> DateTime:
+    """When the latest meter reading of a running session was taken (OICP ``EventOccurred`` of a
+    Progress notification), on the clock of ``start_date_time`` (the charger's): the end of its last
+    charging period, i.e. its start plus its TIME or PARKING_TIME hours. A session without such a period
+    falls back to ``last_updated`` (the node's clock). Never before the session's start, so that
+    ``ChargingDuration`` (EventOccurred - ChargingStart) is never negative."""
+    at: datetime = session.last_updated
+    periods = session.charging_periods or ()
+    if periods:
+        last = periods[-1]
+        hours = [
+            d.volume
+            for d in last.dimensions
+            if d.type in (CdrDimensionType.TIME, CdrDimensionType.PARKING_TIME)
+        ]
+        if hours:
+            at = last.start_date_time + timedelta(seconds=float(hours[0] * 3600))
+    return DateTime.from_datetime(max(at, session.start_date_time))
 
 
 def profile_of(connection: Connection) -> OperatorProfile:
@@ -331,13 +364,13 @@ class OicpPusher:
             notes.append(refusal(answer, "Start notification"))
             ours.notifications.append("Start")
         elif not final and session.kwh > 0:
-            event = session.last_updated
+            event = progress_at_of(session)
             if ours.progress_at is None or event - DateTime.from_datetime(ours.progress_at) >= PROGRESS_EVERY:
                 progress = m.ChargingNotificationProgress(
                     **common,
                     ChargingStart=session.start_date_time,
                     EventOccurred=event,
-                    ChargingDuration=int((event - session.start_date_time).total_seconds() * 1000),
+                    ChargingDuration=(event - session.start_date_time) // timedelta(milliseconds=1),
                     ConsumedEnergyProgress=session.kwh.quantize(Decimal("0.001")),
                 )
                 answer = await client.call(NOTIFY, None, progress)
@@ -349,7 +382,7 @@ class OicpPusher:
             end = m.ChargingNotificationEnd(
                 **common,
                 ChargingStart=session.start_date_time,
-                ChargingEnd=end_at,
+                ChargingEnd=charging_end_of(session.charging_periods or (), end_at),  # as the CDR says
                 SessionStart=session.start_date_time,
                 SessionEnd=end_at,
                 ConsumedEnergy=session.kwh.quantize(Decimal("0.001")),
@@ -377,15 +410,7 @@ class OicpPusher:
             return "not an OICP session"
         if ours.cdr_sent:
             return "already sent to the hub"
-        charging_end = cdr.end_date_time
-        for index, period in enumerate(cdr.charging_periods):
-            if any(d.type is CdrDimensionType.ENERGY and d.volume > 0 for d in period.dimensions):
-                nxt = (
-                    cdr.charging_periods[index + 1].start_date_time
-                    if index + 1 < len(cdr.charging_periods)
-                    else None
-                )
-                charging_end = nxt or cdr.end_date_time
+        charging_end = charging_end_of(cdr.charging_periods, cdr.end_date_time)
         oicp = charge_detail_record(
             session_id=sid,
             evse_id=ours.evse_id,
