@@ -333,7 +333,9 @@ async def _status_change(
 ) -> None:
     """E3 out of order at the CPO (``locations set-status``): the eMSP's copy (OCPI PATCH) and the hub's
     (PushEvseStatus) follow. Each latency is from the change's commit (the EVSE's ``last_updated``, the
-    CPO's clock) to the moment this test saw it arrive (polled every 10 ms)."""
+    CPO's clock) to the moment this test saw it arrive (polled every 10 ms). Made by another process, the
+    change reaches the CPO's push worker by its outbox poll (``EVROAM_PUSH_POLL_INTERVAL``, 0.05 s here);
+    ``bench/bridge.py`` measures the same on a quiet machine, also for a change made at the charger."""
     evse_id = EVSE_IDS["E3"]
     seen: dict[str, float] = {}
     pushed_before = len(hub_statuses(hub))
