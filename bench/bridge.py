@@ -134,9 +134,14 @@ def _location() -> dict[str, Any]:
     }
 
 
+def _stored_location(payload: bytes) -> Location:
+    location: Location = decode(payload, Location)
+    return location
+
+
 def _emsp_status(emsp: NodeProcess) -> str | None:
     for payload, _, _ in emsp.documents("location", own=False):
-        for evse in decode(payload, Location).evses or ():
+        for evse in _stored_location(payload).evses or ():
             if str(evse.evse_id) == EVSE_ID:
                 return evse.status.value
     return None
@@ -154,7 +159,7 @@ def _hub_has(hub: OicpTestHub, since: int, status: str) -> bool:
 def _committed(cpo: NodeProcess) -> float:
     """When the CPO committed the latest change of E3 (its ``last_updated``), as a POSIX time."""
     for payload, _, _ in cpo.documents("location", own=True):
-        for evse in decode(payload, Location).evses or ():
+        for evse in _stored_location(payload).evses or ():
             if str(evse.uid) == EVSE_UID:
                 return evse.last_updated.timestamp()
     raise SystemExit("the CPO has no EVSE E3")

@@ -38,6 +38,7 @@ from evroam.model.locations import Location
 from evroam.model.sessions import Session
 from evroam.modules.cdrs.repository import CdrDocument
 from evroam.modules.oicp import HUB_PARTNER_ID
+from evroam.oicp.tls import TlsFiles
 from evroam.testing.oicp_hub import OicpTestHub
 from tests.conftest import shared_path
 from tests.integration.nodes import NodeProcess, free_port, stop_all
@@ -152,13 +153,33 @@ def _write(path: Path, data: Any) -> str:
 # -- views of the nodes' databases -------------------------------------------------------------------
 
 
+def _stored_location(payload: bytes) -> Location:
+    location: Location = decode(payload, Location)
+    return location
+
+
 def received_evses(node: NodeProcess) -> dict[str, str]:
     """EvseID -> OCPI status of the EVSEs a node received (from its OCPI partner or from the hub)."""
-    out = {}
+    out: dict[str, str] = {}
     for payload, _, _ in node.documents("location", own=False):
-        for evse in decode(payload, Location).evses or ():
+        for evse in _stored_location(payload).evses or ():
             out[str(evse.evse_id)] = evse.status.value
     return out
+
+
+def received_sites(node: NodeProcess) -> list[tuple[Any, ...]]:
+    """What a driver is told of each received EVSE: the site's address and position, the plugs."""
+    out = []
+    for payload, _, _ in node.documents("location", own=False):
+        loc = _stored_location(payload)
+        site = (loc.name, loc.address, loc.city, loc.postal_code, loc.country, loc.coordinates)
+        for evse in loc.evses or ():
+            plugs = [
+                (c.standard, c.format, c.power_type, c.max_voltage, c.max_amperage, c.max_electric_power)
+                for c in evse.connectors
+            ]
+            out.append((str(evse.evse_id), *site, plugs, sorted(evse.capabilities or ())))
+    return sorted(out)
 
 
 def sessions(node: NodeProcess, *, own: bool) -> list[Session]:
@@ -257,8 +278,8 @@ async def _setup(
     cpo: SimulatedCpo,
     emsp: NodeProcess,
     emp: NodeProcess,
-    cpo_tls: Any,
-    emp_tls: Any,
+    cpo_tls: TlsFiles,
+    emp_tls: TlsFiles,
     nodes: list[NodeProcess],
 ) -> None:
     hub_url = hub.url + "/api/oicp"
@@ -320,8 +341,10 @@ async def _same_evses(hub: OicpTestHub, emsp: NodeProcess, emp: NodeProcess) -> 
     assert sorted(emsp_view) == sorted(emp_view) == sorted(EVSE_IDS.values())
     assert {e: SAME_STATUS[s] for e, s in emsp_view.items()} == emp_view
     assert set(emp_view.values()) == {"Available"}
-    # the EMP keeps the pulled EVSEs as locations received from the hub: the same ids and statuses again
+    # the EMP keeps the pulled EVSEs as locations received from the hub: the same ids and statuses again,
+    # at the same address and position, with the same plugs
     assert received_evses(emp) == emsp_view
+    assert received_sites(emp) == received_sites(emsp) and len(received_sites(emsp)) == 3
 
 
 async def _status_change(
@@ -355,7 +378,7 @@ async def _status_change(
     finally:
         watcher.cancel()
     (payload, _, _), *_ = cpo.documents("location", own=True)
-    (evse,) = [e for e in decode(payload, Location).evses or () if str(e.uid) == "E3"]
+    (evse,) = [e for e in _stored_location(payload).evses or () if str(e.uid) == "E3"]
     changed = evse.last_updated.timestamp()
     latency = {side: round(at - changed, 3) for side, at in seen.items()}
     print(f"status change latency: OCPI eMSP {latency['ocpi']} s, OICP hub {latency['oicp']} s")
@@ -473,6 +496,22 @@ async def _a_session_from_each_side(
     # the CPO priced the Hubject session with the same engine and tariff: the same total
     (cpo_oicp_cdr,) = [c for c in cdrs(cpo, own=True) if str(c.cdr.authorization_reference) == sid]
     assert cpo_oicp_cdr.cdr.total_cost.before_taxes == TOTAL_EXCL_VAT and cpo_oicp_cdr.cdr.total_energy == KWH
+
+    # the EMP node got nothing over OCPI (it is no OCPI partner of the CPO)
+    assert sessions(emp, own=False) == [] and cdrs(emp, own=False) == []
+
+    # the drivers gone, both sides see every EVSE available again
+    await eventually(
+        lambda: (
+            set(received_evses(emsp).values()) == {"AVAILABLE"}
+            and dict(hub_statuses(hub)) == dict.fromkeys(EVSE_IDS.values(), "Available")  # the last of each
+        ),
+        within=60,
+        what="every EVSE available again",
+    )
+    by_id = [a for e in EVSE_IDS.values() for a in ("--evse-id", e)]
+    final = await cli_json(emp, "oicp", "pull", "evse-status", *by_id)
+    assert {r["EvseID"]: r["EvseStatus"] for r in final} == dict.fromkeys(EVSE_IDS.values(), "Available")
 
     # the CPO's outbox: the Hubject session and its CDR were queued for the hub and for no OCPI partner
     oicp_ids = {str(oicp_session.id), str(cpo_oicp_cdr.cdr.id)}
