@@ -364,8 +364,13 @@ class OicpPusher:
             notes.append(refusal(answer, "Start notification"))
             ours.notifications.append("Start")
         elif not final and session.kwh > 0:
-            event = progress_at_of(session)
-            if ours.progress_at is None or event - DateTime.from_datetime(ours.progress_at) >= PROGRESS_EVERY:
+            # spaced on the node's clock (what the hub's rate limit counts), dated on the charger's
+            stored = session.last_updated
+            if (
+                ours.progress_at is None
+                or stored - DateTime.from_datetime(ours.progress_at) >= PROGRESS_EVERY
+            ):
+                event = progress_at_of(session)
                 progress = m.ChargingNotificationProgress(
                     **common,
                     ChargingStart=session.start_date_time,
@@ -376,7 +381,7 @@ class OicpPusher:
                 answer = await client.call(NOTIFY, None, progress)
                 notes.append(refusal(answer, "Progress notification"))
                 ours.notifications.append("Progress")
-                ours.progress_at = event
+                ours.progress_at = stored
         if final and "End" not in ours.notifications:
             end_at = session.end_date_time or session.last_updated
             end = m.ChargingNotificationEnd(
