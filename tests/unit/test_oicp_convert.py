@@ -195,6 +195,53 @@ def test_pricing_availability_times() -> None:
         pricing_record_of(_tariff(elements=(bad,)))
 
 
+def _component(kind: TariffDimensionType, amount: str) -> PriceComponent:
+    return PriceComponent(type=kind, price=Decimal(amount), step_size=1)
+
+
+def test_a_price_per_kwh_beside_a_price_per_hour_is_refused_not_dropped() -> None:
+    """The demo site's AC tariff: 0.50 start, 0.35/kWh and 1.00/hour of charging. A pricing product has one
+    base price and no additional reference per hour of charging: published as 0.35/kWh + 0.50 start (the
+    hour price silently left out), an EMP would price 10 kWh in 2 h at 0.50 + 3.50 = 4.00 where the CPO's
+    CDR says 0.50 + 3.50 + 2.00 = 6.00. Refused instead, in either order."""
+    start, energy, hour = (
+        _component(TariffDimensionType.FLAT, "0.50"),
+        _component(TariffDimensionType.ENERGY, "0.35"),
+        _component(TariffDimensionType.TIME, "1.00"),
+    )
+    for components in ((start, energy, hour), (hour, energy)):
+        with pytest.raises(ValueError, match="per kWh and a price per hour"):
+            pricing_record_of(_tariff(elements=(TariffElement(price_components=components),)))
+    # in two elements too (the engine adds the TIME of the second element to the ENERGY of the first)
+    with pytest.raises(ValueError, match="per kWh and a price per hour"):
+        pricing_record_of(_tariff(elements=(
+            TariffElement(price_components=(energy,)), TariffElement(price_components=(hour,)))))  # fmt: skip
+    # a price per hour with a start fee (and a parking fee) is a product: HOUR, START FEE in hours
+    record = pricing_record_of(_tariff(elements=(TariffElement(price_components=(start, hour)),)))
+    assert (record.ReferenceUnit, record.PricePerReferenceUnit) == ("HOUR", Decimal("1.00"))
+    assert [(a.AdditionalReference.value, a.AdditionalReferenceUnit, a.PricePerAdditionalReferenceUnit)
+            for a in record.AdditionalReferences or ()] == [("START FEE", "HOUR", Decimal("0.50"))]  # fmt: skip
+
+
+def test_a_dimension_priced_differently_by_time_of_day_is_refused() -> None:
+    """Day 0.40/kWh, night 0.20/kWh: a product has one price for all its availability times, so it would
+    have priced the night at the day's 0.40. Refused; the same price in several elements is one product
+    available at each of their times."""
+    day = TariffRestrictions(start_time="08:00", end_time="20:00")
+    night = TariffRestrictions(start_time="20:00", end_time="08:00")
+
+    def element(amount: str, when: TariffRestrictions) -> TariffElement:
+        return TariffElement(
+            price_components=(_component(TariffDimensionType.ENERGY, amount),), restrictions=when
+        )
+
+    with pytest.raises(ValueError, match=r"ENERGY priced 0\.40 and 0\.20"):
+        pricing_record_of(_tariff(elements=(element("0.40", day), element("0.20", night))))
+    record = pricing_record_of(_tariff(elements=(element("0.30", day), element("0.30", night))))
+    assert record.PricePerReferenceUnit == Decimal("0.30") and record.IsValid24hours is False
+    assert [p.Periods[0].begin for p in record.ProductAvailabilityTimes] == ["08:00", "20:00"]
+
+
 def test_every_record_validates(tmp_path: Any) -> None:
     """A full EVSE data page as the EMP would receive it passes the EMP document's schema."""
     records, _ = evse_records([_location()], PROFILE, AT)

@@ -534,12 +534,15 @@ def pricing_record_of(tariff: Tariff, max_power: Decimal = Decimal(350)) -> m.Pr
     first ENERGY component (``KILOWATT_HOUR``), else the first TIME one (``HOUR``); FLAT becomes a
     ``START FEE``, PARKING_TIME a ``PARKING FEE`` per hour. Prices are net (OICP carries no VAT).
     Raises ``ValueError`` for what OICP cannot say (several differently priced elements by energy or
-    power restrictions, a day set that is no OICP day group)."""
+    power restrictions, a day set that is no OICP day group), rather than publish a product that prices
+    differently from the tariff: an ENERGY price beside a TIME price (a product has one base price, and
+    no additional reference is a price per hour of charging), and a dimension priced differently in two
+    elements (a product has one price per dimension, whatever its availability times)."""
     unit: Literal["HOUR", "KILOWATT_HOUR", "MINUTE"] = "KILOWATT_HOUR"
     base: Decimal | None = None
     extras: list[m.AdditionalReference] = []
     times: list[m.ProductAvailabilityTimes] = []
-    seen: set[TariffDimensionType] = set()
+    seen: dict[TariffDimensionType, Decimal] = {}
     for element in tariff.elements:
         r = element.restrictions
         if r is not None and (r.min_kwh or r.max_kwh or r.min_duration or r.max_duration or r.min_power):
@@ -555,8 +558,18 @@ def pricing_record_of(tariff: Tariff, max_power: Decimal = Decimal(350)) -> m.Pr
             )
         for component in element.price_components:
             if component.type in seen:
+                if seen[component.type] != component.price:
+                    raise ValueError(
+                        f"tariff {tariff.id}: {component.type.value} priced {seen[component.type]} and "
+                        f"{component.price} in different elements has no OICP form"
+                    )
                 continue
-            seen.add(component.type)
+            seen[component.type] = component.price
+            if {TariffDimensionType.ENERGY, TariffDimensionType.TIME} <= seen.keys():
+                raise ValueError(
+                    f"tariff {tariff.id}: a price per kWh and a price per hour of charging together have "
+                    "no OICP form (a pricing product has one base price)"
+                )
             if component.type is TariffDimensionType.ENERGY and base is None:
                 base, unit = component.price, "KILOWATT_HOUR"
             elif component.type is TariffDimensionType.TIME and base is None:

@@ -38,6 +38,7 @@ from evroam.chargepoint.port import (
 from evroam.core.clock import Clock, SystemClock
 from evroam.core.types import DateTime
 from evroam.http.oicp import OicpError
+from evroam.model.cdrs import ChargingPeriod
 from evroam.model.enums import CdrDimensionType, SessionStatus, Status
 from evroam.model.locations import Location
 from evroam.model.sessions import Session
@@ -86,6 +87,37 @@ AUTHORIZE_START = by_name("eRoamingAuthorizeStart")
 #: Progress notifications of one session at least this far apart (OICP).
 PROGRESS_EVERY = timedelta(minutes=5)
 _FINAL = frozenset({SessionStatus.COMPLETED, SessionStatus.INVALID})
+
+
+def charging_end_of(periods: Sequence[ChargingPeriod], end: datetime) -> DateTime:
+    """When charging stopped (OICP ``ChargingEnd``): where the last charging period that delivered energy
+    ends (the start of the period after it, or ``end`` when it is the last one); ``end`` when no period
+    delivered any. The periods after it are the car standing full or idle, part of the session only."""
+    charging_end = end
+    for index, period in enumerate(periods):
+        if any(d.type is CdrDimensionType.ENERGY and d.volume > 0 for d in period.dimensions):
+            charging_end = periods[index + 1].start_date_time if index + 1 < len(periods) else end
+    return DateTime.from_datetime(charging_end)
+
+
+def progress_at_of(session: Session) -> DateTime:
+    """When the latest meter reading of a running session was taken (OICP ``EventOccurred`` of a
+    Progress notification), on the clock of ``start_date_time`` (the charger's): the end of its last
+    charging period, i.e. its start plus its TIME or PARKING_TIME hours. A session without such a period
+    falls back to ``last_updated`` (the node's clock). Never before the session's start, so that
+    ``ChargingDuration`` (EventOccurred - ChargingStart) is never negative."""
+    at: datetime = session.last_updated
+    periods = session.charging_periods or ()
+    if periods:
+        last = periods[-1]
+        hours = [
+            d.volume
+            for d in last.dimensions
+            if d.type in (CdrDimensionType.TIME, CdrDimensionType.PARKING_TIME)
+        ]
+        if hours:
+            at = last.start_date_time + timedelta(seconds=float(hours[0] * 3600))
+    return DateTime.from_datetime(max(at, session.start_date_time))
 
 
 def profile_of(connection: Connection) -> OperatorProfile:
@@ -170,24 +202,6 @@ async def push_all_evse_data(
         state.last_error, state.last_error_at = "; ".join(notes)[:1000], now
     await save_state(ops, "CPO", state, now)
     return notes
-
-
-def _reading_time(session: Session) -> DateTime:
-    """When the session's latest reading was taken: the end of its last charging period (its start plus
-    its time or parking-time volume). ``last_updated`` is when the record changed, which need not be the
-    meter's time (a simulated charger's clock runs ahead of the node's)."""
-    if not session.charging_periods:
-        return session.last_updated
-    last = session.charging_periods[-1]
-    hours = sum(
-        (
-            d.volume
-            for d in last.dimensions
-            if d.type in (CdrDimensionType.TIME, CdrDimensionType.PARKING_TIME)
-        ),
-        Decimal(0),
-    )
-    return DateTime.from_datetime(last.start_date_time + timedelta(seconds=float(hours * 3600)))
 
 
 class OicpPusher:
@@ -350,25 +364,30 @@ class OicpPusher:
             notes.append(refusal(answer, "Start notification"))
             ours.notifications.append("Start")
         elif not final and session.kwh > 0:
-            event = _reading_time(session)
-            if ours.progress_at is None or event - DateTime.from_datetime(ours.progress_at) >= PROGRESS_EVERY:
+            # spaced on the node's clock (what the hub's rate limit counts), dated on the charger's
+            stored = session.last_updated
+            if (
+                ours.progress_at is None
+                or stored - DateTime.from_datetime(ours.progress_at) >= PROGRESS_EVERY
+            ):
+                event = progress_at_of(session)
                 progress = m.ChargingNotificationProgress(
                     **common,
                     ChargingStart=session.start_date_time,
                     EventOccurred=event,
-                    ChargingDuration=int((event - session.start_date_time).total_seconds() * 1000),
+                    ChargingDuration=(event - session.start_date_time) // timedelta(milliseconds=1),
                     ConsumedEnergyProgress=session.kwh.quantize(Decimal("0.001")),
                 )
                 answer = await client.call(NOTIFY, None, progress)
                 notes.append(refusal(answer, "Progress notification"))
                 ours.notifications.append("Progress")
-                ours.progress_at = event
+                ours.progress_at = stored
         if final and "End" not in ours.notifications:
             end_at = session.end_date_time or session.last_updated
             end = m.ChargingNotificationEnd(
                 **common,
                 ChargingStart=session.start_date_time,
-                ChargingEnd=end_at,
+                ChargingEnd=charging_end_of(session.charging_periods or (), end_at),  # as the CDR says
                 SessionStart=session.start_date_time,
                 SessionEnd=end_at,
                 ConsumedEnergy=session.kwh.quantize(Decimal("0.001")),
@@ -396,15 +415,7 @@ class OicpPusher:
             return "not an OICP session"
         if ours.cdr_sent:
             return "already sent to the hub"
-        charging_end = cdr.end_date_time
-        for index, period in enumerate(cdr.charging_periods):
-            if any(d.type is CdrDimensionType.ENERGY and d.volume > 0 for d in period.dimensions):
-                nxt = (
-                    cdr.charging_periods[index + 1].start_date_time
-                    if index + 1 < len(cdr.charging_periods)
-                    else None
-                )
-                charging_end = nxt or cdr.end_date_time
+        charging_end = charging_end_of(cdr.charging_periods, cdr.end_date_time)
         oicp = charge_detail_record(
             session_id=sid,
             evse_id=ours.evse_id,

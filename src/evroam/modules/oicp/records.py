@@ -105,6 +105,7 @@ class OicpSession(msgspec.Struct, kw_only=True, omit_defaults=True):
     reservation: bool = False
     notifications: list[str] = msgspec.field(default_factory=list)
     progress_at: datetime | None = None
+    """CPO: when the last Progress notification was sent (the node's clock: they are spaced by it)."""
     cdr_sent: bool = False
 
 
