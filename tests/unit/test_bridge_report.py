@@ -506,7 +506,7 @@ def _tariff(*components: PriceComponent) -> Tariff:
 def test_tariff_vat_does_not_go_to_oicp() -> None:
     tariff = _tariff(
         PriceComponent(type=TariffDimensionType.ENERGY, price=Decimal("0.30"), step_size=1, vat=Decimal(19)),
-        PriceComponent(type=TariffDimensionType.TIME, price=Decimal("2.00"), step_size=60),
+        PriceComponent(type=TariffDimensionType.FLAT, price=Decimal("1.00"), step_size=1),
     )
     report = report_tariff(tariff)
     assert_none_silent(report, tariff)
@@ -515,9 +515,19 @@ def test_tariff_vat_does_not_go_to_oicp() -> None:
         "OICP prices are net: VAT is not carried",
     )
     assert entry(report, "elements[0].price_components[0].price")[0] is Fate.CARRIED
+    assert entry(report, "elements[0].price_components[1].price")[0] is Fate.CARRIED
+
+
+def test_a_price_per_kwh_and_per_hour_together_has_no_oicp_form() -> None:
+    tariff = _tariff(
+        PriceComponent(type=TariffDimensionType.ENERGY, price=Decimal("0.30"), step_size=1),
+        PriceComponent(type=TariffDimensionType.TIME, price=Decimal("2.00"), step_size=60),
+    )
+    report = report_tariff(tariff)
+    assert_none_silent(report, tariff)
     fate, why = entry(report, "elements[0].price_components[1].price")
-    assert fate is Fate.DROPPED and "one reference unit" in why
-    assert entry(report, "elements[0].price_components[1].step_size")[0] is Fate.DROPPED
+    assert fate is Fate.DROPPED
+    assert "a price per kWh and a price per hour of charging together have no OICP form" in why
 
 
 def test_the_ocpi_cdr_example_loses_its_money() -> None:
