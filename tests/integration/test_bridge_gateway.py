@@ -44,13 +44,13 @@ CONTRACT = "DE-MSP-C12345678-1"  # an EvcoID: OICP starts by contract ID
 START_FEE, PER_KWH = Decimal("1.00"), Decimal("0.30")
 
 
-def _tariffs(path: Path) -> None:
-    """The CPO's tariffs: 1.00 to start plus 0.30 per kWh (both OICP can carry as a pricing product)."""
+def _tariffs_of(country_code: str, party_id: str) -> list[dict[str, Any]]:
+    """A CPO's tariffs: 1.00 to start plus 0.30 per kWh (both OICP can carry as a pricing product)."""
     stamp = "2026-03-02T09:00:00Z"
-    tariffs = [
+    return [
         {
-            "country_code": "DE",
-            "party_id": "ABC",
+            "country_code": country_code,
+            "party_id": party_id,
             "id": tariff_id,
             "currency": "EUR",
             "elements": [
@@ -65,7 +65,6 @@ def _tariffs(path: Path) -> None:
         }
         for tariff_id in (site.AC_TARIFF, site.DC_TARIFF)
     ]
-    path.write_text(json.dumps(tariffs))
 
 
 def _token(path: Path) -> None:
@@ -198,7 +197,7 @@ def test_an_ocpi_emsp_charges_at_a_charger_known_only_through_oicp(
     (tmp_path / "locations.json").write_text(
         json.dumps(site.demo_locations("DE", "ABC", SystemClock().now()))
     )
-    _tariffs(tmp_path / "tariffs.json")
+    (tmp_path / "tariffs.json").write_text(json.dumps(_tariffs_of("DE", "ABC")))
     cpo.evroam("tariffs", "import", str(tmp_path / "tariffs.json"))
     cpo.evroam("locations", "import", str(tmp_path / "locations.json"))
     gateway.init("DE", "GWY", "CPO")

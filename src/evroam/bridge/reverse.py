@@ -58,13 +58,14 @@ from evroam.model.tokens import Token
 from evroam.modules.cdrs import CDRS
 from evroam.modules.commands import CommandSender
 from evroam.modules.locations import LOCATIONS
+from evroam.modules.oicp.cpo import progress_at_of
 from evroam.modules.sessions import SESSIONS
 from evroam.modules.tariffs import TARIFFS
 from evroam.oicp.ids import normalize_id
 from evroam.registration.repository import StorePartnerRepository
 from evroam.store.port import ObjectKey, Store
 
-__all__ = ["MirrorSource", "OcpiRemoteChargePoint", "mirror_ocpi", "reverse_evse_id"]
+__all__ = ["GatewayPort", "MirrorSource", "OcpiRemoteChargePoint", "mirror_ocpi", "reverse_evse_id"]
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +75,9 @@ _ZERO = Decimal(0)
 
 
 def reverse_evse_id(operator_id: str, *parts: str) -> str:
-    """An EvseID under our ``operator_id`` (``DE*GWY``) for an EVSE known by ``parts`` (its CPO's party and
-    its own id): ``DE*GWY*E`` and those in letters and digits, 30 at most (longer: cut, and a hash)."""
+    """An EvseID under our ``operator_id`` (``DE*GWY``) for an EVSE known by ``parts`` (its eMI3 id, else
+    its CPO's party and uid): ``DE*GWY*E`` and those in letters and digits, 30 at most (longer: cut, and a
+    hash). ``NL*CPO*E1`` becomes ``DE*GWY*ENLCPOE1``."""
     body = re.sub(r"[^A-Za-z0-9]", "", "".join(parts)).upper()
     if len(body) > 30:
         body = body[:21] + hashlib.sha1(body.encode()).hexdigest()[:9].upper()
@@ -147,7 +149,9 @@ async def mirror_ocpi(store: Store, clock: Clock, party: tuple[str, str], operat
                     msgspec.structs.replace(
                         evse,
                         uid=CiString(uid),
-                        evse_id=CiString(reverse_evse_id(operator_id, prefix, str(evse.evse_id or evse.uid))),
+                        evse_id=CiString(
+                            reverse_evse_id(operator_id, str(evse.evse_id or f"{prefix}{evse.uid}"))
+                        ),
                         connectors=tuple(connectors),
                     )
                 )
@@ -193,6 +197,8 @@ class RemoteTransaction(msgspec.Struct, kw_only=True, omit_defaults=True):
     """The CPO's Session id, once it pushed the Session."""
     started: bool = False
     energy: Decimal = _ZERO
+    read_at: DateTime | None = None
+    """When the last reading we made of it was taken (on the CPO's charger clock)."""
     stopped: bool = False
     stop_requested: bool = False
 
@@ -421,7 +427,7 @@ class OcpiRemoteChargePoint:
                 before = (tx.started, tx.energy, tx.stopped)
                 if found is not None and not tx.started:
                     tx.session_id = str(found.id)
-                    tx.started = True
+                    tx.started, tx.read_at = True, found.start_date_time
                     await self._save(tx)
                     await self._emit(self._started(tx, found.start_date_time))
                     await self._emit(
@@ -430,29 +436,39 @@ class OcpiRemoteChargePoint:
                         )
                     )
                 if found is not None and found.kwh > tx.energy and found.status is SessionStatus.ACTIVE:
-                    tx.energy = Decimal(found.kwh)
-                    await self._save(tx)
-                    at = found.last_updated
-                    await self._emit(
-                        MeterValues(transaction_id=tx.reference, at=at, energy=tx.energy, power=_ZERO)
-                    )
+                    at = progress_at_of(found)  # its latest reading, on the charger's clock (as its start)
+                    if tx.read_at is None or at > tx.read_at:
+                        tx.energy, tx.read_at = Decimal(found.kwh), at
+                        await self._save(tx)
+                        await self._emit(
+                            MeterValues(transaction_id=tx.reference, at=at, energy=tx.energy, power=_ZERO)
+                        )
                 if closed is not None:
                     if not tx.started:
-                        tx.started = True
+                        tx.started, tx.read_at = True, closed.start_date_time
                         tx.session_id = str(closed.session_id or "") or None
                         await self._save(tx)
                         await self._emit(self._started(tx, closed.start_date_time))
+                        await self._emit(
+                            MeterValues(
+                                transaction_id=tx.reference,
+                                at=closed.start_date_time,
+                                energy=_ZERO,
+                                power=_ZERO,
+                            )
+                        )
                     tx.energy = Decimal(closed.total_energy)
                     tx.stopped = True
                     await self._save(tx)
-                    await self._emit(
-                        MeterValues(
-                            transaction_id=tx.reference,
-                            at=closed.end_date_time,
-                            energy=tx.energy,
-                            power=_ZERO,
+                    if tx.read_at is None or closed.end_date_time > tx.read_at:
+                        await self._emit(
+                            MeterValues(
+                                transaction_id=tx.reference,
+                                at=closed.end_date_time,
+                                energy=tx.energy,
+                                power=_ZERO,
+                            )
                         )
-                    )
                     await self._emit(
                         TransactionStopped(
                             transaction_id=tx.reference,
@@ -464,3 +480,47 @@ class OcpiRemoteChargePoint:
                 if (tx.started, tx.energy, tx.stopped) != before:
                     moved += 1
             return moved
+
+
+class GatewayPort:
+    """The charge point port of a gateway serving both directions: a location :func:`mirror_ocpi`
+    republished goes to ``ocpi`` (its OCPI CPO), any other to ``oicp`` (the chargers found at the hub)."""
+
+    def __init__(self, oicp: Any, ocpi: OcpiRemoteChargePoint) -> None:
+        self.oicp = oicp
+        self.ocpi = ocpi
+
+    def subscribe(self, listener: EventListener) -> None:
+        self.oicp.subscribe(listener)
+        self.ocpi.subscribe(listener)
+
+    async def _side(self, location_id: str) -> Any:
+        return self.ocpi if await self.ocpi.handles(location_id) else self.oicp
+
+    async def start(self, request: StartRequest) -> Answer:
+        side = await self._side(request.location_id)
+        answer: Answer = await side.start(request)
+        return answer
+
+    async def stop(self, request: StopRequest) -> Answer:
+        side = self.ocpi if self.ocpi.transaction(request.transaction_id) is not None else self.oicp
+        answer: Answer = await side.stop(request)
+        return answer
+
+    async def reserve(self, request: ReserveRequest) -> Answer:
+        side = await self._side(request.location_id)
+        answer: Answer = await side.reserve(request)
+        return answer
+
+    async def cancel_reservation(self, request: CancelRequest) -> Answer:
+        answer: Answer = await self.oicp.cancel_reservation(request)
+        return answer
+
+    async def unlock(self, request: UnlockRequest) -> Answer:
+        return Answer.NOT_SUPPORTED  # neither side can: OICP has no unlock, and it is not carried to OCPI
+
+    def transaction(self, transaction_id: str) -> TransactionInfo | None:
+        found: TransactionInfo | None = self.ocpi.transaction(transaction_id) or self.oicp.transaction(
+            transaction_id
+        )
+        return found
