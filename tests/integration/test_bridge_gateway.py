@@ -380,3 +380,31 @@ def test_an_ocpi_emsp_charges_at_a_charger_known_only_through_oicp(
         x for x in exchanges if x["operation"] == "eRoamingAuthorizeStart" and x["direction"] == "out"
     ]
     assert [x["answer"]["AuthorizationStatus"] for x in authorizations] == ["Authorized"]
+
+
+def test_serve_refuses_a_gateway_it_cannot_be_in_one_line(tmp_path: Path) -> None:
+    node = NodeProcess("gw", tmp_path / "gw", free_port())
+    node.init("DE", "GWY", "CPO")
+    no_port = node.evroam("serve", "--gateway", check=False, timeout=30)
+    assert no_port.returncode == 2 and "--gateway needs --oicp-port" in no_port.stderr
+    port = str(free_port())
+    nothing = node.evroam("serve", "--oicp-port", port, "--gateway", check=False, timeout=30)
+    assert nothing.returncode == 1
+    assert nothing.stderr.strip().splitlines() == [
+        "Error: --oicp-port: no OICP connection to serve "
+        "(evroam oicp connect --operator-id ... | --provider-id ...)"
+    ]
+    # a CPO connection alone is not enough: the other direction also needs an eMSP party
+    certs = Certificates(tmp_path / "pki")
+    _connect(
+        node,
+        certs.issue(OPERATOR),
+        "https://127.0.0.1:1/api/oicp",
+        "--operator-id",
+        OPERATOR,
+        "--name",
+        "ABC",
+    )
+    cpo_only = node.evroam("serve", "--oicp-port", port, "--gateway", check=False, timeout=30)
+    assert cpo_only.returncode == 1 and "--gateway needs an OICP EMP connection" in cpo_only.stderr
+    assert "Traceback" not in cpo_only.stderr

@@ -559,8 +559,39 @@ def serve(
     except (ConfigError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     if oicp_port is not None:
+        _oicp_preflight(settings, gateway)
         _serve_oicp(node, host, oicp_port, workers, emp_listeners, emp_fallback)
     run_server(node, settings, limits, host=host, port=port, worker=not no_worker, tls=tls, workers=workers)
+
+
+def _oicp_preflight(settings: Settings, gateway: bool) -> None:
+    """Before serving: the node's OICP connections allow what was asked (else one line, exit status 1,
+    rather than a failed start-up inside uvicorn). A database that cannot be read is left to the start."""
+    from evroam.modules.oicp.records import load_connection
+
+    async def roles() -> tuple[set[str], bool]:
+        node = build_node(settings)
+        try:
+            await node.start()
+            found = {role for role in ("CPO", "EMP") if await load_connection(node.store, role) is not None}
+            return found, bool(node.own.emsp_parties())
+        finally:
+            await node.close()
+
+    try:
+        held, emsp = asyncio.run(roles())
+    except Exception:
+        return
+    if not held:
+        raise click.ClickException(
+            "--oicp-port: no OICP connection to serve "
+            "(evroam oicp connect --operator-id ... | --provider-id ...)"
+        )
+    if gateway and "EMP" not in held and not ("CPO" in held and emsp):
+        raise click.ClickException(
+            "--gateway needs an OICP EMP connection (the hub's chargers for OCPI drivers) or an OICP CPO "
+            "connection and an eMSP party (OCPI CPOs' chargers for OICP drivers)"
+        )
 
 
 def _serve_oicp(
