@@ -1146,8 +1146,17 @@ _PG_PUT = (
 )
 _PG_PUT_CHECKED = _PG_PUT + " WHERE evroam_objects.last_updated <= excluded.last_updated RETURNING revision"
 _PG_PUT_UNCHECKED = _PG_PUT + " RETURNING revision"
-_PG_PUT_MANY = _PG_PUT
-"""A write sent late (:meth:`_PgUnit.put`): the row is locked by the group and known to exist."""
+_PG_UPDATE_MANY = (
+    "UPDATE evroam_objects AS o SET payload = w.payload, last_updated = w.last_updated,"
+    " partner_id = w.partner_id, revision = o.revision + w.writes"
+    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[],"
+    " $7::bytea[], $8::int[]) AS w(kind, key_country, key_party, key_id, last_updated, partner_id, payload,"
+    " writes) WHERE o.kind = w.kind AND o.key_country = w.key_country AND o.key_party = w.key_party"
+    " AND o.key_id = w.key_id"
+)
+"""The writes a group deferred (:meth:`_PgUnit.put`), in one statement: each row is locked by the group
+and known to exist, so an ``UPDATE`` does (the upsert's other branch cannot be taken); several writes of
+one row are sent as its last one with their number (``revision`` counts every write)."""
 _PG_GET_MANY = (
     f"SELECT {_PG_COLUMNS} FROM evroam_objects WHERE (kind, key_country, key_party, key_id) IN "
     "(SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])) FOR UPDATE SKIP LOCKED"
@@ -1206,6 +1215,7 @@ class _PgGroup:
         "done",
         "failure",
         "fetched",
+        "images",
         "keys",
         "left",
         "lock",
@@ -1234,6 +1244,9 @@ class _PgGroup:
         # and those read for them by another unit's statement (key -> (unit, row or None))
         self.wanted: dict[tuple[str, str, str, str], _PgUnit] = {}
         self.fetched: dict[tuple[str, str, str, str], tuple[_PgUnit, Any]] = {}
+        # rows it holds locked as they stand in its transaction, deferred writes included (see
+        # _PgUnit.get): read from here, not from the database, by its later units
+        self.images: dict[tuple[str, str, str, str], StoredObject] = {}
         self.closed = False  # committing: no unit joins any more
         self.scheduled = False
         self.failure: BaseException | None = None
@@ -1598,6 +1611,7 @@ class SqlStore(_Operations):
 
     async def _pg_undo(self, group: _PgGroup, unit: _PgUnit, error: BaseException) -> None:
         """A unit failed: take back what it wrote, keep the rest of the group."""
+        group.images.clear()  # they may hold its writes
         if group.failure is not None:  # a statement failed outside a savepoint: the group is lost
             return
         unit.forget_writes()  # what it had not sent yet
@@ -1608,6 +1622,12 @@ class SqlStore(_Operations):
         except BaseException as exc:  # the transaction is lost: so is every unit of the group
             group.failure = exc
             self._pg_fail(group, exc)
+
+    def _unheld(self, group: _PgGroup, key: tuple[str, str, str, str]) -> None:
+        """``group`` did not lock ``key`` after all (missing, or held by another transaction)."""
+        if self._pg_held.get(key) is group:
+            del self._pg_held[key]
+        group.keys.discard(key)
 
     def _pg_fail(self, group: _PgGroup, error: BaseException) -> None:
         for waiter in group.waiters:
@@ -1659,8 +1679,8 @@ class SqlStore(_Operations):
                 self._pg_fail(group, group.failure)
                 return
             try:
-                if group.deferred:  # the units' last writes, in one round trip (asyncpg pipelines them)
-                    await group.pg.executemany(_PG_PUT_MANY, [write for _, write in group.deferred])
+                if group.deferred:  # the units' last writes, in one statement
+                    await _pg_update_many(group.pg, [write for _, write in group.deferred])
                     group.deferred.clear()
                 await aconn.commit()
             except BaseException as exc:
@@ -1861,7 +1881,11 @@ class _PgUnit(_AwaitedTransaction):
         others = [
             (k, unit)
             for k, unit in group.wanted.items()
-            if unit is not self and k != key and k not in group.fetched and k not in group.deferred_keys
+            if unit is not self
+            and k != key
+            and k not in group.fetched
+            and k not in group.deferred_keys
+            and k not in group.images
         ]
         for k, _ in others:
             del group.wanted[k]
@@ -1871,15 +1895,18 @@ class _PgUnit(_AwaitedTransaction):
             row = await self._statement(group.pg.fetchrow, _PG_GET + " FOR UPDATE SKIP LOCKED", *key)
             return row is not None, row
         keys = [key, *(k for k, _ in others)]
+        held = self._store._pg_held
+        for k, _ in others:  # marked before the read, as in get
+            held[k] = group
+            group.keys.add(k)
         columns = [list(column) for column in zip(*keys, strict=True)]
         rows = await self._statement(group.pg.fetch, _PG_GET_MANY, *columns)
         found = {(r[0], r[1].casefold(), r[2].casefold(), r[3].casefold()): r for r in rows}
         for k, unit in others:
             row = found.get(k)
             group.fetched[k] = (unit, row)
-            if row is not None:
-                self._store._pg_held[k] = group
-                group.keys.add(k)
+            if row is None:
+                self._store._unheld(group, k)
         row = found.get(key)
         return row is not None, row
 
@@ -1897,7 +1924,7 @@ class _PgUnit(_AwaitedTransaction):
             raise
 
     async def _send_deferred(self, writes: list[tuple[Any, ...]]) -> None:
-        await self._statement(self._group.pg.executemany, _PG_PUT_MANY, writes)
+        await self._statement(_pg_update_many, self._group.pg, writes)
 
     async def _ensure_savepoint(self) -> None:
         """Before a statement that may fail or must be undone with this unit: the writes other units
@@ -1946,6 +1973,8 @@ class _PgUnit(_AwaitedTransaction):
         if self._alone is None:
             await self._turn()
             self._group.fetched.clear()  # it may change any row
+            self._group.images.clear()
+            self._known.clear()  # (a row it deleted: its next put must not be an UPDATE of it)
             await self._send_all()
             await self._ensure_savepoint()
         return await self._conn.run_sync(fn, *a, **k)
@@ -1953,18 +1982,40 @@ class _PgUnit(_AwaitedTransaction):
     _write = _read
 
     async def _before_lock(self, key: tuple[str, str, str, str]) -> bool:
-        """Before locking ``key`` in the group, when another group of this process holds it: wait for
-        it if it is committing (a few ms); if it still takes units, ``True`` when this unit should leave
-        its group (its first statement: it holds nothing yet), else go on (PostgreSQL makes it wait)."""
+        """Before locking ``key`` in the group, when another group of this process holds it (or will:
+        a unit of it is waiting for its turn to lock it): wait for it if it is committing (a few ms); if
+        it still takes units and this unit holds nothing yet (its first statement), move to that group
+        (:meth:`_switch`); else go on (PostgreSQL makes it wait). ``True`` when this unit should leave
+        its group instead (the other group failed). The row is then marked as this group's, at once, so
+        that the units of this process wanting it later come to this group rather than find it locked."""
         if self._alone is not None:
             return False
-        other = self._store._pg_held.get(key)
-        if other is None or other is self._group:
-            return False
-        if other.closed:
-            await other.done.wait()
-            return False
-        return self._first
+        held = self._store._pg_held
+        while (other := held.get(key)) is not None and other is not self._group:
+            if not other.closed:
+                if self._first and other.failure is None:
+                    self._switch(other)
+                    return False
+                return self._first
+            await other.done.wait()  # (its rows are let go before done is set)
+        self._locked(key)
+        return False
+
+    def _switch(self, other: _PgGroup) -> None:
+        """Move to ``other``, a group of this process that holds the row this unit is about to lock
+        first (so it holds nothing and wrote nothing yet): it queues there behind the units that hold
+        the row, and then mostly reads it from the group's image of it (no round trip), where in a
+        group of its own, or alone, it would wait for the row until the other group's COMMIT."""
+        group = self._group
+        self.unwant()
+        group.size -= 1
+        if self.turn:
+            group.lock.release()
+            self.turn = False
+        self._store._pg_done(group)
+        other.size += 1
+        other.pending += 1
+        self._group = other
 
     def _locked(self, key: tuple[str, str, str, str]) -> None:
         if self._alone is None:
@@ -1983,12 +2034,22 @@ class _PgUnit(_AwaitedTransaction):
         if for_update and self._first and not self.turn:  # read with others', if they wait too
             group.wanted.setdefault(pg_key, self)
         await self._turn()
+        image = group.images.get(pg_key)
+        if image is not None:  # the group holds the row locked, and knows it as it stands
+            self._first = False
+            if group.wanted.get(pg_key) is self:
+                del group.wanted[pg_key]
+            if for_update:
+                self._known[pg_key] = image.last_updated
+            return image
         pg = group.pg
         if pg_key in group.deferred_keys:  # a deferred write of this row must be read back
             await self._send_all()
         first, self._first = self._first, False
         if for_update and first and not self.savepoint:
             hit, row = await self._read_first(pg_key)
+            if not hit:
+                self._store._unheld(group, pg_key)
             if not hit and await self._statement(pg.fetchval, _PG_EXISTS, *pg_key):
                 if self._moves < _PG_MOVES:  # try again in a later group
                     await self._move()
@@ -2005,6 +2066,8 @@ class _PgUnit(_AwaitedTransaction):
         if for_update:
             self._locked(pg_key)
             self._known[pg_key] = None if found is None else found.last_updated
+            if found is not None:
+                group.images[pg_key] = found
         return found
 
     async def put(
@@ -2027,15 +2090,29 @@ class _PgUnit(_AwaitedTransaction):
             bytes(payload),
         )
         if self._alone is None:
-            self._group.fetched.pop(pg_key, None)  # read for another unit: not what it will be
             stored = self._known.get(pg_key)
             if stored is not None:  # read for update by this unit, found: locked, so known
                 self._first = False
                 if check_stale and stored > write[7]:
                     return PutOutcome.STALE
                 self._known[pg_key] = write[7]
-                self._group.deferred.append((self, write))
-                self._group.deferred_keys.add(pg_key)
+                group = self._group
+                group.fetched.pop(pg_key, None)  # read for another unit: not what it will be
+                group.deferred.append((self, write))
+                group.deferred_keys.add(pg_key)
+                old = group.images.get(pg_key)
+                if old is not None:  # the row as this write leaves it (the upsert's UPDATE branch)
+                    group.images[pg_key] = StoredObject(
+                        old.kind,
+                        old.country_code,
+                        old.party_id,
+                        old.object_id,
+                        write[7],
+                        write[9],
+                        partner_id,
+                        old.seq,
+                        old.revision + 1,
+                    )
                 return PutOutcome.UPDATED
             if await self._before_lock(pg_key):
                 await self._leave()
@@ -2045,9 +2122,12 @@ class _PgUnit(_AwaitedTransaction):
             revision = await self._alone_pg.fetchval(sql, *write)
         else:
             await self._turn()
+            group = self._group
+            group.fetched.pop(pg_key, None)  # read for another unit: not what it will be
+            group.images.pop(pg_key, None)
             await self._send_all()
             await self._ensure_savepoint()
-            revision = await self._statement(self._group.pg.fetchval, sql, *write)
+            revision = await self._statement(group.pg.fetchval, sql, *write)
             self._locked(pg_key)
         if revision is None:
             return PutOutcome.STALE
@@ -2069,6 +2149,30 @@ class _PgUnit(_AwaitedTransaction):
 
 def _write_key(write: tuple[Any, ...]) -> tuple[str, str, str, str]:
     return write[0], write[1], write[2], write[3]
+
+
+async def _pg_update_many(pg: Any, writes: list[tuple[Any, ...]]) -> None:
+    """Send deferred writes (:data:`_PG_UPDATE_MANY`) on the asyncpg connection ``pg``."""
+    last: dict[tuple[str, str, str, str], tuple[Any, ...]] = {}
+    count: dict[tuple[str, str, str, str], int] = {}
+    for write in writes:
+        key = _write_key(write)
+        last[key] = write
+        count[key] = count.get(key, 0) + 1
+    rows = list(last.values())
+    status = await pg.execute(
+        _PG_UPDATE_MANY,
+        [w[0] for w in rows],
+        [w[1] for w in rows],
+        [w[2] for w in rows],
+        [w[3] for w in rows],
+        [w[7] for w in rows],
+        [w[8] for w in rows],
+        [w[9] for w in rows],
+        list(count.values()),
+    )
+    if status != f"UPDATE {len(rows)}":  # a row the group held is gone: never acknowledge the writes
+        raise RuntimeError(f"deferred writes of {len(rows)} rows answered {status!r}")
 
 
 # -- a database by URL, outside a node (migrations, tools) --------------------------------------------------
