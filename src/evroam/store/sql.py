@@ -1131,6 +1131,11 @@ it waits alone at once; in 60 s soaks at a load of 2-3, four moves gave a p99 of
 without: docs/scaling.md)."""
 _PG_MOVE_WAIT_S = 0.002
 """How long it waits before the first move (then twice as long each time: 2, 4, 8, 16 ms)."""
+_PG_KEEP = _PG_PARALLEL + 4
+"""Connections a process keeps between uses for its groups and single reads (:meth:`SqlStore._pg_acquire`);
+more go back to the pool."""
+_PG_KEEP_S = 60.0
+"""A kept connection is handed back to the pool after this long (which recycles it when it is due)."""
 
 _PG_COLUMNS = "kind, country_code, party_id, object_id, last_updated, payload, partner_id, seq, revision"
 _PG_GET = (
@@ -1224,14 +1229,16 @@ class _PgGroup:
         "pg",
         "savepoint",
         "scheduled",
+        "since",
         "size",
         "waiters",
         "wanted",
     )
 
     def __init__(self) -> None:
-        self.aconn: AsyncConnection | None = None
+        self.aconn: AsyncConnection | None = None  # autocommit: the group sends BEGIN and COMMIT itself
         self.pg: Any = None  # the asyncpg connection under aconn
+        self.since = 0.0  # when aconn was taken from the pool (see SqlStore._pg_acquire)
         self.lock = asyncio.Lock()  # one unit at a time
         self.pending = 0  # units running or waiting for the lock
         self.size = 0  # units that joined
@@ -1281,6 +1288,7 @@ class SqlStore(_Operations):
         self._group_tasks: set[asyncio.Task[None]] = set()
         self._pg_open: list[_PgGroup] = []  # the PostgreSQL groups units may join (see _PgGroup)
         self._pg_held: dict[tuple[str, str, str, str], _PgGroup] = {}  # row -> group that locked it
+        self._pg_kept: list[tuple[AsyncConnection, Any, float]] = []  # see _pg_acquire
         if not isinstance(engine, Engine):
             self._async_engine: AsyncEngine | None = engine
             # PostgreSQL: autocommit saves the BEGIN and COMMIT round trips of single statements;
@@ -1587,9 +1595,8 @@ class SqlStore(_Operations):
             raise GroupCommitFailed(f"the transaction was not committed: {group.failure}")
         try:
             if group.aconn is None:  # the group's first unit opens its transaction
-                assert self._async_engine is not None
-                group.aconn = await self._async_engine.connect()
-                group.pg = await _pg_begin(group.aconn)
+                group.aconn, group.pg, group.since = await self._pg_acquire()
+                await group.pg.execute("BEGIN")
         except BaseException as exc:
             if group.aconn is not None:  # the group's transaction is not usable any more
                 group.failure = exc
@@ -1675,17 +1682,19 @@ class SqlStore(_Operations):
                 return
             if group.failure is not None:
                 with suppress(Exception):
-                    await aconn.rollback()
+                    await group.pg.execute("ROLLBACK")
                 self._pg_fail(group, group.failure)
                 return
             try:
                 if group.deferred:  # the units' last writes, in one statement
                     await _pg_update_many(group.pg, [write for _, write in group.deferred])
                     group.deferred.clear()
-                await aconn.commit()
+                status = await group.pg.execute("COMMIT")
+                if status != "COMMIT":  # (an aborted transaction "commits" as ROLLBACK)
+                    raise GroupCommitFailed(f"COMMIT answered {status}")
             except BaseException as exc:
                 with suppress(Exception):
-                    await aconn.rollback()
+                    await group.pg.execute("ROLLBACK")
                 self._pg_fail(group, exc)
                 return
             for waiter in group.waiters:
@@ -1693,8 +1702,48 @@ class SqlStore(_Operations):
                     waiter.set_result(None)
         finally:
             if aconn is not None:
+                await self._pg_release(aconn, group.pg, group.since)
+
+    async def _pg_acquire(self) -> tuple[AsyncConnection, Any, float]:
+        """An autocommit connection, its asyncpg connection and when it was taken from the pool: one
+        kept from its last use (see :data:`_PG_KEEP`), or one from the pool. A group sends its own
+        ``BEGIN`` and ``COMMIT`` on it; SQLAlchemy's statements of a unit (autocommit: SQLAlchemy
+        sends no ``BEGIN`` of its own) run inside that transaction. Taking a connection from the pool
+        and giving it back costs more CPU than a PATCH's own statements."""
+        kept = self._pg_kept
+        now = time.monotonic()
+        while kept:
+            aconn, pg, since = kept.pop()
+            if now - since < _PG_KEEP_S and not pg.is_closed():
+                return aconn, pg, since
+            with suppress(Exception):
+                await aconn.close()
+        aconn = await self._single_engine.connect()
+        try:
+            pg = (await aconn.get_raw_connection()).driver_connection
+        except BaseException:
+            await aconn.close()
+            raise
+        return aconn, pg, now
+
+    async def _pg_release(
+        self, aconn: AsyncConnection, pg: Any, since: float, *, broken: bool = False
+    ) -> None:
+        """Give back what :meth:`_pg_acquire` gave: kept for the next use, or to the pool; a connection
+        still in a transaction (a failed ROLLBACK) or lost is thrown away, never reused."""
+        try:
+            if broken or pg.is_closed() or pg.is_in_transaction():
                 with suppress(Exception):
-                    await aconn.close()
+                    await aconn.invalidate()
+            elif not self._closed and len(self._pg_kept) < _PG_KEEP:
+                self._pg_kept.append((aconn, pg, since))
+                return
+        except BaseException:  # (cancelled: not kept)
+            with suppress(Exception):
+                await aconn.close()
+            raise
+        with suppress(Exception):
+            await aconn.close()
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         return self._transaction()
@@ -1705,17 +1754,17 @@ class SqlStore(_Operations):
         # PostgreSQL: straight on the asyncpg connection (``for_update`` means nothing outside a
         # transaction); the read of every request (the generation of the partners, the change log)
         self._check_open()
-        async with self._single_engine.connect() as conn:
-            pg = (await conn.get_raw_connection()).driver_connection
-            assert pg is not None
-            try:
-                return _pg_object(await pg.fetchrow(_PG_GET, *_pg_key(key)))
-            except Exception as exc:
-                # past SQLAlchemy's own handling: a connection the server dropped (a restart) must not
-                # go back to the pool; the failure itself is answered 503 (storage_failure)
-                if storage_failure(exc) is not None:
-                    await conn.invalidate()
-                raise
+        aconn, pg, since = await self._pg_acquire()
+        broken = False
+        try:
+            return _pg_object(await pg.fetchrow(_PG_GET, *_pg_key(key)))
+        except Exception as exc:
+            # past SQLAlchemy's own handling: a connection the server dropped (a restart) must not
+            # be used again; the failure itself is answered 503 (storage_failure)
+            broken = storage_failure(exc) is not None
+            raise
+        finally:
+            await self._pg_release(aconn, pg, since, broken=broken)
 
     async def run_sync(self, work: Callable[[Connection], _T]) -> _T:
         """Run ``work`` on a sync SQLAlchemy connection inside one write transaction (tools, tests)."""
@@ -1765,6 +1814,9 @@ class SqlStore(_Operations):
         while self._group_tasks:  # PostgreSQL groups being committed
             await asyncio.gather(*list(self._group_tasks), return_exceptions=True)
         self._closed = True
+        while self._pg_kept:
+            with suppress(Exception):
+                await self._pg_kept.pop()[0].close()
         if self._checkpointer is not None:
             self._checkpointer.stop()
         for conn in (self._reader, self._writer):
