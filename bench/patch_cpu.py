@@ -16,7 +16,11 @@ patch-status``: a different EVSE each time, a newer ``last_updated`` each pass, 
 closed loop over ``--connections`` connections, or open loop at ``--rate`` PATCHes a second. The two
 databases take turns in ``--rounds`` slices of ``--seconds``; every acknowledged PATCH is checked in the
 database afterwards. Reported per database: CPU ms per PATCH (over all rounds), PATCHes/s and the
-node's CPU share, and the ratio PostgreSQL / SQLite of the CPU per PATCH.
+node's CPU share, and the ratio PostgreSQL / SQLite of the CPU per PATCH; for PostgreSQL also the CPU per
+PATCH of the server processes serving the node's database (``pg_stat_activity``; its work is done inside
+the node on SQLite) and the node's group commits (units per group, units that left their group).
+``--workers N`` serves the PostgreSQL node with N worker processes (SQLite with one); the node's
+environment passes on, e.g. ``EVROAM_PG_GROUPS``.
 
 ``--profile``: one more slice per database under ``py-spy record`` (``pip install py-spy``; needs ptrace,
 i.e. root or ``kernel.yama.ptrace_scope=0``), its collapsed stacks written to
@@ -68,6 +72,32 @@ def counters(pair: Pair) -> dict[str, float]:
     }
 
 
+def backends_cpu(database: str | None) -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL server process connected to ``database`` (the
+    backends serving the node; ``{}`` for SQLite, whose work is done inside the node)."""
+    if database is None:
+        return {}
+    done = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "root", "-d", "postgres", "-Atc",
+         f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}'"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    found = {}
+    for pid in (int(line) for line in done.stdout.split()):
+        cpu = process_cpu(pid)
+        if cpu is not None:
+            found[pid] = cpu
+    return found
+
+
+def process_cpu(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def loader(args: argparse.Namespace, pair: Pair, targets: Path, acked: Path, seconds: float) -> list[str]:
     headers = [f"Authorization: {pair.patch_auth}", *ROUTING]
     command = [
@@ -93,11 +123,14 @@ def slice_(args: argparse.Namespace, pair: Pair, targets: Path, acked: Path) -> 
         raise SystemExit(f"warm-up failed: {warm.stderr[-2000:]}")
     before_load = os.getloadavg()[0]
     counted0 = counters(pair)
+    db0 = backends_cpu(pair.emsp.database)
     cpu0, t0 = tree_cpu(pid), time.monotonic()
     done = subprocess.run(
         loader(args, pair, targets, acked, args.seconds), capture_output=True, text=True, check=False
     )
     cpu, elapsed = tree_cpu(pid) - cpu0, time.monotonic() - t0
+    # (a backend that ended meanwhile is missed: the node keeps its connections, so few do)
+    db_cpu = sum(cpu - db0.get(p, 0.0) for p, cpu in backends_cpu(pair.emsp.database).items())
     counted = {name: value - counted0[name] for name, value in counters(pair).items()}
     count = counted["patches"]
     if done.returncode != 0:
@@ -112,6 +145,8 @@ def slice_(args: argparse.Namespace, pair: Pair, targets: Path, acked: Path) -> 
         "cpu_ms_per_patch": round(1000 * cpu / count, 4) if count else None,
         "patches_per_s": round(count / elapsed, 1),
         "cpu_percent": round(100 * cpu / elapsed, 1),
+        "db_cpu_s": round(db_cpu, 4),
+        "db_cpu_ms_per_patch": round(1000 * db_cpu / count, 4) if count else None,
         "latency_ms": result["latency_ms"],
         "loadavg_before": round(before_load, 2),
         "pg_groups": int(counted["pg_groups"]),
@@ -198,7 +233,7 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
                     )
                 )
                 acked = root / f"acked-{kind}-{round_number}.json"
-                pair.emsp.serve(args.workers)
+                pair.emsp.serve(args.workers if kind == "postgresql" else 1)
                 try:
                     if round_number < args.rounds:
                         slices[kind].append(slice_(args, pair, targets, acked))
@@ -230,9 +265,11 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         patches = sum(r["patches"] for r in runs)
         cpu = sum(r["cpu_s"] for r in runs)
         elapsed = sum(r["elapsed_s"] for r in runs)
+        db_cpu = sum(r["db_cpu_s"] for r in runs)
         summary[kind] = {
             "patches": patches,
             "cpu_ms_per_patch": round(1000 * cpu / patches, 4),
+            "db_cpu_ms_per_patch": round(1000 * db_cpu / patches, 4),
             "cpu_ms_per_patch_by_round": [r["cpu_ms_per_patch"] for r in runs],
             "patches_per_s": round(patches / elapsed, 1),
             "cpu_percent": round(100 * cpu / elapsed, 1),
@@ -257,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         "--rate", type=float, default=0.0, help="open loop at this many PATCHes/s (0: closed)"
     )
     parser.add_argument("--locations", type=int, default=500)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1, help="PostgreSQL's (SQLite serves with one)")
     parser.add_argument("--profile", action="store_true", help="one more slice per database under py-spy")
     parser.add_argument("--top", type=int, default=25, help="--profile: functions listed")
     parser.add_argument("--keep", action="store_true")
@@ -304,7 +341,8 @@ def report(result: dict[str, Any]) -> str:
         )
         if figures["pg_units_per_group"] is not None:
             lines.append(
-                f"  {'':<10} {figures['pg_units_per_group']} units per group commit, "
+                f"  {'':<10} + {figures['db_cpu_ms_per_patch']:.3f} ms CPU/PATCH in the PostgreSQL server; "
+                f"{figures['pg_units_per_group']} units per group commit, "
                 f"{figures['pg_units_left']:,} units left their group"
             )
     lines.append(f"  PostgreSQL / SQLite CPU per PATCH: {result['pg_over_sqlite_cpu_per_patch']:.2f}")

@@ -360,8 +360,9 @@ def units_left() -> float:
 
 
 async def test_units_wanting_a_row_another_group_holds_queue_in_that_group_and_none_leaves(
-    postgres_url: str,
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(sql, "_PG_PARALLEL", 4)  # several groups of the process take units at once
     keys = [ObjectKey("counter", "NL", "ABC", f"hot{n}") for n in range(3)]
     async with two_stores(postgres_url) as (store, other):
         for key in keys:

@@ -1119,10 +1119,13 @@ def _schema_revision(conn: Connection) -> str | None:
 
 _PG_GROUP_MAX = 64
 """Units one group takes at most (then the next opens)."""
-_PG_PARALLEL = max(1, int(os.environ.get("EVROAM_PG_GROUPS", "4") or 4))
+_PG_PARALLEL = max(1, int(os.environ.get("EVROAM_PG_GROUPS", "1") or 1))
 """Groups of one process open at the same time, each on its connection: a new unit joins the least
 busy one, or opens another while each has a unit running (round trips of several units overlap).
-``EVROAM_PG_GROUPS`` (default 4; 1: one group at a time)."""
+``EVROAM_PG_GROUPS`` (default 1: one group takes units while the one before it commits). Since the
+reads of waiting units are batched and the writes deferred, a unit of a big group costs no round trip
+of its own, and one group at a time spent less CPU per PATCH in the node and in PostgreSQL than four,
+with a lower p99 (docs/scaling.md, "Third pass")."""
 
 _PG_MOVES = max(0, int(os.environ.get("EVROAM_PG_MOVES", "0") or 0))
 """Times a unit whose first row is held by another process moves to a later group of its own before it
