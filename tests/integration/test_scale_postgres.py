@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -424,6 +425,42 @@ async def test_every_write_of_a_unit_counts_in_the_revision_and_a_deleted_row_is
         found, again = await other.get(key), await other.get(gone)
         assert found is not None and (found.payload, found.revision) == (b"c", 3)
         assert again is not None and (again.payload, again.revision) == (b"again", 1)
+
+
+async def test_connections_kept_between_uses_that_the_server_dropped_are_not_used_again(
+    postgres_url: str,
+) -> None:
+    key = ObjectKey("thing", "NL", "ABC", "kept")
+    async with two_stores(postgres_url) as (store, other):
+        await store.put(key, b"0", T0, check_stale=False)
+        async with store.transaction() as tx:  # a group's connection, kept afterwards
+            found = await tx.get(key, for_update=True)
+            assert found is not None
+            await tx.put(key, b"1", T0, check_stale=False)
+        assert await store.get(key) is not None  # a single read's, kept too
+        kept = [pg for _, pg, _ in store._pg_kept]
+        assert kept
+        # the server drops them (a restart, an idle timeout, an administrator)
+        pids = [pg.get_server_pid() for pg in kept]
+        await other.run_sync(
+            lambda conn: conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM unnest(CAST(:pids AS int[])) AS pid"),
+                {"pids": pids},
+            )
+        )
+        for _ in range(200):  # until this process has seen the connections go
+            if all(pg.is_closed() for pg in kept):
+                break
+            await asyncio.sleep(0.05)
+        assert all(pg.is_closed() for pg in kept)
+        found = await store.get(key)
+        assert found is not None and found.payload == b"1"
+        async with store.transaction() as tx:
+            found = await tx.get(key, for_update=True)
+            assert found is not None
+            await tx.put(key, b"2", T0, check_stale=False)
+        found = await other.get(key)
+        assert found is not None and found.payload == b"2"
 
 
 @pytest.mark.parametrize("moves", [0, 2])

@@ -1103,19 +1103,21 @@ def _schema_revision(conn: Connection) -> str | None:
 # A commit on PostgreSQL waits for its WAL to reach the disk (~3 ms on the reference machine), and a
 # transaction costs BEGIN and COMMIT round trips: one EVSE status PATCH at a time, that is a few
 # hundred a second per process. As on SQLite (:class:`_Group`), the transactions of one process that
-# overlap share one database transaction: the first opens it on a pooled connection, each one is a
-# unit inside it (``SAVEPOINT``; a unit that fails is rolled back to it and the others go on), units
-# run one after the other on that connection, and the COMMIT is sent once no unit is running or
-# waiting, each unit answered only after it. Transactions arriving during the COMMIT open the next
-# group on another connection. ``get`` and ``put``, the statements of every PATCH, go straight to the
-# asyncpg connection (SQLAlchemy's execution path costs more than PostgreSQL's answer).
+# overlap share one database transaction: the first opens it (``BEGIN``, sent on the asyncpg connection
+# under an autocommit connection the store keeps between uses), each one is a unit inside it (a unit that
+# fails is rolled back to its ``SAVEPOINT`` and the others go on), units run one after the other on that
+# connection, and the COMMIT is sent once no unit is running or waiting, each unit answered only after
+# it. Transactions arriving during the COMMIT open the next group on another connection. ``get`` and
+# ``put``, the statements of every PATCH, go straight to the asyncpg connection (SQLAlchemy's execution
+# path costs more than PostgreSQL's answer).
 #
-# Locks: a group holds the row locks of all its units until its COMMIT. Two processes' groups could
-# wait for each other's rows; so a unit's first statement, when it locks a row (``for_update``, the
-# read of every read-modify-write), is sent with ``NOWAIT``: when another transaction holds the row,
-# the unit leaves the group (back to its savepoint, so it holds nothing) and carries on in a
-# transaction of its own on another connection, where it waits for the row like any transaction.
-# The group goes on without it.
+# Locks: a group holds the row locks of all its units until its COMMIT. A unit about to lock a row that
+# another open group of this process holds, or is about to lock, joins that group (it holds nothing yet)
+# and queues there; the group knows the rows it holds as they stand in its transaction (its image of
+# them), so the unit reads its row without a round trip. Two processes' groups could wait for each
+# other's rows; so a unit's first read for update is sent with ``SKIP LOCKED``: when another process
+# holds the row, the unit leaves the group (it holds nothing) and carries on in a transaction of its own
+# on another connection, where it waits for the row like any transaction. The group goes on without it.
 
 _PG_GROUP_MAX = 64
 """Units one group takes at most (then the next opens)."""
@@ -1717,7 +1719,10 @@ class SqlStore(_Operations):
         now = time.monotonic()
         while kept:
             aconn, pg, since = kept.pop()
-            if now - since < _PG_KEEP_S and not pg.is_closed():
+            if pg.is_closed():  # the server dropped it: not back to the pool either
+                with suppress(Exception):
+                    await aconn.invalidate()
+            elif now - since < _PG_KEEP_S:
                 return aconn, pg, since
             with suppress(Exception):
                 await aconn.close()
@@ -1845,11 +1850,17 @@ class _PgUnit(_AwaitedTransaction):
       (:meth:`_move`), and after :data:`_PG_MOVES` moves leaves for a transaction of its own;
     * a ``put`` of a row it read for update (found, so locked by the group until its COMMIT) cannot be
       stale unless the read says so, and cannot fail on a lock: its outcome is known at once and the
-      write is *deferred*, sent with the other deferred writes of the group in one pipelined
-      ``executemany`` before the COMMIT, or earlier when a later statement needs it (a read of that row,
-      any other statement); a unit that fails drops its deferred writes, nothing to undo.
+      write is *deferred*, sent with the other deferred writes of the group in one ``UPDATE ... FROM
+      unnest(...)`` before the COMMIT, or earlier when a later statement needs it (any other operation, a
+      read of that row the group has no image of); a unit that fails drops its deferred writes, nothing
+      to undo;
+    * a read of a row the group holds, read or written by an earlier unit, is answered from the group's
+      image of it (:attr:`_PgGroup.images`: the row as the group's transaction has it, deferred writes
+      included), without a round trip; the images are dropped when a unit fails or runs any other
+      operation.
 
-    An EVSE status PATCH (read for update, then put) thus costs one round trip of its own. A statement
+    An EVSE status PATCH (read for update, then put) thus costs at most one round trip of its own, none
+    when its read was batched with another unit's or its row was held by the group already. A statement
     that fails outside a savepoint (a lost connection) leaves the group's transaction unusable: every
     unit of the group fails, none was acknowledged.
     """
