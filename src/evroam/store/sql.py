@@ -1198,18 +1198,6 @@ def _pg_object(row: Any) -> StoredObject | None:
     )
 
 
-async def _pg_begin(aconn: AsyncConnection) -> Any:
-    """Begin a transaction on ``aconn`` (one round trip: ``BEGIN``) and return its asyncpg connection.
-
-    SQLAlchemy's asyncpg adapter would send ``BEGIN`` before the first statement it runs; the group's
-    statements mostly go straight to asyncpg, so the adapter is told to begin now (SQLAlchemy's own
-    bookkeeping first: ``commit()`` and ``rollback()`` then end it as usual)."""
-    await aconn.begin()
-    raw = await aconn.get_raw_connection()
-    await raw.dbapi_connection._start_transaction()  # type: ignore[union-attr]
-    return raw.driver_connection
-
-
 def _lock_not_available(exc: BaseException) -> bool:
     return getattr(exc, "sqlstate", None) == "55P03"
 
@@ -1572,15 +1560,10 @@ class SqlStore(_Operations):
                     await self._pg_undo(unit.group, unit, exc)
                 elif unit.alone is not None:
                     with suppress(Exception):
-                        await unit.alone.rollback()
-                    await unit.alone.close()
+                        await unit.end_alone(commit=False)
                 raise
             if unit.left:  # it left the group: its own COMMIT
-                assert unit.alone is not None
-                try:
-                    await unit.alone.commit()
-                finally:
-                    await unit.alone.close()
+                await unit.end_alone(commit=True)
             elif unit.turn:
                 waiter = asyncio.get_running_loop().create_future()
                 unit.group.waiters.append(waiter)
@@ -1868,6 +1851,7 @@ class _PgUnit(_AwaitedTransaction):
     __slots__ = (
         "_alone",
         "_alone_pg",
+        "_alone_since",
         "_first",
         "_group",
         "_known",
@@ -1887,6 +1871,7 @@ class _PgUnit(_AwaitedTransaction):
         self._first = True
         self._alone: AsyncConnection | None = None
         self._alone_pg: Any = None
+        self._alone_since = 0.0
         self.left = False
         self.savepoint = False  # this unit took its savepoint (it can be rolled back alone)
         # rows this unit read for update in the group: their last_updated (None: no such row)
@@ -2206,11 +2191,32 @@ class _PgUnit(_AwaitedTransaction):
         self.left = True
         self.unwant()
         self._store._pg_leave(self._group, self.turn)
-        engine = self._store._async_engine
-        assert engine is not None
-        self._alone = await engine.connect()
+        # a connection as a group's (SqlStore._pg_acquire): BEGIN and COMMIT sent on asyncpg
+        self._alone, self._alone_pg, self._alone_since = await self._store._pg_acquire()
         self._conn = self._alone
-        self._alone_pg = await _pg_begin(self._alone)
+        await self._alone_pg.execute("BEGIN")
+
+    async def end_alone(self, *, commit: bool) -> None:
+        """End the transaction of its own (it left its group): COMMIT, or ROLLBACK; its connection is
+        given back (thrown away if still in a transaction)."""
+        aconn, pg = self._alone, self._alone_pg
+        assert aconn is not None
+        try:
+            if commit:
+                try:
+                    status = await pg.execute("COMMIT")
+                    if status != "COMMIT":  # (an aborted transaction "commits" as ROLLBACK)
+                        raise GroupCommitFailed(
+                            f"the transaction was not committed: COMMIT answered {status}"
+                        )
+                except BaseException:
+                    with suppress(Exception):
+                        await pg.execute("ROLLBACK")
+                    raise
+            else:
+                await pg.execute("ROLLBACK")
+        finally:
+            await self._store._pg_release(aconn, pg, self._alone_since)
 
 
 def _write_key(write: tuple[Any, ...]) -> tuple[str, str, str, str]:
