@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -348,6 +349,118 @@ async def test_a_stale_put_after_a_read_for_update_is_refused_without_writing(po
             assert await tx.put(key, b"older again", T0 + timedelta(minutes=1)) is PutOutcome.STALE
         found = await other.get(key)
         assert found is not None and (found.payload, found.revision) == (b"same", 2)
+
+
+def units_left() -> float:
+    """``evroam_pg_units_left_total`` of this process so far."""
+    from evroam.metrics import PG_UNITS_LEFT
+
+    return sum(
+        sample.value for sample in PG_UNITS_LEFT.collect()[0].samples if sample.name.endswith("_total")
+    )
+
+
+async def test_units_wanting_a_row_another_group_holds_queue_in_that_group_and_none_leaves(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sql, "_PG_PARALLEL", 4)  # several groups of the process take units at once
+    keys = [ObjectKey("counter", "NL", "ABC", f"hot{n}") for n in range(3)]
+    async with two_stores(postgres_url) as (store, other):
+        for key in keys:
+            await store.put(key, b"0", T0, check_stale=False)
+        left = units_left()
+
+        async def bump(key: ObjectKey, when: datetime) -> None:
+            async with store.transaction() as tx:
+                found = await tx.get(key, for_update=True)
+                assert found is not None
+                await tx.put(key, b"%d" % (int(found.payload) + 1), when)
+
+        # 20 rounds over three rows, all at once: the process's groups (four open at a time) take them
+        # in turn, so each row is wanted by units of several groups while one of them holds it
+        await asyncio.gather(*(bump(key, T0 + timedelta(seconds=n)) for n in range(20) for key in keys))
+        stored = [await other.get(key) for key in keys]
+        assert [(found.payload, found.revision) for found in stored if found] == [(b"20", 21)] * 3
+        # nothing else held the rows: no unit had to wait for one in a transaction of its own
+        assert units_left() == left
+
+
+async def test_a_unit_reads_a_row_as_the_units_before_it_in_its_group_left_it(postgres_url: str) -> None:
+    key = ObjectKey("thing", "NL", "ABC", "shared")
+    async with two_stores(postgres_url) as (store, other):
+        await store.put(key, b"v0", T0, check_stale=False)
+        seen: list[tuple[bytes, int]] = []
+
+        async def change(n: int) -> None:
+            async with store.transaction() as tx:
+                found = await tx.get(key, for_update=True)
+                assert found is not None
+                seen.append((found.payload, found.revision))
+                await tx.put(key, b"v%d" % n, T0 + timedelta(seconds=n))
+                if n == 2:  # its write is taken back: the unit after it must not see it
+                    raise ValueError("refused")
+
+        outcomes = await asyncio.gather(*(change(n) for n in range(1, 5)), return_exceptions=True)
+        assert [type(o).__name__ for o in outcomes] == ["NoneType", "ValueError", "NoneType", "NoneType"]
+        assert seen == [(b"v0", 1), (b"v1", 2), (b"v1", 2), (b"v3", 3)]
+        found = await other.get(key)
+        assert found is not None and (found.payload, found.revision) == (b"v4", 4)
+        assert found.last_updated == T0 + timedelta(seconds=4)
+
+
+async def test_every_write_of_a_unit_counts_in_the_revision_and_a_deleted_row_is_created_again(
+    postgres_url: str,
+) -> None:
+    key, gone = ObjectKey("thing", "NL", "ABC", "twice"), ObjectKey("thing", "NL", "ABC", "gone")
+    async with two_stores(postgres_url) as (store, other):
+        await store.put(key, b"a", T0, check_stale=False)
+        await store.put(gone, b"a", T0, check_stale=False)
+        async with store.transaction() as tx:
+            assert await tx.get(key, for_update=True) is not None
+            assert await tx.put(key, b"b", T0) is PutOutcome.UPDATED
+            assert await tx.put(key, b"c", T0) is PutOutcome.UPDATED
+            assert await tx.get(gone, for_update=True) is not None
+            assert await tx.delete(gone)
+            assert await tx.put(gone, b"again", T0) is PutOutcome.CREATED
+        found, again = await other.get(key), await other.get(gone)
+        assert found is not None and (found.payload, found.revision) == (b"c", 3)
+        assert again is not None and (again.payload, again.revision) == (b"again", 1)
+
+
+async def test_connections_kept_between_uses_that_the_server_dropped_are_not_used_again(
+    postgres_url: str,
+) -> None:
+    key = ObjectKey("thing", "NL", "ABC", "kept")
+    async with two_stores(postgres_url) as (store, other):
+        await store.put(key, b"0", T0, check_stale=False)
+        async with store.transaction() as tx:  # a group's connection, kept afterwards
+            found = await tx.get(key, for_update=True)
+            assert found is not None
+            await tx.put(key, b"1", T0, check_stale=False)
+        assert await store.get(key) is not None  # a single read's, kept too
+        kept = [pg for _, pg, _ in store._pg_kept]
+        assert kept
+        # the server drops them (a restart, an idle timeout, an administrator)
+        pids = [pg.get_server_pid() for pg in kept]
+        await other.run_sync(
+            lambda conn: conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM unnest(CAST(:pids AS int[])) AS pid"),
+                {"pids": pids},
+            )
+        )
+        for _ in range(200):  # until this process has seen the connections go
+            if all(pg.is_closed() for pg in kept):
+                break
+            await asyncio.sleep(0.05)
+        assert all(pg.is_closed() for pg in kept)
+        found = await store.get(key)
+        assert found is not None and found.payload == b"1"
+        async with store.transaction() as tx:
+            found = await tx.get(key, for_update=True)
+            assert found is not None
+            await tx.put(key, b"2", T0, check_stale=False)
+        found = await other.get(key)
+        assert found is not None and found.payload == b"2"
 
 
 @pytest.mark.parametrize("moves", [0, 2])

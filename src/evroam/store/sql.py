@@ -1103,26 +1103,31 @@ def _schema_revision(conn: Connection) -> str | None:
 # A commit on PostgreSQL waits for its WAL to reach the disk (~3 ms on the reference machine), and a
 # transaction costs BEGIN and COMMIT round trips: one EVSE status PATCH at a time, that is a few
 # hundred a second per process. As on SQLite (:class:`_Group`), the transactions of one process that
-# overlap share one database transaction: the first opens it on a pooled connection, each one is a
-# unit inside it (``SAVEPOINT``; a unit that fails is rolled back to it and the others go on), units
-# run one after the other on that connection, and the COMMIT is sent once no unit is running or
-# waiting, each unit answered only after it. Transactions arriving during the COMMIT open the next
-# group on another connection. ``get`` and ``put``, the statements of every PATCH, go straight to the
-# asyncpg connection (SQLAlchemy's execution path costs more than PostgreSQL's answer).
+# overlap share one database transaction: the first opens it (``BEGIN``, sent on the asyncpg connection
+# under an autocommit connection the store keeps between uses), each one is a unit inside it (a unit that
+# fails is rolled back to its ``SAVEPOINT`` and the others go on), units run one after the other on that
+# connection, and the COMMIT is sent once no unit is running or waiting, each unit answered only after
+# it. Transactions arriving during the COMMIT open the next group on another connection. ``get`` and
+# ``put``, the statements of every PATCH, go straight to the asyncpg connection (SQLAlchemy's execution
+# path costs more than PostgreSQL's answer).
 #
-# Locks: a group holds the row locks of all its units until its COMMIT. Two processes' groups could
-# wait for each other's rows; so a unit's first statement, when it locks a row (``for_update``, the
-# read of every read-modify-write), is sent with ``NOWAIT``: when another transaction holds the row,
-# the unit leaves the group (back to its savepoint, so it holds nothing) and carries on in a
-# transaction of its own on another connection, where it waits for the row like any transaction.
-# The group goes on without it.
+# Locks: a group holds the row locks of all its units until its COMMIT. A unit about to lock a row that
+# another open group of this process holds, or is about to lock, joins that group (it holds nothing yet)
+# and queues there; the group knows the rows it holds as they stand in its transaction (its image of
+# them), so the unit reads its row without a round trip. Two processes' groups could wait for each
+# other's rows; so a unit's first read for update is sent with ``SKIP LOCKED``: when another process
+# holds the row, the unit leaves the group (it holds nothing) and carries on in a transaction of its own
+# on another connection, where it waits for the row like any transaction. The group goes on without it.
 
 _PG_GROUP_MAX = 64
 """Units one group takes at most (then the next opens)."""
-_PG_PARALLEL = max(1, int(os.environ.get("EVROAM_PG_GROUPS", "4") or 4))
+_PG_PARALLEL = max(1, int(os.environ.get("EVROAM_PG_GROUPS", "1") or 1))
 """Groups of one process open at the same time, each on its connection: a new unit joins the least
 busy one, or opens another while each has a unit running (round trips of several units overlap).
-``EVROAM_PG_GROUPS`` (default 4; 1: one group at a time)."""
+``EVROAM_PG_GROUPS`` (default 1: one group takes units while the one before it commits). Since the
+reads of waiting units are batched and the writes deferred, a unit of a big group costs no round trip
+of its own, and one group at a time spent less CPU per PATCH in the node and in PostgreSQL than four,
+with a lower p99 (docs/scaling.md, "Third pass")."""
 
 _PG_MOVES = max(0, int(os.environ.get("EVROAM_PG_MOVES", "0") or 0))
 """Times a unit whose first row is held by another process moves to a later group of its own before it
@@ -1131,6 +1136,11 @@ it waits alone at once; in 60 s soaks at a load of 2-3, four moves gave a p99 of
 without: docs/scaling.md)."""
 _PG_MOVE_WAIT_S = 0.002
 """How long it waits before the first move (then twice as long each time: 2, 4, 8, 16 ms)."""
+_PG_KEEP = _PG_PARALLEL + 4
+"""Connections a process keeps between uses for its groups and single reads (:meth:`SqlStore._pg_acquire`);
+more go back to the pool."""
+_PG_KEEP_S = 60.0
+"""A kept connection is handed back to the pool after this long (which recycles it when it is due)."""
 
 _PG_COLUMNS = "kind, country_code, party_id, object_id, last_updated, payload, partner_id, seq, revision"
 _PG_GET = (
@@ -1146,8 +1156,17 @@ _PG_PUT = (
 )
 _PG_PUT_CHECKED = _PG_PUT + " WHERE evroam_objects.last_updated <= excluded.last_updated RETURNING revision"
 _PG_PUT_UNCHECKED = _PG_PUT + " RETURNING revision"
-_PG_PUT_MANY = _PG_PUT
-"""A write sent late (:meth:`_PgUnit.put`): the row is locked by the group and known to exist."""
+_PG_UPDATE_MANY = (
+    "UPDATE evroam_objects AS o SET payload = w.payload, last_updated = w.last_updated,"
+    " partner_id = w.partner_id, revision = o.revision + w.writes"
+    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[],"
+    " $7::bytea[], $8::int[]) AS w(kind, key_country, key_party, key_id, last_updated, partner_id, payload,"
+    " writes) WHERE o.kind = w.kind AND o.key_country = w.key_country AND o.key_party = w.key_party"
+    " AND o.key_id = w.key_id"
+)
+"""The writes a group deferred (:meth:`_PgUnit.put`), in one statement: each row is locked by the group
+and known to exist, so an ``UPDATE`` does (the upsert's other branch cannot be taken); several writes of
+one row are sent as its last one with their number (``revision`` counts every write)."""
 _PG_GET_MANY = (
     f"SELECT {_PG_COLUMNS} FROM evroam_objects WHERE (kind, key_country, key_party, key_id) IN "
     "(SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])) FOR UPDATE SKIP LOCKED"
@@ -1179,18 +1198,6 @@ def _pg_object(row: Any) -> StoredObject | None:
     )
 
 
-async def _pg_begin(aconn: AsyncConnection) -> Any:
-    """Begin a transaction on ``aconn`` (one round trip: ``BEGIN``) and return its asyncpg connection.
-
-    SQLAlchemy's asyncpg adapter would send ``BEGIN`` before the first statement it runs; the group's
-    statements mostly go straight to asyncpg, so the adapter is told to begin now (SQLAlchemy's own
-    bookkeeping first: ``commit()`` and ``rollback()`` then end it as usual)."""
-    await aconn.begin()
-    raw = await aconn.get_raw_connection()
-    await raw.dbapi_connection._start_transaction()  # type: ignore[union-attr]
-    return raw.driver_connection
-
-
 def _lock_not_available(exc: BaseException) -> bool:
     return getattr(exc, "sqlstate", None) == "55P03"
 
@@ -1206,6 +1213,7 @@ class _PgGroup:
         "done",
         "failure",
         "fetched",
+        "images",
         "keys",
         "left",
         "lock",
@@ -1214,14 +1222,16 @@ class _PgGroup:
         "pg",
         "savepoint",
         "scheduled",
+        "since",
         "size",
         "waiters",
         "wanted",
     )
 
     def __init__(self) -> None:
-        self.aconn: AsyncConnection | None = None
+        self.aconn: AsyncConnection | None = None  # autocommit: the group sends BEGIN and COMMIT itself
         self.pg: Any = None  # the asyncpg connection under aconn
+        self.since = 0.0  # when aconn was taken from the pool (see SqlStore._pg_acquire)
         self.lock = asyncio.Lock()  # one unit at a time
         self.pending = 0  # units running or waiting for the lock
         self.size = 0  # units that joined
@@ -1234,6 +1244,9 @@ class _PgGroup:
         # and those read for them by another unit's statement (key -> (unit, row or None))
         self.wanted: dict[tuple[str, str, str, str], _PgUnit] = {}
         self.fetched: dict[tuple[str, str, str, str], tuple[_PgUnit, Any]] = {}
+        # rows it holds locked as they stand in its transaction, deferred writes included (see
+        # _PgUnit.get): read from here, not from the database, by its later units
+        self.images: dict[tuple[str, str, str, str], StoredObject] = {}
         self.closed = False  # committing: no unit joins any more
         self.scheduled = False
         self.failure: BaseException | None = None
@@ -1268,6 +1281,7 @@ class SqlStore(_Operations):
         self._group_tasks: set[asyncio.Task[None]] = set()
         self._pg_open: list[_PgGroup] = []  # the PostgreSQL groups units may join (see _PgGroup)
         self._pg_held: dict[tuple[str, str, str, str], _PgGroup] = {}  # row -> group that locked it
+        self._pg_kept: list[tuple[AsyncConnection, Any, float]] = []  # see _pg_acquire
         if not isinstance(engine, Engine):
             self._async_engine: AsyncEngine | None = engine
             # PostgreSQL: autocommit saves the BEGIN and COMMIT round trips of single statements;
@@ -1546,15 +1560,10 @@ class SqlStore(_Operations):
                     await self._pg_undo(unit.group, unit, exc)
                 elif unit.alone is not None:
                     with suppress(Exception):
-                        await unit.alone.rollback()
-                    await unit.alone.close()
+                        await unit.end_alone(commit=False)
                 raise
             if unit.left:  # it left the group: its own COMMIT
-                assert unit.alone is not None
-                try:
-                    await unit.alone.commit()
-                finally:
-                    await unit.alone.close()
+                await unit.end_alone(commit=True)
             elif unit.turn:
                 waiter = asyncio.get_running_loop().create_future()
                 unit.group.waiters.append(waiter)
@@ -1574,9 +1583,8 @@ class SqlStore(_Operations):
             raise GroupCommitFailed(f"the transaction was not committed: {group.failure}")
         try:
             if group.aconn is None:  # the group's first unit opens its transaction
-                assert self._async_engine is not None
-                group.aconn = await self._async_engine.connect()
-                group.pg = await _pg_begin(group.aconn)
+                group.aconn, group.pg, group.since = await self._pg_acquire()
+                await group.pg.execute("BEGIN")
         except BaseException as exc:
             if group.aconn is not None:  # the group's transaction is not usable any more
                 group.failure = exc
@@ -1598,6 +1606,7 @@ class SqlStore(_Operations):
 
     async def _pg_undo(self, group: _PgGroup, unit: _PgUnit, error: BaseException) -> None:
         """A unit failed: take back what it wrote, keep the rest of the group."""
+        group.images.clear()  # they may hold its writes
         if group.failure is not None:  # a statement failed outside a savepoint: the group is lost
             return
         unit.forget_writes()  # what it had not sent yet
@@ -1608,6 +1617,12 @@ class SqlStore(_Operations):
         except BaseException as exc:  # the transaction is lost: so is every unit of the group
             group.failure = exc
             self._pg_fail(group, exc)
+
+    def _unheld(self, group: _PgGroup, key: tuple[str, str, str, str]) -> None:
+        """``group`` did not lock ``key`` after all (missing, or held by another transaction)."""
+        if self._pg_held.get(key) is group:
+            del self._pg_held[key]
+        group.keys.discard(key)
 
     def _pg_fail(self, group: _PgGroup, error: BaseException) -> None:
         for waiter in group.waiters:
@@ -1655,17 +1670,19 @@ class SqlStore(_Operations):
                 return
             if group.failure is not None:
                 with suppress(Exception):
-                    await aconn.rollback()
+                    await group.pg.execute("ROLLBACK")
                 self._pg_fail(group, group.failure)
                 return
             try:
-                if group.deferred:  # the units' last writes, in one round trip (asyncpg pipelines them)
-                    await group.pg.executemany(_PG_PUT_MANY, [write for _, write in group.deferred])
+                if group.deferred:  # the units' last writes, in one statement
+                    await _pg_update_many(group.pg, [write for _, write in group.deferred])
                     group.deferred.clear()
-                await aconn.commit()
+                status = await group.pg.execute("COMMIT")
+                if status != "COMMIT":  # (an aborted transaction "commits" as ROLLBACK)
+                    raise GroupCommitFailed(f"COMMIT answered {status}")
             except BaseException as exc:
                 with suppress(Exception):
-                    await aconn.rollback()
+                    await group.pg.execute("ROLLBACK")
                 self._pg_fail(group, exc)
                 return
             for waiter in group.waiters:
@@ -1673,8 +1690,51 @@ class SqlStore(_Operations):
                     waiter.set_result(None)
         finally:
             if aconn is not None:
+                await self._pg_release(aconn, group.pg, group.since)
+
+    async def _pg_acquire(self) -> tuple[AsyncConnection, Any, float]:
+        """An autocommit connection, its asyncpg connection and when it was taken from the pool: one
+        kept from its last use (see :data:`_PG_KEEP`), or one from the pool. A group sends its own
+        ``BEGIN`` and ``COMMIT`` on it; SQLAlchemy's statements of a unit (autocommit: SQLAlchemy
+        sends no ``BEGIN`` of its own) run inside that transaction. Taking a connection from the pool
+        and giving it back costs more CPU than a PATCH's own statements."""
+        kept = self._pg_kept
+        now = time.monotonic()
+        while kept:
+            aconn, pg, since = kept.pop()
+            if pg.is_closed():  # the server dropped it: not back to the pool either
                 with suppress(Exception):
-                    await aconn.close()
+                    await aconn.invalidate()
+            elif now - since < _PG_KEEP_S:
+                return aconn, pg, since
+            with suppress(Exception):
+                await aconn.close()
+        aconn = await self._single_engine.connect()
+        try:
+            pg = (await aconn.get_raw_connection()).driver_connection
+        except BaseException:
+            await aconn.close()
+            raise
+        return aconn, pg, now
+
+    async def _pg_release(
+        self, aconn: AsyncConnection, pg: Any, since: float, *, broken: bool = False
+    ) -> None:
+        """Give back what :meth:`_pg_acquire` gave: kept for the next use, or to the pool; a connection
+        still in a transaction (a failed ROLLBACK) or lost is thrown away, never reused."""
+        try:
+            if broken or pg.is_closed() or pg.is_in_transaction():
+                with suppress(Exception):
+                    await aconn.invalidate()
+            elif not self._closed and len(self._pg_kept) < _PG_KEEP:
+                self._pg_kept.append((aconn, pg, since))
+                return
+        except BaseException:  # (cancelled: not kept)
+            with suppress(Exception):
+                await aconn.close()
+            raise
+        with suppress(Exception):
+            await aconn.close()
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         return self._transaction()
@@ -1685,17 +1745,17 @@ class SqlStore(_Operations):
         # PostgreSQL: straight on the asyncpg connection (``for_update`` means nothing outside a
         # transaction); the read of every request (the generation of the partners, the change log)
         self._check_open()
-        async with self._single_engine.connect() as conn:
-            pg = (await conn.get_raw_connection()).driver_connection
-            assert pg is not None
-            try:
-                return _pg_object(await pg.fetchrow(_PG_GET, *_pg_key(key)))
-            except Exception as exc:
-                # past SQLAlchemy's own handling: a connection the server dropped (a restart) must not
-                # go back to the pool; the failure itself is answered 503 (storage_failure)
-                if storage_failure(exc) is not None:
-                    await conn.invalidate()
-                raise
+        aconn, pg, since = await self._pg_acquire()
+        broken = False
+        try:
+            return _pg_object(await pg.fetchrow(_PG_GET, *_pg_key(key)))
+        except Exception as exc:
+            # past SQLAlchemy's own handling: a connection the server dropped (a restart) must not
+            # be used again; the failure itself is answered 503 (storage_failure)
+            broken = storage_failure(exc) is not None
+            raise
+        finally:
+            await self._pg_release(aconn, pg, since, broken=broken)
 
     async def run_sync(self, work: Callable[[Connection], _T]) -> _T:
         """Run ``work`` on a sync SQLAlchemy connection inside one write transaction (tools, tests)."""
@@ -1745,6 +1805,9 @@ class SqlStore(_Operations):
         while self._group_tasks:  # PostgreSQL groups being committed
             await asyncio.gather(*list(self._group_tasks), return_exceptions=True)
         self._closed = True
+        while self._pg_kept:
+            with suppress(Exception):
+                await self._pg_kept.pop()[0].close()
         if self._checkpointer is not None:
             self._checkpointer.stop()
         for conn in (self._reader, self._writer):
@@ -1770,11 +1833,17 @@ class _PgUnit(_AwaitedTransaction):
       (:meth:`_move`), and after :data:`_PG_MOVES` moves leaves for a transaction of its own;
     * a ``put`` of a row it read for update (found, so locked by the group until its COMMIT) cannot be
       stale unless the read says so, and cannot fail on a lock: its outcome is known at once and the
-      write is *deferred*, sent with the other deferred writes of the group in one pipelined
-      ``executemany`` before the COMMIT, or earlier when a later statement needs it (a read of that row,
-      any other statement); a unit that fails drops its deferred writes, nothing to undo.
+      write is *deferred*, sent with the other deferred writes of the group in one ``UPDATE ... FROM
+      unnest(...)`` before the COMMIT, or earlier when a later statement needs it (any other operation, a
+      read of that row the group has no image of); a unit that fails drops its deferred writes, nothing
+      to undo;
+    * a read of a row the group holds, read or written by an earlier unit, is answered from the group's
+      image of it (:attr:`_PgGroup.images`: the row as the group's transaction has it, deferred writes
+      included), without a round trip; the images are dropped when a unit fails or runs any other
+      operation.
 
-    An EVSE status PATCH (read for update, then put) thus costs one round trip of its own. A statement
+    An EVSE status PATCH (read for update, then put) thus costs at most one round trip of its own, none
+    when its read was batched with another unit's or its row was held by the group already. A statement
     that fails outside a savepoint (a lost connection) leaves the group's transaction unusable: every
     unit of the group fails, none was acknowledged.
     """
@@ -1782,6 +1851,7 @@ class _PgUnit(_AwaitedTransaction):
     __slots__ = (
         "_alone",
         "_alone_pg",
+        "_alone_since",
         "_first",
         "_group",
         "_known",
@@ -1801,6 +1871,7 @@ class _PgUnit(_AwaitedTransaction):
         self._first = True
         self._alone: AsyncConnection | None = None
         self._alone_pg: Any = None
+        self._alone_since = 0.0
         self.left = False
         self.savepoint = False  # this unit took its savepoint (it can be rolled back alone)
         # rows this unit read for update in the group: their last_updated (None: no such row)
@@ -1861,7 +1932,11 @@ class _PgUnit(_AwaitedTransaction):
         others = [
             (k, unit)
             for k, unit in group.wanted.items()
-            if unit is not self and k != key and k not in group.fetched and k not in group.deferred_keys
+            if unit is not self
+            and k != key
+            and k not in group.fetched
+            and k not in group.deferred_keys
+            and k not in group.images
         ]
         for k, _ in others:
             del group.wanted[k]
@@ -1871,15 +1946,18 @@ class _PgUnit(_AwaitedTransaction):
             row = await self._statement(group.pg.fetchrow, _PG_GET + " FOR UPDATE SKIP LOCKED", *key)
             return row is not None, row
         keys = [key, *(k for k, _ in others)]
+        held = self._store._pg_held
+        for k, _ in others:  # marked before the read, as in get
+            held[k] = group
+            group.keys.add(k)
         columns = [list(column) for column in zip(*keys, strict=True)]
         rows = await self._statement(group.pg.fetch, _PG_GET_MANY, *columns)
         found = {(r[0], r[1].casefold(), r[2].casefold(), r[3].casefold()): r for r in rows}
         for k, unit in others:
             row = found.get(k)
             group.fetched[k] = (unit, row)
-            if row is not None:
-                self._store._pg_held[k] = group
-                group.keys.add(k)
+            if row is None:
+                self._store._unheld(group, k)
         row = found.get(key)
         return row is not None, row
 
@@ -1897,7 +1975,7 @@ class _PgUnit(_AwaitedTransaction):
             raise
 
     async def _send_deferred(self, writes: list[tuple[Any, ...]]) -> None:
-        await self._statement(self._group.pg.executemany, _PG_PUT_MANY, writes)
+        await self._statement(_pg_update_many, self._group.pg, writes)
 
     async def _ensure_savepoint(self) -> None:
         """Before a statement that may fail or must be undone with this unit: the writes other units
@@ -1946,6 +2024,8 @@ class _PgUnit(_AwaitedTransaction):
         if self._alone is None:
             await self._turn()
             self._group.fetched.clear()  # it may change any row
+            self._group.images.clear()
+            self._known.clear()  # (a row it deleted: its next put must not be an UPDATE of it)
             await self._send_all()
             await self._ensure_savepoint()
         return await self._conn.run_sync(fn, *a, **k)
@@ -1953,18 +2033,40 @@ class _PgUnit(_AwaitedTransaction):
     _write = _read
 
     async def _before_lock(self, key: tuple[str, str, str, str]) -> bool:
-        """Before locking ``key`` in the group, when another group of this process holds it: wait for
-        it if it is committing (a few ms); if it still takes units, ``True`` when this unit should leave
-        its group (its first statement: it holds nothing yet), else go on (PostgreSQL makes it wait)."""
+        """Before locking ``key`` in the group, when another group of this process holds it (or will:
+        a unit of it is waiting for its turn to lock it): wait for it if it is committing (a few ms); if
+        it still takes units and this unit holds nothing yet (its first statement), move to that group
+        (:meth:`_switch`); else go on (PostgreSQL makes it wait). ``True`` when this unit should leave
+        its group instead (the other group failed). The row is then marked as this group's, at once, so
+        that the units of this process wanting it later come to this group rather than find it locked."""
         if self._alone is not None:
             return False
-        other = self._store._pg_held.get(key)
-        if other is None or other is self._group:
-            return False
-        if other.closed:
-            await other.done.wait()
-            return False
-        return self._first
+        held = self._store._pg_held
+        while (other := held.get(key)) is not None and other is not self._group:
+            if not other.closed:
+                if self._first and other.failure is None:
+                    self._switch(other)
+                    return False
+                return self._first
+            await other.done.wait()  # (its rows are let go before done is set)
+        self._locked(key)
+        return False
+
+    def _switch(self, other: _PgGroup) -> None:
+        """Move to ``other``, a group of this process that holds the row this unit is about to lock
+        first (so it holds nothing and wrote nothing yet): it queues there behind the units that hold
+        the row, and then mostly reads it from the group's image of it (no round trip), where in a
+        group of its own, or alone, it would wait for the row until the other group's COMMIT."""
+        group = self._group
+        self.unwant()
+        group.size -= 1
+        if self.turn:
+            group.lock.release()
+            self.turn = False
+        self._store._pg_done(group)
+        other.size += 1
+        other.pending += 1
+        self._group = other
 
     def _locked(self, key: tuple[str, str, str, str]) -> None:
         if self._alone is None:
@@ -1983,12 +2085,22 @@ class _PgUnit(_AwaitedTransaction):
         if for_update and self._first and not self.turn:  # read with others', if they wait too
             group.wanted.setdefault(pg_key, self)
         await self._turn()
+        image = group.images.get(pg_key)
+        if image is not None:  # the group holds the row locked, and knows it as it stands
+            self._first = False
+            if group.wanted.get(pg_key) is self:
+                del group.wanted[pg_key]
+            if for_update:
+                self._known[pg_key] = image.last_updated
+            return image
         pg = group.pg
         if pg_key in group.deferred_keys:  # a deferred write of this row must be read back
             await self._send_all()
         first, self._first = self._first, False
         if for_update and first and not self.savepoint:
             hit, row = await self._read_first(pg_key)
+            if not hit:
+                self._store._unheld(group, pg_key)
             if not hit and await self._statement(pg.fetchval, _PG_EXISTS, *pg_key):
                 if self._moves < _PG_MOVES:  # try again in a later group
                     await self._move()
@@ -2005,6 +2117,8 @@ class _PgUnit(_AwaitedTransaction):
         if for_update:
             self._locked(pg_key)
             self._known[pg_key] = None if found is None else found.last_updated
+            if found is not None:
+                group.images[pg_key] = found
         return found
 
     async def put(
@@ -2027,15 +2141,29 @@ class _PgUnit(_AwaitedTransaction):
             bytes(payload),
         )
         if self._alone is None:
-            self._group.fetched.pop(pg_key, None)  # read for another unit: not what it will be
             stored = self._known.get(pg_key)
             if stored is not None:  # read for update by this unit, found: locked, so known
                 self._first = False
                 if check_stale and stored > write[7]:
                     return PutOutcome.STALE
                 self._known[pg_key] = write[7]
-                self._group.deferred.append((self, write))
-                self._group.deferred_keys.add(pg_key)
+                group = self._group
+                group.fetched.pop(pg_key, None)  # read for another unit: not what it will be
+                group.deferred.append((self, write))
+                group.deferred_keys.add(pg_key)
+                old = group.images.get(pg_key)
+                if old is not None:  # the row as this write leaves it (the upsert's UPDATE branch)
+                    group.images[pg_key] = StoredObject(
+                        old.kind,
+                        old.country_code,
+                        old.party_id,
+                        old.object_id,
+                        write[7],
+                        write[9],
+                        partner_id,
+                        old.seq,
+                        old.revision + 1,
+                    )
                 return PutOutcome.UPDATED
             if await self._before_lock(pg_key):
                 await self._leave()
@@ -2045,9 +2173,12 @@ class _PgUnit(_AwaitedTransaction):
             revision = await self._alone_pg.fetchval(sql, *write)
         else:
             await self._turn()
+            group = self._group
+            group.fetched.pop(pg_key, None)  # read for another unit: not what it will be
+            group.images.pop(pg_key, None)
             await self._send_all()
             await self._ensure_savepoint()
-            revision = await self._statement(self._group.pg.fetchval, sql, *write)
+            revision = await self._statement(group.pg.fetchval, sql, *write)
             self._locked(pg_key)
         if revision is None:
             return PutOutcome.STALE
@@ -2060,15 +2191,60 @@ class _PgUnit(_AwaitedTransaction):
         self.left = True
         self.unwant()
         self._store._pg_leave(self._group, self.turn)
-        engine = self._store._async_engine
-        assert engine is not None
-        self._alone = await engine.connect()
+        # a connection as a group's (SqlStore._pg_acquire): BEGIN and COMMIT sent on asyncpg
+        self._alone, self._alone_pg, self._alone_since = await self._store._pg_acquire()
         self._conn = self._alone
-        self._alone_pg = await _pg_begin(self._alone)
+        await self._alone_pg.execute("BEGIN")
+
+    async def end_alone(self, *, commit: bool) -> None:
+        """End the transaction of its own (it left its group): COMMIT, or ROLLBACK; its connection is
+        given back (thrown away if still in a transaction)."""
+        aconn, pg = self._alone, self._alone_pg
+        assert aconn is not None
+        try:
+            if commit:
+                try:
+                    status = await pg.execute("COMMIT")
+                    if status != "COMMIT":  # (an aborted transaction "commits" as ROLLBACK)
+                        raise GroupCommitFailed(
+                            f"the transaction was not committed: COMMIT answered {status}"
+                        )
+                except BaseException:
+                    with suppress(Exception):
+                        await pg.execute("ROLLBACK")
+                    raise
+            else:
+                await pg.execute("ROLLBACK")
+        finally:
+            await self._store._pg_release(aconn, pg, self._alone_since)
 
 
 def _write_key(write: tuple[Any, ...]) -> tuple[str, str, str, str]:
     return write[0], write[1], write[2], write[3]
+
+
+async def _pg_update_many(pg: Any, writes: list[tuple[Any, ...]]) -> None:
+    """Send deferred writes (:data:`_PG_UPDATE_MANY`) on the asyncpg connection ``pg``."""
+    last: dict[tuple[str, str, str, str], tuple[Any, ...]] = {}
+    count: dict[tuple[str, str, str, str], int] = {}
+    for write in writes:
+        key = _write_key(write)
+        last[key] = write
+        count[key] = count.get(key, 0) + 1
+    rows = list(last.values())
+    status = await pg.execute(
+        _PG_UPDATE_MANY,
+        [w[0] for w in rows],
+        [w[1] for w in rows],
+        [w[2] for w in rows],
+        [w[3] for w in rows],
+        [w[7] for w in rows],
+        [w[8] for w in rows],
+        [w[9] for w in rows],
+        list(count.values()),
+    )
+    if status != f"UPDATE {len(rows)}":  # a row the group held is gone: never acknowledge the writes
+        raise RuntimeError(f"deferred writes of {len(rows)} rows answered {status!r}")
 
 
 # -- a database by URL, outside a node (migrations, tools) --------------------------------------------------
