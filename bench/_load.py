@@ -3,10 +3,12 @@
     python bench/_load.py get --port P --path /x [--header 'Name: value']... [--expect TEXT]
     python bench/_load.py patch-status --port P --targets FILE [--header ...]...
 
-Each connection sends one request, reads the whole response (``Content-Length``), checks it (HTTP 200
-and, with ``--expect``, that the body holds TEXT) and sends the next, for ``--seconds`` after a
-``--warmup``. Only 127.0.0.1. Prints one JSON object: requests, errors, requests/s, latency percentiles
-(ms), bytes read and the CPU seconds this process used (to show it was not the bottleneck).
+The connections are opened 10 ms apart (a burst would all be accepted by one worker of a node serving
+with several processes on one socket). Each connection sends one request, reads the whole response
+(``Content-Length``), checks it (HTTP 200 and, with ``--expect``, that the body holds TEXT) and sends the
+next, for ``--seconds`` after a ``--warmup``. Only 127.0.0.1. Prints one JSON object: requests, errors,
+requests/s, latency percentiles (ms), bytes read and the CPU seconds this process used (to show it was
+not the bottleneck).
 
 With ``--rate R`` the load is open-loop instead: a request is due every 1/R seconds, sent on the next
 free connection, and its latency counts from when it was due (a server that falls behind is not
@@ -34,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 HOST = "127.0.0.1"
+CONNECT_GAP = 0.01
+"""Seconds between opening two connections (see :func:`run`)."""
 
 
 class Connection(asyncio.Protocol):
@@ -138,6 +142,9 @@ async def run(
     for _ in range(connections):
         _, protocol = await loop.create_connection(Connection, HOST, port)
         conns.append(protocol)
+        # connections opened a few ms apart, as partners' connections arrive: a burst of them would all be
+        # accepted by whichever worker process of a multi-worker node wakes first (one shared socket)
+        await asyncio.sleep(CONNECT_GAP)
     tally = Tally()
     stop = False
 
