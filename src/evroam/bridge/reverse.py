@@ -196,6 +196,8 @@ class RemoteTransaction(msgspec.Struct, kw_only=True, omit_defaults=True):
     session_id: str | None = None
     """The CPO's Session id, once it pushed the Session."""
     started: bool = False
+    started_at: DateTime | None = None
+    """The CPO's Session start, once it pushed it."""
     energy: Decimal = _ZERO
     read_at: DateTime | None = None
     """When the last reading we made of it was taken (on the CPO's charger clock)."""
@@ -357,7 +359,7 @@ class OcpiRemoteChargePoint:
             evse_uid=tx.evse_uid,
             connector_id=tx.connector_id,
             token=tx.token,
-            started=DateTime.from_datetime(self.clock.now()),
+            started=tx.started_at or DateTime.from_datetime(self.clock.now()),
             authorization_reference=tx.reference,
         )
 
@@ -382,9 +384,13 @@ class OcpiRemoteChargePoint:
                 continue
             self._running[tx.reference.casefold()] = tx
             if tx.started and resume is not None:
-                at = DateTime.from_datetime(self.clock.now())
-                reading = MeterValues(transaction_id=tx.reference, at=at, energy=tx.energy, power=_ZERO)
-                await resume(self._started(tx, at), [reading])
+                at = tx.started_at or DateTime.from_datetime(self.clock.now())
+                readings = [MeterValues(transaction_id=tx.reference, at=at, energy=_ZERO, power=_ZERO)]
+                if tx.read_at is not None and tx.read_at > at and tx.energy > 0:
+                    readings.append(
+                        MeterValues(transaction_id=tx.reference, at=tx.read_at, energy=tx.energy, power=_ZERO)
+                    )
+                await resume(self._started(tx, at), readings)
             count += 1
         return count
 
@@ -428,6 +434,7 @@ class OcpiRemoteChargePoint:
                 if found is not None and not tx.started:
                     tx.session_id = str(found.id)
                     tx.started, tx.read_at = True, found.start_date_time
+                    tx.started_at = found.start_date_time
                     await self._save(tx)
                     await self._emit(self._started(tx, found.start_date_time))
                     await self._emit(
@@ -446,6 +453,7 @@ class OcpiRemoteChargePoint:
                 if closed is not None:
                     if not tx.started:
                         tx.started, tx.read_at = True, closed.start_date_time
+                        tx.started_at = closed.start_date_time
                         tx.session_id = str(closed.session_id or "") or None
                         await self._save(tx)
                         await self._emit(self._started(tx, closed.start_date_time))
