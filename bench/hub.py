@@ -140,6 +140,7 @@ async def open_loop(
     for c in conns:
         free.put_nowait(c)
     latencies: list[float] = []
+    by_second: dict[int, list[float]] = {}  # by when the requests were due
     errors = 0
     total = int(rate * seconds)
     start = time.monotonic() + 0.2
@@ -153,6 +154,7 @@ async def open_loop(
         finally:
             free.put_nowait(conn)
         latencies.append(time.monotonic() - due)
+        by_second.setdefault(int(max(0.0, due - start)), []).append(latencies[-1])
         if not _ok(status, answer):
             errors += 1
 
@@ -174,6 +176,11 @@ async def open_loop(
         "requests": total,
         "errors": errors,
         **_percentiles(latencies),
+        # each second of the run: [second, requests, p99 ms, max ms] (a stall shows in one or two)
+        "per_second": [
+            [second, len(values), _percentiles(values)["p99_ms"], _percentiles(values)["max_ms"]]
+            for second, values in sorted(by_second.items())
+        ],
     }
 
 

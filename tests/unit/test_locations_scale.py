@@ -7,6 +7,7 @@ stand for two worker processes. The import command reads its file a batch at a t
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -22,12 +23,13 @@ from evroam.modules._cli import read_item_batches
 from evroam.modules.locations import service as locations_service
 from evroam.modules.locations.index import EncodedCache, OwnLocationIndex
 from evroam.modules.locations.ports import ImportBatch
-from evroam.modules.locations.repository import load_location
+from evroam.modules.locations.repository import CHANGE_LOG_KEY, load_location
 from evroam.modules.locations.service import LocationAdmin
 from evroam.modules.locations.validation import parse_location_items, parse_locations
 from evroam.registration.directory import RegisteredPartners
 from evroam.registration.model import Partner
 from evroam.store import SqlStore
+from evroam.store.port import ObjectKey, StoredObject
 from evroam.testing import FixedClock
 
 from .locations_harness import location_json, partners
@@ -144,12 +146,13 @@ def msgspec_replace_roles(partner: Partner, name: str) -> Partner:
     return msgspec.structs.replace(partner, roles=roles)
 
 
+@pytest.mark.parametrize("shared_reads", [False, True], ids=["own-read", "shared-read"])
 async def test_a_change_made_through_another_process_is_on_the_next_page(
-    stores: tuple[SqlStore, SqlStore],
+    stores: tuple[SqlStore, SqlStore], shared_reads: bool
 ) -> None:
     serving, other = stores
     await admin(other).import_locations(parse_locations(encode([ours("L1"), ours("L2")]), "2.2.1"))
-    index = OwnLocationIndex(serving)
+    index = OwnLocationIndex(serving, shared_reads=shared_reads)
 
     async def statuses() -> list[str]:
         await index.refresh()
@@ -164,6 +167,71 @@ async def test_a_change_made_through_another_process_is_on_the_next_page(
     await index.refresh()
     items, total = await index.page(emsp(), date_from=None, date_to=None, offset=2, limit=10)
     assert total == 3 and [json.loads(item.document)["id"] for item in items] == ["L3"]
+
+
+class HeldLogReads:
+    """A store whose reads of the change log are counted and can be held on their way back (the
+    round trip to a database server), for the index's shared read."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self._store = store
+        self.log_reads = 0
+        self.held = False
+        self.reading = asyncio.Event()
+        self.released = asyncio.Event()
+
+    async def get(self, key: ObjectKey, *, for_update: bool = False) -> StoredObject | None:
+        found = await self._store.get(key, for_update=for_update)
+        if key == CHANGE_LOG_KEY:
+            self.log_reads += 1
+            if self.held:
+                self.reading.set()
+                await self.released.wait()
+        return found
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+async def test_concurrent_pages_share_one_read_of_the_change_log(stores: tuple[SqlStore, SqlStore]) -> None:
+    serving, other = stores
+    await admin(other).import_locations(parse_locations(encode([ours("L1"), ours("L2")]), "2.2.1"))
+    store = HeldLogReads(serving)
+    index = OwnLocationIndex(store, shared_reads=True)  # type: ignore[arg-type]
+    await index.refresh()
+    store.log_reads = 0
+    await asyncio.gather(*(index.refresh() for _ in range(20)))
+    assert store.log_reads == 1
+    await index.refresh()  # alone: a read of its own
+    assert store.log_reads == 2
+
+
+async def test_a_page_begun_after_a_change_never_shares_a_log_read_sent_before_it(
+    stores: tuple[SqlStore, SqlStore],
+) -> None:
+    serving, other = stores
+    await admin(other).import_locations(parse_locations(encode([ours("L1"), ours("L2")]), "2.2.1"))
+    store = HeldLogReads(serving)
+    index = OwnLocationIndex(store, shared_reads=True)  # type: ignore[arg-type]
+
+    async def statuses() -> list[str]:
+        await index.refresh()
+        items, _ = await index.page(emsp(), date_from=None, date_to=None, offset=0, limit=10)
+        return [json.loads(item.document)["evses"][0]["status"] for item in items]
+
+    assert await statuses() == ["AVAILABLE", "AVAILABLE"]  # now cached: a stale log would serve these
+    store.held = True
+    early = asyncio.create_task(statuses())  # its read is made, the answer on its way
+    await store.reading.wait()
+    await admin(other).set_status("L2-E1", Status.CHARGING)
+    late = asyncio.create_task(statuses())  # begun after the change
+    for _ in range(5):
+        await asyncio.sleep(0)
+    store.held = False
+    store.released.set()
+    assert await early == ["AVAILABLE", "AVAILABLE"]  # its log was read before the change
+    assert await late == ["AVAILABLE", "CHARGING"]
+    assert store.log_reads >= 2
 
 
 # -- the import, a batch at a time --------------------------------------------------------------------

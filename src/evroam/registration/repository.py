@@ -14,8 +14,8 @@ store (e.g. ``evroam partners unregister`` while ``evroam serve`` runs), bumps t
 next request reads afresh: there is no staleness window.
 
 Concurrent requests share that read: a read sent after a request began serves every request waiting
-when it was sent (``_fresh_generation``), so under load one round trip serves many requests, and
-none is answered from a generation read before it began.
+when it was sent (:class:`~evroam.core.shared_read.SharedRead`), so under load one round trip serves
+many requests, and none is answered from a generation read before it began.
 
 Even that read is skipped while it cannot have changed: when the store tells that nobody else has
 committed since (:meth:`~evroam.store.port.Store.foreign_commits`: SQLite's ``data_version``, which
@@ -34,7 +34,6 @@ the next time its partner is saved; nothing rewrites it before.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -45,6 +44,7 @@ import msgspec
 from evroam.core.clock import Clock
 from evroam.core.codec import convert, decode, encode
 from evroam.core.errors import ValidationFailed
+from evroam.core.shared_read import SharedRead
 from evroam.core.types import CiString
 from evroam.model import BusinessDetails, CredentialsRole, Role
 from evroam.registration.model import IssuedToken, Partner
@@ -65,16 +65,6 @@ CREDENTIALS_TOKEN_KIND = "credentials_token"
 GENERATION_KIND = "registration_generation"
 _GENERATION_KEY = ObjectKey(GENERATION_KIND, "", "", "generation")
 _CACHE_SIZE = 10_000
-
-
-# the tasks reading a generation for waiting callers (kept referenced until done)
-_READS: set[asyncio.Task[None]] = set()
-
-
-def _retrieved(future: asyncio.Future[int]) -> None:
-    """Mark a shared read's failure as seen: its callers may all have gone (cancelled)."""
-    if not future.cancelled():
-        future.exception()
 
 
 # per store object: how many commits the repositories of this process made on it
@@ -146,44 +136,13 @@ class StorePartnerRepository:
         self._generation = -1
         # (the store's foreign_commits, this process's commits on it) when _generation was read
         self._stamp: tuple[int, int] | None = None
-        # the shared reads of the generation (see _fresh_generation): the one sent, the one to send next
-        self._sent: asyncio.Future[int] | None = None
-        self._next: asyncio.Future[int] | None = None
+        # the generation read shared by concurrent lookups (a read sent after each one began)
+        self._fresh_generation = SharedRead(self.generation)
 
     async def generation(self) -> int:
         """How many times :meth:`commit` changed partners or tokens (0: never)."""
         found = await self._store.get(_GENERATION_KEY)
         return 0 if found is None else found.revision
-
-    async def _fresh_generation(self) -> int:
-        """The generation, read by a query sent after this call began, shared by every caller waiting
-        for it: while one read is on its way, the callers that arrive meanwhile wait for it to return and
-        then share the next one. So no caller gets an answer older than its own start (a commit that
-        ended before it is seen), and under concurrent requests one round trip serves many."""
-        if self._next is None:
-            self._next = asyncio.get_running_loop().create_future()
-            self._next.add_done_callback(_retrieved)
-            task = asyncio.get_running_loop().create_task(self._read_next(self._sent, self._next))
-            _READS.add(task)
-            task.add_done_callback(_READS.discard)
-        return await asyncio.shield(self._next)
-
-    async def _read_next(self, previous: asyncio.Future[int] | None, future: asyncio.Future[int]) -> None:
-        try:
-            if previous is not None:
-                await asyncio.wait([previous])
-            self._next = None  # who calls from now on needs a read sent after this one
-            self._sent = future
-            future.set_result(await self.generation())
-        except BaseException as exc:
-            if self._next is future:
-                self._next = None
-            future.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise
-        finally:
-            if self._sent is future:
-                self._sent = None
 
     async def lookup(self, digest: str) -> tuple[IssuedToken, Partner | None] | None:
         """The issued token with this digest and its partner (``None`` if gone), or ``None``.

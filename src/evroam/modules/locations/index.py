@@ -14,7 +14,10 @@ It stays exact across processes: every change of one of our locations bumps the 
 (:func:`~evroam.modules.locations.repository.save_own_location`, in the change's transaction). Before
 answering, the index reads that log (one small read) and reloads only the locations changed since the
 generation it holds, or everything when the log no longer reaches back that far (the full reload reads
-the documents in batches and keeps none of them).
+the documents in batches and keeps none of them). Where a read is a round trip to a database server
+(PostgreSQL), concurrent requests share that small read (:class:`~evroam.core.shared_read.SharedRead`:
+each gets the result of a read sent after it began, so none is answered from an older log); on SQLite,
+read inline, each request reads it itself.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from datetime import UTC, datetime
 import msgspec
 
 from evroam.core.codec import decode
+from evroam.core.shared_read import SharedRead
 from evroam.model.locations import PublishTokenType
 from evroam.registration.model import Partner
 from evroam.store.port import ObjectKey, Operations, StoredObject
@@ -164,8 +168,12 @@ class EncodedCache:
 class OwnLocationIndex:
     """Our own locations (``partner_id`` ``None``) in creation order; see the module docstring."""
 
-    def __init__(self, store: Operations, cache: EncodedCache | None = None) -> None:
+    def __init__(
+        self, store: Operations, cache: EncodedCache | None = None, *, shared_reads: bool = False
+    ) -> None:
         self._store = store
+        # the change log read shared by concurrent refreshes (a read sent after each one began)
+        self._log_read = SharedRead(self._read_log) if shared_reads else None
         self._generation = -1
         self._seqs = array("q")
         self._revisions = array("q")
@@ -182,7 +190,7 @@ class OwnLocationIndex:
 
     async def refresh(self) -> None:
         """Catch up with the store (one read when nothing changed)."""
-        found = await self._store.get(CHANGE_LOG_KEY)
+        found = await (self._store.get(CHANGE_LOG_KEY) if self._log_read is None else self._log_read())
         if self._generation >= 0 and (None if found is None else found.payload) == self._log_payload:
             return
         async with self._lock:
@@ -204,6 +212,9 @@ class OwnLocationIndex:
                 await self._reload_all()
             self._filtered = {}
             self._generation = log.generation
+
+    async def _read_log(self) -> StoredObject | None:
+        return await self._store.get(CHANGE_LOG_KEY)
 
     async def _reload_all(self) -> None:
         seqs, revisions, stamps = array("q"), array("q"), array("q")

@@ -71,7 +71,8 @@ class LocationSender:
     """
 
     def __init__(self, store: Store, parties: Sequence[tuple[str, str]]) -> None:
-        self._index = OwnLocationIndex(store)
+        # on a database server, concurrent pages share the change log's read (see the index)
+        self._index = OwnLocationIndex(store, shared_reads=store.foreign_commits() is None)
         self._parties = tuple(parties)
 
     async def page(self, partner: Partner, request: PageRequest) -> SenderPage:
