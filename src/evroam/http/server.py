@@ -218,8 +218,8 @@ class _Server:
         self._tokens: dict[tuple[str | None, TokenEncoding], tuple[str, ...]] = {}
         self._routings: dict[tuple[str | None, ...], Routing] = {}
         self._parties = frozenset((cc.casefold(), pid.casefold()) for cc, pid in config.parties)
-        self.raw_routes: dict[str, list[tuple[re.Pattern[str], _Bound]]] = {}
-        """The raw routes (a hub's) by module path: served by :meth:`direct`, without Litestar."""
+        self.direct_routes: dict[str, list[tuple[re.Pattern[str], _Bound]]] = {}
+        """The module routes by module path: served by :meth:`direct`, without Litestar."""
 
     # -- responses ------------------------------------------------------------------------------
 
@@ -391,7 +391,7 @@ class _Server:
 
     def module_routes(self) -> list[Any]:
         routes: list[Any] = []
-        self.raw_routes = {}
+        self.direct_routes = {}
         for spec in self.specs:
             by_path: dict[
                 str, tuple[ModuleSpec, InterfaceRole, dict[str, tuple[EndpointSpec, Handler]], bool]
@@ -403,6 +403,8 @@ class _Server:
                 methods[bound.endpoint.method.upper()] = (bound.endpoint, bound.handler)
             for path, (module, interface, methods, raw) in by_path.items():
                 routes.append(self._route(path, spec, module, interface, methods, raw))
+        for candidates in self.direct_routes.values():  # a literal segment before a parameter, as routed
+            candidates.sort(key=lambda entry: entry[0].pattern.count("(?P<"))
         return routes
 
     def _bound_of(
@@ -443,16 +445,16 @@ class _Server:
     ) -> Any:
         server = self
         bound = self._bound_of(spec, module, interface, methods, raw)
-        if raw:  # also served without the framework (:meth:`direct`)
-            prefix = module_path(spec, module, interface)
-            pattern = re.compile(
-                "".join(
-                    f"(?P<{part[1:-5]}>[^/]+)" if part.startswith("{") else re.escape(part)
-                    for part in re.split(r"(\{[a-z_]+:str\})", path)
-                )
-                + "/?"
+        # served without the framework (:meth:`direct`); Litestar's route answers the other methods
+        prefix = module_path(spec, module, interface)
+        pattern = re.compile(
+            "".join(
+                f"(?P<{part[1:-5]}>[^/]+)" if part.startswith("{") else re.escape(part)
+                for part in re.split(r"(\{[a-z_]+:str\})", path)
             )
-            self.raw_routes.setdefault(prefix, []).append((pattern, bound))
+            + "/?"
+        )
+        self.direct_routes.setdefault(prefix, []).append((pattern, bound))
 
         async def endpoint_handler(request: Request[Any, Any, Any]) -> ASGIResponse:
             return await server.dispatch(request, bound)
@@ -578,15 +580,15 @@ class _Server:
             if key not in self._parties:
                 raise HubUnknownReceiver(f"OCPI-to {receiver} is not a party hosted here")
 
-    # -- raw routes without the framework ------------------------------------------------------
+    # -- module routes without the framework ------------------------------------------------------
 
     def direct(self, inner: Any) -> Any:
-        """``inner`` (Litestar's ASGI handler) with the raw routes (a hub's forwarding routes) served
+        """``inner`` (Litestar's ASGI handler) with the module routes (every module's, a hub's too) served
         in front of it, without Litestar's routing, request object and response conversion: the same
         steps as :meth:`dispatch` (tracing ids, size limit, authentication, routing headers, the
         compatibility hook on the body, the handler, the same answers and errors). Whatever is not a
-        raw route, or not one of its methods, goes to ``inner``."""
-        routes = self.raw_routes
+        module route, or not one of its methods, goes to ``inner``."""
+        routes = self.direct_routes
         if not routes:
             return inner
 
