@@ -35,8 +35,8 @@ from urllib.parse import parse_qsl
 
 from litestar import Litestar, Request, Response, route
 from litestar.exceptions import HTTPException
-from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response.base import ASGIResponse
+from litestar.types import ASGIApp
 
 from evroam.core.clock import Clock, IdGenerator
 from evroam.core.codec import encode
@@ -230,37 +230,11 @@ class _Server:
             content=encode(envelope), status_code=http_status, media_type=_JSON, headers=dict(headers)
         )
 
-    def _asgi(self, envelope: Envelope[Any], http_status: int, headers: Mapping[str, str]) -> ASGIResponse:
-        """The same answer as :meth:`_respond`, built as Litestar's low-level response (the module
-        routes return it as it is; ``Response`` would be converted on every request)."""
-        return ASGIResponse(
-            body=encode(envelope), status_code=http_status, media_type=_JSON, headers=dict(headers)
-        )
-
-    def _asgi_error(
-        self, error: EvroamError, headers: Mapping[str, str], *, close: bool = False
-    ) -> ASGIResponse:
-        out = dict(headers)
-        if isinstance(error, Unauthorized):
-            out["WWW-Authenticate"] = "Token"
-        if close:
-            out["Connection"] = "close"
-        return self._asgi(error_envelope(error, self.config.clock), error.http_status, out)
-
     def _too_large(self) -> BodyTooLarge:
         limit = self.config.max_body_bytes
         return BodyTooLarge(
             f"the request body is larger than {limit} bytes, the limit of this node ({MAX_BODY_ENV})"
         )
-
-    def _announced_too_large(self, request: Request[Any, Any, Any]) -> bool:
-        announced = request.headers.get("content-length")
-        if announced is None:
-            return False
-        try:
-            return int(announced) > self.config.max_body_bytes
-        except ValueError:
-            return False  # uvicorn refuses a malformed Content-Length before the app sees it
 
     def _candidates(self, header: str | None, encoding: TokenEncoding) -> tuple[str, ...]:
         key = (header, encoding)
@@ -456,113 +430,21 @@ class _Server:
         )
         self.direct_routes.setdefault(prefix, []).append((pattern, bound))
 
-        async def endpoint_handler(request: Request[Any, Any, Any]) -> ASGIResponse:
-            return await server.dispatch(request, bound)
+        async def endpoint_handler(request: Request[Any, Any, Any]) -> ASGIApp:
+            """What :meth:`direct` did not take (a configuration module's path): the same steps, run as
+            the ASGI app this handler returns (Litestar calls it with the request's scope)."""
+            entry = bound.methods[request.method.upper()]
+            path_params = {k: str(v) for k, v in request.path_params.items()}
+
+            async def serve(scope: Any, receive: Any, send: Any) -> None:
+                await server._direct(scope, receive, send, bound, entry, path_params)
+
+            return serve
 
         verbs: list[Any] = sorted(methods)
         # every answer sets its own status; the default only matters to Litestar (204 for a DELETE-only
         # route would forbid a body)
         return route(path, http_method=verbs, status_code=200)(endpoint_handler)
-
-    async def dispatch(self, request: Request[Any, Any, Any], bound: _Bound) -> ASGIResponse:
-        seen: list[str | None] | None = request.scope.get(_SEEN)  # type: ignore[assignment]
-        if seen is not None:
-            seen[0], seen[1], seen[2] = bound.module.id, bound.interface.value, bound.spec.number
-        if bound.request_ids:
-            tracing = MessageHeaders(request_ids=incoming_request_ids(request.headers, self.config.ids))
-        else:
-            tracing = MessageHeaders()
-        headers = response_headers(tracing)
-        body_read = False
-        try:
-            endpoint, handler, optional_body = bound.methods[request.method.upper()]
-            if self._announced_too_large(request):
-                raise self._too_large()  # before anything is read, the token included
-            caller = await self.config.registration.authenticate(
-                self._candidates(request.headers.get("authorization"), bound.encoding),
-                registration=bound.registration,
-            )
-            if seen is not None:
-                seen[3] = caller.partner.name
-            if bound.routing:
-                routing = self._routing(request.headers)
-                tracing = MessageHeaders(request_ids=tracing.request_ids, routing=routing)
-                headers = response_headers(tracing)
-                if not bound.raw:
-                    self._check_routing(routing, caller)
-            body = None
-            if endpoint.request is not None:
-                try:
-                    raw = await request.body()  # Litestar counts the bytes as they come in
-                except RequestEntityTooLarge:
-                    raise self._too_large() from None
-                body_read = True
-                # an optional body (e.g. a token authorize without LocationReferences) may be left out
-                if self.config.request_body is not None and raw:
-                    raw = await self.config.request_body(caller, bound.module.id, request.method, raw)
-                if bound.raw:
-                    body = raw
-                elif not optional_body or raw.strip():
-                    body = await decode_body(raw, endpoint.request)
-            call = OcpiCall(
-                spec=bound.spec,
-                module=bound.module,
-                interface=bound.interface,
-                endpoint=endpoint,
-                caller=caller,
-                path_params={k: str(v) for k, v in request.path_params.items()},
-                query=dict(request.query_params) if request.scope["query_string"] else {},
-                body=body,
-                headers=tracing,
-            )
-            try:
-                answer = await handler(call)
-            except NotRepresentable as exc:
-                # a stored object this version cannot carry (e.g. a 2.1.1 Location without time_zone read
-                # in 2.2+): the partner's request is fine and so is our data, they do not meet
-                raise Conflict(
-                    f"the stored object cannot be shown in OCPI {exc.version}: {exc.path} {exc.reason}"
-                ) from None
-        except Exception as exc:
-            error = exc if isinstance(exc, EvroamError) else _storage_error(request, exc)
-            if error is None:
-                raise  # a bug: 500 / 3000 "Internal error", logged with its traceback (unexpected)
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug(
-                    "%s %s answered HTTP %s / OCPI %s: %s",
-                    request.method,
-                    request.scope["path"],
-                    error.http_status,
-                    int(error.ocpi_status),
-                    error.message,
-                )
-            # an answer given before the body was read closes the connection: else the server would
-            # go on reading (and dropping) whatever the client still sends
-            return self._asgi_error(error, headers, close=not body_read and _has_body(request))
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug(
-                "%s %s from partner %s answered OCPI %s",
-                request.method,
-                request.scope["path"],
-                caller.partner.name,
-                answer.status_code,
-            )
-        if answer.raw is not None:
-            return ASGIResponse(
-                body=answer.raw,
-                status_code=answer.http_status,
-                media_type=_JSON,
-                headers={**headers, **answer.headers} if answer.headers else headers,
-            )
-        envelope = Envelope(
-            data=answer.data,
-            status_code=int(answer.status_code),
-            status_message=answer.status_message,
-            timestamp=self.config.clock.now(),
-        )
-        return self._asgi(
-            envelope, answer.http_status, {**headers, **answer.headers} if answer.headers else headers
-        )
 
     def _check_routing(self, routing: Routing, caller: Caller) -> None:
         """``OCPI-from-*`` must name a party of the caller's credentials (for a hub: a party it said it
@@ -584,10 +466,10 @@ class _Server:
 
     def direct(self, inner: Any) -> Any:
         """``inner`` (Litestar's ASGI handler) with the module routes (every module's, a hub's too) served
-        in front of it, without Litestar's routing, request object and response conversion: the same
-        steps as :meth:`dispatch` (tracing ids, size limit, authentication, routing headers, the
-        compatibility hook on the body, the handler, the same answers and errors). Whatever is not a
-        module route, or not one of its methods, goes to ``inner``."""
+        in front of it, straight from the ASGI scope by :meth:`_direct`, without Litestar's routing,
+        request object and response conversion. Whatever is not a module route found here, or not one of
+        its methods, goes to ``inner``: Litestar answers 404, 405 (with ``Allow``) and ``OPTIONS``, and
+        serves the configuration modules' paths, through :meth:`_direct` as well (see :meth:`_route`)."""
         routes = self.direct_routes
         if not routes:
             return inner
@@ -795,12 +677,6 @@ def _storage_failure(method: str, path: str, exc: Exception) -> StorageUnavailab
         exc_info=exc if log.isEnabledFor(logging.DEBUG) else None,
     )
     return StorageUnavailable(f"The node's database is unavailable ({failure.reason}); try again later")
-
-
-def _has_body(request: Request[Any, Any, Any]) -> bool:
-    headers = request.headers
-    length = headers.get("content-length")
-    return (length is not None and length.strip() not in ("", "0")) or "transfer-encoding" in headers
 
 
 def _announces_body(headers: Mapping[str, str]) -> bool:
