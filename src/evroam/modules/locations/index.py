@@ -190,12 +190,12 @@ class OwnLocationIndex:
 
     async def refresh(self) -> None:
         """Catch up with the store (one read when nothing changed)."""
-        found = await (self._store.get(CHANGE_LOG_KEY) if self._log_read is None else self._log_read())
+        found = await (self._read_log() if self._log_read is None else self._log_read())
         if self._generation >= 0 and (None if found is None else found.payload) == self._log_payload:
             return
         async with self._lock:
             # read before the documents: they are at least as new
-            found = await self._store.get(CHANGE_LOG_KEY)
+            found = await self._read_log()
             self._log_payload = None if found is None else found.payload
             log = ChangeLog() if found is None else decode(found.payload, ChangeLog)
             if log.generation == self._generation:
@@ -214,6 +214,7 @@ class OwnLocationIndex:
             self._generation = log.generation
 
     async def _read_log(self) -> StoredObject | None:
+        """The change log, read now (not shared: see :meth:`refresh`)."""
         return await self._store.get(CHANGE_LOG_KEY)
 
     async def _reload_all(self) -> None:
